@@ -1,0 +1,55 @@
+"""myelin: a readable deep-learning library with Keras's API and its own autodiff.
+
+Example:
+    >>> import myelin
+    >>> from myelin.layers import Dense
+    >>> model = myelin.Sequential([myelin.Input(shape=(4,)), Dense(3, activation="softmax")])
+"""
+
+from . import (
+    activations,
+    backend,
+    callbacks,
+    data,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    regularizers,
+    utils,
+)
+from .gradcheck import gradcheck
+from .layers import Input
+from .models import Model, Sequential
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input",
+    "Model",
+    "Sequential",
+    "Tensor",
+    "activations",
+    "backend",
+    "callbacks",
+    "data",
+    "datasets",
+    "enable_grad",
+    "gradcheck",
+    "initializers",
+    "is_grad_enabled",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "no_grad",
+    "ops",
+    "optimizers",
+    "regularizers",
+    "utils",
+]

@@ -1,0 +1,202 @@
+"""Level 3: activation functions by Keras name.
+
+Each takes a Tensor (or array) and returns a Tensor; ``get`` resolves a string, a callable or
+None (linear). The heavy lifting lives in :mod:`myelin.ops`.
+
+Example:
+    >>> from myelin import activations
+    >>> activations.get("relu")([-1.0, 2.0]).data
+    array([0., 2.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import ops
+from .registry import Registry
+from .tensor import Tensor
+
+REGISTRY = Registry("activation")
+
+
+@REGISTRY.register()
+def linear(x) -> Tensor:
+    """The identity: f(x) = x.
+
+    Example:
+        >>> linear([1.0]).data
+        array([1.], dtype=float32)
+    """
+    return ops.as_tensor(x)
+
+
+@REGISTRY.register()
+def relu(x, negative_slope: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> Tensor:
+    """max(x, 0), with Keras's optional slope below ``threshold`` and cap at ``max_value``.
+
+    Example:
+        >>> relu([-1.0, 3.0], max_value=2.0).data
+        array([0., 2.], dtype=float32)
+    """
+    x = ops.as_tensor(x)
+    if negative_slope == 0.0 and max_value is None and threshold == 0.0:
+        return ops.relu(x)
+    above = x.data > threshold
+    out = ops.where(above, x, ops.mul(ops.sub(x, threshold), negative_slope))
+    return out if max_value is None else ops.minimum(out, max_value)
+
+
+@REGISTRY.register()
+def leaky_relu(x, negative_slope: float = 0.2) -> Tensor:
+    """x for x > 0, else negative_slope * x.
+
+    Example:
+        >>> leaky_relu([-1.0, 1.0]).data
+        array([-0.2,  1. ], dtype=float32)
+    """
+    return ops.leaky_relu(x, negative_slope)
+
+
+@REGISTRY.register()
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, else alpha * (e^x - 1).
+
+    Example:
+        >>> round(float(elu([-1.0]).data[0]), 4)
+        -0.6321
+    """
+    return ops.elu(x, alpha)
+
+
+@REGISTRY.register()
+def selu(x) -> Tensor:
+    """Scaled exponential linear unit (self-normalising).
+
+    Example:
+        >>> round(float(selu([1.0]).data[0]), 4)
+        1.0507
+    """
+    return ops.selu(x)
+
+
+@REGISTRY.register()
+def gelu(x, approximate: bool = False) -> Tensor:
+    """x * Phi(x), Phi the standard normal CDF; ``approximate=True`` uses the tanh formula.
+
+    Example:
+        >>> round(float(gelu([1.0]).data[0]), 4)
+        0.8413
+    """
+    return ops.gelu(x, approximate)
+
+
+@REGISTRY.register()
+def sigmoid(x) -> Tensor:
+    """1 / (1 + e^-x), in (0, 1).
+
+    Example:
+        >>> sigmoid([0.0]).data
+        array([0.5], dtype=float32)
+    """
+    return ops.sigmoid(x)
+
+
+@REGISTRY.register()
+def hard_sigmoid(x) -> Tensor:
+    """Piecewise-linear sigmoid: clip(x / 6 + 0.5, 0, 1) (Keras 3).
+
+    Example:
+        >>> hard_sigmoid([0.0, 6.0]).data
+        array([0.5, 1. ], dtype=float32)
+    """
+    return ops.hard_sigmoid(x)
+
+
+@REGISTRY.register()
+def tanh(x) -> Tensor:
+    """Hyperbolic tangent, in (-1, 1).
+
+    Example:
+        >>> tanh([0.0]).data
+        array([0.], dtype=float32)
+    """
+    return ops.tanh(x)
+
+
+@REGISTRY.register()
+def softmax(x, axis: int = -1) -> Tensor:
+    """Probabilities along ``axis``: e^x / sum(e^x).
+
+    Example:
+        >>> softmax([[0.0, 0.0]]).data
+        array([[0.5, 0.5]], dtype=float32)
+    """
+    return ops.softmax(x, axis)
+
+
+@REGISTRY.register()
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """Log-probabilities along ``axis``: x - logsumexp(x).
+
+    Example:
+        >>> round(float(log_softmax([[0.0, 0.0]]).data[0, 0]), 4)
+        -0.6931
+    """
+    return ops.log_softmax(x, axis)
+
+
+@REGISTRY.register()
+def softplus(x) -> Tensor:
+    """log(1 + e^x), a smooth relu.
+
+    Example:
+        >>> round(float(softplus([0.0]).data[0]), 4)
+        0.6931
+    """
+    return ops.softplus(x)
+
+
+@REGISTRY.register(aliases=("silu",))
+def swish(x) -> Tensor:
+    """x * sigmoid(x); ``silu`` is the same function.
+
+    Example:
+        >>> round(float(swish([1.0]).data[0]), 4)
+        0.7311
+    """
+    return ops.silu(x)
+
+
+silu = swish
+
+
+def get(identifier: str | Callable | None) -> Callable:
+    """Resolve an activation: None (linear), a registered name, or any callable.
+
+    Example:
+        >>> get("tanh") is tanh, get(None) is linear
+        (True, True)
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        return REGISTRY.lookup(identifier)
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"activation must be a name, a callable or None, got {type(identifier).__name__}: {identifier!r}")
+
+
+def serialize(fn: Callable) -> str:
+    """The registered name of an activation function.
+
+    Example:
+        >>> serialize(relu)
+        'relu'
+    """
+    name = REGISTRY.name_of(fn)
+    if name is None:
+        raise ValueError(
+            f"activation {fn!r} is not registered: register it with myelin.saving.register_serializable() to save it by name"
+        )
+    return name

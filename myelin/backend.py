@@ -1,0 +1,127 @@
+"""Level 0: the array module, the default float type, and the random generator.
+
+Every other module asks this one for ``xp`` (NumPy, or CuPy when an array lives on a GPU)
+instead of importing NumPy into an op, so one implementation serves both.
+
+Example:
+    >>> import numpy as np
+    >>> from myelin import backend
+    >>> backend.array_module(np.zeros(3)) is np
+    True
+    >>> backend.floatx()
+    'float32'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_FLOATX = "float32"
+_rng = np.random.default_rng()
+
+
+def array_module(*arrays):
+    """Return the array module (``numpy`` or ``cupy``) that owns ``arrays``.
+
+    CuPy is consulted only when an argument is not a NumPy array or scalar, so a
+    NumPy-only process never imports it.
+
+    Example:
+        >>> import numpy as np
+        >>> array_module(np.ones(2)) is np
+        True
+    """
+    for a in arrays:
+        if isinstance(a, (np.ndarray, np.generic, float, int)) or a is None:
+            continue
+        module = type(a).__module__
+        if module.startswith("cupy"):
+            import cupy  # noqa: PLC0415  (only reached with a CuPy array in hand)
+
+            return cupy
+    return np
+
+
+def floatx() -> str:
+    """The default floating-point type of new weights and converted inputs.
+
+    Example:
+        >>> floatx()
+        'float32'
+    """
+    return _FLOATX
+
+
+def set_floatx(dtype: str) -> None:
+    """Set the default floating-point type: ``"float32"`` (default) or ``"float64"``.
+
+    float64 is for gradient checks and comparisons; training runs in float32.
+
+    Example:
+        >>> set_floatx("float64"); set_floatx("float32")
+    """
+    global _FLOATX
+    name = np.dtype(dtype).name
+    if name not in ("float16", "float32", "float64"):
+        raise ValueError(f"set_floatx: dtype must be float16, float32 or float64, got {dtype!r}")
+    _FLOATX = name
+
+
+def as_float_array(data, dtype=None):
+    """Convert ``data`` to an array of a floating dtype, without copying when it already is one.
+
+    Integer, boolean and Python-number input becomes ``dtype`` (default: ``floatx()``);
+    floating arrays keep their dtype unless ``dtype`` is given.
+
+    Example:
+        >>> as_float_array([1, 2]).dtype
+        dtype('float32')
+    """
+    xp = array_module(data)
+    if dtype is None and not hasattr(data, "dtype"):
+        dtype = _FLOATX  # Python numbers and lists: never let them become float64
+    arr = xp.asarray(data, dtype=dtype)
+    if arr.dtype.kind != "f":
+        arr = arr.astype(_FLOATX)
+    return arr
+
+
+def rng() -> np.random.Generator:
+    """The library's random generator: weight initialisation, shuffling and dropout draw from it.
+
+    Example:
+        >>> set_seed(0); a = rng().random(); set_seed(0); a == rng().random()
+        True
+    """
+    return _rng
+
+
+def set_seed(seed: int) -> None:
+    """Reseed the library's generator (and NumPy's global one, as Keras does).
+
+    Example:
+        >>> set_seed(42)
+    """
+    global _rng
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"set_seed: seed must be a non-negative integer, got {seed!r}")
+    _rng = np.random.default_rng(int(seed))
+    np.random.seed(int(seed) % 2**32)
+
+
+def rng_state() -> dict:
+    """The generator's state as a JSON-serialisable dict (for checkpoints).
+
+    Example:
+        >>> state = rng_state(); set_rng_state(state)
+    """
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state returned by :func:`rng_state`.
+
+    Example:
+        >>> set_rng_state(rng_state())
+    """
+    _rng.bit_generator.state = state

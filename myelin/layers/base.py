@@ -1,0 +1,402 @@
+"""The ``Layer`` base class, ``Input`` and the symbolic tensors of the functional API.
+
+A layer holds its weights (Tensors with ``requires_grad=True``), creates them in ``build``
+on the first call, when the input shape is known, and computes its output in ``call``.
+Calling a layer on the result of ``Input(...)`` records a node of a graph instead of
+computing anything; ``myelin.Model(inputs, outputs)`` replays that graph.
+
+Example:
+    >>> from myelin import layers
+    >>> class Scale(layers.Layer):
+    ...     def build(self, input_shape):
+    ...         self.w = self.add_weight("w", (input_shape[-1],), initializer="ones")
+    ...     def call(self, x, training=False):
+    ...         return x * self.w
+    >>> Scale()([[1.0, 2.0]]).data
+    array([[1., 2.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .. import backend, initializers, regularizers
+from ..registry import Registry
+from ..tensor import Tensor, no_grad
+
+REGISTRY = Registry("layer")
+_NAME_COUNTS: dict[str, int] = {}
+
+
+def unique_name(base: str) -> str:
+    """Keras-style automatic names: ``dense``, ``dense_1``, ``dense_2``, ...
+
+    Example:
+        >>> reset_names(); unique_name("dense"), unique_name("dense")
+        ('dense', 'dense_1')
+    """
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def reset_names() -> None:
+    """Restart automatic naming (``myelin.utils.clear_session``)."""
+    _NAME_COUNTS.clear()
+
+
+def snake_case(name: str) -> str:
+    """``"InputLayer"`` -> ``"input_layer"``.
+
+    Example:
+        >>> snake_case("SimpleDense")
+        'simple_dense'
+    """
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _shape_str(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class SymbolicTensor:
+    """A placeholder for data that will flow through a functional model: a shape and its history.
+
+    Example:
+        >>> x = Input(shape=(4,))
+        >>> x.shape
+        (None, 4)
+    """
+
+    def __init__(self, shape: tuple, dtype: str, layer: Layer | None = None, inputs: tuple = (), name: str | None = None):
+        self.shape, self.dtype = tuple(shape), dtype
+        self.layer, self.inputs, self.name = layer, tuple(inputs), name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        origin = f", from {self.layer.name}" if self.layer is not None else ""
+        return f"<SymbolicTensor shape={_shape_str(self.shape)}, dtype={self.dtype}{origin}>"
+
+
+class Layer:
+    """Base class of every layer (and of ``Model``).
+
+    Arguments: ``name``, ``trainable``, ``dtype``, ``input_shape`` (Keras's shorthand for a
+    first layer), ``activity_regularizer``.
+
+    Subclasses define ``build(input_shape)`` (create weights with :meth:`add_weight`) and
+    ``call(x, training=False)``; ``get_config`` returns the constructor arguments, so that a
+    layer can be saved by name and rebuilt.
+
+    Example:
+        >>> from myelin.layers import Dense
+        >>> d = Dense(3)
+        >>> d([[1.0, 2.0]]).shape
+        (1, 3)
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype=None,
+        input_shape=None,
+        activity_regularizer=None,
+        batch_input_shape=None,
+        **kwargs,
+    ):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {', '.join(sorted(kwargs))}")
+        object.__setattr__(self, "_sublayers", [])
+        self._weights: list[Tensor] = []
+        self._frozen: set[int] = set()  # weights created with trainable=False
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.trainable = trainable
+        self.dtype = np.dtype(dtype).name if dtype is not None else None
+        self.built = False
+        self.input_shape_hint = None
+        if batch_input_shape is not None:
+            self.input_shape_hint = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self.input_shape_hint = (None,) + tuple(input_shape)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._regularizers: list[tuple] = []
+        self._call_losses: list[Tensor] = []
+        self._build_input_shape: tuple | None = None
+        self.output_shape: tuple | None = None
+
+    def __setattr__(self, key, value):
+        if isinstance(value, Layer) and value is not self and value not in self._sublayers:
+            self._sublayers.append(value)
+        object.__setattr__(self, key, value)
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def trainable(self) -> bool:
+        """Whether the optimizer updates this layer's weights; setting it freezes or unfreezes them.
+
+        A frozen weight has ``requires_grad=False``, so no gradient is computed for it.
+        Recompile after changing it, as in Keras.
+        """
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for w in self._weights:
+            w.requires_grad = self._trainable and id(w) not in self._frozen
+        for layer in self._sublayers:
+            layer.trainable = value
+
+    @property
+    def compute_dtype(self) -> str:
+        return self.dtype or backend.floatx()
+
+    def add_weight(
+        self, name: str, shape, initializer="glorot_uniform", regularizer=None, trainable: bool = True, dtype=None
+    ) -> Tensor:
+        """Create, register and return a weight (a Tensor that requires a gradient if trainable).
+
+        Example:
+            >>> layer = Layer(name="demo")
+            >>> layer.add_weight("w", (2,), initializer="zeros").name
+            'demo/w'
+        """
+        init = initializers.get(initializer)
+        values = init(tuple(shape), dtype=dtype or self.compute_dtype)
+        weight = Tensor(values, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
+        self._weights.append(weight)
+        if not trainable:
+            self._frozen.add(id(weight))
+        reg = regularizers.get(regularizer)
+        if reg is not None:
+            self._regularizers.append((reg, weight))
+        return weight
+
+    @property
+    def weights(self) -> list[Tensor]:
+        """All weights, this layer's then its sublayers', in creation order."""
+        seen, out = set(), []
+        for w in self._weights + [w for layer in self._sublayers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self) -> list[Tensor]:
+        if not self.trainable:
+            return []
+        own = [w for w in self._weights if id(w) not in self._frozen]
+        return _unique(own + [w for layer in self._sublayers for w in layer.trainable_weights])
+
+    @property
+    def non_trainable_weights(self) -> list[Tensor]:
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    @property
+    def trainable_variables(self) -> list[Tensor]:
+        return self.trainable_weights
+
+    @property
+    def variables(self) -> list[Tensor]:
+        return self.weights
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights.
+
+        Example:
+            >>> from myelin.layers import Dense
+            >>> d = Dense(2); d.build((None, 3)); d.count_params()
+            8
+        """
+        return int(sum(w.size for w in self.weights))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights as NumPy arrays."""
+        return [np.array(w.numpy(), copy=True) for w in self.weights]
+
+    def set_weights(self, values) -> None:
+        """Overwrite the weights in place from a list of arrays of the same shapes."""
+        weights = self.weights
+        values = list(values)
+        if len(values) != len(weights):
+            raise ValueError(f"layer {self.name!r}: set_weights expected {len(weights)} arrays, got {len(values)}")
+        for w, v in zip(weights, values):
+            v = np.asarray(v)
+            if v.shape != w.shape:
+                raise ValueError(
+                    f"layer {self.name!r}: weight {w.name!r} has shape {w.shape}, but the value given has shape {v.shape}"
+                )
+        for w, v in zip(weights, values):
+            w.data[...] = backend.array_module(w.data).asarray(v, dtype=w.dtype)
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """Regularization penalties of the weights (computed now) and activity penalties of the last call."""
+        out = [reg(w) for reg, w in self._regularizers] + list(self._call_losses)
+        for layer in self._sublayers:
+            out.extend(layer.losses)
+        return out
+
+    def _clear_call_losses(self) -> None:
+        self._call_losses.clear()
+        for layer in self._sublayers:
+            layer._clear_call_losses()
+
+    # ------------------------------------------------------------------ calling
+    def build(self, input_shape: tuple) -> None:
+        """Create the weights once the input shape is known (default: none)."""
+
+    def call(self, x, training: bool = False):
+        raise NotImplementedError(f"layer {type(self).__name__} must define call()")
+
+    def _check_input(self, shape: tuple) -> None:
+        """Raise if ``shape`` is incompatible with the shape this layer was built for."""
+        expected = self._build_input_shape
+        if expected is None:
+            return
+        if len(shape) != len(expected) or any(
+            e is not None and s is not None and e != s for e, s in zip(expected[1:], shape[1:])
+        ):
+            raise ValueError(
+                f"Input to layer {self.name!r} ({type(self).__name__}) is incompatible with the layer: expected shape "
+                f"{_shape_str(expected)}, but received input with shape {_shape_str(shape)}"
+            )
+
+    def _maybe_build(self, shape: tuple) -> None:
+        if not self.built:
+            self.build(tuple(shape))
+            self.built = True
+            self._build_input_shape = (None,) + tuple(shape[1:])
+        else:
+            self._check_input(tuple(shape))
+
+    def __call__(self, inputs, training: bool = False, **kwargs):
+        if isinstance(inputs, SymbolicTensor) or (
+            isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], SymbolicTensor)
+        ):
+            return self._call_symbolic(inputs, **kwargs)
+        if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], (Tensor, np.ndarray)):
+            x = [i if isinstance(i, Tensor) else Tensor(i, dtype=self.compute_dtype) for i in inputs]
+            shape = x[0].shape
+        else:
+            x = inputs if isinstance(inputs, Tensor) else Tensor(inputs, dtype=self.compute_dtype)
+            shape = x.shape
+        self._maybe_build(shape)
+        out = self.call(x, training=training, **kwargs)
+        if self.activity_regularizer is not None:
+            self._call_losses.append(self.activity_regularizer(out))
+        return out
+
+    def _call_symbolic(self, inputs, **kwargs) -> SymbolicTensor:
+        shape = inputs.shape if isinstance(inputs, SymbolicTensor) else inputs[0].shape
+        self._maybe_build(shape)
+        out_shape = self.compute_output_shape(shape if isinstance(inputs, SymbolicTensor) else [i.shape for i in inputs])
+        self.output_shape = out_shape
+        sources = (inputs,) if isinstance(inputs, SymbolicTensor) else tuple(inputs)
+        return SymbolicTensor(out_shape, self.compute_dtype, layer=self, inputs=sources)
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (None for the batch axis).
+
+        The default runs the layer once on a one-sample batch of zeros, without recording a
+        graph, so that custom layers need not write this method.
+        """
+        multiple = isinstance(input_shape, list)
+        shapes = input_shape if multiple else [input_shape]
+        probes = [
+            Tensor(np.zeros((1,) + tuple(1 if d is None else d for d in s[1:]), dtype=self.compute_dtype)) for s in shapes
+        ]
+        with no_grad():
+            out = self.call(probes if multiple else probes[0], training=False)
+        return (None,) + tuple(out.shape[1:])
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable}
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+def _unique(items: list) -> list:
+    seen, out = set(), []
+    for it in items:
+        if id(it) not in seen:
+            seen.add(id(it))
+            out.append(it)
+    return out
+
+
+@REGISTRY.register("InputLayer")
+class InputLayer(Layer):
+    """The entry point of a model: declares the shape of one sample (no weights, no computation).
+
+    Example:
+        >>> InputLayer(shape=(4,)).batch_shape
+        (None, 4)
+    """
+
+    def __init__(
+        self, shape=None, batch_size: int | None = None, dtype=None, name: str | None = None, batch_shape=None, **kwargs
+    ):
+        if shape is None and batch_shape is None:
+            raise ValueError("InputLayer: give the shape of one sample, e.g. shape=(784,)")
+        super().__init__(name=name, dtype=dtype, **kwargs)
+        self.batch_shape = tuple(batch_shape) if batch_shape is not None else (batch_size,) + tuple(_as_shape(shape))
+        self.built = True
+        self._build_input_shape = (None,) + self.batch_shape[1:]
+        self.output_shape = (None,) + self.batch_shape[1:]
+        self.output = SymbolicTensor(self.output_shape, self.compute_dtype, layer=self, name=self.name)
+
+    def call(self, x, training=False):
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "batch_shape": list(self.batch_shape)}
+
+
+def _as_shape(shape) -> tuple:
+    if isinstance(shape, int):
+        return (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"shape must be a tuple of ints, got {shape!r}") from None
+    for d in shape:
+        if d is not None and (not isinstance(d, (int, np.integer)) or d <= 0):
+            raise ValueError(f"shape must contain positive integers (or None), got {shape!r}")
+    return shape
+
+
+def Input(shape=None, batch_size: int | None = None, dtype=None, name: str | None = None, batch_shape=None) -> SymbolicTensor:
+    """A symbolic input for a functional ``Model``, or the first entry of a ``Sequential`` list.
+
+    Example:
+        >>> from myelin import Model, layers
+        >>> x = Input(shape=(4,))
+        >>> model = Model(x, layers.Dense(3, activation="softmax")(x))
+        >>> model.output_shape
+        (None, 3)
+    """
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape).output
+
+
+__all__ = ["REGISTRY", "Input", "InputLayer", "Layer", "SymbolicTensor"]

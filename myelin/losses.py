@@ -1,0 +1,415 @@
+"""Level 3: losses, as functions (one value per sample) and as classes (reduced to a scalar).
+
+Functions take ``(y_true, y_pred)`` and reduce only the last axis, as Keras's do. Classes
+add ``sample_weight`` and the reduction (default: sum over the batch divided by its size).
+
+Cross-entropies are stable: a probability output made by ``softmax`` or ``sigmoid``
+remembers its logits, and the loss is then computed from the logits in one fused, exact
+pass (as Keras does on TensorFlow). Other probabilities are clipped to [1e-7, 1 - 1e-7].
+
+Example:
+    >>> import numpy as np
+    >>> from myelin import losses
+    >>> losses.MeanSquaredError()(np.array([[1.0]]), np.array([[3.0]])).item()
+    4.0
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .backend import array_module
+from .registry import Registry
+from .tensor import Tensor
+
+REGISTRY = Registry("loss")
+EPSILON = 1e-7
+
+
+def _prepare(y_true, y_pred, float_target: bool = True) -> tuple:
+    """y_pred as a Tensor, y_true as a raw array of matching rank (Keras's squeeze/expand)."""
+    y_pred = ops.as_tensor(y_pred)
+    y_true = y_true.data if isinstance(y_true, Tensor) else y_true
+    xp = array_module(y_pred.data)
+    y_true = xp.asarray(y_true)
+    if float_target and y_true.dtype != y_pred.dtype:
+        y_true = y_true.astype(y_pred.dtype)
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        y_true = y_true[..., None]
+    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape and float_target:
+        raise ValueError(
+            f"loss: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; they must match "
+            "(for integer class labels use sparse_categorical_crossentropy)"
+        )
+    return y_true, y_pred
+
+
+def _logits_of(y_pred: Tensor, kind: str):
+    """The logits behind a probability tensor made by ``kind`` (softmax or sigmoid), if any."""
+    record = y_pred._logits
+    if record is not None and record[0] == kind:
+        return record[1]
+    return None
+
+
+# ---------------------------------------------------------------------------- functions
+@REGISTRY.register(aliases=("mse", "MSE"))
+def mean_squared_error(y_true, y_pred) -> Tensor:
+    """mean((y_true - y_pred) ** 2) over the last axis.
+
+    Example:
+        >>> mean_squared_error([[0.0, 0.0]], [[1.0, 3.0]]).data
+        array([5.], dtype=float32)
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return ops.mean(ops.square(ops.sub(y_pred, y_true)), axis=-1)
+
+
+@REGISTRY.register(aliases=("mae", "MAE"))
+def mean_absolute_error(y_true, y_pred) -> Tensor:
+    """mean(|y_true - y_pred|) over the last axis.
+
+    Example:
+        >>> mean_absolute_error([[0.0, 0.0]], [[1.0, -3.0]]).data
+        array([2.], dtype=float32)
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return ops.mean(ops.abs(ops.sub(y_pred, y_true)), axis=-1)
+
+
+@REGISTRY.register()
+def huber(y_true, y_pred, delta: float = 1.0) -> Tensor:
+    """0.5 e^2 where |e| <= delta, delta (|e| - delta / 2) beyond; mean over the last axis.
+
+    Example:
+        >>> huber([[0.0, 0.0]], [[0.5, 3.0]]).data
+        array([1.3125], dtype=float32)
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    error = ops.sub(y_pred, y_true)
+    abs_error = ops.abs(error)
+    quadratic = ops.mul(ops.square(error), 0.5)
+    linear = ops.sub(ops.mul(abs_error, delta), 0.5 * delta * delta)
+    return ops.mean(ops.where(abs_error.data <= delta, quadratic, linear), axis=-1)
+
+
+@REGISTRY.register(aliases=("bce",))
+def binary_crossentropy(y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)), mean over ``axis``.
+
+    Example:
+        >>> round(binary_crossentropy([[1.0]], [[0.5]]).item(), 4)
+        0.6931
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    logits = y_pred if from_logits else _logits_of(y_pred, "sigmoid")
+    if logits is not None:
+        per_element = ops.sigmoid_binary_cross_entropy(logits, y_true)
+    else:
+        p = ops.clip(y_pred, EPSILON, 1.0 - EPSILON)
+        per_element = ops.neg(ops.add(ops.mul(ops.log(p), y_true), ops.mul(ops.log(ops.sub(1.0, p)), 1.0 - y_true)))
+    return ops.mean(per_element, axis=axis)
+
+
+@REGISTRY.register(aliases=("cce",))
+def categorical_crossentropy(
+    y_true, y_pred, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
+) -> Tensor:
+    """-sum(y_true * log(p)) over ``axis``, for one-hot (or probability) targets.
+
+    Example:
+        >>> round(categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).item(), 4)
+        0.6931
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    logits = y_pred if from_logits else (_logits_of(y_pred, "softmax") if axis in (-1, y_pred.ndim - 1) else None)
+    if logits is not None:
+        return ops.softmax_cross_entropy(logits, y_true, axis=axis, label_smoothing=label_smoothing)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[axis]
+    p = ops.div(y_pred, ops.sum(y_pred, axis=axis, keepdims=True))
+    p = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    return ops.neg(ops.sum(ops.mul(ops.log(p), y_true), axis=axis))
+
+
+@REGISTRY.register(aliases=("scce",))
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, axis: int = -1) -> Tensor:
+    """-log(p[label]) for integer class labels.
+
+    Example:
+        >>> round(sparse_categorical_crossentropy([1], [[0.5, 0.5]]).item(), 4)
+        0.6931
+    """
+    y_true, y_pred = _prepare(y_true, y_pred, float_target=False)
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    if axis not in (-1, y_pred.ndim - 1):
+        raise ValueError(
+            f"sparse_categorical_crossentropy: only the last axis is supported as the class axis, got axis={axis}"
+        )
+    if y_true.dtype.kind == "f":
+        y_true = y_true.astype("int64")
+    logits = y_pred if from_logits else _logits_of(y_pred, "softmax")
+    if logits is not None:
+        return ops.sparse_softmax_cross_entropy(logits, y_true)
+    p = ops.div(y_pred, ops.sum(y_pred, axis=-1, keepdims=True))
+    p = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    picked = ops.getitem(p.reshape(-1, p.shape[-1]), (array_module(y_true).arange(y_true.size), y_true.reshape(-1)))
+    return ops.neg(ops.log(picked)).reshape(y_true.shape)
+
+
+# ---------------------------------------------------------------------------- classes
+_REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", None)
+
+
+class Loss:
+    """Base class: ``call(y_true, y_pred)`` gives per-sample values; ``__call__`` weights and reduces.
+
+    Reductions: "sum_over_batch_size" (default: sum of weighted values over their count),
+    "sum", "mean_with_sample_weight" (over the sum of weights), "none".
+
+    Example:
+        >>> class Cube(Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return ops.mean(ops.sub(y_pred, y_true) ** 3, axis=-1)
+        >>> Cube()([[0.0]], [[2.0]]).item()
+        8.0
+    """
+
+    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size"):
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = reduction
+
+    def call(self, y_true, y_pred) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define call()")
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        values = self.call(y_true, y_pred)
+        return reduce_weighted(values, sample_weight, self.reduction)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "reduction": self.reduction}
+
+
+def reduce_weighted(values: Tensor, sample_weight=None, reduction: str | None = "sum_over_batch_size") -> Tensor:
+    """Weight per-sample loss values and reduce them to a scalar (or not, for "none").
+
+    Example:
+        >>> import numpy as np
+        >>> reduce_weighted(Tensor([1.0, 3.0]), np.array([1.0, 0.0])).item()
+        0.5
+    """
+    xp = array_module(values.data)
+    if sample_weight is not None:
+        w = xp.asarray(sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight, dtype=values.dtype)
+        while w.ndim > values.ndim and w.shape[-1] == 1:
+            w = w[..., 0]
+        while w.ndim < values.ndim:
+            w = w[..., None]
+        values = ops.mul(values, w)
+    if reduction in (None, "none"):
+        return values
+    total = ops.sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        denominator = float(xp.broadcast_to(w, values.shape).sum())
+        return ops.mul(total, 1.0 / denominator) if denominator else ops.mul(total, 0.0)
+    return ops.mul(total, 1.0 / max(values.size, 1))
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+@REGISTRY.register("MeanSquaredError")
+class MeanSquaredError(Loss):
+    """Mean of squared errors.
+
+    Example:
+        >>> MeanSquaredError()([[0.0]], [[2.0]]).item()
+        4.0
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
+        super().__init__(name, reduction)
+
+    def call(self, y_true, y_pred):
+        return mean_squared_error(y_true, y_pred)
+
+
+@REGISTRY.register("MeanAbsoluteError")
+class MeanAbsoluteError(Loss):
+    """Mean of absolute errors.
+
+    Example:
+        >>> MeanAbsoluteError()([[0.0]], [[-2.0]]).item()
+        2.0
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
+        super().__init__(name, reduction)
+
+    def call(self, y_true, y_pred):
+        return mean_absolute_error(y_true, y_pred)
+
+
+@REGISTRY.register("Huber")
+class Huber(Loss):
+    """Quadratic for small errors, linear beyond ``delta``.
+
+    Example:
+        >>> Huber(delta=1.0)([[0.0]], [[3.0]]).item()
+        2.5
+    """
+
+    def __init__(self, delta: float = 1.0, reduction="sum_over_batch_size", name="huber_loss"):
+        super().__init__(name, reduction)
+        self.delta = float(delta)
+
+    def call(self, y_true, y_pred):
+        return huber(y_true, y_pred, self.delta)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "delta": self.delta}
+
+
+@REGISTRY.register("BinaryCrossentropy")
+class BinaryCrossentropy(Loss):
+    """Binary cross-entropy for sigmoid outputs (or logits with ``from_logits=True``).
+
+    Example:
+        >>> round(BinaryCrossentropy()([[0.0]], [[0.5]]).item(), 4)
+        0.6931
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+    ):
+        super().__init__(name, reduction)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
+        _check_smoothing(self)
+
+    def call(self, y_true, y_pred):
+        return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+@REGISTRY.register("CategoricalCrossentropy")
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy for one-hot targets and softmax outputs (or logits).
+
+    Example:
+        >>> round(CategoricalCrossentropy(from_logits=True)([[1.0, 0.0]], [[0.0, 0.0]]).item(), 4)
+        0.6931
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+    ):
+        super().__init__(name, reduction)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
+        _check_smoothing(self)
+
+    def call(self, y_true, y_pred):
+        return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+@REGISTRY.register("SparseCategoricalCrossentropy")
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy for integer labels and softmax outputs (or logits).
+
+    Example:
+        >>> round(SparseCategoricalCrossentropy(from_logits=True)([0], [[0.0, 0.0]]).item(), 4)
+        0.6931
+    """
+
+    def __init__(self, from_logits: bool = False, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy"):
+        super().__init__(name, reduction)
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "from_logits": self.from_logits}
+
+
+def _check_smoothing(loss) -> None:
+    if not 0.0 <= loss.label_smoothing <= 1.0:
+        raise ValueError(f"{type(loss).__name__}: label_smoothing must be in [0, 1], got {loss.label_smoothing}")
+
+
+class LossFunctionWrapper(Loss):
+    """A per-sample loss function turned into a Loss class (what ``get`` returns for a name).
+
+    Example:
+        >>> LossFunctionWrapper(mean_absolute_error)([[1.0]], [[0.0]]).item()
+        1.0
+    """
+
+    def __init__(self, fn, name: str | None = None, reduction="sum_over_batch_size", **kwargs):
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction)
+        self.fn, self.kwargs = fn, kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self.kwargs)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.kwargs}
+
+
+def get(identifier) -> Loss:
+    """Resolve a loss to a ``Loss`` instance: a name, a Loss, a Loss class or a function.
+
+    Example:
+        >>> get("mse").name
+        'mean_squared_error'
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        found = REGISTRY.lookup(identifier)
+        if isinstance(found, type):
+            return found()
+        return LossFunctionWrapper(found, name=REGISTRY.name_of(found))
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        return LossFunctionWrapper(identifier)
+    raise TypeError(f"loss must be a name, a Loss or a callable, got {type(identifier).__name__}: {identifier!r}")

@@ -1,0 +1,969 @@
+"""Level 5: ``Model`` and ``Sequential``: compile, fit, evaluate, predict, summary.
+
+This is the one home of the training loop. One training step::
+
+    outputs = model(x_batch, training=True)           # forward, recording the graph
+    loss = compiled_loss(y_batch, outputs) + penalties
+    loss.backward()                                    # gradients of every trainable weight
+    optimizer.step(weights); optimizer.zero_grad()     # in-place update over one flat buffer
+
+Validation, ``evaluate`` and ``predict`` run under ``no_grad``: no graph is built.
+
+Three ways to make a model, as in Keras:
+
+Example:
+    >>> import myelin
+    >>> from myelin import layers
+    >>> seq = myelin.Sequential([layers.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+    >>> x = layers.Input(shape=(4,))
+    >>> functional = myelin.Model(x, layers.Dense(3)(x))
+    >>> class Subclassed(myelin.Model):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = layers.Dense(8, activation="relu")
+    ...         self.out = layers.Dense(3)
+    ...     def call(self, x, training=False):
+    ...         return self.out(self.hidden(x))
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import backend, data, losses, ops, optimizers
+from . import callbacks as callbacks_module
+from . import metrics as metrics_module
+from .layers.base import REGISTRY as LAYERS
+from .layers.base import InputLayer, Layer, SymbolicTensor, _shape_str
+from .tensor import Tensor, no_grad
+
+
+class Model(Layer):
+    """A trainable network: a functional graph ``Model(inputs, outputs)`` or a subclass with ``call``.
+
+    Example:
+        >>> from myelin import layers
+        >>> inputs = layers.Input(shape=(2,))
+        >>> model = Model(inputs, layers.Dense(1)(inputs), name="tiny")
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(np.zeros((8, 2)), np.zeros(8), epochs=2, verbose=0)
+        >>> len(history.history["loss"])
+        2
+    """
+
+    def __init__(self, inputs=None, outputs=None, name: str | None = None, trainable: bool = True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self.optimizer = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._functional = False
+        self._compiled_loss = None
+        self._compiled_metrics = None
+        if inputs is not None or outputs is not None:
+            if inputs is None or outputs is None:
+                raise ValueError(f"Model {self.name!r}: give both inputs and outputs for a functional model")
+            self._init_functional(inputs, outputs)
+
+    # ------------------------------------------------------------------ structure
+    def _init_functional(self, inputs, outputs) -> None:
+        self._single_input = not isinstance(inputs, (list, tuple, dict))
+        self._single_output = not isinstance(outputs, (list, tuple, dict))
+        self.inputs = list(inputs.values() if isinstance(inputs, dict) else inputs) if not self._single_input else [inputs]
+        self.outputs = (
+            list(outputs.values() if isinstance(outputs, dict) else outputs) if not self._single_output else [outputs]
+        )
+        for t in self.inputs + self.outputs:
+            if not isinstance(t, SymbolicTensor):
+                raise TypeError(
+                    f"Model {self.name!r}: inputs and outputs must come from myelin.Input(...) and layers called "
+                    f"on it, got {t!r}"
+                )
+        for t in self.inputs:
+            if not isinstance(t.layer, InputLayer):
+                raise ValueError(f"Model {self.name!r}: every input must be made by myelin.Input(...), got {t!r}")
+        # Nodes in topological order: each layer call, after the calls that feed it.
+        nodes, seen = [], {id(t) for t in self.inputs}
+        stack = [(t, False) for t in reversed(self.outputs)]
+        while stack:
+            t, expanded = stack.pop()
+            if id(t) in seen and not expanded:
+                continue
+            if expanded:
+                nodes.append((t.layer, [id(i) for i in t.inputs], id(t)))
+                seen.add(id(t))
+                continue
+            if t.layer is None or isinstance(t.layer, InputLayer):
+                raise ValueError(f"Model {self.name!r}: output {t!r} depends on an input that is not among the model's inputs")
+            stack.append((t, True))
+            stack.extend((i, False) for i in reversed(t.inputs) if id(i) not in seen)
+        self._nodes = nodes
+        ordered = [t.layer for t in self.inputs] + [layer for layer, _, _ in nodes]
+        self._graph_layers = list(dict.fromkeys(ordered))
+        for layer in self._graph_layers:
+            if layer not in self._sublayers:
+                self._sublayers.append(layer)
+        self._functional = True
+        self.built = True
+        self._build_input_shape = self.inputs[0].shape
+        self.output_shape = self.outputs[0].shape if self._single_output else [o.shape for o in self.outputs]
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers: a functional model's in graph order (inputs first), a subclass's as assigned."""
+        if self._functional:
+            return list(self._graph_layers)
+        return list(self._sublayers)
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by position in ``layers``.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Dense(2, name="hidden")])
+            >>> m.get_layer("hidden").name
+            'hidden'
+        """
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"Model {self.name!r} has no layer named {name!r}; its layers are {[lyr.name for lyr in self.layers]}"
+        )
+
+    @property
+    def input_shape(self):
+        if self._functional:
+            return self.inputs[0].shape if self._single_input else [t.shape for t in self.inputs]
+        return self._build_input_shape
+
+    def call(self, inputs, training: bool = False):
+        if not self._functional:
+            raise NotImplementedError(
+                f"Model {self.name!r}: a subclass of Model must define call(self, inputs, training=False); "
+                "or build a model with Model(inputs, outputs) or Sequential([...])"
+            )
+        xs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"Model {self.name!r} expects {len(self.inputs)} input(s), got {len(xs)}")
+        values = {id(sym): x for sym, x in zip(self.inputs, xs)}
+        for layer, inputs_ids, out_id in self._nodes:
+            args = [values[i] for i in inputs_ids]
+            values[out_id] = layer(args[0] if len(args) == 1 else args, training=training)
+        outs = [values[id(o)] for o in self.outputs]
+        return outs[0] if self._single_output else outs
+
+    def build(self, input_shape) -> None:
+        """Create every weight for inputs of ``input_shape`` (batch axis None).
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Dense(4)]); m.build((None, 3)); m.count_params()
+            16
+        """
+        if self._functional or self.built:
+            return
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        probes = [
+            Tensor(np.zeros((1,) + tuple(1 if d is None else d for d in s[1:]), dtype=self.compute_dtype)) for s in shapes
+        ]
+        with no_grad():
+            out = self.call(probes[0] if len(probes) == 1 else probes, training=False)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        shapes_out = [(None,) + tuple(o.shape[1:]) for o in outs]
+        self.output_shape = shapes_out[0] if len(shapes_out) == 1 else shapes_out
+
+    def _ensure_built(self, xs: list) -> None:
+        if self.built:
+            self._check_model_input(xs)
+            return
+        shapes = [(None,) + tuple(a.shape[1:]) for a in xs]
+        self._maybe_build(shapes[0] if len(xs) == 1 else shapes)
+
+    def _check_model_input(self, xs: list) -> None:
+        expected = self.input_shape if self._functional else self._build_input_shape
+        if expected is None:
+            return
+        expected = expected if isinstance(expected, list) else [expected]
+        if len(expected) != len(xs):
+            raise ValueError(f"Model {self.name!r} expects {len(expected)} input array(s), got {len(xs)}")
+        for i, (exp, arr) in enumerate(zip(expected, xs)):
+            got = arr.shape
+            if len(exp) != len(got) or any(e is not None and e != g for e, g in zip(exp[1:], got[1:])):
+                which = "x" if len(xs) == 1 else f"x[{i}]"
+                raise ValueError(
+                    f"Model {self.name!r} expects input of shape {_shape_str(exp)} (batch first), but {which} has "
+                    f"shape {got}: each sample must have shape {tuple(exp[1:])}"
+                )
+
+    # ------------------------------------------------------------------ compile
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile="auto",
+        auto_scale_loss: bool = True,
+    ):
+        """Choose the optimizer, the loss (one, or one per output), loss weights and metrics.
+
+        ``run_eagerly``, ``steps_per_execution``, ``jit_compile`` and ``auto_scale_loss`` are
+        accepted for Keras compatibility; myelin always runs eagerly, one step at a time.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Dense(3, activation="softmax")])
+            >>> m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        """
+        if loss is None:
+            raise ValueError(f"Model {self.name!r}: compile() needs a loss, e.g. loss='categorical_crossentropy'")
+        self.optimizer = optimizers.get(optimizer)
+        self._compiled_loss = _CompiledLoss(loss, loss_weights)
+        self._compiled_metrics = _CompiledMetrics(metrics, weighted_metrics)
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        self.compiled = True
+        self._train_params = None
+
+    @property
+    def loss(self):
+        return self._compiled_loss.spec if self._compiled_loss is not None else None
+
+    def _assert_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"Model {self.name!r}: call compile(optimizer=..., loss=...) before {method}(), "
+                "e.g. model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])"
+            )
+
+    @property
+    def metrics(self) -> list:
+        out = [self._loss_tracker] if self.compiled else []
+        if self._compiled_metrics is not None:
+            out += self._compiled_metrics.all()
+        return out
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return ["loss"] + ([n for n in self._compiled_metrics.names()] if self._compiled_metrics else [])
+
+    def reset_metrics(self) -> None:
+        """Reset the loss tracker and every compiled metric."""
+        for m in self.metrics:
+            m.reset_state()
+        if self._compiled_loss is not None:
+            self._compiled_loss.reset()
+
+    # ------------------------------------------------------------------ steps
+    def _run(self, xs: list, training: bool) -> list[Tensor]:
+        x = [Tensor._wrap(a, False) for a in xs]
+        out = self(x[0] if len(x) == 1 else x, training=training)
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    def _loss(self, ys: list, outs: list, sw) -> Tensor:
+        total = self._compiled_loss(ys, outs, sw, self._output_names(len(outs)))
+        penalties = self.losses
+        if penalties:
+            for p in penalties:
+                total = ops.add(total, p)
+        return total
+
+    def _output_names(self, n: int) -> list[str]:
+        if self._functional:
+            return [o.layer.name for o in self.outputs]
+        return [f"output_{i + 1}" for i in range(n)] if n > 1 else ["output"]
+
+    def _train_step(self, xs: list, ys: list, sw) -> float:
+        self._clear_call_losses()
+        outs = self._run(xs, training=True)
+        total = self._loss(ys, outs, sw)
+        params = self._train_params
+        if params is None:
+            params = self._train_params = self.trainable_weights
+            if not params:
+                raise ValueError(f"Model {self.name!r} has no trainable weights: nothing to train")
+        total.backward()
+        self.optimizer.step(params)
+        self.optimizer.zero_grad()
+        value = float(total.data)
+        n = len(xs[0])
+        self._loss_tracker.add(value * n, n)
+        self._compiled_metrics.update(ys, outs, sw, self._compiled_loss, self._output_names(len(outs)))
+        return value
+
+    def _test_step(self, xs: list, ys: list, sw) -> float:
+        self._clear_call_losses()
+        with no_grad():
+            outs = self._run(xs, training=False)
+            total = self._loss(ys, outs, sw)
+        value = float(total.data)
+        n = len(xs[0])
+        self._loss_tracker.add(value * n, n)
+        self._compiled_metrics.update(ys, outs, sw, self._compiled_loss, self._output_names(len(outs)))
+        return value
+
+    def _logs(self) -> dict:
+        logs = {"loss": self._loss_tracker.result()}
+        logs.update(self._compiled_loss.results())
+        logs.update(self._compiled_metrics.results())
+        return logs
+
+    # ------------------------------------------------------------------ data handling
+    def _prepare_x(self, x, name: str = "x") -> list:
+        xs = data.to_arrays(x, name)
+        if not xs:
+            raise ValueError(f"Model {self.name!r}: {name} is required")
+        dtype = self.compute_dtype
+        xs = [data.cast_features(a, dtype) for a in xs]
+        n = data.num_samples(xs, name)
+        if n == 0:
+            raise ValueError(f"Model {self.name!r}: {name} is empty (0 samples)")
+        return xs
+
+    def _prepare_xy(self, x, y, sample_weight=None, class_weight=None, what: str = "") -> tuple:
+        xs = self._prepare_x(x, f"x{what}")
+        if y is None:
+            raise ValueError(f"Model {self.name!r}: y{what} is required (the targets to learn)")
+        ys = [data.cast_targets(a, self.compute_dtype) for a in data.to_arrays(y, f"y{what}")]
+        nx, ny = data.num_samples(xs, f"x{what}"), data.num_samples(ys, f"y{what}")
+        if nx != ny:
+            raise ValueError(f"Model {self.name!r}: x{what} has {nx} samples but y{what} has {ny}; they must match")
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(data.to_array(sample_weight, "sample_weight"), dtype=np.float64).reshape(nx, -1)[:, 0]
+            if len(sw) != nx:
+                raise ValueError(f"sample_weight has {len(sw)} values for {nx} samples")
+        if class_weight is not None:
+            cw = data.class_weights_to_sample_weights(ys[0], class_weight)
+            sw = cw if sw is None else sw * cw
+        return xs, ys, sw
+
+    @staticmethod
+    def _check_batch_size(batch_size, default: int = 32) -> int:
+        if batch_size is None:
+            return default
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return int(batch_size)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose="auto",
+        callbacks=None,
+        validation_split: float = 0.0,
+        validation_data=None,
+        shuffle: bool = True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+    ):
+        """Train for ``epochs`` passes over the data; returns the ``History``.
+
+        ``validation_split`` holds out the last fraction of the samples (taken before
+        shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, weights)``.
+        ``class_weight`` maps a class to a weight of its samples' loss.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1, activation="sigmoid")])
+            >>> m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+            >>> h = m.fit(np.random.rand(64, 2), np.random.randint(0, 2, 64), epochs=3, verbose=0)
+            >>> sorted(h.history)
+            ['accuracy', 'loss']
+        """
+        self._assert_compiled("fit")
+        batch_size = self._check_batch_size(batch_size)
+        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        if not isinstance(validation_freq, int) or validation_freq < 1:
+            raise ValueError(f"validation_freq must be a positive integer, got {validation_freq!r}")
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight)
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)")
+            vx, vy = validation_data[0], validation_data[1]
+            vsw = validation_data[2] if len(validation_data) == 3 else None
+            val = self._prepare_xy(vx, vy, vsw, what="_val")
+        elif validation_split:
+            n = len(xs[0])
+            cut = int(n * (1.0 - validation_split))
+            if cut <= 0:
+                raise ValueError(f"validation_split={validation_split} leaves no training samples out of {n}")
+            if cut == n:
+                raise ValueError(f"validation_split={validation_split} leaves no validation samples out of {n}")
+            val = ([a[cut:] for a in xs], [a[cut:] for a in ys], None if sw is None else sw[cut:])
+            xs, ys, sw = [a[:cut] for a in xs], [a[:cut] for a in ys], None if sw is None else sw[:cut]
+        self._ensure_built(xs)
+        if val is not None:
+            self._check_model_input(val[0])
+        n = len(xs[0])
+        steps = math.ceil(n / batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, int(steps_per_epoch))
+        verbose = 1 if verbose == "auto" else int(verbose)
+        self._train_params = None
+        self.stop_training = False
+
+        history = callbacks_module.History()
+        cb_list = list(callbacks or [])
+        if verbose:
+            cb_list.insert(0, callbacks_module.ProgbarLogger())
+        cb_list.append(history)
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps, "mode": "train"}
+        cbs = callbacks_module.CallbackList(cb_list, model=self, params=params)
+        self.history = history
+        want_begin = cbs.wants("on_train_batch_begin")
+        want_end = cbs.wants("on_train_batch_end")
+        gen = backend.rng()
+
+        cbs.on_train_begin()
+        logs: dict = {}
+        try:
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                cbs.on_epoch_begin(epoch)
+                for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
+                    if step >= steps:
+                        break
+                    if want_begin:
+                        cbs.batch("on_train_batch_begin", step)
+                    xb = [a[idx] for a in xs]
+                    yb = [a[idx] for a in ys]
+                    self._train_step(xb, yb, None if sw is None else sw[idx])
+                    if want_end:
+                        cbs.batch("on_train_batch_end", step, self._logs())
+                    if self.stop_training:
+                        break
+                logs = self._logs()
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    vbs = self._check_batch_size(validation_batch_size, batch_size)
+                    val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            cbs.on_train_end(logs)
+            self.optimizer.finalize_variable_values()
+        return history
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def _evaluate_arrays(self, xs, ys, sw, batch_size: int, cbs, steps=None) -> dict:
+        self.reset_metrics()
+        n = len(xs[0])
+        cbs.on_test_begin()
+        want_end = cbs.wants("on_test_batch_end")
+        for step, idx in enumerate(data.batch_indices(n, batch_size)):
+            if steps is not None and step >= steps:
+                break
+            self._test_step([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx])
+            if want_end:
+                cbs.batch("on_test_batch_end", step, self._logs())
+        logs = self._logs()
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size: int | None = None,
+        verbose="auto",
+        sample_weight=None,
+        steps: int | None = None,
+        callbacks=None,
+        return_dict: bool = False,
+    ):
+        """Loss and metrics on data, without training: a scalar (loss only), a list, or a dict.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> loss, mae = m.evaluate(np.zeros((4, 2)), np.zeros(4), verbose=0)
+        """
+        self._assert_compiled("evaluate")
+        batch_size = self._check_batch_size(batch_size)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight)
+        self._ensure_built(xs)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
+        cb_list = list(callbacks or [])
+        if verbose:
+            cb_list.insert(0, callbacks_module.ProgbarLogger())
+        cbs = callbacks_module.CallbackList(cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "test"})
+        logs = self._evaluate_arrays(xs, ys, sw, batch_size, cbs, steps)
+        if return_dict:
+            return logs
+        values = [logs[k] for k in self.metrics_names if k in logs]
+        values += [v for k, v in logs.items() if k not in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size: int | None = None, verbose="auto", steps: int | None = None, callbacks=None):
+        """Outputs for ``x`` as NumPy arrays, computed batch by batch without a graph.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(3,)), layers.Dense(2, activation="softmax")])
+            >>> m.predict(np.zeros((5, 3)), verbose=0).shape
+            (5, 2)
+        """
+        batch_size = self._check_batch_size(batch_size)
+        xs = self._prepare_x(x)
+        self._ensure_built(xs)
+        n = len(xs[0])
+        verbose = 1 if verbose == "auto" else int(verbose)
+        n_steps = math.ceil(n / batch_size) if steps is None else min(int(steps), math.ceil(n / batch_size))
+        cb_list = list(callbacks or [])
+        if verbose:
+            cb_list.insert(0, callbacks_module.ProgbarLogger())
+        cbs = callbacks_module.CallbackList(
+            cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "predict"}
+        )
+        want_end = cbs.wants("on_predict_batch_end")
+        cbs.on_predict_begin()
+        results = None
+        stop = min(n, n_steps * batch_size)
+        with no_grad():
+            for step, idx in enumerate(data.batch_indices(stop, batch_size)):
+                outs = self._run([a[idx] for a in xs], training=False)
+                if results is None:  # one output buffer per output, filled in place
+                    results = [backend.array_module(o.data).empty((stop,) + o.shape[1:], dtype=o.dtype) for o in outs]
+                for buf, o in zip(results, outs):
+                    buf[idx] = o.data
+                if want_end:
+                    cbs.batch("on_predict_batch_end", step, {"outputs": outs})
+        cbs.on_predict_end()
+        results = [Tensor._wrap(r, False).numpy() for r in results]
+        return results[0] if len(results) == 1 else results
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):
+        """One gradient step on one batch; returns that batch's loss (and metrics).
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse")
+            >>> loss = m.train_on_batch(np.ones((4, 2)), np.ones(4))
+        """
+        self._assert_compiled("train_on_batch")
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight)
+        self._ensure_built(xs)
+        self.reset_metrics()
+        self._train_step(xs, ys, sw)
+        return self._batch_result(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """Loss (and metrics) on one batch, without training.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse")
+            >>> m.test_on_batch(np.zeros((4, 2)), np.zeros(4))
+            0.0
+        """
+        self._assert_compiled("test_on_batch")
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight)
+        self._ensure_built(xs)
+        self.reset_metrics()
+        self._test_step(xs, ys, sw)
+        return self._batch_result(return_dict)
+
+    def _batch_result(self, return_dict: bool):
+        logs = self._logs()
+        if return_dict:
+            return logs
+        values = [logs[k] for k in self.metrics_names if k in logs]
+        return values[0] if len(values) == 1 else values
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch as NumPy arrays.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(3)])
+            >>> m.predict_on_batch(np.zeros((4, 2))).shape
+            (4, 3)
+        """
+        xs = self._prepare_x(x)
+        self._ensure_built(xs)
+        with no_grad():
+            outs = self._run(xs, training=False)
+        results = [o.numpy() for o in outs]
+        return results[0] if len(results) == 1 else results
+
+    # ------------------------------------------------------------------ summary
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions=None,
+        print_fn=None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+        layer_range=None,
+    ) -> None:
+        """Print a table of the layers (name and type, output shape, parameter count) and the totals.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(4,)), layers.Dense(2)])
+            >>> m.summary(print_fn=lambda line: None)
+        """
+        print_fn = print_fn or print
+        rows = _summary_rows(self, expand_nested, "")
+        if layer_range is not None:
+            names = [r[0].split(" (")[0].strip() for r in rows]
+            start, stop = names.index(layer_range[0]), names.index(layer_range[1]) + 1
+            rows = rows[start:stop]
+        headers = ["Layer (type)", "Output Shape", "Param #"] + (["Trainable"] if show_trainable else [])
+        if self._functional and not self._is_chain():
+            headers.insert(3, "Connected to")
+            conn = self._connections()
+            rows = [r[:3] + (conn.get(r[0], ""),) + r[3:] for r in rows]
+        line_length = line_length or (98 if len(headers) > 3 else 77)
+        positions = positions or ([0.34, 0.62, 0.78, 1.0] if len(headers) == 4 else [0.45, 0.75, 1.0])
+        if len(positions) < len(headers):
+            positions = list(positions) + [1.0] * (len(headers) - len(positions))
+        widths, prev = [], 0
+        for p in positions[: len(headers)]:
+            edge = int(p * line_length) if p <= 1 else int(p)
+            widths.append(max(edge - prev - 3, 8))
+            prev = edge
+        right = {2}
+
+        def fmt(cells):
+            parts = []
+            for i, (cell, w) in enumerate(zip(cells, widths)):
+                text = str(cell)
+                text = text if len(text) <= w else text[: w - 1] + "…"
+                parts.append(text.rjust(w) if i in right else text.ljust(w))
+            return parts
+
+        def border(left, mid, r, fill):
+            return left + mid.join(fill * (w + 2) for w in widths) + r
+
+        print_fn(f'Model: "{self.name}"')
+        print_fn(border("┏", "┳", "┓", "━"))
+        print_fn("┃ " + " ┃ ".join(fmt(headers)) + " ┃")
+        print_fn(border("┡", "╇", "┩", "━"))
+        for i, row in enumerate(rows):
+            print_fn("│ " + " │ ".join(fmt(row)) + " │")
+            print_fn(border("├", "┼", "┤", "─") if i < len(rows) - 1 else border("└", "┴", "┘", "─"))
+        if not rows:
+            print_fn(border("└", "┴", "┘", "─"))
+        total = self.count_params()
+        trainable = int(sum(w.size for w in self.trainable_weights))
+        itemsize = np.dtype(self.compute_dtype).itemsize
+        print_fn(f" Total params: {total:,} ({_bytes(total * itemsize)})")
+        print_fn(f" Trainable params: {trainable:,} ({_bytes(trainable * itemsize)})")
+        print_fn(f" Non-trainable params: {total - trainable:,} ({_bytes((total - trainable) * itemsize)})")
+        if self.optimizer is not None and self.optimizer.built:
+            state = self.optimizer.get_state()
+            count = int(sum(v.size for k, v in state.items() if k != "iterations")) + 2  # + iterations, learning rate
+            print_fn(f" Optimizer params: {count:,} ({_bytes(count * itemsize)})")
+
+    def _is_chain(self) -> bool:
+        return (
+            len(self.inputs) == 1
+            and all(len(ins) == 1 for _, ins, _ in self._nodes)
+            and len({i for _, ins, _ in self._nodes for i in ins}) == len(self._nodes)
+        )
+
+    def _connections(self) -> dict:
+        producer = {id(t): t.layer.name for t in self.inputs}
+        for layer, _, out_id in self._nodes:
+            producer[out_id] = layer.name
+        out = {}
+        for layer, ins, _ in self._nodes:
+            out[f"{layer.name} ({type(layer).__name__})"] = ", ".join(producer[i] for i in ins)
+        return out
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{r[0]}</td><td>{r[1]}</td><td style='text-align:right'>{r[2]}</td></tr>"
+            for r in _summary_rows(self, False, "")
+        )
+        return (
+            f"<b>Model: {self.name}</b><table><tr><th>Layer (type)</th><th>Output Shape</th><th>Param #</th></tr>"
+            f"{rows}</table>Total params: {self.count_params():,}"
+        )
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n:.2f} B"
+
+
+def _summary_rows(model: Model, expand_nested: bool, indent: str) -> list[tuple]:
+    rows = []
+    for layer in model.layers:
+        if isinstance(layer, InputLayer) and not model._functional:
+            continue
+        shape = layer.output_shape
+        shape_text = (
+            "?"
+            if shape is None
+            else (", ".join(_shape_str(s) for s in shape) if isinstance(shape, list) else _shape_str(shape))
+        )
+        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+        trainable = "Y" if layer.trainable else "N"
+        rows.append((f"{indent}{layer.name} ({type(layer).__name__})", shape_text, params, trainable))
+        if expand_nested and isinstance(layer, Model):
+            rows.extend(_summary_rows(layer, True, indent + "  "))
+    return rows
+
+
+class Sequential(Model):
+    """A plain stack of layers, each feeding the next.
+
+    Example:
+        >>> from myelin import layers
+        >>> model = Sequential()
+        >>> model.add(layers.Dense(64, activation="relu", input_shape=(784,)))
+        >>> model.add(layers.Dense(10, activation="softmax"))
+        >>> model.output_shape
+        (None, 10)
+    """
+
+    def __init__(self, layers=None, trainable: bool = True, name: str | None = None, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._stack: list[Layer] = []
+        self._input_layer: InputLayer | None = None
+        for layer in layers or ():
+            self.add(layer)
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._stack)
+
+    @property
+    def input_shape(self):
+        if self._input_layer is not None:
+            return self._input_layer.output_shape
+        return self._build_input_shape
+
+    def add(self, layer) -> None:
+        """Append a layer (or an ``Input``/``InputLayer`` as the first entry)."""
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.layer, InputLayer) and not layer.inputs:
+            layer = layer.layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError(f"Sequential {self.name!r}: an Input can only be the first entry")
+            self._input_layer = layer
+            self._build_from_input((None,) + layer.batch_shape[1:])
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential {self.name!r}: add() expects a Layer, got {type(layer).__name__}: {layer!r}")
+        if any(layer.name == other.name for other in self._stack):
+            raise ValueError(f"Sequential {self.name!r}: all layers need unique names; {layer.name!r} is already used")
+        self._stack.append(layer)
+        self._sublayers.append(layer)
+        if len(self._stack) == 1 and self._input_layer is None and layer.input_shape_hint is not None:
+            self._build_from_input(layer.input_shape_hint)
+        elif self.built:
+            shape = self.output_shape
+            layer._maybe_build(shape)
+            self.output_shape = layer.output_shape = layer.compute_output_shape(shape)
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise IndexError(f"Sequential {self.name!r} has no layers to pop")
+        layer = self._stack.pop()
+        self._sublayers.remove(layer)
+        self.output_shape = self._stack[-1].output_shape if self._stack else self.input_shape
+        return layer
+
+    def _build_from_input(self, shape: tuple) -> None:
+        self._maybe_build(tuple(shape))
+
+    def build(self, input_shape) -> None:
+        shape = (None,) + tuple(input_shape[1:])
+        for layer in self._stack:
+            layer._maybe_build(shape)
+            shape = layer.compute_output_shape(shape)
+            layer.output_shape = shape
+        self.output_shape = shape
+
+    def call(self, x, training: bool = False):
+        for layer in self._stack:
+            x = layer(x, training=training)
+        return x
+
+
+# ---------------------------------------------------------------------------- compiled loss and metrics
+def _per_output(spec, names: list[str], what: str) -> list:
+    """Spread a loss/metrics spec over the outputs: one value for all, a list in order, or a dict by name."""
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(names)
+        if unknown:
+            raise ValueError(f"{what}: unknown output name(s) {sorted(unknown)}; the outputs are {names}")
+        return [spec.get(n) for n in names]
+    if isinstance(spec, (list, tuple)) and len(names) > 1 and len(spec) == len(names):
+        return list(spec)
+    return [spec] * len(names)
+
+
+class _CompiledLoss:
+    """The compiled loss: one ``Loss`` per output, weighted and summed."""
+
+    def __init__(self, spec, loss_weights):
+        self.spec, self.weights_spec = spec, loss_weights
+        self._losses = None
+        self._trackers: dict[str, metrics_module.Mean] = {}
+
+    def resolve(self, names: list[str]) -> None:
+        specs = _per_output(self.spec, names, "loss")
+        self._losses = [losses.get(s) if s is not None else None for s in specs]
+        if self.weights_spec is None:
+            self._weights = [1.0] * len(names)
+        else:
+            self._weights = [1.0 if w is None else float(w) for w in _per_output(self.weights_spec, names, "loss_weights")]
+        self._names = names
+        self._trackers = {f"{n}_loss": metrics_module.Mean(name=f"{n}_loss") for n in names} if len(names) > 1 else {}
+
+    def loss_name(self, i: int) -> str | None:
+        loss = self._losses[i]
+        return REGISTRY_NAME.get(type(loss).__name__) or (loss.name if loss is not None else None)
+
+    def __call__(self, ys: list, outs: list, sw, names: list[str]) -> Tensor:
+        if self._losses is None:
+            self.resolve(names)
+        if len(ys) != len(outs):
+            raise ValueError(f"the model has {len(outs)} output(s) but {len(ys)} target array(s) were given")
+        total = None
+        for i, (loss, y, out) in enumerate(zip(self._losses, ys, outs)):
+            if loss is None:
+                continue
+            value = loss(y, out, sw)
+            if self._trackers:
+                n = len(y)
+                self._trackers[f"{names[i]}_loss"].add(float(value.data) * n, n)
+            if self._weights[i] != 1.0:
+                value = ops.mul(value, self._weights[i])
+            total = value if total is None else ops.add(total, value)
+        return total
+
+    def results(self) -> dict:
+        return {k: t.result() for k, t in self._trackers.items()}
+
+    def reset(self) -> None:
+        for t in self._trackers.values():
+            t.reset_state()
+
+
+# Loss class -> the name Keras uses when choosing an accuracy for it
+REGISTRY_NAME = {
+    "BinaryCrossentropy": "binary_crossentropy",
+    "CategoricalCrossentropy": "categorical_crossentropy",
+    "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+}
+
+
+class _CompiledMetrics:
+    """The compiled metrics: per output, resolved on the first batch (when shapes are known)."""
+
+    def __init__(self, spec, weighted_spec):
+        self.spec, self.weighted_spec = spec, weighted_spec
+        self._metrics = None  # list (per output) of list of (metric, weighted, log name)
+
+    def _resolve(self, ys, outs, compiled_loss, names):
+        per = _per_output(self.spec, names, "metrics") if self.spec is not None else [None] * len(names)
+        per_w = (
+            _per_output(self.weighted_spec, names, "weighted_metrics")
+            if self.weighted_spec is not None
+            else [None] * len(names)
+        )
+        self._metrics = []
+        for i, name in enumerate(names):
+            entries = []
+            for weighted, specs in ((False, per[i]), (True, per_w[i])):
+                if specs is None:
+                    continue
+                for s in specs if isinstance(specs, (list, tuple)) else [specs]:
+                    if isinstance(s, str) and s in ("accuracy", "acc"):
+                        loss_name = compiled_loss.loss_name(i) if compiled_loss._losses else None
+                        m = metrics_module.accuracy_for(loss_name, ys[i].shape, outs[i].shape)
+                        m.name = s
+                    else:
+                        m = metrics_module.get(s)
+                    log_name = m.name if len(names) == 1 else f"{name}_{m.name}"
+                    entries.append((m, weighted, log_name))
+            self._metrics.append(entries)
+
+    def update(self, ys, outs, sw, compiled_loss, names) -> None:
+        if self._metrics is None:
+            self._resolve(ys, outs, compiled_loss, names)
+        for entries, y, out in zip(self._metrics, ys, outs):
+            for m, weighted, _ in entries:
+                m.update_state(y, out.data, sw if weighted else None)
+
+    def all(self) -> list:
+        return [m for entries in self._metrics or () for m, _, _ in entries]
+
+    def names(self) -> list[str]:
+        return [log for entries in self._metrics or () for _, _, log in entries]
+
+    def results(self) -> dict:
+        return {log: m.result() for entries in self._metrics or () for m, _, log in entries}
+
+
+def clone_model(model: Model) -> Model:
+    """A new model with the same architecture and freshly initialised weights (Sequential models).
+
+    Example:
+        >>> from myelin import layers
+        >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(3)])
+        >>> clone_model(m).count_params()
+        9
+    """
+    if not isinstance(model, Sequential):
+        raise TypeError("clone_model: only Sequential models can be cloned here; rebuild functional models from their code")
+    new_layers = []
+    for layer in model.layers:
+        cls = LAYERS.lookup(type(layer).__name__)
+        config = dict(layer.get_config())
+        config.pop("name", None)
+        new_layers.append(cls.from_config(_revive(config)))
+    clone = Sequential(new_layers)
+    if model.input_shape is not None:
+        clone.build(model.input_shape)
+    return clone
+
+
+def _revive(config: dict) -> dict:
+    from . import initializers, regularizers  # noqa: PLC0415
+
+    out = dict(config)
+    for key in ("kernel_initializer", "bias_initializer"):
+        if isinstance(out.get(key), dict):
+            out[key] = initializers.REGISTRY.lookup(out[key]["class_name"])(**out[key]["config"])
+    for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+        if isinstance(out.get(key), dict):
+            out[key] = regularizers.REGISTRY.lookup(out[key]["class_name"])(**out[key]["config"])
+    return out

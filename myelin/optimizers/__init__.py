@@ -1,0 +1,623 @@
+"""Level 4: optimizers with Keras's names, defaults and update rules.
+
+The first update *builds* an optimizer for its list of variables: it packs the variables of
+each dtype into one contiguous buffer, so that every ``Tensor.data`` becomes a view into it,
+and keeps the gradients and the per-variable state (moments, velocities) in buffers laid
+out the same way. One step is then a handful of vectorised operations over all parameters at
+once, in place, with no allocation; a step where some variable has no gradient applies the
+same rule to each variable's slice instead and leaves that variable alone.
+
+Order of a step (as Keras 3): clip the gradients (``clipnorm`` per variable,
+``global_clipnorm`` over all, or ``clipvalue`` elementwise), decay the weights
+(``weight_decay``), apply the rule, update the moving average (``use_ema``).
+
+Example:
+    >>> from myelin import Tensor, optimizers
+    >>> w = Tensor([1.0, 2.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> opt = optimizers.SGD(learning_rate=0.1)
+    >>> opt.apply_gradients([(w.grad, w)])
+    >>> w.data
+    array([0.8, 1.6], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..backend import array_module
+from ..registry import Registry
+from ..tensor import Tensor
+from . import schedules
+from .schedules import LearningRateSchedule
+
+REGISTRY = Registry("optimizer")
+
+
+class _Group:
+    """The variables of one dtype: a flat buffer of their values, their gradients and each state slot."""
+
+    def __init__(self, variables: list[Tensor], slots: tuple[str, ...], initial: dict):
+        self.variables = variables
+        xp = array_module(variables[0].data)
+        dtype = variables[0].data.dtype
+        sizes = [v.data.size for v in variables]
+        self.offsets = [0]
+        for s in sizes:
+            self.offsets.append(self.offsets[-1] + s)
+        total = self.offsets[-1]
+        self.params = xp.empty(total, dtype=dtype)
+        for v, start, stop in zip(variables, self.offsets, self.offsets[1:]):
+            self.params[start:stop] = v.data.reshape(-1)
+            v.data = self.params[start:stop].reshape(v.data.shape)  # the variable is now a view
+        self.grads = xp.zeros(total, dtype=dtype)
+        self.scratch = xp.empty(total, dtype=dtype)
+        self.state = {name: xp.full(total, initial.get(name, 0.0), dtype=dtype) for name in slots}
+        self.decay_mask = None  # 1 where weight decay applies, when some variables are excluded
+
+    def view(self, flat, i: int):
+        """Variable ``i``'s slice of a flat buffer."""
+        return flat[self.offsets[i] : self.offsets[i + 1]]
+
+
+class Optimizer:
+    """Base class: bookkeeping shared by every algorithm; subclasses define ``_rule``.
+
+    Arguments (Keras's): ``learning_rate`` (float or schedule), ``weight_decay``,
+    ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``use_ema``, ``ema_momentum``,
+    ``ema_overwrite_frequency``, ``name``.
+
+    Example:
+        >>> opt = SGD(0.01)
+        >>> opt.learning_rate
+        0.01
+    """
+
+    slots: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema: bool = False,
+        ema_momentum: float = 0.99,
+        ema_overwrite_frequency=None,
+        name: str | None = None,
+        **kwargs,
+    ):
+        if kwargs:
+            unknown = ", ".join(sorted(kwargs))
+            raise TypeError(f"{type(self).__name__}: unexpected argument(s) {unknown}")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(f"{type(self).__name__}: only one of clipnorm and global_clipnorm can be set")
+        for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{type(self).__name__}: {arg} must be > 0, got {value}")
+        if not 0 <= ema_momentum <= 1:
+            raise ValueError(f"{type(self).__name__}: ema_momentum must be in [0, 1], got {ema_momentum}")
+        self._learning_rate = self._check_learning_rate(learning_rate)
+        self.weight_decay = weight_decay
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.use_ema, self.ema_momentum, self.ema_overwrite_frequency = use_ema, ema_momentum, ema_overwrite_frequency
+        self.name = name or type(self).__name__.lower()
+        self.iterations = 0
+        self._groups: list[_Group] | None = None
+        self._where: dict[int, tuple[_Group, int]] = {}
+        self._exclude_names: tuple[str, ...] = ()
+        self._exclude_ids: set[int] = set()
+
+    # ------------------------------------------------------------------ learning rate
+    def _check_learning_rate(self, value):
+        if isinstance(value, LearningRateSchedule) or callable(value):
+            return value
+        value = float(value)
+        if not value >= 0 or math.isinf(value):
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a non-negative number or a schedule, got {value}")
+        return value
+
+    @property
+    def learning_rate(self) -> float:
+        """The current learning rate (a schedule is evaluated at ``iterations``)."""
+        lr = self._learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        if callable(self._learning_rate) and not callable(value):
+            raise TypeError(
+                f"{type(self).__name__}: learning_rate follows a {type(self._learning_rate).__name__} schedule "
+                "and cannot be set to a number; build a new optimizer instead"
+            )
+        self._learning_rate = self._check_learning_rate(value)
+
+    @property
+    def learning_rate_schedule(self):
+        """The schedule object, or None when the learning rate is a number."""
+        return self._learning_rate if callable(self._learning_rate) else None
+
+    # ------------------------------------------------------------------ building
+    @property
+    def built(self) -> bool:
+        return self._groups is not None
+
+    @property
+    def variables(self) -> list[Tensor]:
+        """The variables this optimizer updates, in the order it was built with."""
+        return [v for g in self._groups or () for v in g.variables]
+
+    def build(self, variables: list[Tensor]) -> None:
+        """Pack ``variables`` into flat buffers and create the state (zeros, or Keras's initial values)."""
+        variables = list(variables)
+        if len({id(v) for v in variables}) != len(variables):
+            raise ValueError(f"{type(self).__name__}: the same variable appears twice in the list to optimize")
+        by_dtype: dict = {}
+        for v in variables:
+            if not isinstance(v, Tensor):
+                raise TypeError(f"{type(self).__name__}: variables must be Tensors, got {type(v).__name__}")
+            by_dtype.setdefault((array_module(v.data).__name__, v.data.dtype.str), []).append(v)
+        self._groups = [_Group(vs, self._all_slots(), self._initial_state()) for vs in by_dtype.values()]
+        self._where = {id(v): (g, i) for g in self._groups for i, v in enumerate(g.variables)}
+        self._refresh_decay_masks()
+
+    def _all_slots(self) -> tuple[str, ...]:
+        return self.slots + (("ema",) if self.use_ema else ())
+
+    def _initial_state(self) -> dict:
+        return {}
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Keep weight decay off these variables, or off variables whose name contains any of ``var_names``.
+
+        Example:
+            >>> opt = AdamW(); opt.exclude_from_weight_decay(var_names=["bias"])
+        """
+        self._exclude_ids |= {id(v) for v in var_list or ()}
+        self._exclude_names += tuple(var_names or ())
+        self._refresh_decay_masks()
+
+    def _excluded(self, v: Tensor) -> bool:
+        return id(v) in self._exclude_ids or any(n in (v.name or "") for n in self._exclude_names)
+
+    def _refresh_decay_masks(self) -> None:
+        for g in self._groups or ():
+            excluded = [self._excluded(v) for v in g.variables]
+            if any(excluded):
+                g.decay_mask = array_module(g.params).ones_like(g.params)
+                for i, ex in enumerate(excluded):
+                    if ex:
+                        g.view(g.decay_mask, i)[...] = 0
+            else:
+                g.decay_mask = None
+
+    # ------------------------------------------------------------------ applying
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras's call: a list of ``(gradient, variable)`` pairs.
+
+        Example:
+            >>> w = Tensor([1.0], requires_grad=True)
+            >>> SGD(0.5).apply_gradients([([2.0], w)]); w.data
+            array([0.], dtype=float32)
+        """
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    def apply(self, grads, variables=None) -> None:
+        """Apply ``grads`` to ``variables`` (default: the variables built with), one step.
+
+        Example:
+            >>> w = Tensor([1.0], requires_grad=True)
+            >>> opt = SGD(0.5); opt.apply([[2.0]], [w]); w.data
+            array([0.], dtype=float32)
+        """
+        if variables is None:
+            if not self.built:
+                raise ValueError(f"{type(self).__name__}.apply: pass the variables on the first call")
+            variables = self.variables
+        variables = list(variables)
+        grads = list(grads)
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for {len(variables)} variables")
+        if not self.built:
+            self.build(variables)
+        pending = {}
+        for g, v in zip(grads, variables):
+            if id(v) not in self._where:
+                raise ValueError(
+                    f"{type(self).__name__}: unknown variable {v.name or tuple(v.shape)}: this optimizer was built for "
+                    f"{len(self._where)} other variables and can only update those"
+                )
+            if g is not None:
+                g = g.data if isinstance(g, Tensor) else array_module(v.data).asarray(g, dtype=v.data.dtype)
+                if g.shape != v.data.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}: gradient of shape {g.shape} for variable "
+                        f"{v.name or ''} of shape {v.data.shape}"
+                    )
+                pending[id(v)] = g
+        self._step(pending)
+
+    def step(self, variables=None) -> None:
+        """One update from each variable's ``.grad`` (PyTorch's call); variables without one are left alone.
+
+        Example:
+            >>> w = Tensor([3.0], requires_grad=True)
+            >>> (w * w).sum().backward()
+            >>> opt = SGD(0.5); opt.step([w]); w.data
+            array([0.], dtype=float32)
+        """
+        if variables is not None and not self.built:
+            self.build(variables)
+        if not self.built:
+            raise ValueError(f"{type(self).__name__}.step: pass the variables on the first call")
+        if variables is not None:
+            for v in variables:
+                if id(v) not in self._where:
+                    raise ValueError(f"{type(self).__name__}: unknown variable {v.name or tuple(v.shape)}")
+        self._step({id(v): v.grad for v in self.variables if v.grad is not None})
+
+    def zero_grad(self) -> None:
+        """Forget every variable's gradient (``.grad = None``) before the next backward."""
+        for v in self.variables:
+            v.grad = None
+
+    def _step(self, grads: dict) -> None:
+        lr = self.learning_rate
+        for group in self._groups:
+            present = [id(v) in grads for v in group.variables]
+            if not any(present):
+                continue
+            for i, v in enumerate(group.variables):
+                g = group.view(group.grads, i)
+                if present[i]:
+                    g[...] = grads[id(v)].reshape(-1)
+                else:
+                    g[...] = 0
+            self._clip(group)
+            if all(present):
+                self._decay_and_apply(group, slice(None), lr)
+            else:
+                for i, ok in enumerate(present):
+                    if ok:
+                        self._decay_and_apply(group, slice(group.offsets[i], group.offsets[i + 1]), lr)
+        self.iterations += 1
+
+    def _clip(self, group: _Group) -> None:
+        xp = array_module(group.grads)
+        g = group.grads
+        if self.clipnorm:
+            for i in range(len(group.variables)):
+                part = group.view(g, i)
+                norm = float(xp.sqrt((part * part).sum()))
+                if norm > self.clipnorm:
+                    part *= self.clipnorm / norm
+        elif self.global_clipnorm:
+            norm = math.sqrt(sum(float((gr.grads * gr.grads).sum()) for gr in self._groups))
+            if norm > self.global_clipnorm:
+                g *= self.global_clipnorm / norm
+        elif self.clipvalue:
+            xp.clip(g, -self.clipvalue, self.clipvalue, out=g)
+
+    def _decay_and_apply(self, group: _Group, part: slice, lr: float) -> None:
+        p = group.params[part]
+        if self.weight_decay:
+            # p <- p - p * weight_decay * lr, before the rule (Keras 3 and decoupled AdamW)
+            factor = self.weight_decay * lr
+            if group.decay_mask is None:
+                p -= factor * p
+            else:
+                p -= factor * p * group.decay_mask[part]
+        state = {k: s[part] for k, s in group.state.items()}
+        self._rule(p, group.grads[part], state, group.scratch[part], lr)
+        if self.use_ema:
+            ema = state["ema"]
+            if self.iterations == 0:
+                ema[...] = p
+            else:
+                ema *= self.ema_momentum
+                ema += (1 - self.ema_momentum) * p
+            if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
+                p[...] = ema
+
+    def _rule(self, p, g, state: dict, tmp, lr: float) -> None:
+        """Update ``p`` in place from gradient ``g``; ``tmp`` is scratch space of the same shape."""
+        raise NotImplementedError(f"{type(self).__name__} must define _rule")
+
+    def finalize_variable_values(self) -> None:
+        """With ``use_ema``, copy the moving averages into the variables (fit does this at the end)."""
+        if self.use_ema and self.built:
+            for group in self._groups:
+                group.params[...] = group.state["ema"]
+
+    # ------------------------------------------------------------------ state and config
+    def get_state(self) -> dict:
+        """Iterations and every state slot, as flat arrays keyed ``"<dtype index>/<slot>"``."""
+        state = {"iterations": self.iterations}
+        for k, group in enumerate(self._groups or ()):
+            for name, arr in group.state.items():
+                state[f"{k}/{name}"] = arr
+        return state
+
+    def set_state(self, state: dict) -> None:
+        """Restore what :meth:`get_state` returned (the optimizer must be built for the same variables)."""
+        if not self.built:
+            raise ValueError(f"{type(self).__name__}.set_state: build the optimizer (or train one step) first")
+        self.iterations = int(state["iterations"])
+        for k, group in enumerate(self._groups):
+            for name, arr in group.state.items():
+                key = f"{k}/{name}"
+                if key not in state:
+                    raise ValueError(f"{type(self).__name__}.set_state: missing state {key!r}")
+                if tuple(state[key].shape) != arr.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}.set_state: state {key!r} has shape {tuple(state[key].shape)}, "
+                        f"expected {arr.shape}"
+                    )
+                arr[...] = state[key]
+
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+        return {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> Optimizer:
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.get(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} learning_rate={self._learning_rate!r}>"
+
+
+@REGISTRY.register("SGD", aliases=("sgd",))
+class SGD(Optimizer):
+    """Gradient descent, with optional (Nesterov) momentum.
+
+    Without momentum: p <- p - lr * g.
+    With momentum m:  v <- m * v - lr * g;  p <- p + v,
+    or, Nesterov:     p <- p + m * v - lr * g.
+
+    Example:
+        >>> SGD().learning_rate, SGD().momentum
+        (0.01, 0.0)
+    """
+
+    def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs):
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1], got {momentum}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.slots = ("momentum",) if momentum else ()
+        super().__init__(learning_rate, **kwargs)
+
+    def _rule(self, p, g, state, tmp, lr):
+        xp = array_module(p)
+        if not self.momentum:
+            xp.multiply(g, lr, out=tmp)
+            p -= tmp
+            return
+        v = state["momentum"]
+        v *= self.momentum
+        xp.multiply(g, lr, out=tmp)
+        v -= tmp
+        if self.nesterov:
+            p -= tmp
+            xp.multiply(v, self.momentum, out=tmp)
+        else:
+            tmp[...] = v
+        p += tmp
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+@REGISTRY.register("Adam", aliases=("adam",))
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), in Keras's form, with optional AMSGrad.
+
+    t <- t + 1;  m <- m + (1 - b1)(g - m);  v <- v + (1 - b2)(g^2 - v)
+    a = lr * sqrt(1 - b2^t) / (1 - b1^t)
+    p <- p - a * m / (sqrt(v) + eps)      (AMSGrad: v replaced by its running maximum)
+
+    Example:
+        >>> opt = Adam(); opt.learning_rate, opt.beta_1, opt.beta_2, opt.epsilon
+        (0.001, 0.9, 0.999, 1e-07)
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        **kwargs,
+    ):
+        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
+            if not 0 <= value < 1:
+                raise ValueError(f"{type(self).__name__}: {arg} must be in [0, 1), got {value}")
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = float(beta_1), float(beta_2), float(epsilon), bool(amsgrad)
+        self.slots = ("m", "v", "vhat") if amsgrad else ("m", "v")
+        super().__init__(learning_rate, **kwargs)
+
+    def _rule(self, p, g, state, tmp, lr):
+        xp = array_module(p)
+        t = self.iterations + 1
+        alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        m, v = state["m"], state["v"]
+        xp.subtract(g, m, out=tmp)
+        tmp *= 1 - self.beta_1
+        m += tmp
+        xp.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+        if self.amsgrad:
+            xp.maximum(state["vhat"], v, out=state["vhat"])
+            v = state["vhat"]
+        xp.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        xp.divide(m, tmp, out=tmp)
+        tmp *= alpha
+        p -= tmp
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
+
+
+@REGISTRY.register("AdamW", aliases=("adamw",))
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p <- p - lr * wd * p, then Adam.
+
+    Example:
+        >>> AdamW().weight_decay
+        0.004
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay: float = 0.004,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        amsgrad: bool = False,
+        **kwargs,
+    ):
+        if weight_decay is None:
+            raise ValueError("AdamW: weight_decay must be a number (use Adam for none)")
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay=weight_decay, **kwargs)
+
+
+@REGISTRY.register("RMSprop", aliases=("rmsprop",))
+class RMSprop(Optimizer):
+    """RMSprop in Keras's form (epsilon inside the square root).
+
+    s <- rho s + (1 - rho) g^2;   centered: a <- rho a + (1 - rho) g, d = s - a^2 + eps;  else d = s + eps
+    step = lr * g / sqrt(d);      momentum mu: v <- mu v + step, p <- p - v;  else p <- p - step
+
+    Example:
+        >>> opt = RMSprop(); opt.rho, opt.momentum, opt.epsilon
+        (0.9, 0.0, 1e-07)
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float = 1e-7,
+        centered: bool = False,
+        **kwargs,
+    ):
+        self.rho, self.momentum, self.epsilon, self.centered = float(rho), float(momentum), float(epsilon), bool(centered)
+        self.slots = ("velocity",) + (("average_gradient",) if centered else ()) + (("momentum",) if momentum else ())
+        super().__init__(learning_rate, **kwargs)
+
+    def _rule(self, p, g, state, tmp, lr):
+        xp = array_module(p)
+        s = state["velocity"]
+        s *= self.rho
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - self.rho
+        s += tmp
+        if self.centered:
+            a = state["average_gradient"]
+            a *= self.rho
+            a += (1 - self.rho) * g
+            xp.multiply(a, a, out=tmp)
+            xp.subtract(s, tmp, out=tmp)
+        else:
+            tmp[...] = s
+        tmp += self.epsilon
+        xp.sqrt(tmp, out=tmp)
+        xp.divide(g, tmp, out=tmp)
+        tmp *= lr
+        if self.momentum:
+            v = state["momentum"]
+            v *= self.momentum
+            v += tmp
+            p -= v
+        else:
+            p -= tmp
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
+
+
+@REGISTRY.register("Adagrad", aliases=("adagrad",))
+class Adagrad(Optimizer):
+    """Adagrad: s <- s + g^2;  p <- p - lr * g / sqrt(s + eps); s starts at ``initial_accumulator_value``.
+
+    Example:
+        >>> opt = Adagrad(); opt.initial_accumulator_value, opt.epsilon
+        (0.1, 1e-07)
+    """
+
+    slots = ("accumulator",)
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7, **kwargs):
+        if initial_accumulator_value < 0:
+            raise ValueError(f"Adagrad: initial_accumulator_value must be >= 0, got {initial_accumulator_value}")
+        self.initial_accumulator_value, self.epsilon = float(initial_accumulator_value), float(epsilon)
+        super().__init__(learning_rate, **kwargs)
+
+    def _initial_state(self) -> dict:
+        return {"accumulator": self.initial_accumulator_value}
+
+    def _rule(self, p, g, state, tmp, lr):
+        xp = array_module(p)
+        s = state["accumulator"]
+        xp.multiply(g, g, out=tmp)
+        s += tmp
+        xp.add(s, self.epsilon, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        xp.divide(g, tmp, out=tmp)
+        tmp *= lr
+        p -= tmp
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
+
+
+def get(identifier) -> Optimizer:
+    """Resolve an optimizer: a name ("adam", "sgd", ...) with Keras's defaults, or an instance.
+
+    Example:
+        >>> type(get("adam")).__name__
+        'Adam'
+    """
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        return REGISTRY.lookup(identifier)()
+    raise TypeError(f"optimizer must be a name or an Optimizer, got {type(identifier).__name__}: {identifier!r}")
+
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "schedules"]

@@ -1,0 +1,67 @@
+"""Level 0: name registries, the only way a string becomes a function or class.
+
+Each family (activations, losses, metrics, layers, ...) keeps one ``Registry``. Resolving a
+name never imports a module or evaluates code: a name that is not registered is an error
+that lists the names that are. Saved model files rely on this for their safety.
+
+Example:
+    >>> reg = Registry("activation")
+    >>> reg.add("double", lambda x: 2 * x)
+    >>> reg.lookup("double")(3)
+    6
+"""
+
+from __future__ import annotations
+
+import difflib
+
+
+class Registry:
+    """A case-sensitive map from Keras-style names to objects, with aliases.
+
+    Example:
+        >>> reg = Registry("loss")
+        >>> reg.add("mse", object, aliases=("MSE",))
+        >>> reg.lookup("MSE") is object
+        True
+    """
+
+    def __init__(self, family: str):
+        self.family = family
+        self._items: dict[str, object] = {}
+        self._names: dict[int, str] = {}
+
+    def add(self, name: str, obj, aliases: tuple = ()) -> None:
+        self._items[name] = obj
+        self._names.setdefault(id(obj), name)
+        for alias in aliases:
+            self._items[alias] = obj
+
+    def register(self, name: str | None = None, aliases: tuple = ()):
+        """Decorator form of :meth:`add`; the default name is the object's ``__name__``."""
+
+        def wrap(obj):
+            self.add(name or obj.__name__, obj, aliases)
+            return obj
+
+        return wrap
+
+    def __contains__(self, name) -> bool:
+        return name in self._items
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def lookup(self, name: str):
+        """The object registered as ``name``; a ValueError naming close matches otherwise."""
+        try:
+            return self._items[name]
+        except (KeyError, TypeError):
+            pass
+        close = difflib.get_close_matches(str(name), self._items, n=3)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"Unknown {self.family} {name!r}.{hint} Known {self.family} names: {', '.join(self.names())}")
+
+    def name_of(self, obj) -> str | None:
+        """The canonical name under which ``obj`` was registered, or None."""
+        return self._names.get(id(obj))

@@ -1,0 +1,105 @@
+"""Metrics against scikit-learn and hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from myelin import metrics
+
+RNG = np.random.default_rng(3)
+
+
+def test_accuracies():
+    y = np.array([0, 1, 2, 1])
+    p = np.eye(3)[[0, 2, 2, 1]] * 0.8 + 0.05
+    assert metrics.SparseCategoricalAccuracy()(y, p) == 0.75
+    assert metrics.CategoricalAccuracy()(np.eye(3)[y], p) == 0.75
+    assert metrics.BinaryAccuracy()(np.array([[1], [0], [1]]), np.array([[0.7], [0.2], [0.4]])) == pytest.approx(2 / 3)
+    assert metrics.BinaryAccuracy(threshold=0.3)(np.array([[1]]), np.array([[0.4]])) == 1.0
+    assert metrics.Accuracy()(np.array([1, 2, 3]), np.array([1, 2, 4])) == pytest.approx(2 / 3)
+
+
+def test_top_k():
+    y = np.array([2, 0])
+    p = np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
+    assert metrics.SparseTopKCategoricalAccuracy(k=2)(y, p) == 0.0
+    assert metrics.TopKCategoricalAccuracy(k=3)(np.eye(3)[y], p) == 1.0
+    assert metrics.sparse_top_k_categorical_accuracy(y, p, k=1).tolist() == [0.0, 0.0]
+
+
+def test_running_mean_over_batches_and_reset():
+    m = metrics.CategoricalAccuracy()
+    m.update_state(np.eye(2), np.eye(2))
+    m.update_state(np.eye(2)[[0, 0]], np.eye(2)[[1, 1]])
+    assert m.result() == 0.5
+    m.reset_state()
+    assert m.result() == 0.0
+
+
+def test_sample_weight():
+    m = metrics.SparseCategoricalAccuracy()
+    m.update_state(np.array([0, 1]), np.eye(2)[[0, 0]], sample_weight=np.array([3.0, 1.0]))
+    assert m.result() == 0.75
+
+
+def test_regression_metrics():
+    y, p = RNG.normal(size=(20, 1)), RNG.normal(size=(20, 1))
+    assert metrics.MeanAbsoluteError()(y, p) == pytest.approx(np.abs(y - p).mean())
+    assert metrics.MeanSquaredError()(y, p) == pytest.approx(((y - p) ** 2).mean())
+    rmse = metrics.RootMeanSquaredError()
+    rmse.update_state(y[:10], p[:10])
+    rmse.update_state(y[10:], p[10:])
+    assert rmse.result() == pytest.approx(np.sqrt(((y - p) ** 2).mean()))
+
+
+def test_precision_recall_against_sklearn():
+    sk = pytest.importorskip("sklearn.metrics")
+    y = RNG.integers(0, 2, 200)
+    p = np.clip(y * 0.3 + RNG.random(200) * 0.7, 0, 1)
+    prec, rec = metrics.Precision(), metrics.Recall()
+    for chunk in np.array_split(np.arange(200), 7):
+        prec.update_state(y[chunk], p[chunk])
+        rec.update_state(y[chunk], p[chunk])
+    assert prec.result() == pytest.approx(sk.precision_score(y, p > 0.5))
+    assert rec.result() == pytest.approx(sk.recall_score(y, p > 0.5))
+    assert metrics.Precision(thresholds=[0.3, 0.7])(y, p) == pytest.approx(
+        [sk.precision_score(y, p > 0.3), sk.precision_score(y, p > 0.7)]
+    )
+
+
+def test_precision_top_k_and_class_id():
+    y = np.eye(3)[[0, 1, 2]]
+    p = np.array([[0.9, 0.8, 0.1], [0.2, 0.9, 0.7], [0.6, 0.1, 0.55]])
+    assert metrics.Precision(top_k=1)(y, p) == pytest.approx(2 / 3)
+    assert metrics.Recall(class_id=2)(y, p) == pytest.approx(1.0)
+
+
+def test_auc_against_sklearn():
+    sk = pytest.importorskip("sklearn.metrics")
+    y = RNG.integers(0, 2, 500)
+    p = np.clip(y * 0.25 + RNG.random(500) * 0.75, 0, 1)
+    auc = metrics.AUC(num_thresholds=1000)
+    for chunk in np.array_split(np.arange(500), 4):
+        auc.update_state(y[chunk], p[chunk])
+    assert auc.result() == pytest.approx(sk.roc_auc_score(y, p), abs=2e-3)
+    pr = metrics.AUC(curve="PR", num_thresholds=1000)
+    pr.update_state(y, p)
+    assert pr.result() == pytest.approx(sk.average_precision_score(y, p), abs=0.02)
+    assert metrics.AUC(summation_method="minoring")(y, p) <= metrics.AUC(summation_method="majoring")(y, p)
+    with pytest.raises(ValueError, match="curve"):
+        metrics.AUC(curve="XY")
+
+
+def test_get_and_accuracy_choice():
+    assert metrics.get("mae").name == "mae"
+    assert isinstance(metrics.get("rmse"), metrics.RootMeanSquaredError)
+    assert isinstance(metrics.get("auc"), metrics.AUC)
+    assert type(metrics.accuracy_for("binary_crossentropy", (4, 1), (4, 1))).__name__ == "BinaryAccuracy"
+    assert type(metrics.accuracy_for("categorical_crossentropy", (4, 3), (4, 3))).__name__ == "CategoricalAccuracy"
+    assert type(metrics.accuracy_for(None, (4,), (4, 3))).__name__ == "SparseCategoricalAccuracy"
+    assert type(metrics.accuracy_for(None, (4, 1), (4, 1))).__name__ == "BinaryAccuracy"
+    with pytest.raises(ValueError, match="Unknown metric"):
+        metrics.get("acuracy")
+    m = metrics.get(lambda t, p: np.abs(t - p).mean(axis=-1), name="custom")
+    assert m(np.zeros((2, 1)), np.ones((2, 1))) == 1.0 and m.name == "custom"
