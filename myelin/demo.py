@@ -4,7 +4,7 @@ Loads the Palmer penguins (the ``palmerpenguins`` package), keeps the four measu
 seed texts use (bill length, bill depth, flipper length / 10, body mass / 100) and their
 label order (0 Adelie, 1 Gentoo, 2 Chinstrap), trains a small network with a softmax output,
 reports test accuracy, then walks the texts' inference example x = [37.3, 16.8, 19.2, 30.0]
-through the network layer by layer.
+through the network layer by layer with ``model.explain`` (:mod:`myelin.explain`).
 
 Example:
     >>> from myelin import demo
@@ -99,34 +99,6 @@ def build_model():
     )
 
 
-def _vector(values, width: int = 7) -> str:
-    return "[" + ", ".join(f"{v:{width}.3f}" for v in values) + "]"
-
-
-def explain_forward(model, x, out=print) -> np.ndarray:
-    """Print each layer's weighted sum z = x·W + b and activation a = f(z); return the output.
-
-    Example:
-        >>> explain_forward(build_model(), SEED_EXAMPLE, out=lambda line: None).shape
-        (3,)
-    """
-    from . import no_grad  # noqa: PLC0415
-    from .tensor import Tensor  # noqa: PLC0415
-
-    a = np.asarray(x, dtype=np.float32)
-    out(f"  input x = {_vector(a)}")
-    for i, layer in enumerate(model.layers, start=1):
-        z = a @ layer.kernel.numpy() + layer.bias.numpy()
-        with no_grad():
-            a = layer.activation(Tensor(z[None, :])).numpy()[0]
-        name = getattr(layer.activation, "__name__", "activation")
-        source = "x" if i == 1 else f"a{i - 1}"
-        out(f"  layer {i} ({layer.name}, {layer.units} neurons, {name}):")
-        out(f"    weighted sums  z{i} = {source}·W{i} + b{i} = {_vector(z)}")
-        out(f"    activations    a{i} = {name}(z{i}) = {_vector(a)}")
-    return a
-
-
 def run(epochs: int = 60, batch_size: int = 16, seed: int = 0, verbose: int | str = "auto", out=print) -> dict:
     """Train and evaluate the penguin network, print the inference walk-through; return the figures.
 
@@ -157,12 +129,14 @@ def run(epochs: int = 60, batch_size: int = 16, seed: int = 0, verbose: int | st
     correct = round(test_accuracy * len(x_test))
     out(f"\ntest accuracy: {test_accuracy:.4f} ({correct}/{len(x_test)} penguins), test loss {test_loss:.4f}")
 
-    out(f"\ninference for the seed texts' example x = {SEED_EXAMPLE}:")
-    probabilities = explain_forward(model, SEED_EXAMPLE, out)
-    predicted = int(np.argmax(probabilities))
-    shown = ", ".join(f"P({i} {name}) = {p:.3f}" for i, (name, p) in enumerate(zip(SPECIES, probabilities)))
-    out(f"  softmax probabilities: {shown}")
-    out(f"  predicted species: {predicted} ({SPECIES[predicted]})")
+    out(f"\ninference for the seed texts' example x = {SEED_EXAMPLE} (model.explain):")
+    explanation = model.explain(SEED_EXAMPLE, class_names=SPECIES)
+    for line in explanation.report().splitlines()[1:]:  # the first line names the model again
+        if not line.startswith("predicted class"):  # said below, in the texts' words
+            out(line)
+    probabilities = explanation.probabilities[0]
+    predicted = int(explanation.predicted[0])
+    out(f"predicted species: {predicted} ({SPECIES[predicted]})")
     seconds = time.perf_counter() - start
     out(f"\ndone in {seconds:.1f} s")
     return {

@@ -34,6 +34,7 @@ import numpy as np
 
 from . import backend, data, losses, ops, optimizers
 from . import callbacks as callbacks_module
+from . import explain as explain_module
 from . import metrics as metrics_module
 from .layers.base import REGISTRY as LAYERS
 from .layers.base import InputLayer, Layer, SymbolicTensor, _shape_str
@@ -611,6 +612,22 @@ class Model(Layer):
             outs = self._run(xs, training=False)
         results = [o.numpy() for o in outs]
         return results[0] if len(results) == 1 else results
+
+    # ------------------------------------------------------------------ explain
+    def explain(self, x, y=None, class_names=None, loss=None):
+        """Walk one sample (or a small batch) through the network, layer by layer; see :mod:`myelin.explain`.
+
+        Returns an ``Explanation``: ``print()`` it for the weighted sums, activations and class
+        probabilities of each layer (and, with ``y``, the loss and every gradient of the
+        backward pass); index it by layer name, or call ``to_dict()``, for the arrays.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(3, activation="softmax", name="out")])
+            >>> m.explain([1.0, 2.0], class_names=["a", "b", "c"])["out"]["output"].shape
+            (1, 3)
+        """
+        return explain_module.explain(self, x, y=y, class_names=class_names, loss=loss)
 
     # ------------------------------------------------------------------ summary
     def summary(
