@@ -158,6 +158,7 @@ class History(Callback):
         super().__init__()
         self.epoch: list[int] = []
         self.history: dict[str, list] = {}
+        self.diagnostics: dict | None = None  # filled by callbacks.Diagnostics (fit(..., diagnostics=True))
 
     def on_train_begin(self, logs=None):
         self.epoch = []
@@ -617,3 +618,8 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+# Diagnostics lives in its own module (it walks models with myelin.explain) and subclasses
+# Callback, so it is imported last, once Callback exists.
+from .diagnostics import Diagnostics, TrainingWarning  # noqa: E402, F401  (re-exported)

@@ -63,6 +63,7 @@ class Model(Layer):
         self._functional = False
         self._compiled_loss = None
         self._compiled_metrics = None
+        self._step_hooks: list = []  # called as hook(xs, weights) between backward() and the optimizer step
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError(f"Model {self.name!r}: give both inputs and outputs for a functional model")
@@ -291,6 +292,9 @@ class Model(Layer):
             if not params:
                 raise ValueError(f"Model {self.name!r} has no trainable weights: nothing to train")
         total.backward()
+        if self._step_hooks:  # e.g. callbacks.Diagnostics reading the gradients
+            for hook in self._step_hooks:
+                hook(xs, params)
         self.optimizer.step(params)
         self.optimizer.zero_grad()
         value = float(total.data)
@@ -373,12 +377,16 @@ class Model(Layer):
         validation_steps: int | None = None,
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
+        diagnostics: bool = False,
     ):
         """Train for ``epochs`` passes over the data; returns the ``History``.
 
         ``validation_split`` holds out the last fraction of the samples (taken before
         shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, weights)``.
         ``class_weight`` maps a class to a weight of its samples' loss.
+        ``diagnostics=True`` adds a ``callbacks.Diagnostics()``: per-layer weight and gradient
+        norms, update ratios, dead and saturated units in ``history.diagnostics``, and
+        warnings about exploding or vanishing gradients and dead layers.
 
         Example:
             >>> from myelin import layers
@@ -428,6 +436,8 @@ class Model(Layer):
         cb_list = list(callbacks or [])
         if verbose:
             cb_list.insert(0, callbacks_module.ProgbarLogger())
+        if diagnostics and not any(isinstance(cb, callbacks_module.Diagnostics) for cb in cb_list):
+            cb_list.append(callbacks_module.Diagnostics())
         cb_list.append(history)
         params = {"verbose": verbose, "epochs": epochs, "steps": steps, "mode": "train"}
         cbs = callbacks_module.CallbackList(cb_list, model=self, params=params)

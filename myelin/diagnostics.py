@@ -1,0 +1,282 @@
+"""Level 4: training diagnostics: what each layer's weights, gradients and units do, epoch by epoch.
+
+``model.fit(..., diagnostics=True)``, or ``callbacks=[myelin.callbacks.Diagnostics()]``,
+records for every layer and every epoch:
+
+- ``weight_norm``: the L2 norm of the layer's trainable weights at the end of the epoch;
+- ``grad_norm`` and ``grad_norm_max``: the L2 norm of their gradient (the gradient of the
+  training loss, read after ``backward()`` and before the optimizer step), the mean and the
+  largest over the epoch's batches;
+- ``update_ratio``: ``‖ΔW‖ / ‖W‖``, how much one optimizer step changes the weights, the
+  mean over the epoch's steps (around 1e-3 is the usual healthy value; near 1 the learning
+  rate is too high; below 1e-6 the layer hardly learns);
+- ``dead_fraction`` (layers with a relu activation): the fraction of units that output 0 for
+  every sample of a fixed sample batch: they pass no signal on and get no gradient;
+- ``saturation`` (sigmoid and tanh): the fraction of activations where the derivative is
+  below a tenth of its maximum (sigmoid: a(1 - a) < 0.025; tanh: 1 - a² < 0.1), so that
+  almost no gradient passes.
+
+The activation statistics are computed at the end of each epoch, in inference mode, on a
+fixed sample of up to ``sample_size`` training samples (the first ones the training loop
+draws). The records go to ``history.diagnostics`` (``fit``'s return value), so that
+``myelin.plot.diagnostics(history)`` can draw them, and :class:`TrainingWarning` warns in
+plain words when a layer's gradients explode or vanish, or its units die or saturate.
+
+Example:
+    >>> import numpy as np
+    >>> import myelin
+    >>> from myelin import layers
+    >>> model = myelin.Sequential([layers.Input(shape=(3,)), layers.Dense(4, activation="relu", name="h"), layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x = np.random.default_rng(0).normal(size=(32, 3))
+    >>> history = model.fit(x, x.sum(axis=1), epochs=2, verbose=0, diagnostics=True)
+    >>> sorted(history.diagnostics["layers"]["h"])
+    ['dead_fraction', 'grad_norm', 'grad_norm_max', 'update_ratio', 'weight_norm']
+    >>> len(history.diagnostics["layers"]["h"]["grad_norm"])
+    2
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .backend import array_module
+from .callbacks import Callback
+from .explain import _structure, walk
+
+
+class TrainingWarning(UserWarning):
+    """A warning about how training goes: exploding or vanishing gradients, dead or saturated units.
+
+    Example:
+        >>> issubclass(TrainingWarning, UserWarning)
+        True
+    """
+
+
+def layer_weights(model, prefix: str = "") -> list[tuple[str, list]]:
+    """``(name, trainable weights)`` for each layer that has any, nested models walked into.
+
+    Names are those of :func:`myelin.explain.explain` (``"block/inner"`` for a layer of a
+    nested model ``block``).
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> m = myelin.Sequential([layers.Input(shape=(2,)), layers.Dense(3, name="h"), layers.Dropout(0.1)])
+        >>> [(name, len(ws)) for name, ws in layer_weights(m)]
+        [('h', 2)]
+    """
+    out = []
+    for layer in model.layers:
+        if _structure(layer) is not None:
+            out += layer_weights(layer, f"{prefix}{layer.name}/")
+        elif layer.trainable_weights:
+            out.append((f"{prefix}{layer.name}", layer.trainable_weights))
+    return out
+
+
+def _sq_norm(arrays) -> float:
+    total = 0.0
+    for a in arrays:
+        if a is not None:
+            total += float(array_module(a).vdot(a.reshape(-1), a.reshape(-1)))
+    return total
+
+
+class Diagnostics(Callback):
+    """Record weight and gradient norms, update ratios, dead and saturated units per layer per epoch.
+
+    Arguments:
+        sample_size: how many training samples the activation statistics are computed on.
+        exploding: a layer's gradient norm above this (or not finite) is "exploding".
+        vanishing: a layer's gradient norm below this is "vanishing"; so is one below
+            ``vanishing_ratio`` times the largest layer's (the gradient fades on its way down).
+        dead: warn when at least this fraction of a relu layer's units never fire.
+        saturated: warn when at least this fraction of a sigmoid/tanh layer's activations saturate.
+        warn: emit :class:`TrainingWarning` (each problem once per layer per ``fit``).
+
+    The records are ``history.diagnostics``: ``{"epoch": [...], "layers": {name: {metric:
+    [one value per epoch]}}, "activations": {name: activation}, "warnings": [...]}``.
+
+    Example:
+        >>> cb = Diagnostics(sample_size=128)
+        >>> cb.exploding, cb.dead
+        (1000.0, 0.5)
+    """
+
+    def __init__(
+        self,
+        sample_size: int = 256,
+        exploding: float = 1e3,
+        vanishing: float = 1e-7,
+        vanishing_ratio: float = 1e-5,
+        dead: float = 0.5,
+        saturated: float = 0.5,
+        warn: bool = True,
+    ):
+        super().__init__()
+        if not isinstance(sample_size, int) or sample_size < 1:
+            raise ValueError(f"Diagnostics: sample_size must be a positive integer, got {sample_size!r}")
+        for arg, value in (("dead", dead), ("saturated", saturated)):
+            if not 0 < value <= 1:
+                raise ValueError(f"Diagnostics: {arg} must be a fraction in (0, 1], got {value!r}")
+        self.sample_size = sample_size
+        self.exploding, self.vanishing, self.vanishing_ratio = float(exploding), float(vanishing), float(vanishing_ratio)
+        self.dead, self.saturated, self.warn = float(dead), float(saturated), bool(warn)
+        self.records: dict = {}
+
+    # ------------------------------------------------------------------ hooks
+    def on_train_begin(self, logs=None):
+        self.records = {"epoch": [], "layers": {}, "activations": {}, "warnings": []}
+        self._warned: set = set()
+        self._sample: list | None = None
+        self._layers = layer_weights(self.model)
+        self._prev: list | None = None
+        history = getattr(self.model, "history", None)
+        if history is not None:
+            history.diagnostics = self.records
+        self.model._step_hooks.append(self._after_backward)
+
+    def on_train_end(self, logs=None):
+        if self._after_backward in self.model._step_hooks:
+            self.model._step_hooks.remove(self._after_backward)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._grad_sq = [[] for _ in self._layers]
+        self._ratios = [[] for _ in self._layers]
+        self._prev = None
+
+    def _after_backward(self, xs, weights) -> None:
+        """Called by the training step between ``backward()`` and the optimizer's step."""
+        if self._sample is None:
+            self._sample = [a[: self.sample_size].copy() for a in xs]
+        elif len(self._sample[0]) < self.sample_size:
+            room = self.sample_size - len(self._sample[0])
+            self._sample = [array_module(s).concatenate([s, a[:room]]) for s, a in zip(self._sample, xs)]
+        for i, (_, ws) in enumerate(self._layers):
+            self._grad_sq[i].append(_sq_norm([w.grad for w in ws]))
+        self._record_update()
+        self._prev = [[w.data.copy() for w in ws] for _, ws in self._layers]
+
+    def _record_update(self) -> None:
+        """‖W - W_before‖ / ‖W_before‖ for the step since the last call."""
+        if self._prev is None:
+            return
+        for i, ((_, ws), before) in enumerate(zip(self._layers, self._prev)):
+            size = math.sqrt(_sq_norm(before))
+            change = math.sqrt(_sq_norm([w.data - b for w, b in zip(ws, before)]))
+            self._ratios[i].append(change / size if size > 0 else math.inf if change > 0 else 0.0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record_update()  # the epoch's last step
+        self._prev = None
+        self.records["epoch"].append(epoch)
+        per_layer = self.records["layers"]
+        for i, (name, ws) in enumerate(self._layers):
+            entry = per_layer.setdefault(name, {})
+            grads = np.sqrt(np.asarray(self._grad_sq[i], dtype=np.float64))
+            entry.setdefault("weight_norm", []).append(math.sqrt(_sq_norm([w.data for w in ws])))
+            entry.setdefault("grad_norm", []).append(float(grads.mean()) if grads.size else math.nan)
+            entry.setdefault("grad_norm_max", []).append(float(grads.max()) if grads.size else math.nan)
+            ratios = self._ratios[i]
+            entry.setdefault("update_ratio", []).append(float(np.mean(ratios)) if ratios else math.nan)
+        self._activation_statistics()
+        self._check(epoch)
+
+    # ------------------------------------------------------------------ statistics
+    def _activation_statistics(self) -> None:
+        if self._sample is None:
+            return
+        steps, _ = walk(self.model, self._sample if len(self._sample) > 1 else self._sample[0])
+        for step in steps:
+            stat = activation_statistic(step.activation, _host(step.value.data))
+            if stat is None:
+                continue
+            key, value = stat
+            self.records["activations"][step.name] = step.activation
+            self.records["layers"].setdefault(step.name, {}).setdefault(key, []).append(value)
+
+    def _check(self, epoch: int) -> None:
+        layers = self.records["layers"]
+        norms = {name: layers[name]["grad_norm"][-1] for name, _ in self._layers}
+        largest = max((v for v in norms.values() if math.isfinite(v)), default=0.0)
+        for name, _ in self._layers:
+            peak = layers[name]["grad_norm_max"][-1]
+            mean = norms[name]
+            if not math.isfinite(peak) or peak > self.exploding:
+                self._warn(
+                    name,
+                    "exploding",
+                    f"epoch {epoch + 1}: the gradient of layer {name!r} is exploding (norm {peak:.3g}, above "
+                    f"{self.exploding:g}): its weight updates are huge and training will diverge. Lower the learning "
+                    "rate, start from smaller weights (a standard initializer such as glorot_uniform), scale the "
+                    "inputs, or clip gradients (clipnorm=1.0).",
+                )
+            elif mean < self.vanishing or (largest > 0 and mean < self.vanishing_ratio * largest):
+                size = "is 0: no gradient reaches it" if mean == 0 else f"has norm {mean:.3g}"
+                versus = f", against {largest:.3g} for the layer with the largest" if largest > 0 else ""
+                self._warn(
+                    name,
+                    "vanishing",
+                    f"epoch {epoch + 1}: the gradient of layer {name!r} is vanishing (it {size}{versus}), so this "
+                    "layer hardly learns. Saturated sigmoid/tanh units or dead relu units block the gradient on its "
+                    "way down; try relu with he_normal initialization, fewer layers, or scaled inputs.",
+                )
+        for name, entry in layers.items():
+            dead = entry.get("dead_fraction", [None])[-1]
+            if dead is not None and dead >= self.dead:
+                whole = "all" if dead == 1 else f"{dead:.0%}"
+                self._warn(
+                    name,
+                    "dead",
+                    f"epoch {epoch + 1}: layer {name!r} is {'dead' if dead == 1 else 'dying'}: {whole} of its relu units "
+                    f"output 0 for every one of {len(self._sample[0])} samples, so they pass nothing on and receive "
+                    "no gradient. Large negative biases, a too-high learning rate or a dead layer below do this; "
+                    "lower the learning rate, or use leaky_relu.",
+                )
+            saturated = entry.get("saturation", [None])[-1]
+            if saturated is not None and saturated >= self.saturated:
+                activation = self.records["activations"].get(name, "sigmoid/tanh")
+                self._warn(
+                    name,
+                    "saturated",
+                    f"epoch {epoch + 1}: {saturated:.0%} of the {activation} activations of layer {name!r} are saturated "
+                    "(pinned near their limits, where the derivative is almost 0), so little gradient passes "
+                    "through them. Scale the inputs, use smaller initial weights, or relu.",
+                )
+
+    def _warn(self, layer: str, kind: str, message: str) -> None:
+        self.records["warnings"].append(message)
+        if self.warn and (layer, kind) not in self._warned:
+            self._warned.add((layer, kind))
+            warnings.warn(message, TrainingWarning, stacklevel=2)
+
+
+def activation_statistic(activation: str | None, output: np.ndarray) -> tuple[str, float] | None:
+    """``("dead_fraction", f)`` for relu outputs, ``("saturation", f)`` for sigmoid/tanh, else None.
+
+    Example:
+        >>> activation_statistic("relu", np.array([[0.0, 1.0], [0.0, 2.0]]))
+        ('dead_fraction', 0.5)
+        >>> activation_statistic("tanh", np.array([[0.99, 0.1]]))
+        ('saturation', 0.5)
+    """
+    out = np.asarray(output, dtype=np.float64).reshape(len(output), -1)
+    if activation == "relu":
+        return "dead_fraction", float((out <= 0).all(axis=0).mean())
+    if activation == "sigmoid":
+        return "saturation", float((out * (1 - out) < 0.025).mean())
+    if activation == "tanh":
+        return "saturation", float((1 - out * out < 0.1).mean())
+    return None
+
+
+def _host(a) -> np.ndarray:
+    return a if array_module(a).__name__ == "numpy" else a.get()
+
+
+__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic", "layer_weights"]
