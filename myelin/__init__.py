@@ -20,6 +20,7 @@ from . import (
     ops,
     optimizers,
     regularizers,
+    tune,
     utils,
 )
 from .gradcheck import gradcheck
@@ -51,5 +52,6 @@ __all__ = [
     "ops",
     "optimizers",
     "regularizers",
+    "tune",
     "utils",
 ]
