@@ -42,6 +42,12 @@ from .layers.base import InputLayer, Layer, SymbolicTensor, _shape_str
 from .tape import Plan, Tape
 from .tensor import Tensor, no_grad
 
+# Samples per batch when evaluating or predicting without a batch_size (Keras uses 32). A
+# batch's outputs do not depend on the others in it, so larger batches change nothing but
+# the speed (fewer Python steps, better matrix-product efficiency) and float rounding in
+# the averaged metrics.
+INFERENCE_BATCH = 1024
+
 
 class Model(Layer):
     """A trainable network: a functional graph ``Model(inputs, outputs)`` or a subclass with ``call``.
@@ -536,7 +542,7 @@ class Model(Layer):
                         break
                 logs = self._logs()
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    vbs = self._check_batch_size(validation_batch_size, batch_size)
+                    vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
                     val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
@@ -583,7 +589,7 @@ class Model(Layer):
             >>> loss, mae = m.evaluate(np.zeros((4, 2)), np.zeros(4), verbose=0)
         """
         self._assert_compiled("evaluate")
-        batch_size = self._check_batch_size(batch_size)
+        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
         xs, ys, sw = self._prepare_xy(x, y, sample_weight)
         self._ensure_built(xs)
         ys = self._shape_targets(ys)
@@ -609,7 +615,7 @@ class Model(Layer):
             >>> m.predict(np.zeros((5, 3)), verbose=0).shape
             (5, 2)
         """
-        batch_size = self._check_batch_size(batch_size)
+        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
         xs = self._prepare_x(x)
         self._ensure_built(xs)
         n = len(xs[0])
