@@ -402,7 +402,7 @@ def _batch(model, x, y) -> tuple[list, list | None, bool]:
         ys = [a[None] for a in ys]
     xs, ys, _ = model._prepare_xy(x_batch, ys if several_outputs else ys[0])
     model._ensure_built(xs)
-    return xs, ys, single
+    return xs, model._shape_targets(ys), single  # the targets as fit passes them to the loss
 
 
 def _numpy(a) -> np.ndarray | None:

@@ -151,11 +151,13 @@ def find_learning_rate(
     batch_size = model._check_batch_size(batch_size)
     xs, ys, sw = model._prepare_xy(x, y, sample_weight)
     model._ensure_built(xs)
+    ys = model._shape_targets(ys)
 
     saved = _Snapshot(model)
     lrs, losses, smoothed = [], [], []
     diverged = False
     try:
+        model._begin_steps()
         n = len(xs[0])
         factor = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
         avg, best = 0.0, math.inf
@@ -165,7 +167,7 @@ def find_learning_rate(
             model.optimizer._learning_rate = lr
             idx = next(batches)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # expected once the loss diverges
-                loss = model._train_step([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx])
+                loss = model._step([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx], training=True)
             avg = smoothing * avg + (1 - smoothing) * loss
             value = avg / (1 - smoothing ** (i + 1))
             lrs.append(lr)
