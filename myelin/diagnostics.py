@@ -45,7 +45,7 @@ import numpy as np
 
 from .backend import array_module
 from .callbacks import Callback
-from .explain import _structure, walk
+from .explain import layer_weights, walk
 
 
 class TrainingWarning(UserWarning):
@@ -55,28 +55,6 @@ class TrainingWarning(UserWarning):
         >>> issubclass(TrainingWarning, UserWarning)
         True
     """
-
-
-def layer_weights(model, prefix: str = "") -> list[tuple[str, list]]:
-    """``(name, trainable weights)`` for each layer that has any, nested models walked into.
-
-    Names are those of :func:`myelin.explain.explain` (``"block/inner"`` for a layer of a
-    nested model ``block``).
-
-    Example:
-        >>> import myelin
-        >>> from myelin import layers
-        >>> m = myelin.Sequential([layers.Input(shape=(2,)), layers.Dense(3, name="h"), layers.Dropout(0.1)])
-        >>> [(name, len(ws)) for name, ws in layer_weights(m)]
-        [('h', 2)]
-    """
-    out = []
-    for layer in model.layers:
-        if _structure(layer) is not None:
-            out += layer_weights(layer, f"{prefix}{layer.name}/")
-        elif layer.trainable_weights:
-            out.append((f"{prefix}{layer.name}", layer.trainable_weights))
-    return out
 
 
 def _sq_norm(arrays) -> float:
@@ -134,7 +112,7 @@ class Diagnostics(Callback):
         self.records = {"epoch": [], "layers": {}, "activations": {}, "warnings": []}
         self._warned: set = set()
         self._sample: list | None = None
-        self._layers = layer_weights(self.model)
+        self._layers = [(name, weights) for name, _, weights in layer_weights(self.model)]
         self._prev: list | None = None
         history = getattr(self.model, "history", None)
         if history is not None:
@@ -279,4 +257,4 @@ def _host(a) -> np.ndarray:
     return a if array_module(a).__name__ == "numpy" else a.get()
 
 
-__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic", "layer_weights"]
+__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic"]

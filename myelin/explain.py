@@ -243,6 +243,31 @@ def _run(model, x, track: bool) -> tuple[_Walk, list[Tensor]]:
     return w, [tensor for _, _, tensor in outputs]
 
 
+def layer_weights(model, prefix: str = "") -> list[tuple[str, Layer, list]]:
+    """``(name, layer, trainable weights)`` for each layer that has any, nested models walked into.
+
+    Names are those of :func:`explain` (``"block/inner"`` for a layer of a nested model
+    ``block``). Used by the training diagnostics and the model gradient check.
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> m = myelin.Sequential([layers.Input(shape=(2,)), layers.Dense(3, name="h"), layers.Dropout(0.1)])
+        >>> [(name, len(ws)) for name, _, ws in layer_weights(m)]
+        [('h', 2)]
+    """
+    out = []
+    own = [w for w in model._weights if w.requires_grad] if model.trainable else []
+    if own:  # weights a subclassed model created itself, outside its layers
+        out.append((f"{prefix}{model.name}", model, own))
+    for layer in model.layers:
+        if _structure(layer) is not None:
+            out += layer_weights(layer, f"{prefix}{layer.name}/")
+        elif layer.trainable_weights:
+            out.append((f"{prefix}{layer.name}", layer, layer.trainable_weights))
+    return out
+
+
 # ---------------------------------------------------------------------------- outputs
 def _output_kind(value: Tensor, loss) -> tuple[str, np.ndarray | None]:
     """How to read an output: "softmax", "sigmoid" (probabilities), or "values" (regression)."""
@@ -835,4 +860,4 @@ def _dense_backward(step: Step, entry: dict, shown: int, n: int, batch_note: str
     return lines
 
 
-__all__ = ["Explanation", "Step", "explain", "format_vector", "walk"]
+__all__ = ["Explanation", "Step", "explain", "format_vector", "layer_weights", "walk"]

@@ -4,6 +4,13 @@
 differences, in float64, on copies of the inputs. A non-scalar output is reduced to a
 scalar with fixed random weights, so every output element takes part.
 
+``gradcheck(model, x, y)`` checks a whole compiled model: the gradient of its training loss
+(the compiled loss plus the weight and activity penalties) with respect to every trainable
+weight, against central differences of that loss, computed on a float64 copy of the model
+(the model itself is not touched). The result reports the worst error per layer and
+weight, and a failure names the layer: for users who write their own layers, activations
+and losses.
+
 Example:
     >>> import numpy as np
     >>> from myelin import gradcheck, ops
@@ -14,11 +21,15 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tensor import Tensor, no_grad
+from .backend import array_module
+from .explain import layer_weights
+from .layers.base import Layer
+from .tensor import Tensor, enable_grad, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -50,8 +61,32 @@ def _to_float64(value) -> np.ndarray:
     return np.array(arr, dtype=np.float64, copy=True, order="C")  # C order: reshape(-1) must be a view
 
 
+def _numeric(objective, value, indices, eps: float) -> np.ndarray:
+    """Central differences of ``objective()`` at each flat index of ``value``, which is perturbed in place."""
+    flat = value.reshape(-1)  # a view: value is C-contiguous
+    out = np.zeros(len(indices))
+    for k, i in enumerate(indices):
+        original = flat[i]
+        flat[i] = original + eps
+        plus = objective()
+        flat[i] = original - eps
+        minus = objective()
+        flat[i] = original
+        out[k] = (plus - minus) / (2 * eps)
+    return out
+
+
 def gradcheck(
-    fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True, seed: int = 0
+    fn,
+    inputs,
+    y=None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    seed: int = 0,
+    sample_weight=None,
+    max_elements: int | None = None,
 ) -> GradcheckResult:
     """Check ``fn``'s gradients with respect to each of ``inputs`` against central differences.
 
@@ -59,10 +94,19 @@ def gradcheck(
     ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns a :class:`GradcheckResult`;
     raises :class:`GradcheckError` on failure unless ``raise_exception=False``.
 
+    When ``fn`` is a compiled model, checks the model instead: ``gradcheck(model, x, y)``
+    (see :func:`gradcheck_model`; ``sample_weight`` and ``max_elements`` apply there).
+
     Example:
         >>> gradcheck(lambda x: (x * x).sum(), [np.array([1.0, 2.0])]).passed
         True
     """
+    if isinstance(fn, Layer) and hasattr(fn, "compile"):
+        return gradcheck_model(
+            fn, inputs, y, sample_weight, eps, atol, rtol, raise_exception, max_elements=max_elements, seed=seed
+        )
+    if y is not None or sample_weight is not None or max_elements is not None:
+        raise TypeError("gradcheck: y, sample_weight and max_elements are for checking a model: gradcheck(model, x, y)")
     if isinstance(inputs, (np.ndarray, Tensor)) or np.isscalar(inputs):
         inputs = [inputs]
     values = [_to_float64(v) for v in inputs]
@@ -84,16 +128,7 @@ def gradcheck(
     per_input, failures = [], []
     for k, (value, tensor) in enumerate(zip(values, tensors)):
         analytic = np.zeros_like(value) if tensor.grad is None else np.asarray(tensor.grad, dtype=np.float64)
-        numeric = np.zeros_like(value)
-        flat = value.reshape(-1)
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
-            plus = objective()
-            flat[i] = original - eps
-            minus = objective()
-            flat[i] = original
-            numeric.reshape(-1)[i] = (plus - minus) / (2 * eps)
+        numeric = _numeric(objective, value, range(value.size), eps).reshape(value.shape)
         abs_err = np.abs(analytic - numeric)
         rel_err = abs_err / np.maximum(np.abs(numeric), 1e-12)
         bad = abs_err > atol + rtol * np.abs(numeric)
@@ -113,3 +148,200 @@ def gradcheck(
     if failures and raise_exception:
         raise GradcheckError("gradcheck failed:\n  " + "\n  ".join(failures))
     return result
+
+
+# ---------------------------------------------------------------------------- whole models
+@dataclass
+class ModelGradcheckResult(GradcheckResult):
+    """The outcome of checking a model: one row per weight in ``per_input``, a table as ``str()``.
+
+    Each row: ``layer``, ``layer_type``, ``weight``, ``shape``, ``checked`` (elements
+    compared), ``max_abs_error``, ``max_rel_error`` (``|analytic - numeric| / max(|analytic|,
+    |numeric|)`` over elements whose gradient is at least 1e-6 in size), ``mismatches`` and,
+    for a failing weight, ``worst`` (index, analytic, numeric).
+
+    Example:
+        >>> r = ModelGradcheckResult(True, 0.0, 0.0, [], model_name="m")
+        >>> r.per_layer
+        {}
+    """
+
+    model_name: str = ""
+    loss: float = 0.0
+
+    @property
+    def per_layer(self) -> dict:
+        """The worst relative error of each layer's weights, by layer name."""
+        out: dict = {}
+        for row in self.per_input:
+            out[row["layer"]] = max(out.get(row["layer"], 0.0), row["max_rel_error"])
+        return out
+
+    def __str__(self) -> str:
+        lines = [
+            f'gradcheck of model "{self.model_name}" (float64 copy), loss {self.loss:.6g}: '
+            f"{'passed' if self.passed else 'FAILED'}"
+        ]
+        headers = ("layer", "weight", "checked", "worst abs error", "worst rel error", "")
+        rows = [
+            (
+                r["layer"],
+                r["weight"],
+                str(r["checked"]),
+                f"{r['max_abs_error']:.2e}",
+                f"{r['max_rel_error']:.2e}",
+                "ok" if not r["mismatches"] else f"WRONG ({r['mismatches']} differ)",
+            )
+            for r in self.per_input
+        ]
+        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+        for row in [headers, *rows]:
+            lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        return "\n".join(lines)
+
+
+def gradcheck_model(
+    model,
+    x,
+    y,
+    sample_weight=None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    max_elements: int | None = None,
+    seed: int = 0,
+) -> ModelGradcheckResult:
+    """Check the gradient of a compiled model's training loss for every trainable weight.
+
+    The check runs on a float64 deep copy of the model (the model, its weights and its
+    optimizer are untouched), in inference mode (``Dropout`` is off, so the loss is a
+    deterministic function of the weights), on the batch ``x``, ``y`` as ``fit`` would take
+    it: the compiled loss with its sample weights, plus every weight and activity penalty.
+    The analytic gradient comes from ``backward()``; the numerical one from central
+    differences with step ``eps``. An element passes when ``|analytic - numeric| <= atol +
+    rtol * |numeric|``. ``max_elements`` checks at most that many elements of each weight
+    (chosen at random with ``seed``); by default every element is checked, which costs two
+    forward passes per parameter: keep ``x`` to a few samples.
+
+    A wrong backward in a custom layer (or activation, or loss) makes that layer's weights
+    fail, and every layer below it too, since they receive its wrong gradient: the failing
+    layer nearest the output is where to look. Near a relu kink (a weighted sum within
+    ``eps`` of 0) central differences are not meaningful; the report gives the element.
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> m = myelin.Sequential([layers.Input(shape=(3,)), layers.Dense(4, activation="tanh", name="h"),
+        ...                        layers.Dense(2, name="out")])
+        >>> m.compile(optimizer="adam", loss="mse")
+        >>> result = gradcheck(m, np.random.default_rng(0).normal(size=(5, 3)), np.zeros((5, 2)))
+        >>> result.passed, sorted(result.per_layer)
+        (True, ['h', 'out'])
+    """
+    model._assert_compiled("gradcheck")
+    xs, ys, sw = model._prepare_xy(x, y, sample_weight)
+    model._ensure_built(xs)
+    ys = model._shape_targets(ys)
+    twin = _float64_copy(model)
+    xs = [_as_float64(a) for a in xs]
+    ys = [_as_float64(a) if a.dtype.kind == "f" else a for a in ys]
+    sw = None if sw is None else _as_float64(sw)
+
+    def loss_tensor() -> Tensor:
+        twin._clear_call_losses()
+        outs = twin._run(xs, training=False)
+        return twin._loss(ys, outs, sw)
+
+    def objective() -> float:
+        with no_grad():
+            return float(loss_tensor().data)
+
+    with enable_grad():
+        total = loss_tensor()
+    total.backward()
+    loss = float(total.data)
+    rng = np.random.default_rng(seed)
+    rows, failures, worst_abs, worst_rel = [], [], 0.0, 0.0
+    for name, layer, weights in layer_weights(twin):
+        for w in weights:
+            value = w.data
+            if array_module(value).__name__ != "numpy":
+                raise TypeError(f"gradcheck: weight {w.name!r} lives on the GPU; check the model on the CPU")
+            count = value.size if max_elements is None else min(value.size, int(max_elements))
+            indices = np.arange(value.size) if count == value.size else np.sort(rng.choice(value.size, count, replace=False))
+            grad = np.zeros(value.size) if w.grad is None else np.asarray(w.grad, dtype=np.float64).reshape(-1)
+            analytic = grad[indices]
+            numeric = _numeric(objective, value, indices, eps)
+            abs_err = np.abs(analytic - numeric)
+            scale = np.maximum(np.abs(analytic), np.abs(numeric))
+            rel_err = np.where(scale >= 1e-6, abs_err / np.maximum(scale, 1e-300), 0.0)
+            bad = abs_err > atol + rtol * np.abs(numeric)
+            row = {
+                "layer": name,
+                "layer_type": type(layer).__name__,
+                "weight": w.name or f"{name}/weight",
+                "shape": tuple(value.shape),
+                "checked": int(count),
+                "max_abs_error": float(abs_err.max(initial=0.0)),
+                "max_rel_error": float(rel_err.max(initial=0.0)),
+                "mismatches": int(bad.sum()),
+            }
+            worst_abs, worst_rel = max(worst_abs, row["max_abs_error"]), max(worst_rel, row["max_rel_error"])
+            if bad.any():
+                k = int(np.argmax(np.where(bad, abs_err, -1)))
+                index = tuple(int(j) for j in np.unravel_index(int(indices[k]), value.shape))
+                row["worst"] = {"index": index, "analytic": float(analytic[k]), "numeric": float(numeric[k])}
+                failures.append(
+                    f"layer {name!r} ({type(layer).__name__}), weight {row['weight']!r} {row['shape']}: "
+                    f"{row['mismatches']} of {count} element(s) differ; worst at index {index}: analytic "
+                    f"{analytic[k]:.8g}, numerical {numeric[k]:.8g}"
+                )
+            rows.append(row)
+    result = ModelGradcheckResult(not failures, worst_abs, worst_rel, rows, model_name=model.name, loss=loss)
+    if failures and raise_exception:
+        raise GradcheckError(
+            f"gradcheck of model {model.name!r} failed (the failing layer nearest the output comes first; layers "
+            "below a wrong backward receive its wrong gradient):\n  " + "\n  ".join(reversed(failures))
+        )
+    return result
+
+
+def _as_float64(a):
+    return array_module(a).asarray(a, dtype="float64")
+
+
+def _float64_copy(model):
+    """A deep copy of ``model`` with float64 weights, without its optimizer, history or training caches."""
+    skip = [model.optimizer, getattr(model, "history", None), getattr(model, "_compiled_metrics", None)]
+    skip += [getattr(model, name, None) for name in ("_plans", "_test_plans", "_loss_tracker")]
+    memo = {id(obj): None for obj in skip if obj is not None}
+    # the last step's activity penalties and per-output losses hold its whole graph: not worth copying
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        memo[id(layer._call_losses)] = []
+        stack.extend(layer._sublayers)
+        # a functional graph finds its nodes by the ids of its symbolic tensors: keep those shared
+        symbols = list(getattr(layer, "outputs", None) or []) if getattr(layer, "_functional", False) else []
+        while symbols:
+            t = symbols.pop()
+            if id(t) not in memo:
+                memo[id(t)] = t
+                symbols.extend(t.inputs)
+    last = getattr(model._compiled_loss, "last_values", None)
+    if last is not None:
+        memo[id(last)] = []
+    twin = copy.deepcopy(model, memo)
+    twin._plans = twin._test_plans = None
+    stack = [twin]
+    while stack:
+        layer = stack.pop()
+        layer.dtype = "float64"
+        for w in layer._weights:
+            w.data = (
+                np.array(w.data, dtype=np.float64) if array_module(w.data).__name__ == "numpy" else w.data.astype("float64")
+            )
+            w.grad = None
+        stack.extend(layer._sublayers)
+    return twin
