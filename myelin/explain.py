@@ -59,6 +59,8 @@ from .tensor import Tensor, enable_grad, no_grad
 MAX_ITEMS = 16
 # Batches larger than this are reported sample by sample only for the first few.
 MAX_SAMPLES = 4
+# The sections of the text report, in order.
+PARTS = ("forward", "output", "loss", "backward")
 
 
 # ---------------------------------------------------------------------------- the walk
@@ -392,9 +394,22 @@ class Explanation:
             )
         return out
 
-    def report(self, max_samples: int = MAX_SAMPLES) -> str:
-        """The walk-through as text: the forward pass, the prediction and (with ``y``) the backward pass."""
-        return "\n".join(_report_lines(self, max_samples))
+    def report(self, max_samples: int = MAX_SAMPLES, parts=PARTS) -> str:
+        """The walk-through as text: the forward pass, the prediction and (with ``y``) the backward pass.
+
+        ``parts`` picks sections among ``"forward"`` (the input and each layer's weighted sums
+        and activations), ``"output"`` (probabilities and prediction), ``"loss"`` and
+        ``"backward"`` (both need ``y``). ``max_samples`` bounds the samples shown one by one.
+
+        Example:
+            >>> e = Explanation("m", [np.zeros((1, 2))], {}, [], [])
+            >>> e.report(parts=("forward",)).splitlines()[0]
+            'explain: model "m", 1 sample'
+        """
+        unknown = set(parts) - set(PARTS)
+        if unknown:
+            raise ValueError(f"Explanation.report: unknown part(s) {sorted(unknown)}; the parts are {list(PARTS)}")
+        return "\n".join(_report_lines(self, max_samples, tuple(parts)))
 
     def __str__(self) -> str:
         return self.report()
@@ -680,9 +695,27 @@ def _describe(step: Step) -> str:
     return f"{type(layer).__name__}: a layer explain cannot see into; only its input and output are shown"
 
 
-def _report_lines(e: Explanation, shown: int) -> list[str]:
+def _report_lines(e: Explanation, shown: int, parts: tuple = PARTS) -> list[str]:
     n = len(e.inputs[0])
     lines = [f'explain: model "{e.model_name}", {n} sample{"s" if n != 1 else ""}']
+    if "forward" in parts:
+        lines += _forward_lines(e, shown)
+    if "output" in parts:
+        lines.append("")
+        for out in e.outputs:
+            lines += _output_lines(out, shown, len(e.outputs) > 1)
+    if e.loss is not None and "loss" in parts:
+        lines.append("")
+        lines += _loss_lines(e, shown)
+    if e.loss is not None and "backward" in parts:
+        lines.append("")
+        lines += _backward_lines(e, shown)
+    return lines
+
+
+def _forward_lines(e: Explanation, shown: int) -> list[str]:
+    n = len(e.inputs[0])
+    lines = []
     input_names = ["x"] if len(e.inputs) == 1 else [f"x{i + 1}" for i in range(len(e.inputs))]
     for name, x in zip(input_names, e.inputs):
         lines += _rows(f"input {name}", np.asarray(x).reshape(len(x), -1), shown, indent="  ")
@@ -708,14 +741,6 @@ def _report_lines(e: Explanation, shown: int) -> list[str]:
             lines.append(f"    a{k} = {src}, shape {out.shape[1:]} per sample")
         else:
             lines += _rows(f"output         a{k}", np.asarray(entry["output"]).reshape(n, -1), shown)
-    lines.append("")
-    for out in e.outputs:
-        lines += _output_lines(out, shown, len(e.outputs) > 1)
-    if e.loss is not None:
-        lines.append("")
-        lines += _loss_lines(e, shown)
-        lines.append("")
-        lines += _backward_lines(e, shown)
     return lines
 
 

@@ -254,3 +254,14 @@ def test_long_vectors_are_shortened():
     text = format_vector(np.linspace(0, 1, 784))
     assert text.endswith("(784 values: min 0.000, max 1.000, mean 0.500)")
     assert format_vector([1e-6, 2.0]) == "[1.000e-06, 2.000e+00]"
+
+
+def test_report_parts():
+    model = myelin.Sequential([layers.Input(shape=(2,)), layers.Dense(2, activation="softmax", name="out")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    e = model.explain([1.0, 2.0], y=0)
+    backward = e.report(parts=("backward",))
+    assert "backward pass" in backward and "forward pass" not in backward and "loss (" not in backward
+    assert e.report(parts=("forward", "output")) == str(e).split("\n\nloss (")[0]
+    with pytest.raises(ValueError, match="unknown part"):
+        e.report(parts=("gradients",))
