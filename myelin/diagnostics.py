@@ -179,7 +179,30 @@ class Diagnostics(Callback):
             self.records["layers"].setdefault(step.name, {}).setdefault(key, []).append(value)
 
     def _check(self, epoch: int) -> None:
+        """Warn about dead or saturated units first (often the cause), then about the gradients."""
         layers = self.records["layers"]
+        for name, entry in layers.items():
+            dead = entry.get("dead_fraction", [None])[-1]
+            if dead is not None and dead >= self.dead:
+                whole = "all" if dead == 1 else f"{dead:.0%}"
+                self._warn(
+                    name,
+                    "dead",
+                    f"epoch {epoch + 1}: layer {name!r} is {'dead' if dead == 1 else 'dying'}: {whole} of its relu units "
+                    f"output 0 for every one of {len(self._sample[0])} samples, so they pass nothing on and receive "
+                    "no gradient. Large negative biases, a too-high learning rate or a dead layer below do this; "
+                    "lower the learning rate, or use leaky_relu.",
+                )
+            saturated = entry.get("saturation", [None])[-1]
+            if saturated is not None and saturated >= self.saturated:
+                activation = self.records["activations"].get(name, "sigmoid/tanh")
+                self._warn(
+                    name,
+                    "saturated",
+                    f"epoch {epoch + 1}: {saturated:.0%} of the {activation} activations of layer {name!r} are saturated "
+                    "(pinned near their limits, where the derivative is almost 0), so little gradient passes "
+                    "through them. Scale the inputs, use smaller initial weights, or relu.",
+                )
         norms = {name: layers[name]["grad_norm"][-1] for name, _ in self._layers}
         largest = max((v for v in norms.values() if math.isfinite(v)), default=0.0)
         for name, _ in self._layers:
@@ -203,28 +226,6 @@ class Diagnostics(Callback):
                     f"epoch {epoch + 1}: the gradient of layer {name!r} is vanishing (it {size}{versus}), so this "
                     "layer hardly learns. Saturated sigmoid/tanh units or dead relu units block the gradient on its "
                     "way down; try relu with he_normal initialization, fewer layers, or scaled inputs.",
-                )
-        for name, entry in layers.items():
-            dead = entry.get("dead_fraction", [None])[-1]
-            if dead is not None and dead >= self.dead:
-                whole = "all" if dead == 1 else f"{dead:.0%}"
-                self._warn(
-                    name,
-                    "dead",
-                    f"epoch {epoch + 1}: layer {name!r} is {'dead' if dead == 1 else 'dying'}: {whole} of its relu units "
-                    f"output 0 for every one of {len(self._sample[0])} samples, so they pass nothing on and receive "
-                    "no gradient. Large negative biases, a too-high learning rate or a dead layer below do this; "
-                    "lower the learning rate, or use leaky_relu.",
-                )
-            saturated = entry.get("saturation", [None])[-1]
-            if saturated is not None and saturated >= self.saturated:
-                activation = self.records["activations"].get(name, "sigmoid/tanh")
-                self._warn(
-                    name,
-                    "saturated",
-                    f"epoch {epoch + 1}: {saturated:.0%} of the {activation} activations of layer {name!r} are saturated "
-                    "(pinned near their limits, where the derivative is almost 0), so little gradient passes "
-                    "through them. Scale the inputs, use smaller initial weights, or relu.",
                 )
 
     def _warn(self, layer: str, kind: str, message: str) -> None:
