@@ -15,9 +15,9 @@ The suggested rate. Two rules are computed from the smoothed curve, ignoring the
 - ``"steepest"`` (the default, as in PyTorch Lightning): the rate where the smoothed loss
   falls fastest against log(learning rate), on the descent from where the loss starts to
   fall to its minimum (the slope is taken across 5% of the sweep on each side, so that
-  batch noise does not decide it). On the problems measured for ``docs/explain.md``
+  batch noise does not decide it). On the problems measured in ``docs/explain.md``
   (linear regression, the penguins, 8x8 and 28x28 digits; SGD and Adam) it trained well
-  every time, and ten times it trained badly or diverged.
+  every time.
 - ``"minimum/10"`` (fastai's ``lr_min``): a tenth of the rate at the smoothed loss's
   minimum. The smoothed curve trails the raw losses by about ``1 / (1 - smoothing)``
   batches, so its minimum lies where the loss is turning to blow up; on a plain quadratic
