@@ -314,7 +314,8 @@ def _as_float64(a):
 def _float64_copy(model):
     """A deep copy of ``model`` with float64 weights, without its optimizer, history or training caches."""
     skip = [model.optimizer, getattr(model, "history", None), getattr(model, "_compiled_metrics", None)]
-    skip += [getattr(model, name, None) for name in ("_plans", "_test_plans", "_loss_tracker")]
+    skip += [getattr(model, "_loss_tracker", None)]
+    skip += [value for name, value in vars(model).items() if name.endswith("_plans")]  # recorded steps (myelin.tape)
     memo = {id(obj): None for obj in skip if obj is not None}
     # the last step's activity penalties and per-output losses hold its whole graph: not worth copying
     stack = [model]
@@ -333,7 +334,6 @@ def _float64_copy(model):
     if last is not None:
         memo[id(last)] = []
     twin = copy.deepcopy(model, memo)
-    twin._plans = twin._test_plans = None
     stack = [twin]
     while stack:
         layer = stack.pop()

@@ -73,6 +73,8 @@ class Model(Layer):
         self._compiled_loss = None
         self._compiled_metrics = None
         self._step_hooks: list = []  # called as hook(xs, weights) between backward() and the optimizer step
+        self._jit_compile, self._run_eagerly = "auto", False
+        self._infer_plans, self._infer_checked = None, False
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError(f"Model {self.name!r}: give both inputs and outputs for a functional model")
@@ -371,6 +373,7 @@ class Model(Layer):
         on = self._jit_compile is not False and not self._run_eagerly
         self._plans = {} if on else None
         self._test_plans = {} if on else None
+        self._infer_plans, self._infer_checked = None, False
         self._replay_reason = None if on else "run_eagerly=True or jit_compile=False"
 
     @property
@@ -642,15 +645,14 @@ class Model(Layer):
         cbs.on_predict_begin()
         results = None
         stop = min(n, n_steps * batch_size)
-        with no_grad():
-            for step, idx in enumerate(data.batch_indices(stop, batch_size)):
-                outs = self._run([a[idx] for a in xs], training=False)
-                if results is None:  # one output buffer per output, filled in place
-                    results = [backend.array_module(o.data).empty((stop,) + o.shape[1:], dtype=o.dtype) for o in outs]
-                for buf, o in zip(results, outs):
-                    buf[idx] = o.data
-                if want_end:
-                    cbs.batch("on_predict_batch_end", step, {"outputs": outs})
+        for step, idx in enumerate(data.batch_indices(stop, batch_size)):
+            outs = self._infer([a[idx] for a in xs])
+            if results is None:  # one output buffer per output, filled in place
+                results = [backend.array_module(o).empty((stop,) + o.shape[1:], dtype=o.dtype) for o in outs]
+            for buf, o in zip(results, outs):
+                buf[idx] = o
+            if want_end:
+                cbs.batch("on_predict_batch_end", step, {"outputs": outs})
         cbs.on_predict_end()
         results = [Tensor._wrap(r, False).numpy() for r in results]
         return results[0] if len(results) == 1 else results
@@ -710,10 +712,29 @@ class Model(Layer):
         """
         xs = self._prepare_x(x)
         self._ensure_built(xs)
-        with no_grad():
-            outs = self._run(xs, training=False)
-        results = [o.numpy() for o in outs]
+        results = [Tensor._wrap(o, False).numpy() for o in self._infer(xs)]
         return results[0] if len(results) == 1 else results
+
+    def _infer(self, xs: list) -> list:
+        """The outputs' arrays for one batch, without a graph; replayed from a recording when eligible."""
+        if not self._infer_checked:  # decided once per structure: may inference be replayed?
+            self._infer_checked = True
+            eligible = self._jit_compile is not False and not self._run_eagerly and not _replay_refusal(self, with_loss=False)
+            self._infer_plans = {} if eligible else None
+        plans = self._infer_plans
+        key = tuple((a.shape, a.dtype.str) for a in xs) if plans is not None else None
+        plan = plans.get(key) if plans is not None else None
+        if plan is not None:
+            return plan.run(xs)[1]
+        record = plans is not None and tensor_module._anomaly_hook is None
+        with Tape(xs) if record else contextlib.nullcontext() as tape, no_grad():
+            outs = self._run(xs, training=False)
+        if record:
+            try:
+                plans[key] = Plan(tape, None, outs)
+            except ValueError:
+                self._infer_plans = None
+        return [o.data for o in outs]
 
     # ------------------------------------------------------------------ explain
     def explain(self, x, y=None, class_names=None, loss=None):
@@ -902,6 +923,7 @@ class Sequential(Model):
             raise ValueError(f"Sequential {self.name!r}: all layers need unique names; {layer.name!r} is already used")
         self._stack.append(layer)
         self._sublayers.append(layer)
+        self._reset_plans()  # recordings describe the old stack
         if len(self._stack) == 1 and self._input_layer is None and layer.input_shape_hint is not None:
             self._build_from_input(layer.input_shape_hint)
         elif self.built:
@@ -915,6 +937,7 @@ class Sequential(Model):
             raise IndexError(f"Sequential {self.name!r} has no layers to pop")
         layer = self._stack.pop()
         self._sublayers.remove(layer)
+        self._reset_plans()
         self.output_shape = self._stack[-1].output_shape if self._stack else self.input_shape
         return layer
 
@@ -936,7 +959,7 @@ class Sequential(Model):
 
 
 # ---------------------------------------------------------------------------- which steps may be replayed
-def _replay_refusal(model: Model) -> str:
+def _replay_refusal(model: Model, with_loss: bool = True) -> str:
     """Why ``model``'s steps must not be replayed from a recording ('' when they may be).
 
     A recording holds the primitives one step ran; it stays right only if no Python code in
@@ -975,7 +998,7 @@ def _replay_refusal(model: Model) -> str:
                 return f"layer {layer.name!r} uses a custom regularizer"
         if layer.activity_regularizer is not None and type(layer.activity_regularizer) not in own_regularizers:
             return f"layer {layer.name!r} uses a custom activity regularizer"
-    for loss in model._compiled_loss.losses:
+    for loss in model._compiled_loss.losses if with_loss and model._compiled_loss is not None else ():
         fn = loss.fn if isinstance(loss, losses.LossFunctionWrapper) else None
         if type(loss).__module__ != losses.__name__ or (fn is not None and getattr(fn, "__module__", None) != losses.__name__):
             return f"loss {loss.name!r} is not one of myelin's own"

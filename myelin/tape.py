@@ -123,10 +123,10 @@ class Tape:
 class Plan:
     """A recorded step, replayed on new arrays: forward of every node, then the backward pass.
 
-    Built from a finished ``Tape``, the scalar ``loss`` tensor and the tensors whose values
-    the caller wants back (the model's outputs). ``run(dynamic)`` returns the loss value,
-    those outputs' arrays, and one gradient (or None) per ``tape.weights`` entry; with
-    ``backward=False`` only the forward pass runs (evaluation).
+    Built from a finished ``Tape``, the scalar ``loss`` tensor (None for inference) and the
+    tensors whose values the caller wants back (the model's outputs). ``run(dynamic)``
+    returns the loss value, those outputs' arrays, and one gradient (or None) per
+    ``tape.weights`` entry; with ``backward=False`` (or no loss) only the forward pass runs.
 
     Example:
         >>> import numpy as np
@@ -139,18 +139,20 @@ class Plan:
         <Plan: 2 nodes, 1 weights>
     """
 
-    def __init__(self, tape: Tape, loss: Tensor, outputs: list):
+    def __init__(self, tape: Tape, loss: Tensor | None, outputs: list):
         if tape.problems:
             raise ValueError("cannot replay this step: " + "; ".join(tape.problems))
         self.nodes = tape.nodes
         self.weights = tape.weights
         try:
-            self.loss_node = tape.produced[id(loss)]
+            self.loss_node = None if loss is None else tape.produced[id(loss)]
             self.output_nodes = [tape.produced[id(o)] for o in outputs]
         except KeyError:
             raise ValueError("cannot replay this step: an output was not produced by a recorded primitive") from None
         # The backward visiting order of Tensor.backward(), as node indices.
-        self.order = [tape.produced[id(t)] for t in _reverse_topological_order(loss) if t._ctx is not None]
+        self.order = (
+            [] if loss is None else [tape.produced[id(t)] for t in _reverse_topological_order(loss) if t._ctx is not None]
+        )
 
     def __repr__(self) -> str:
         return f"<Plan: {len(self.nodes)} nodes, {len(self.weights)} weights>"
@@ -166,9 +168,9 @@ class Plan:
             if dynamic_options:
                 options = {**options, **{key: dynamic[slot] for key, slot in dynamic_options}}
             values[j] = fn.forward(*args, **options)
-        loss = values[self.loss_node]
+        loss = None if self.loss_node is None else values[self.loss_node]
         weight_grads = [None] * len(weights)
-        if not backward:
+        if not backward or loss is None:
             return loss, [values[j] for j in self.output_nodes], weight_grads
         grads = {self.loss_node: array_module(loss).ones_like(loss)}
         for j in self.order:

@@ -175,3 +175,28 @@ def test_replay_matches_ordinary_backward_with_shared_nodes():
     value, _, grads = plan.run([x])
     assert value == loss.data
     np.testing.assert_array_equal(grads[0], w.grad)
+
+
+def test_predict_replays_and_forgets_recordings_when_the_stack_changes():
+    model = mlp()()
+    first = model.predict(X, batch_size=16, verbose=0)  # 12 full batches and a partial one
+    assert len(model._infer_plans) == 2
+    np.testing.assert_array_equal(first, model.predict(X, batch_size=16, verbose=0))
+    np.testing.assert_array_equal(first[:16], model.predict_on_batch(X[:16]))
+    with myelin.no_grad():
+        direct = model(X).data
+    np.testing.assert_allclose(first, direct, rtol=1e-6)
+    model.add(layers.Dense(2))
+    assert model.predict(X, batch_size=16, verbose=0).shape == (203, 2)
+
+
+def test_predict_of_a_custom_layer_model_is_not_replayed():
+    class Noisy(layers.Layer):
+        def call(self, x, training=False):
+            return x + float(x.data.mean())  # reads the data: must run every time
+
+    model = Sequential([layers.Input(shape=(6,)), Noisy()])
+    a = model.predict(X[:8], verbose=0)
+    b = model.predict(X[8:16], verbose=0)
+    np.testing.assert_allclose(b, X[8:16] + X[8:16].mean(), rtol=1e-6)
+    assert model._infer_plans is None and a.shape == (8, 6)
