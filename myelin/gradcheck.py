@@ -214,8 +214,8 @@ def gradcheck_model(
 ) -> ModelGradcheckResult:
     """Check the gradient of a compiled model's training loss for every trainable weight.
 
-    The check runs on a float64 deep copy of the model (the model, its weights and its
-    optimizer are untouched), in inference mode (``Dropout`` is off, so the loss is a
+    The check runs on a float64 deep copy of the model, on the CPU (the model, its weights
+    and its optimizer are untouched), in inference mode (``Dropout`` is off, so the loss is a
     deterministic function of the weights), on the batch ``x``, ``y`` as ``fit`` would take
     it: the compiled loss with its sample weights, plus every weight and activity penalty.
     The analytic gradient comes from ``backward()``; the numerical one from central
@@ -245,7 +245,7 @@ def gradcheck_model(
     ys = model._shape_targets(ys)
     twin = _float64_copy(model)
     xs = [_as_float64(a) for a in xs]
-    ys = [_as_float64(a) if a.dtype.kind == "f" else a for a in ys]
+    ys = [_as_float64(a) if a.dtype.kind == "f" else _host(a) for a in ys]
     sw = None if sw is None else _as_float64(sw)
 
     def loss_tensor() -> Tensor:
@@ -266,8 +266,6 @@ def gradcheck_model(
     for name, layer, weights in layer_weights(twin):
         for w in weights:
             value = w.data
-            if array_module(value).__name__ != "numpy":
-                raise TypeError(f"gradcheck: weight {w.name!r} lives on the GPU; check the model on the CPU")
             count = value.size if max_elements is None else min(value.size, int(max_elements))
             indices = np.arange(value.size) if count == value.size else np.sort(rng.choice(value.size, count, replace=False))
             grad = np.zeros(value.size) if w.grad is None else np.asarray(w.grad, dtype=np.float64).reshape(-1)
@@ -307,8 +305,13 @@ def gradcheck_model(
     return result
 
 
-def _as_float64(a):
-    return array_module(a).asarray(a, dtype="float64")
+def _as_float64(a) -> np.ndarray:
+    """A float64 NumPy copy (from the GPU too: the check runs on the CPU)."""
+    return np.array(a if array_module(a).__name__ == "numpy" else a.get(), dtype=np.float64)
+
+
+def _host(a) -> np.ndarray:
+    return a if array_module(a).__name__ == "numpy" else a.get()
 
 
 def _float64_copy(model):
@@ -339,9 +342,7 @@ def _float64_copy(model):
         layer = stack.pop()
         layer.dtype = "float64"
         for w in layer._weights:
-            w.data = (
-                np.array(w.data, dtype=np.float64) if array_module(w.data).__name__ == "numpy" else w.data.astype("float64")
-            )
+            w.data = _as_float64(w.data)
             w.grad = None
         stack.extend(layer._sublayers)
     return twin
