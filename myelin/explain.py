@@ -97,7 +97,7 @@ class Step:
 
 
 def _structure(model) -> str | None:
-    """ "sequential", "functional", or None for a model whose call() is Python code."""
+    """Which kind of model: "sequential", "functional", or None when its call() is Python code."""
     if getattr(model, "_functional", False):
         return "functional"
     if hasattr(model, "_stack"):
@@ -110,16 +110,20 @@ def _activation_name(fn) -> str:
 
 
 def _kind(layer: Layer) -> tuple[str, str | None]:
-    """The kind of step a layer makes, and its activation's name where it has one."""
-    if isinstance(layer, Dense):
+    """The kind of step a layer makes, and its activation's name where it has one.
+
+    Exact types only: a subclass may compute something else in its own ``call``.
+    """
+    cls = type(layer)
+    if cls is Dense:
         return "dense", _activation_name(layer.activation)
-    if isinstance(layer, Activation):
+    if cls is Activation:
         return "activation", _activation_name(layer.activation)
-    if isinstance(layer, (ReLU, LeakyReLU, Softmax)):
-        return "activation", snake_case(type(layer).__name__)
-    if isinstance(layer, Dropout):
+    if cls in (ReLU, LeakyReLU, Softmax):
+        return "activation", snake_case(cls.__name__)
+    if cls is Dropout:
         return "dropout", None
-    if isinstance(layer, (Flatten, Reshape)):
+    if cls in (Flatten, Reshape):
         return "reshape", None
     if _structure(layer) is None and hasattr(layer, "compile"):
         return "model", None

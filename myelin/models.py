@@ -737,7 +737,7 @@ class Model(Layer):
         return [o.data for o in outs]
 
     # ------------------------------------------------------------------ explain
-    def explain(self, x, y=None, class_names=None, loss=None):
+    def explain(self, x, y=None, class_names=None, loss=None) -> explain_module.Explanation:
         """Walk one sample (or a small batch) through the network, layer by layer; see :mod:`myelin.explain`.
 
         Returns an ``Explanation``: ``print()`` it for the weighted sums, activations and class

@@ -265,3 +265,14 @@ def test_report_parts():
     assert e.report(parts=("forward", "output")) == str(e).split("\n\nloss (")[0]
     with pytest.raises(ValueError, match="unknown part"):
         e.report(parts=("gradients",))
+
+
+def test_a_subclass_of_dense_with_its_own_call_is_shown_as_itself():
+    class Doubled(layers.Dense):
+        def call(self, x, training=False):
+            return super().call(x) * 2.0
+
+    model = myelin.Sequential([layers.Input(shape=(2,)), Doubled(3, name="doubled")])
+    e = model.explain([1.0, 2.0])
+    assert e["doubled"]["kind"] == "other"
+    np.testing.assert_array_equal(e.output, model.predict(np.array([[1.0, 2.0]]), verbose=0))
