@@ -338,6 +338,7 @@ class Explanation:
     sample_losses: np.ndarray | None = None
     targets: list | None = None
     single: bool = False
+    model: object = field(default=None, repr=False, compare=False)  # the model explained (for plots)
 
     def __getitem__(self, name: str) -> dict:
         try:
@@ -608,7 +609,7 @@ def _collect(model, xs, steps, outputs, names, loss_objs, class_names) -> Explan
                 "class_names": cnames,
             }
         )
-    return Explanation(model.name, [_numpy(a) for a in xs], layers, steps, per_output)
+    return Explanation(model.name, [_numpy(a) for a in xs], layers, steps, per_output, model=model)
 
 
 def _collect_gradients(result: Explanation, steps: list[Step]) -> None:
