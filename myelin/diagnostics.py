@@ -18,7 +18,7 @@ records for every layer and every epoch:
 
 The activation statistics are computed at the end of each epoch, in inference mode, on a
 fixed sample of up to ``sample_size`` training samples (the first ones the training loop
-draws). The records go to ``history.diagnostics`` (``fit``'s return value), so that
+draws, during the first epoch). The records go to ``history.diagnostics`` (``fit``'s return value), so that
 ``myelin.plot.diagnostics(history)`` can draw them, and :class:`TrainingWarning` warns in
 plain words when a layer's gradients explode or vanish, or its units die or saturate.
 
@@ -132,7 +132,7 @@ class Diagnostics(Callback):
         """Called by the training step between ``backward()`` and the optimizer's step."""
         if self._sample is None:
             self._sample = [a[: self.sample_size].copy() for a in xs]
-        elif len(self._sample[0]) < self.sample_size:
+        elif len(self._sample[0]) < self.sample_size and not self.records["epoch"]:  # filled during the first epoch only
             room = self.sample_size - len(self._sample[0])
             self._sample = [array_module(s).concatenate([s, a[:room]]) for s, a in zip(self._sample, xs)]
         for i, (_, ws) in enumerate(self._layers):
@@ -229,9 +229,12 @@ class Diagnostics(Callback):
                 )
 
     def _warn(self, layer: str, kind: str, message: str) -> None:
+        """Record (and warn about) each problem once per layer per fit, at the first epoch that shows it."""
+        if (layer, kind) in self._warned:
+            return
+        self._warned.add((layer, kind))
         self.records["warnings"].append(message)
-        if self.warn and (layer, kind) not in self._warned:
-            self._warned.add((layer, kind))
+        if self.warn:
             warnings.warn(message, TrainingWarning, stacklevel=2)
 
 

@@ -13,7 +13,7 @@ from myelin import initializers, layers
 from myelin.callbacks import Diagnostics, TrainingWarning
 
 
-def _data(n=128):
+def _data(n=128):  # fewer samples than Diagnostics' sample_size (256): the sample is the whole first epoch
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 6)).astype("float32")
     return x, (x[:, 0] + x[:, 1] > 0).astype("int64")
@@ -88,7 +88,7 @@ def test_detects_an_exploding_network():
     exploding = next(w for w in warned if "'h1' is exploding" in w)
     assert exploding.startswith("epoch 1: the gradient of layer 'h1' is exploding (norm ")
     assert "Lower the learning rate" in exploding
-    assert set(warned) <= set(history.diagnostics["warnings"])  # every warning is also in the records
+    assert history.diagnostics["warnings"] == warned  # every warning is also in the records
 
 
 def test_detects_a_dead_relu_layer():
@@ -101,8 +101,9 @@ def test_detects_a_dead_relu_layer():
         w.startswith("epoch 1: layer 'h1' is dead: all of its relu units output 0 for every one of 128") for w in warned
     )
     assert any("the gradient of layer 'h1' is vanishing (it is 0: no gradient reaches it" in w for w in warned)
-    # each problem is warned once per layer, however many epochs show it
+    # each problem is warned (and recorded) once per layer, however many epochs show it
     assert sum("'h1' is dead" in w for w in warned) == 1
+    assert history.diagnostics["warnings"] == warned
 
 
 def test_detects_saturated_sigmoid_units():
@@ -119,3 +120,15 @@ def test_no_diagnostics_unless_asked_and_bad_arguments():
         Diagnostics(sample_size=0)
     with pytest.raises(ValueError, match="dead must be a fraction"):
         Diagnostics(dead=2)
+
+
+def test_the_activation_sample_is_fixed_after_the_first_epoch():
+    x, y = _data(100)
+    model = _net()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    callback = Diagnostics(sample_size=64)
+    model.fit(x, y, epochs=2, batch_size=48, verbose=0, callbacks=[callback])
+    assert len(callback._sample[0]) == 64
+    small = Diagnostics()
+    model.fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[small])
+    assert len(small._sample[0]) == 100  # the whole first epoch, not more in later ones
