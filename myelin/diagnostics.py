@@ -114,6 +114,7 @@ class Diagnostics(Callback):
         self._sample: list | None = None
         self._layers = [(name, weights) for name, _, weights in layer_weights(self.model)]
         self._prev: list | None = None
+        self._buffers: list | None = None
         history = getattr(self.model, "history", None)
         if history is not None:
             history.diagnostics = self.records
@@ -138,7 +139,13 @@ class Diagnostics(Callback):
         for i, (_, ws) in enumerate(self._layers):
             self._grad_sq[i].append(_sq_norm([w.grad for w in ws]))
         self._record_update()
-        self._prev = [[w.data.copy() for w in ws] for _, ws in self._layers]
+        if self._buffers is None:  # the weights before this step, kept in buffers made once
+            self._buffers = [[w.data.copy() for w in ws] for _, ws in self._layers]
+        else:
+            for (_, ws), buffers in zip(self._layers, self._buffers):
+                for w, buffer in zip(ws, buffers):
+                    buffer[...] = w.data
+        self._prev = self._buffers
 
     def _record_update(self) -> None:
         """‖W - W_before‖ / ‖W_before‖ for the step since the last call."""
