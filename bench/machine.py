@@ -47,23 +47,16 @@ def blas_info() -> str:
         return "unknown"
 
 
+def _git(*args: str) -> str:
+    proc = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10, check=False)
+    return proc.stdout.strip()
+
+
 def git_commit() -> str:
+    """The checkout's commit (short hash and date), flagged when tracked files have uncommitted changes."""
     try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%h %cs %s"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        return out.stdout.strip() + (" (uncommitted changes)" if dirty.stdout.strip() else "")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+        return _git("log", "-1", "--format=%h %cs") + (" (uncommitted changes)" if dirty else "")
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
 

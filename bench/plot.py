@@ -52,7 +52,10 @@ def draw(result: dict, path: str) -> None:
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.grid(True, which="both", alpha=0.3)
         axes[0][col].yaxis.set_major_formatter(plain)
-        axes[0][col].yaxis.set_minor_formatter(plain)
+        low, high = axes[0][col].get_ylim()
+        axes[0][col].yaxis.set_minor_formatter(
+            plain if high / low < 20 else NullFormatter()
+        )  # label minor ticks within a decade
         axes[1][col].set_ylim(bottom=0)
     axes[0][0].legend(fontsize=8)
     axes[1][0].legend(fontsize=8)

@@ -227,8 +227,9 @@ def workload_markdown(w: dict, result: dict) -> str:
     lines = [f"### {w['title']}", ""]
     if w.get("skipped"):
         return "\n".join(lines + [f"Skipped: {w['skipped']}.", ""])
-    lines += [f"{n[0].upper()}{n[1:]}." if not n.endswith(".") else n for n in _notes(w, result)]
-    lines.append("")
+    for note in _notes(w, result):
+        first = note if note.startswith("myelin") else note[0].upper() + note[1:]  # myelin keeps its lower case
+        lines += [first + ("" if note.endswith(".") else "."), ""]
     lines.append(render_markdown(*workload_rows(w, result)))
     lines.append("")
     return "\n".join(lines)
@@ -254,6 +255,17 @@ def headline_rows(result: dict) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def short_commit(commit: str) -> str:
+    """The hash and date of a commit description, and whether the tree had uncommitted changes.
+
+    Example:
+        >>> short_commit("e33d0b6 2026-11-22 bench/: a suite (uncommitted changes)")
+        'e33d0b6 2026-11-22 (uncommitted changes)'
+    """
+    words = commit.split()
+    return " ".join(words[:2]) + (" (uncommitted changes)" if commit.endswith("(uncommitted changes)") else "")
+
+
 def meta_markdown(result: dict) -> str:
     m = result["machine"]
     pinned = (
@@ -262,7 +274,7 @@ def meta_markdown(result: dict) -> str:
         else ""
     )
     lines = [
-        f"- **Measured** {result['started']} to {result.get('finished', '?')}, commit {m.get('commit', '?')}",
+        f"- **Measured** {result['started']} to {result.get('finished', '?')}, commit {short_commit(m.get('commit', '?'))}",
         f"- **Command** `{result['command']}` ({result['config']['reps']} repetitions, round-robin)",
         f"- **Machine** {m['cpu']}, {m['cores']} cores, {m.get('memory_gib')} GiB, {m['os']}",
         f"- **Threads** {m['threads']} (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads, TensorFlow intra-op{pinned})",

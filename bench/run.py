@@ -149,7 +149,12 @@ def _scaling(args) -> int:
     from bench import report, scaling
 
     result = scaling.run(
-        reps=args.reps or (2 if args.quick else 3), quick=args.quick, threads=args.threads, pin=args.pin, peer=args.peer
+        reps=args.reps or (2 if args.quick else 3),
+        quick=args.quick,
+        threads=args.threads,
+        pin=args.pin,
+        peer=args.peer,
+        plot_path=args.json.with_suffix(".png") if args.json else scaling.PLOT_PATH,  # bench/scaling.png for the default run
     )
     path = scaling.save(result, args.json)
     print(f"JSON: {path}")

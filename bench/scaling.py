@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import flops, machine, stats
+from . import flops, machine, stats, suite
 from .envs import BENCH_DIR, REPO_ROOT, clean_env, env_python
 from .impls import VARIANTS
 from .suite import OUT_DIR, Config, Runner
@@ -55,8 +55,16 @@ def points(quick: bool) -> list[dict]:
     return out
 
 
-def run(reps: int = 3, quick: bool = False, threads: int = 1, pin: bool = True, peer: str = "torch", progress=None) -> dict:
-    """Measure both sweeps for myelin and ``peer``, alternating them; returns the JSON-able result (with a plot)."""
+def run(
+    reps: int = 3,
+    quick: bool = False,
+    threads: int = 1,
+    pin: bool = True,
+    peer: str = "torch",
+    progress=None,
+    plot_path: Path = PLOT_PATH,
+) -> dict:
+    """Measure both sweeps for myelin and ``peer``, alternating them; return the JSON-able result, draw ``plot_path``."""
     if peer not in VARIANTS or peer == "myelin":
         raise ValueError(f"peer must be one of {', '.join(v for v in VARIANTS if v != 'myelin')}, got {peer!r}")
     runner = Runner(
@@ -128,8 +136,9 @@ def run(reps: int = 3, quick: bool = False, threads: int = 1, pin: bool = True, 
         runner.close_workers()
     result["analysis"] = analysis(result)
     result["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %z")
-    ok, message = plot(result, PLOT_PATH)
-    result["plot"] = str(PLOT_PATH.relative_to(REPO_ROOT)) if ok else None
+    ok, message = plot(result, plot_path)
+    where = plot_path.resolve()
+    result["plot"] = (str(where.relative_to(REPO_ROOT)) if where.is_relative_to(REPO_ROOT) else str(where)) if ok else None
     if not ok:
         progress(f"[scaling] no plot: {message}")
     print(scaling_text(result))
@@ -142,6 +151,18 @@ def _series(result: dict, sweep: str, name: str) -> list[tuple[dict, dict]]:
         for p in result["points"]
         if p["sweep"] == sweep and p.get("results", {}).get(name, {}).get("status") == "ok"
     ]
+
+
+def _ceiling_clause(series: list[tuple[dict, dict]], result: dict) -> str:
+    """Said when the last point stays well below what NumPy's matmul alone reaches at its shapes."""
+    p, r = series[-1]
+    ceiling = p["shape_peak_gflops"] / result["peak"]["gflops"]
+    if r["peak_fraction"] >= 0.75 * ceiling:
+        return ""
+    return (
+        f"; NumPy's matrix products alone run at {100 * ceiling:.0f} % at those shapes, so the rest is work outside "
+        "them that grows with the step: gathering the batch, bias, activation, softmax, the optimizer update"
+    )
 
 
 def crossover(series: list[tuple[dict, dict]]) -> dict | None:
@@ -183,14 +204,15 @@ def analysis(result: dict) -> list[str]:
             first, last = series[0][0]["x"], series[-1][0]["x"]
             fixed = f"about {c['overhead_s'] * 1e6:,.0f} µs of fixed cost per step"
             lo, hi = f"{100 * c['first_fraction']:.0f} %", f"{100 * c['last_fraction']:.0f} %"
+            tail = _ceiling_clause(series, result)
             if c["x"] is None:
-                bound = f"bound by overhead over the whole range ({fixed}; {hi} of the matmul peak at {what} {last:,})"
+                bound = f"bound by overhead over the whole range ({fixed}), {hi} of the matmul peak at {what} {last:,}{tail}"
             elif c["x"] == first:
-                bound = f"bound by arithmetic over the whole range ({lo} to {hi} of the matmul peak)"
+                bound = f"bound by arithmetic over the whole range, {lo} to {hi} of the matmul peak{tail}"
             else:
                 bound = (
-                    f"bound by overhead below {what} {c['x']:,} ({fixed}; {lo} of the matmul peak at {what} {first:,}) "
-                    f"and by arithmetic from there ({hi} of the peak at {what} {last:,})"
+                    f"bound by overhead below {what} {c['x']:,} ({fixed}; {lo} of the matmul peak at {what} {first:,}), "
+                    f"by arithmetic from there: {hi} of the peak at {what} {last:,}{tail}"
                 )
             sentences.append(f"{label}, against {what}: {bound}.")
     return sentences
@@ -235,13 +257,13 @@ def scaling_text(result: dict) -> str:
 
 
 def scaling_markdown(result: dict) -> str:
-    from .report import render_markdown
+    from .report import render_markdown, short_commit
 
     m = result["machine"]
     parts = [
         "## Scaling: cost as the work grows",
         "",
-        f"Measured {result['started']} (commit {m.get('commit', '?')}) with `{result['command']}`: {m['cpu']}, "
+        f"Measured {result['started']} (commit {short_commit(m.get('commit', '?'))}) with `{result['command']}`: {m['cpu']}, "
         f"{m['threads']} thread(s), {result['reps']} repetitions per point, round-robin, medians. "
         f"NumPy's float32 matmul peak: {result['peak']['gflops']:.0f} GFLOP/s.",
         "",
@@ -251,15 +273,16 @@ def scaling_markdown(result: dict) -> str:
         "the last column is the peer's time over myelin's (above 1: myelin faster).",
         "",
     ]
-    if result.get("plot"):
+    if result.get("plot") and (REPO_ROOT / result["plot"]).resolve() == PLOT_PATH.resolve():  # the committed figure
         parts += ["![seconds per epoch and fraction of matmul peak against batch size and width](scaling.png)", ""]
     for sweep, title in (
         ("batch", "### Against batch size (784-64-64-10)"),
         ("width", "### Against width (784-W-W-10, batch 128)"),
     ):
         parts += [title, "", render_markdown(*table_rows(result, sweep)), ""]
-    if result.get("analysis"):
-        parts += ["### Where the time goes", ""] + [f"- {s}" for s in result["analysis"]] + [""]
+    sentences = analysis(result)  # recomputed, so that a report always says what this code concludes
+    if sentences:
+        parts += ["### Where the time goes", ""] + [f"- {s}" for s in sentences] + [""]
     for name, why in result.get("missing", {}).items():
         parts.append(f"Missing: {name}: {why}.")
     return "\n".join(parts).rstrip() + "\n"
@@ -268,6 +291,8 @@ def scaling_markdown(result: dict) -> str:
 def plot(result: dict, path: Path) -> tuple[bool, str]:
     """Draw ``path`` with matplotlib: the runner's own, or bench/envs/plot's (``python -m bench setup plot``)."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
     data_path = OUT_DIR / "scaling-plot-input.json"
     data_path.write_text(json.dumps(result))
     for python in (Path(sys.executable), env_python("plot")):
@@ -292,11 +317,4 @@ def plot(result: dict, path: Path) -> tuple[bool, str]:
 
 def save(result: dict, path: Path | None = None) -> Path:
     """Write the result as JSON to ``path``; by default to ``bench/out/scaling-<time>.json`` and ``bench/out/scaling.json``."""
-    text = json.dumps(result, indent=1)
-    if path is None:
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
-        path = OUT_DIR / f"scaling-{time.strftime('%Y%m%d-%H%M%S')}.json"
-        (OUT_DIR / "scaling.json").write_text(text)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text)
-    return Path(path)
+    return suite.save(result, path, prefix="scaling", latest="scaling.json")

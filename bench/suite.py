@@ -204,6 +204,12 @@ class Runner:
                 out[name] = stats.summarize(ratios)
         return out
 
+    def _throughput(self, res: dict, flops_per_value: float) -> None:
+        """GFLOP/s and fraction of the matmul peak at the median, and the median CPU/wall ratio."""
+        res["gflops"] = flops_per_value / res["summary"]["median"] / 1e9
+        res["peak_fraction"] = res["gflops"] / self.result["peak"]["gflops"]
+        res["cpu_per_wall"] = stats.summarize([r["cpu_per_wall"] or 0.0 for r in res["runs"]])["median"]
+
     # ------------------------------------------------------------------ workloads
     def run_epoch_workload(self, workload_id: str) -> dict:
         cfg = self.config
@@ -246,10 +252,7 @@ class Runner:
         for name, res in results.items():
             res["warmup_s"] = warm.get(name)
             if res["status"] == "ok":
-                med = res["summary"]["median"]
-                res["gflops"] = w["flops"] / med / 1e9
-                res["peak_fraction"] = res["gflops"] / self.result["peak"]["gflops"]
-                res["cpu_per_wall"] = stats.summarize([r["cpu_per_wall"] for r in res["runs"] if r["cpu_per_wall"]])["median"]
+                self._throughput(res, w["flops"])
                 res["final_logs"] = res["runs"][-1]["logs"]
         results.update(self._missing_results([v for v in cfg.variants if v not in runnable], lambda n: self.status_of(n)))
         for client in self.workers.values():
@@ -298,11 +301,8 @@ class Runner:
         results = self._collect(runnable, rr)
         for res in results.values():
             if res["status"] == "ok":
-                med = res["summary"]["median"]
-                res["samples_per_s"] = batch / med
-                res["gflops"] = w["flops"] / med / 1e9
-                res["peak_fraction"] = res["gflops"] / self.result["peak"]["gflops"]
-                res["cpu_per_wall"] = stats.summarize([r["cpu_per_wall"] for r in res["runs"] if r["cpu_per_wall"]])["median"]
+                self._throughput(res, w["flops"])
+                res["samples_per_s"] = batch / res["summary"]["median"]
         results.update(self._missing_results([v for v in variants if v not in runnable], lambda n: self.status_of(n)))
         w["results"] = results
         w["ratios"] = self._ratios(results)
@@ -546,13 +546,13 @@ class Runner:
         self.out("")
 
 
-def save(result: dict, path: Path | None = None) -> Path:
-    """Write the result as JSON to ``path``; by default to ``bench/out/run-<time>.json`` and ``bench/out/latest.json``."""
+def save(result: dict, path: Path | None = None, prefix: str = "run", latest: str = "latest.json") -> Path:
+    """Write the result as JSON to ``path``; by default to ``bench/out/<prefix>-<time>.json`` and ``bench/out/<latest>``."""
     text = json.dumps(result, indent=1, default=_jsonable)
     if path is None:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
-        path = OUT_DIR / f"run-{time.strftime('%Y%m%d-%H%M%S')}.json"
-        (OUT_DIR / "latest.json").write_text(text)
+        path = OUT_DIR / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        (OUT_DIR / latest).write_text(text)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(text)
     return Path(path)

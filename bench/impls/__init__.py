@@ -61,6 +61,22 @@ IMPORT_ENVS: dict[str, str | None] = {
 }
 
 
+def epoch_logs(loss_sum: float, correct: int, n: int, val_loss_sum: float, val_correct: int, n_val: int) -> dict:
+    """Keras-style logs of an epoch from summed losses and correct counts.
+
+    Example:
+        >>> epoch_logs(5.0, 8, 10, 1.0, 1, 2)
+        {'loss': 0.5, 'accuracy': 0.8, 'val_loss': 0.5, 'val_accuracy': 0.5}
+    """
+    n_val = max(n_val, 1)
+    return {
+        "loss": loss_sum / n,
+        "accuracy": correct / n,
+        "val_loss": val_loss_sum / n_val,
+        "val_accuracy": val_correct / n_val,
+    }
+
+
 def families(names: list[str]) -> dict[str, list[str]]:
     """The variants ``names`` grouped by the family (worker) that runs them, in first-seen order.
 

@@ -12,6 +12,8 @@ import numpy as np
 import optax
 from jax import lax
 
+from . import epoch_logs
+
 
 def configure(threads: int) -> None:
     """XLA's threads are set through XLA_FLAGS before import (see bench/envs.py)."""
@@ -150,17 +152,11 @@ class Trainer:
 
     def fit(self, data, batch: int, epochs: int):
         seconds, logs = [], {}
-        n, n_val = data.n_train, max(len(data.y_val), 1)
         for _ in range(epochs):
             start = time.perf_counter()
             loss, correct, val_loss, val_correct = (self._epoch_scan if self.scan else self._epoch_jit)(data, batch)
             seconds.append(time.perf_counter() - start)
-            logs = {
-                "loss": loss / n,
-                "accuracy": correct / n,
-                "val_loss": val_loss / n_val,
-                "val_accuracy": val_correct / n_val,
-            }
+            logs = epoch_logs(loss, correct, data.n_train, val_loss, val_correct, len(data.y_val))
         return seconds, logs
 
     def predict(self, x, batch: int):

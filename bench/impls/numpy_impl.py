@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 
+from . import epoch_logs
+
 
 def configure(threads: int) -> None:
     """Nothing to set here: NumPy's BLAS takes its thread count from OPENBLAS_NUM_THREADS."""
@@ -152,13 +154,7 @@ class Trainer:
                 correct += batch_correct
             val_loss, val_correct = self._evaluate(data.x_val, data.y_val, batch)
             seconds.append(time.perf_counter() - start)
-            n_val = max(len(data.y_val), 1)
-            logs = {
-                "loss": loss / n,
-                "accuracy": correct / n,
-                "val_loss": val_loss / n_val,
-                "val_accuracy": val_correct / n_val,
-            }
+            logs = epoch_logs(loss, correct, n, val_loss, val_correct, len(data.y_val))
         return seconds, logs
 
     def predict(self, x, batch: int):
