@@ -125,8 +125,7 @@ def run(
                     res["s_per_epoch"] = per_step * math.ceil(EPOCH_SAMPLES / p["batch"])
                     res["gflops"] = p["step_flops"] / per_step / 1e9
                     res["peak_fraction"] = res["gflops"] / result["peak"]["gflops"]
-            for client in runner.workers.values():
-                client.request({"op": "forget"})
+            runner.forget()
             result["points"].append(p)
             progress(
                 f"[scaling] {label}: "

@@ -10,6 +10,7 @@ of the peer, measured seconds apart). Whole-process workloads (import, penguins,
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -155,6 +156,12 @@ class Runner:
             client.close()
         self.workers.clear()
 
+    def forget(self) -> None:
+        """Let every worker drop its models and data (a worker that died is reported where it failed)."""
+        for client in self.workers.values():
+            with contextlib.suppress(WorkerError):
+                client.request({"op": "forget"})
+
     def status_of(self, variant: str) -> str | None:
         """None when ``variant`` can run, else why not."""
         return self.missing.get(VARIANTS[variant].family)
@@ -255,8 +262,7 @@ class Runner:
                 self._throughput(res, w["flops"])
                 res["final_logs"] = res["runs"][-1]["logs"]
         results.update(self._missing_results([v for v in cfg.variants if v not in runnable], lambda n: self.status_of(n)))
-        for client in self.workers.values():
-            client.request({"op": "forget"})
+        self.forget()
         w["results"] = results
         w["ratios"] = self._ratios(results)
         return w
