@@ -3,7 +3,7 @@
 Examples:
     python -m bench setup                 # create bench/envs/* with the peers (minutes)
     python -m bench --quick               # smoke test: small data, 2 repetitions
-    python -m bench                       # the full run (about a quarter of an hour)
+    python -m bench                       # the full run (10–15 minutes on 2 cores)
     python -m bench --peers torch,jax-jit --workloads seed-b128,import
     python -m bench scaling               # seconds per epoch against batch size and width; bench/scaling.png
     python -m bench report                # bench/RESULTS.md from bench/out/latest.json and scaling.json
@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--reps", type=int, default=None, help=f"repetitions of each measurement (default {reps}; 2 with --quick)"
         )
-        p.add_argument("--quick", action="store_true", help="smoke test: small data, few repetitions (seconds to a minute)")
+        p.add_argument(
+            "--quick", action="store_true", help="smoke test: small data, 2 repetitions (2–3 minutes with every peer)"
+        )
         p.add_argument("--threads", type=int, default=1, help="BLAS / framework threads for every framework (default 1)")
         p.add_argument(
             "--no-pin", dest="pin", action="store_false", help="do not confine measured processes to --threads CPUs"
