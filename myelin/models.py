@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from . import backend, data, losses, ops, optimizers
+from . import backend, data, losses, ops, optimizers, saving
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from . import tensor as tensor_module
@@ -725,6 +725,140 @@ class Model(Layer):
                 self._infer_plans = None
         return [o.data for o in outs]
 
+    # ------------------------------------------------------------------ config and files
+    def get_config(self) -> dict:
+        """The constructor arguments; for a functional model, its layers and the graph that connects them.
+
+        Nodes name the layers they call and the (layer, call) pairs they read, so shared
+        layers and several inputs and outputs round-trip. A subclassed model returns
+        ``name`` and ``trainable``; override ``get_config`` to add your constructor's arguments.
+
+        Example:
+            >>> from myelin import layers
+            >>> x = layers.Input(shape=(2,), name="x")
+            >>> m = Model(x, layers.Dense(1, name="y")(x))
+            >>> m.get_config()["nodes"]
+            [{'layer': 'y', 'inputs': [['x', 0]]}]
+        """
+        if not self._functional:
+            return super().get_config()
+        names = [layer.name for layer in self._graph_layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Model {self.name!r}: layer names must be unique to save the model; they are {names}")
+        refs = {id(t): [t.layer.name, 0] for t in self.inputs}
+        calls: dict[int, int] = {}
+        nodes = []
+        for layer, input_ids, out_id in self._nodes:
+            k = calls.get(id(layer), 0)
+            calls[id(layer)] = k + 1
+            refs[out_id] = [layer.name, k]
+            nodes.append({"layer": layer.name, "inputs": [refs[i] for i in input_ids]})
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": [saving.serialize_layer(layer) for layer in self._graph_layers],
+            "nodes": nodes,
+            "inputs": [refs[id(t)] for t in self.inputs],
+            "outputs": [refs[id(t)] for t in self.outputs],
+            "single_input": self._single_input,
+            "single_output": self._single_output,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> Model:
+        """Rebuild from :meth:`get_config`: a functional graph, or a subclass from its constructor arguments.
+
+        Example:
+            >>> from myelin import layers
+            >>> x = layers.Input(shape=(2,))
+            >>> m = Model(x, layers.Dense(1)(x))
+            >>> Model.from_config(m.get_config()).output_shape
+            (None, 1)
+        """
+        if "nodes" not in config:
+            try:
+                return cls(**config)
+            except TypeError:
+                if set(config) - {"name", "trainable", "dtype"}:
+                    raise
+                model = cls()  # a subclass whose constructor takes no arguments (the usual case)
+                model.name = config.get("name", model.name)
+                model.trainable = config.get("trainable", True)
+                return model
+        return _functional_from_config(cls, config)
+
+    def get_compile_config(self) -> dict | None:
+        """The arguments given to ``compile``, as JSON (None before ``compile``); what ``save`` stores.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> m.get_compile_config()["loss"], m.get_compile_config()["optimizer"]["class_name"]
+            ('mse', 'SGD')
+        """
+        if not self.compiled:
+            return None
+        return {
+            "optimizer": saving.serialize_object(self.optimizer, "optimizer"),
+            "loss": saving.serialize_object(self._compiled_loss.spec, "loss"),
+            "loss_weights": saving.serialize_object(self._compiled_loss.weights_spec, "loss"),
+            "metrics": saving.serialize_object(self._compiled_metrics.spec, "metric"),
+            "weighted_metrics": saving.serialize_object(self._compiled_metrics.weighted_spec, "metric"),
+        }
+
+    def compile_from_config(self, config: dict) -> None:
+        """``compile`` with the arguments :meth:`get_compile_config` returned.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Dense(1)])
+            >>> m.compile_from_config({"optimizer": "adam", "loss": "mse"})
+            >>> m.optimizer.name
+            'adam'
+        """
+        if not isinstance(config, dict):
+            raise TypeError(f"compile_from_config expects a dict, got {type(config).__name__}")
+        self.compile(
+            optimizer=saving.deserialize_object(config.get("optimizer", "rmsprop"), "optimizer"),
+            loss=saving.deserialize_object(config.get("loss"), "loss"),
+            loss_weights=config.get("loss_weights"),
+            metrics=saving.deserialize_object(config.get("metrics"), "metric"),
+            weighted_metrics=saving.deserialize_object(config.get("weighted_metrics"), "metric"),
+        )
+
+    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Save the whole model to one ``.myelin`` file, atomically (see ``myelin.saving``).
+
+        Architecture, compile settings, weights and the optimizer's state: the model loaded
+        by ``myelin.models.load_model`` predicts identically and continues training exactly.
+        A failed or interrupted save leaves any previous file at ``filepath`` intact.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.save("model.myelin")  # doctest: +SKIP
+        """
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save the weights only, atomically; ``load_weights`` matches them by layer order and shape.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.save_weights("model.weights.myelin")  # doctest: +SKIP
+        """
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+        """Load weights from any myelin file, matched by layer order and shape (clear error on mismatch).
+
+        Example:
+            >>> m.load_weights("model.weights.myelin")  # doctest: +SKIP
+        """
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     # ------------------------------------------------------------------ summary
     def summary(
         self,
@@ -904,6 +1038,37 @@ class Sequential(Model):
             layer._maybe_build(shape)
             self.output_shape = layer.output_shape = layer.compute_output_shape(shape)
 
+    def get_config(self) -> dict:
+        """Name, trainable, and each layer's registered class name and config (the Input first, if any).
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(3,)), layers.Dense(2)])
+            >>> [entry["class_name"] for entry in m.get_config()["layers"]]
+            ['InputLayer', 'Dense']
+        """
+        stack = ([self._input_layer] if self._input_layer is not None else []) + self._stack
+        config = {"name": self.name, "trainable": self.trainable, "layers": [saving.serialize_layer(lyr) for lyr in stack]}
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        """Rebuild from :meth:`get_config` (layer names resolve through myelin's registries only).
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(3,)), layers.Dense(2)])
+            >>> Sequential.from_config(m.get_config()).output_shape
+            (None, 2)
+        """
+        config = dict(config)
+        entries = config.pop("layers", [])
+        if not isinstance(entries, list):
+            raise ValueError(f"Sequential config: 'layers' must be a list, got {type(entries).__name__}")
+        return cls([saving.deserialize_layer(entry) for entry in entries], **config)
+
     def pop(self) -> Layer:
         """Remove and return the last layer."""
         if not self._stack:
@@ -991,6 +1156,45 @@ def _per_output(spec, names: list[str], what: str) -> list:
     if isinstance(spec, (list, tuple)) and len(names) > 1 and len(spec) == len(names):
         return list(spec)
     return [spec] * len(names)
+
+
+def _functional_from_config(cls, config: dict) -> Model:
+    """Replay a functional model's graph: create its layers, call them in node order on symbolic inputs."""
+    by_name: dict[str, Layer] = {}
+    for entry in config["layers"]:
+        layer = saving.deserialize_layer(entry)
+        if layer.name in by_name:
+            raise ValueError(f"functional config: two layers are named {layer.name!r}")
+        by_name[layer.name] = layer
+    tensors = {(name, 0): layer.output for name, layer in by_name.items() if isinstance(layer, InputLayer)}
+    calls: dict[str, int] = {}
+
+    def tensor(ref):
+        if not (isinstance(ref, list) and len(ref) == 2 and tuple(ref) in tensors):
+            raise ValueError(f"functional config: {ref!r} names no tensor produced before it")
+        return tensors[tuple(ref)]
+
+    for node in config["nodes"]:
+        name = node["layer"]
+        if name not in by_name or isinstance(by_name[name], InputLayer):
+            raise ValueError(f"functional config: node calls {name!r}, which is not a layer of the model")
+        args = [tensor(ref) for ref in node["inputs"]]
+        if not args:
+            raise ValueError(f"functional config: node of {name!r} has no inputs")
+        k = calls.get(name, 0)
+        calls[name] = k + 1
+        tensors[(name, k)] = by_name[name](args[0] if len(args) == 1 else args)
+    inputs = [tensor(ref) for ref in config["inputs"]]
+    outputs = [tensor(ref) for ref in config["outputs"]]
+    if not inputs or not outputs:
+        raise ValueError("functional config: a model needs at least one input and one output")
+    single_in, single_out = config.get("single_input", True), config.get("single_output", True)
+    return cls(
+        inputs[0] if single_in and len(inputs) == 1 else inputs,
+        outputs[0] if single_out and len(outputs) == 1 else outputs,
+        name=config.get("name"),
+        trainable=config.get("trainable", True),
+    )
 
 
 class _CompiledLoss:
@@ -1109,7 +1313,10 @@ class _CompiledMetrics:
 
 
 def clone_model(model: Model) -> Model:
-    """A new model with the same architecture and freshly initialised weights (Sequential models).
+    """A new model with the same architecture and freshly initialised weights.
+
+    Sequential models get fresh layer names; functional models keep theirs (the graph is
+    described by them). The clone is rebuilt from ``get_config`` as a saved file would be.
 
     Example:
         >>> from myelin import layers
@@ -1117,28 +1324,33 @@ def clone_model(model: Model) -> Model:
         >>> clone_model(m).count_params()
         9
     """
-    if not isinstance(model, Sequential):
-        raise TypeError("clone_model: only Sequential models can be cloned here; rebuild functional models from their code")
-    new_layers = []
-    for layer in model.layers:
-        cls = LAYERS.lookup(type(layer).__name__)
-        config = dict(layer.get_config())
-        config.pop("name", None)
-        new_layers.append(cls.from_config(_revive(config)))
-    clone = Sequential(new_layers)
-    if model.input_shape is not None:
-        clone.build(model.input_shape)
-    return clone
+    if isinstance(model, Sequential):
+        entries = []
+        for entry in model.get_config()["layers"]:
+            config = dict(entry["config"])
+            config.pop("name", None)
+            entries.append({**entry, "config": config})
+        return Sequential.from_config({"layers": entries})
+    if model._functional:
+        return type(model).from_config(model.get_config())
+    raise TypeError(
+        "clone_model: a subclassed model is rebuilt by its own code: call its constructor again "
+        "(or register it and use myelin.saving)"
+    )
 
 
-def _revive(config: dict) -> dict:
-    from . import initializers, regularizers  # noqa: PLC0415
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True) -> Model:  # noqa: A002  (Keras's name)
+    """Load a model saved by ``model.save`` (Keras's ``keras.models.load_model``); see ``myelin.saving``.
 
-    out = dict(config)
-    for key in ("kernel_initializer", "bias_initializer"):
-        if isinstance(out.get(key), dict):
-            out[key] = initializers.REGISTRY.lookup(out[key]["class_name"])(**out[key]["config"])
-    for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
-        if isinstance(out.get(key), dict):
-            out[key] = regularizers.REGISTRY.lookup(out[key]["class_name"])(**out[key]["config"])
-    return out
+    Safe on files from anyone: names resolve only through myelin's registries; a malformed
+    file raises ``myelin.saving.ModelFileError``.
+
+    Example:
+        >>> model = load_model("classifier.myelin")  # doctest: +SKIP
+    """
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
+
+
+# Saved files name a model's class like any layer's.
+LAYERS.add("Sequential", Sequential)
+LAYERS.add("Functional", Model, aliases=("Model",))
