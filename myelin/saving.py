@@ -945,7 +945,7 @@ def _restore_optimizer(model, config: dict, arrays: dict, plan: list, error: typ
     by_key = {key: weight for key, (weight, _) in zip(keys_in_order, plan)}  # the plan follows the file's order
     variables = []
     for key in order:
-        if by_key.get(key) is None:
+        if not isinstance(key, str) or key not in by_key:
             raise error(f"{where}: variable {_short(key)} is not one of the model's weights")
         variables.append(by_key[key])
     if len({id(v) for v in variables}) != len(variables):
