@@ -819,6 +819,10 @@ class Model(Layer):
         """
         if not isinstance(config, dict):
             raise TypeError(f"compile_from_config expects a dict, got {type(config).__name__}")
+        weights = config.get("loss_weights")
+        values = weights.values() if isinstance(weights, dict) else weights if isinstance(weights, list) else [weights]
+        if not all(w is None or (isinstance(w, (int, float)) and not isinstance(w, bool)) for w in values):
+            raise TypeError(f"compile_from_config: loss_weights must be numbers (a list or dict of them), got {weights!r}")
         self.compile(
             optimizer=saving.deserialize_object(config.get("optimizer", "rmsprop"), "optimizer"),
             loss=saving.deserialize_object(config.get("loss"), "loss"),
