@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
+import threading
+import warnings
 
 import numpy as np
 
-from . import backend, data, losses, ops, optimizers, saving
+from . import backend, data, debugging, losses, ops, optimizers, saving
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from . import tensor as tensor_module
@@ -61,6 +64,13 @@ class Model(Layer):
         >>> len(history.history["loss"])
         2
     """
+
+    # Set by fit for its duration: whether a non-finite loss stops training (before its update),
+    # and the value that did. Set by a callback (BackupAndRestore) in on_train_begin: where to
+    # resume, as (epoch, batches of that epoch already done).
+    _stop_on_nonfinite = False
+    _nonfinite_loss = None
+    _resume_at = None
 
     def __init__(self, inputs=None, outputs=None, name: str | None = None, trainable: bool = True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
@@ -309,7 +319,7 @@ class Model(Layer):
         dynamic = xs + ys if sw is None else xs + ys + [sw]
         plans = self._plans if training else self._test_plans
         key = tuple((a.shape, a.dtype.str) for a in dynamic) if plans is not None else None
-        plan = plans.get(key) if plans is not None else None
+        plan = plans.get(key) if plans is not None and tensor_module._anomaly_hook is None else None
         if plan is not None:
             loss, values, grads = plan.run(dynamic, backward=training)
             for w, g in zip(plan.weights, grads):
@@ -328,10 +338,15 @@ class Model(Layer):
             if training:
                 total.backward()
             loss, values = total.data, [t.data for t in watched]
+        value = float(loss)
         if training:
+            if self._stop_on_nonfinite and not math.isfinite(value):
+                self._nonfinite_loss = value  # fit explains it and stops; this batch's update is not applied
+                for w in self._train_params:
+                    w.grad = None
+                return value
             self.optimizer.step(self._train_params)
             self.optimizer.zero_grad()
-        value = float(loss)
         n = len(xs[0])
         self._loss_tracker.add(value * n, n)
         n_out = len(values) - len(self._compiled_loss.last_values)
@@ -460,12 +475,23 @@ class Model(Layer):
         validation_steps: int | None = None,
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
+        on_nonfinite_loss: str | None = None,
     ):
         """Train for ``epochs`` passes over the data; returns the ``History``.
 
         ``validation_split`` holds out the last fraction of the samples (taken before
         shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, weights)``.
         ``class_weight`` maps a class to a weight of its samples' loss.
+
+        When the loss becomes NaN or infinite, ``on_nonfinite_loss="raise"`` (the default)
+        stops before that batch's update and raises ``myelin.debugging.NonFiniteLossError``
+        saying at which epoch and batch, which layer went non-finite first and what usually
+        causes it; ``"stop"`` stops with that message as a warning; ``"continue"`` trains on,
+        as Keras does (the default when a ``TerminateOnNaN`` callback is given: it decides).
+
+        Ctrl-C stops at the end of the current batch: the progress line is closed,
+        callbacks' ``on_train_end`` runs, ``model.history`` holds the epochs completed, and
+        ``KeyboardInterrupt`` is raised again (a second Ctrl-C stops at once).
 
         Example:
             >>> from myelin import layers
@@ -476,6 +502,11 @@ class Model(Layer):
             ['accuracy', 'loss']
         """
         self._assert_compiled("fit")
+        if on_nonfinite_loss is None:
+            given = callbacks or []
+            on_nonfinite_loss = "continue" if any(isinstance(c, callbacks_module.TerminateOnNaN) for c in given) else "raise"
+        if on_nonfinite_loss not in ("raise", "stop", "continue"):
+            raise ValueError(f"on_nonfinite_loss must be 'raise', 'stop' or 'continue', got {on_nonfinite_loss!r}")
         batch_size = self._check_batch_size(batch_size)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
@@ -525,36 +556,63 @@ class Model(Layer):
         want_end = cbs.wants("on_train_batch_end")
         gen = backend.rng()
 
+        self._stop_on_nonfinite, self._nonfinite_loss = on_nonfinite_loss != "continue", None
+        ctrl_c = _StopAtBatchEnd()
+        epoch = step = 0
         cbs.on_train_begin()
+        initial_epoch, skip = self._resume_at or (initial_epoch, 0)  # a callback may resume an interrupted run
+        self._resume_at = None
         logs: dict = {}
         try:
-            for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
-                cbs.on_epoch_begin(epoch)
-                for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
-                    if step >= steps:
-                        break
-                    if want_begin:
-                        cbs.batch("on_train_batch_begin", step)
-                    xb = [a[idx] for a in xs]
-                    yb = [a[idx] for a in ys]
-                    self._step(xb, yb, None if sw is None else sw[idx], training=True)
-                    if want_end:
-                        cbs.batch("on_train_batch_end", step, self._logs())
+            with ctrl_c:
+                for epoch in range(initial_epoch, epochs):
+                    self.reset_metrics()
+                    cbs.on_epoch_begin(epoch)
+                    for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
+                        if step >= steps:
+                            break
+                        if step < skip:
+                            continue
+                        if want_begin:
+                            cbs.batch("on_train_batch_begin", step)
+                        xb = [a[idx] for a in xs]
+                        yb = [a[idx] for a in ys]
+                        swb = None if sw is None else sw[idx]
+                        self._step(xb, yb, swb, training=True)
+                        if self._nonfinite_loss is not None:
+                            self._nonfinite_stop(on_nonfinite_loss, xb, yb, swb, epoch, step, epochs, steps)
+                            break
+                        if want_end:
+                            cbs.batch("on_train_batch_end", step, self._logs())
+                        if self.stop_training or ctrl_c.requested:
+                            break
+                    skip = 0
+                    if ctrl_c.requested:
+                        raise KeyboardInterrupt(_interrupted(epoch, step, epochs, steps))
+                    logs = self._logs()
+                    if val is not None and (epoch + 1) % validation_freq == 0:
+                        vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
+                        val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
+                        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    cbs.on_epoch_end(epoch, logs)
                     if self.stop_training:
                         break
-                logs = self._logs()
-                if val is not None and (epoch + 1) % validation_freq == 0:
-                    vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
-                    val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
-                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                cbs.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
+                    if ctrl_c.requested:
+                        raise KeyboardInterrupt(_interrupted(epoch, steps - 1, epochs, steps))
         finally:
+            self._stop_on_nonfinite = False
             cbs.on_train_end(logs)
             self.optimizer.finalize_variable_values()
         return history
+
+    def _nonfinite_stop(self, policy: str, xb, yb, swb, epoch: int, step: int, epochs: int, steps: int) -> None:
+        """The loss of this batch is NaN or infinite: explain where it came from, then raise or stop."""
+        value, self._nonfinite_loss = self._nonfinite_loss, None
+        message = debugging.explain_nonfinite_loss(self, xb, yb, swb, epoch, step, value, epochs, steps)
+        if policy == "raise":
+            raise debugging.NonFiniteLossError(message, epoch, step, value)
+        warnings.warn(message, UserWarning, stacklevel=3)
+        self.stop_training = True
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_arrays(self, xs, ys, sw, batch_size: int, cbs, steps=None) -> dict:
@@ -961,6 +1019,41 @@ class Model(Layer):
             f"<b>Model: {self.name}</b><table><tr><th>Layer (type)</th><th>Output Shape</th><th>Param #</th></tr>"
             f"{rows}</table>Total params: {self.count_params():,}"
         )
+
+
+class _StopAtBatchEnd:
+    """During ``fit``: the first Ctrl-C asks the loop to stop at the end of the batch; a second one stops at once.
+
+    Only in the main thread, and only when SIGINT has Python's default handler (a program
+    or notebook with its own handler keeps it; Ctrl-C then interrupts wherever it lands).
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            signal.default_int_handler(signum, frame)
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _interrupted(epoch: int, step: int, epochs: int, steps: int) -> str:
+    return (
+        f"training stopped by Ctrl-C after batch {step + 1}/{steps} of epoch {epoch + 1}/{epochs}; the model keeps "
+        "the weights of that batch and model.history holds the epochs completed"
+    )
 
 
 def _bytes(n: int) -> str:

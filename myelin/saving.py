@@ -248,7 +248,11 @@ def serialize_layer(layer) -> dict:
     config = _json_ready(layer.get_config(), f"the config of layer {layer.name!r}")
     _check_config_covers_init(layer, config)
     entry = {"class_name": class_name, "config": config}
-    if layer.built and layer._build_input_shape is not None and not isinstance(layer, layers_base.InputLayer):
+    is_model = callable(getattr(layer, "compile", None))
+    if is_model and layer.built and layer._build_input_shape is not None:
+        # A model built on data (no Input) or a subclassed model is built from this; the layers
+        # inside a model are built by the model, from its Input, so that a file cannot give a
+        # layer a shape its model does not.
         entry["build_config"] = {"input_shape": _json_ready(list(layer._build_input_shape), "an input shape")}
     return entry
 
@@ -298,8 +302,8 @@ def deserialize_layer(entry: dict):
         shape = _check_shape_value(build.get("input_shape"), f"{label}: build_config input_shape")
     try:
         layer = cls.from_config(dict(config))
-        if shape is not None and not layer.built:
-            layer._maybe_build(shape)
+        if shape is not None and not layer.built and callable(getattr(layer, "compile", None)):
+            layer._maybe_build(shape)  # only models: their layers are built by them
     except ModelFileError:
         raise
     except Exception as err:  # constructors and build run on numbers from the file: any failure means a bad config

@@ -211,7 +211,7 @@ def test_architecture_that_disagrees_with_the_weights_or_asks_for_too_much(tmp_p
     with_config(good, tmp_path / "u.myelin", lambda c: _set_layer(c, 2, units=1))
     refused(tmp_path / "u.myelin", r"layer #1 of the model, 'dense_1' \(Dense\), has weights of shapes \[\(4, 1\), \(1,\)\]")
     with_config(good, tmp_path / "w.myelin", lambda c: _set_layer(c, 1, units=5))
-    refused(tmp_path / "w.myelin", "needs 8 values, more than the 6 left in the file's data")
+    refused(tmp_path / "w.myelin", r"weight 'kernel' of shape \(5, 2\) needs 10 values, more than the 6 left")
     with_config(good, tmp_path / "big.myelin", lambda c: _set_layer(c, 1, units=10**12))
     refused(tmp_path / "big.myelin", "needs 3,000,000,000,000 values, more than the 26 left in the file's data")
     with_config(good, tmp_path / "neg.myelin", lambda c: _set_layer(c, 1, units=-3))
