@@ -151,7 +151,7 @@ class detect_anomaly(contextlib.ContextDecorator):
         tensor_module._anomaly_hook = self._previous
         return False
 
-    def _hook(self, phase: str, fn, array) -> None:
+    def _hook(self, phase: str, fn, array, inputs=()) -> None:
         if (phase == "forward" and not self.check_forward) or (phase == "backward" and not self.check_backward):
             return
         if _finite(array):
@@ -159,8 +159,7 @@ class detect_anomaly(contextlib.ContextDecorator):
         name = type(fn).__name__
         message = f"{phase} of {name} produced {describe_bad(array)}"
         if phase == "forward":
-            parents = getattr(fn, "parents", ())
-            bad_inputs = [i for i, p in enumerate(parents) if not _finite(p.data)]
+            bad_inputs = [i for i, t in enumerate(inputs) if not _finite(t.data)]
             if bad_inputs:
                 message += (
                     f"; its input{'s' if len(bad_inputs) > 1 else ''} {', '.join(map(str, bad_inputs))} "
@@ -216,7 +215,7 @@ def _watch_layers(model, record: dict):
 
         return watched
 
-    def hook(phase, fn, array):
+    def hook(phase, fn, array, inputs=()):
         if phase == "forward" and "forward_fn" not in record and not _finite(array):
             record["forward_fn"] = (fn, describe_bad(array), stack[-1] if stack else None)
 
@@ -282,23 +281,26 @@ def explain_nonfinite_loss(model, xs: list, ys: list, sw, epoch: int, batch: int
         if bad_x:
             lines.append(f"First non-finite value: the input batch itself (x{'' if len(xs) == 1 else bad_x}).")
             likely = 1
-        elif "layer" in record:
-            fn, what, _ = record.get("forward_fn", (None, "", None))
-            detail = f" (primitive {type(fn).__name__} produced {what})" if fn is not None else ""
-            lines.append(f"First non-finite value: the output of {_layer_label(record['layer'])} in the forward pass{detail}.")
+        else:
             scale = max((float(np.abs(np.asarray(a, dtype=np.float64)).max()) for a in xs if np.size(a)), default=0.0)
-            hint = _HINTS.get(type(fn).__name__) if fn is not None else None
-            if hint:
-                lines.append(f"{type(fn).__name__} trouble usually means {hint}.")
+            overflow_cause = 1 if scale > 1e3 else 0  # huge inputs, or weights grown huge by large steps
+            fn, what, owner = record.get("forward_fn", (None, "", None))
+            name = type(fn).__name__ if fn is not None else ""
+            detail = f" (primitive {name} produced {what})" if fn is not None else ""
+            if "layer" in record:
+                lines.append(
+                    f"First non-finite value: the output of {_layer_label(record['layer'])} in the forward pass{detail}."
+                )
+                likely = 2 if name in ("Log", "Div", "Sqrt", "Pow", "PowScalar") else overflow_cause
+            elif fn is not None:
+                where = _layer_label(owner) if owner is not None else "the loss, computed from finite model outputs"
+                lines.append(f"First non-finite value: {where}{detail}.")
+                likely = 2 if name in ("Log", "Div", "Sqrt", "Pow", "PowScalar") else overflow_cause
+            if name in _HINTS:
+                lines.append(f"{name} trouble usually means {_HINTS[name]}.")
+            elif fn is not None:
+                lines.append(f"{name} produced infinities from finite values: an overflow of float32 (beyond about 3.4e38).")
             lines.append(f"The largest input value in this batch is {scale:.3g}.")
-            likely = 1
-        elif "forward_fn" in record:
-            fn, what, owner = record["forward_fn"]
-            where = _layer_label(owner) if owner is not None else "the loss, computed from finite model outputs"
-            lines.append(f"First non-finite value: {where} (primitive {type(fn).__name__} produced {what}).")
-            if type(fn).__name__ in _HINTS:
-                lines.append(f"{type(fn).__name__} trouble usually means {_HINTS[type(fn).__name__]}.")
-            likely = 2
     lines.append("What usually causes this:")
     for i, cause in enumerate(CAUSES):
         lines.append(f"  - {cause}{'  <- most likely here' if i == likely else ''}")
