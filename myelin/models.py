@@ -409,7 +409,7 @@ class Model(Layer):
         return logs
 
     # ------------------------------------------------------------------ data handling
-    def _prepare_x(self, x, name: str = "x") -> list:
+    def _prepare_x(self, x, name: str = "x", check_finite: bool = True, method: str = "fit") -> list:
         xs = data.to_arrays(x, name)
         if not xs:
             raise ValueError(f"Model {self.name!r}: {name} is required")
@@ -418,27 +418,72 @@ class Model(Layer):
         n = data.num_samples(xs, name)
         if n == 0:
             raise ValueError(f"Model {self.name!r}: {name} is empty (0 samples)")
+        if check_finite:
+            columns = list(x.columns) if len(xs) == 1 and hasattr(x, "columns") else None
+            for i, a in enumerate(xs):
+                data.check_finite(a, name if len(xs) == 1 else f"{name}[{i}]", columns, method)
         return xs
 
-    def _prepare_xy(self, x, y, sample_weight=None, class_weight=None, what: str = "") -> tuple:
-        xs = self._prepare_x(x, f"x{what}")
+    def _prepare_xy(
+        self, x, y, sample_weight=None, class_weight=None, what: str = "", check_finite: bool = True, method: str = "fit"
+    ) -> tuple:
+        xs = self._prepare_x(x, f"x{what}", check_finite, method)
         if y is None:
             raise ValueError(f"Model {self.name!r}: y{what} is required (the targets to learn)")
         ys = [data.cast_targets(a, self.compute_dtype) for a in data.to_arrays(y, f"y{what}")]
         nx, ny = data.num_samples(xs, f"x{what}"), data.num_samples(ys, f"y{what}")
         if nx != ny:
             raise ValueError(f"Model {self.name!r}: x{what} has {nx} samples but y{what} has {ny}; they must match")
+        if check_finite:
+            for i, a in enumerate(ys):
+                data.check_finite(a, f"y{what}" if len(ys) == 1 else f"y{what}[{i}]", None, method)
         sw = None
         if sample_weight is not None:
-            sw = np.asarray(data.to_array(sample_weight, "sample_weight"), dtype=np.float64).reshape(nx, -1)[:, 0]
+            sw = np.asarray(data.to_array(sample_weight, "sample_weight"), dtype=np.float64)
             if len(sw) != nx:
-                raise ValueError(f"sample_weight has {len(sw)} values for {nx} samples")
+                raise ValueError(f"sample_weight{what} has {len(sw)} values for {nx} samples; give one per sample")
+            sw = sw.reshape(nx, -1)[:, 0]
+            data.check_finite(sw, f"sample_weight{what}", None, method)
         if class_weight is not None:
             cw = data.class_weights_to_sample_weights(ys[0], class_weight)
             sw = cw if sw is None else sw * cw
         if sw is not None:
             sw = sw.astype(self.compute_dtype)
         return xs, ys, sw
+
+    def _check_targets(self, ys: list, what: str = "") -> None:
+        """Before any work: targets that cannot fit the loss or the output layer are an error; misfits a warning."""
+        shapes = self.output_shape if isinstance(self.output_shape, list) else [self.output_shape]
+        n_out = len(self.outputs) if self._functional else len(shapes)
+        if len(ys) != n_out:
+            raise ValueError(
+                f"Model {self.name!r} has {n_out} output(s) ({', '.join(self._output_names(n_out))}) but "
+                f"{len(ys)} target array(s) were given as y{what}"
+            )
+        compiled = self._compiled_loss
+        if compiled._losses is None:
+            compiled.resolve(self._output_names(n_out))
+        for i, (y, shape) in enumerate(zip(ys, shapes)):
+            loss = compiled._losses[i]
+            if loss is None:
+                continue
+            name = f"y{what}" if n_out == 1 else f"y{what}[{i}]"
+            data.check_targets(y, _loss_kind(loss), getattr(loss, "from_logits", False), shape, name, self._output_label(i))
+        if compiled is not getattr(self, "_misfits_checked", None):
+            self._misfits_checked = compiled
+            for message in _misfits(self, n_out):
+                warnings.warn(message, UserWarning, stacklevel=3)
+
+    def _output_label(self, i: int) -> str:
+        layer = self._output_layer(i)
+        return f"output layer {layer.name!r}" if layer is not None else f"output {i}"
+
+    def _output_layer(self, i: int):
+        if self._functional:
+            return self.outputs[i].layer
+        if isinstance(self, Sequential) and self._stack:
+            return self._stack[-1]
+        return None
 
     def _shape_targets(self, ys: list) -> list:
         """Give (n,) targets of a one-unit output their trailing axis, once, before the batches."""
@@ -476,12 +521,17 @@ class Model(Layer):
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
         on_nonfinite_loss: str | None = None,
+        check_finite: bool = True,
     ):
         """Train for ``epochs`` passes over the data; returns the ``History``.
 
         ``validation_split`` holds out the last fraction of the samples (taken before
         shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, weights)``.
         ``class_weight`` maps a class to a weight of its samples' loss.
+
+        Data is checked before any work: lengths, widths, class labels against the loss and
+        the output layer, text, and (``check_finite=True``) NaN or infinite values; a loss
+        and output activation that do not fit each other give a warning that says why.
 
         When the loss becomes NaN or infinite, ``on_nonfinite_loss="raise"`` (the default)
         stops before that batch's update and raises ``myelin.debugging.NonFiniteLossError``
@@ -510,18 +560,20 @@ class Model(Layer):
         batch_size = self._check_batch_size(batch_size)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.floating)):
+            raise TypeError(f"validation_split must be a number in [0, 1), got {validation_split!r}")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         if not isinstance(validation_freq, int) or validation_freq < 1:
             raise ValueError(f"validation_freq must be a positive integer, got {validation_freq!r}")
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, check_finite=check_finite)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)")
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
-            val = self._prepare_xy(vx, vy, vsw, what="_val")
+            val = self._prepare_xy(vx, vy, vsw, what="_val", check_finite=check_finite)
         elif validation_split:
             n = len(xs[0])
             cut = int(n * (1.0 - validation_split))
@@ -532,9 +584,11 @@ class Model(Layer):
             val = ([a[cut:] for a in xs], [a[cut:] for a in ys], None if sw is None else sw[cut:])
             xs, ys, sw = [a[:cut] for a in xs], [a[:cut] for a in ys], None if sw is None else sw[:cut]
         self._ensure_built(xs)
+        self._check_targets(ys)
         ys = self._shape_targets(ys)
         if val is not None:
             self._check_model_input(val[0])
+            self._check_targets(val[1], "_val")
             val = (val[0], self._shape_targets(val[1]), val[2])
         n = len(xs[0])
         steps = math.ceil(n / batch_size)
@@ -640,6 +694,7 @@ class Model(Layer):
         steps: int | None = None,
         callbacks=None,
         return_dict: bool = False,
+        check_finite: bool = True,
     ):
         """Loss and metrics on data, without training: a scalar (loss only), a list, or a dict.
 
@@ -651,8 +706,9 @@ class Model(Layer):
         """
         self._assert_compiled("evaluate")
         batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, check_finite=check_finite, method="evaluate")
         self._ensure_built(xs)
+        self._check_targets(ys)
         ys = self._shape_targets(ys)
         verbose = 1 if verbose == "auto" else int(verbose)
         n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
@@ -667,7 +723,15 @@ class Model(Layer):
         values += [v for k, v in logs.items() if k not in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size: int | None = None, verbose="auto", steps: int | None = None, callbacks=None):
+    def predict(
+        self,
+        x,
+        batch_size: int | None = None,
+        verbose="auto",
+        steps: int | None = None,
+        callbacks=None,
+        check_finite: bool = True,
+    ):
         """Outputs for ``x`` as NumPy arrays, computed batch by batch without a graph.
 
         Example:
@@ -677,7 +741,7 @@ class Model(Layer):
             (5, 2)
         """
         batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
-        xs = self._prepare_x(x)
+        xs = self._prepare_x(x, check_finite=check_finite, method="predict")
         self._ensure_built(xs)
         n = len(xs[0])
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -714,8 +778,9 @@ class Model(Layer):
             >>> loss = m.train_on_batch(np.ones((4, 2)), np.ones(4))
         """
         self._assert_compiled("train_on_batch")
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, method="train_on_batch")
         self._ensure_built(xs)
+        self._check_targets(ys)
         ys = self._shape_targets(ys)
         self.reset_metrics()
         if self._train_params is None:
@@ -734,8 +799,9 @@ class Model(Layer):
             0.0
         """
         self._assert_compiled("test_on_batch")
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, method="test_on_batch")
         self._ensure_built(xs)
+        self._check_targets(ys)
         ys = self._shape_targets(ys)
         self.reset_metrics()
         self._step(xs, ys, sw, training=False)
@@ -757,7 +823,7 @@ class Model(Layer):
             >>> m.predict_on_batch(np.zeros((4, 2))).shape
             (4, 3)
         """
-        xs = self._prepare_x(x)
+        xs = self._prepare_x(x, method="predict_on_batch")
         self._ensure_built(xs)
         results = [Tensor._wrap(o, False).numpy() for o in self._infer(xs)]
         return results[0] if len(results) == 1 else results
@@ -770,7 +836,7 @@ class Model(Layer):
             self._infer_plans = {} if eligible else None
         plans = self._infer_plans
         key = tuple((a.shape, a.dtype.str) for a in xs) if plans is not None else None
-        plan = plans.get(key) if plans is not None else None
+        plan = plans.get(key) if plans is not None and tensor_module._anomaly_hook is None else None
         if plan is not None:
             return plan.run(xs)[1]
         record = plans is not None and tensor_module._anomaly_hook is None
@@ -1019,6 +1085,76 @@ class Model(Layer):
             f"<b>Model: {self.name}</b><table><tr><th>Layer (type)</th><th>Output Shape</th><th>Param #</th></tr>"
             f"{rows}</table>Total params: {self.count_params():,}"
         )
+
+
+_LOSS_KINDS = {
+    "MeanSquaredError": "mean_squared_error",
+    "MeanAbsoluteError": "mean_absolute_error",
+    "Huber": "huber",
+    "BinaryCrossentropy": "binary_crossentropy",
+    "CategoricalCrossentropy": "categorical_crossentropy",
+    "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+}
+
+
+def _loss_kind(loss) -> str | None:
+    """The function name of one of myelin's own losses (by class or wrapped function); None for others."""
+    if isinstance(loss, losses.LossFunctionWrapper):
+        name = losses.REGISTRY.name_of(loss.fn)
+        return name if name in _LOSS_KINDS.values() else None
+    return _LOSS_KINDS.get(losses.REGISTRY.name_of(type(loss)) or "")
+
+
+def _final_activation(layer):
+    """The activation an output layer ends with (softmax for a Softmax layer), or None if unknown."""
+    from . import activations  # noqa: PLC0415
+    from .layers import Softmax  # noqa: PLC0415
+
+    if isinstance(layer, Softmax):
+        return activations.softmax
+    return getattr(layer, "activation", None)
+
+
+def _misfits(model: Model, n_out: int) -> list[str]:
+    """Warnings for a loss and an output activation that do not fit each other, saying why."""
+    from . import activations  # noqa: PLC0415
+
+    out = []
+    compiled = model._compiled_loss
+    shapes = model.output_shape if isinstance(model.output_shape, list) else [model.output_shape]
+    for i in range(n_out):
+        loss, layer = compiled._losses[i], model._output_layer(i)
+        if loss is None or layer is None:
+            continue
+        act, kind = _final_activation(layer), _loss_kind(loss)
+        units = shapes[i][-1] if shapes[i] else None
+        label, logits = f"output layer {layer.name!r}", getattr(loss, "from_logits", False)
+        if act is activations.softmax and units == 1:
+            out.append(
+                f"{label} applies softmax to a single unit, which always gives 1.0: nothing can be learned. "
+                "For two classes use Dense(1, activation='sigmoid') with binary_crossentropy."
+            )
+        elif kind in ("categorical_crossentropy", "sparse_categorical_crossentropy") and units == 1:
+            out.append(
+                f"{label} has a single unit but the loss is {kind}: over one class the loss is always 0 and nothing is "
+                "learned. For two classes use Dense(1, activation='sigmoid') with binary_crossentropy, or "
+                "Dense(2, activation='softmax')."
+            )
+        elif logits and act in (activations.softmax, activations.sigmoid):
+            out.append(
+                f"{label} applies {act.__name__}, but the loss has from_logits=True: it applies {act.__name__} a second "
+                "time to these probabilities, so the loss is wrong and training slow. Remove the activation (keep "
+                "from_logits=True) or use from_logits=False."
+            )
+        elif kind in ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy") and not logits:
+            wanted = activations.sigmoid if kind == "binary_crossentropy" else activations.softmax
+            if act is not None and act not in (activations.softmax, activations.sigmoid):
+                out.append(
+                    f"{label} ends with {getattr(act, '__name__', act)}, not {wanted.__name__}, but {kind} expects "
+                    f"probabilities (from_logits=False): its outputs are clipped to [1e-7, 1 - 1e-7] and training goes "
+                    f"wrong. Add activation='{wanted.__name__}' or pass from_logits=True to the loss."
+                )
+    return out
 
 
 class _StopAtBatchEnd:
