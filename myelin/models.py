@@ -1151,8 +1151,9 @@ def _misfits(model: Model, n_out: int) -> list[str]:
             if act is not None and act not in (activations.softmax, activations.sigmoid):
                 out.append(
                     f"{label} ends with {getattr(act, '__name__', act)}, not {wanted.__name__}, but {kind} expects "
-                    f"probabilities (from_logits=False): its outputs are clipped to [1e-7, 1 - 1e-7] and training goes "
-                    f"wrong. Add activation='{wanted.__name__}' or pass from_logits=True to the loss."
+                    "probabilities (from_logits=False): it takes the outputs as probabilities (normalised, clipped to "
+                    "[1e-7, 1 - 1e-7]), which is meaningless for values that are not, and training goes wrong. "
+                    f"Add activation='{wanted.__name__}' or pass from_logits=True to the loss."
                 )
     return out
 

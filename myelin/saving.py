@@ -520,11 +520,6 @@ def _safetensors():
     return safetensors.numpy
 
 
-def _sha256(array: np.ndarray) -> str:
-    little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-    return hashlib.sha256(little.view(np.uint8).reshape(-1)).hexdigest()
-
-
 def _weight_groups(model) -> list[tuple[str, str, list]]:
     """The model's weights, per layer in ``model.layers`` order (then the model's own), each weight once."""
     groups, seen = [], set()
@@ -588,8 +583,40 @@ def _version_string() -> str:
     return getattr(sys.modules.get("myelin"), "__version__", "unknown")
 
 
+def _little_endian(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+
+
+def _sha256(array: np.ndarray) -> str:
+    """SHA-256 of a tensor's bytes as a file stores them (C order, little-endian)."""
+    return hashlib.sha256(_little_endian(array).view(np.uint8).reshape(-1)).hexdigest()
+
+
+def _safetensors_layout(arrays: dict) -> tuple[bytes, list]:
+    """The safetensors header for ``arrays`` and the order their bytes follow it in.
+
+    The same bytes ``safetensors.numpy.save`` writes (tested): tensors sorted by dtype (widest
+    first) then name, the JSON header padded with spaces to a multiple of 8. Writing the
+    tensors straight from the arrays saves the two full copies that building the file in
+    memory costs.
+    """
+    order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
+    header, offset = {"__metadata__": {"format": FORMAT}}, 0
+    for key in order:
+        size = arrays[key].nbytes
+        header[key] = {
+            "dtype": _DTYPES[arrays[key].dtype.name],
+            "shape": list(arrays[key].shape),
+            "data_offsets": [offset, offset + size],
+        }
+        offset += size
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text, order
+
+
 def _write(filepath, kind: str, model, include_optimizer: bool, extra: dict) -> None:
-    st = _safetensors()
+    _safetensors()  # a clear ImportError now, rather than a file nobody can read later
     if not model.built:
         raise ValueError(
             f"model {model.name!r} has no weights yet: build it first (give it an Input, call it on data, "
@@ -607,17 +634,31 @@ def _write(filepath, kind: str, model, include_optimizer: bool, extra: dict) -> 
     for key, arr in arrays.items():
         if arr.dtype.name not in _DTYPES:
             raise ValueError(f"tensor {key!r} has dtype {arr.dtype}; files hold float16, float32 or float64 tensors")
-    config["tensors"] = {k: {"dtype": a.dtype.name, "shape": list(a.shape), "sha256": _sha256(a)} for k, a in arrays.items()}
-    config_bytes = json.dumps(config, indent=1, allow_nan=False).encode("utf-8")
-    data = st.save({k: np.ascontiguousarray(a) for k, a in arrays.items()}, metadata={"format": FORMAT})
+    arrays = {k: _little_endian(a) for k, a in arrays.items()}
+    header, order = _safetensors_layout(arrays)
+    size = len(header) + sum(a.nbytes for a in arrays.values())
     import zipfile  # noqa: PLC0415  (kept out of `import myelin`)
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
-    with atomic_write(filepath) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for name, payload in ((CONFIG_MEMBER, config_bytes), (DATA_MEMBER, data)):
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, payload)
+    def member(name: str, length: int):
+        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type, info.external_attr, info.file_size = zipfile.ZIP_STORED, 0o644 << 16, length
+        return info
+
+    # The checksums are computed in threads (hashlib releases the GIL) while the tensors are
+    # written; config.json, which records them, goes in after the data.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        digests = {k: pool.submit(_sha256, arrays[k]) for k in order}
+        with atomic_write(filepath) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            with zf.open(member(DATA_MEMBER, size), "w", force_zip64=size > 2**31 - 2**20) as out:
+                out.write(header)
+                for key in order:
+                    out.write(arrays[key].view(np.uint8).reshape(-1))
+            config["tensors"] = {
+                k: {"dtype": a.dtype.name, "shape": list(a.shape), "sha256": digests[k].result()} for k, a in arrays.items()
+            }
+            config_bytes = json.dumps(config, indent=1, allow_nan=False).encode("utf-8")
+            zf.writestr(member(CONFIG_MEMBER, len(config_bytes)), config_bytes)
 
 
 def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
@@ -864,17 +905,30 @@ def _parse_data(raw: bytes, table: dict) -> dict[str, np.ndarray]:
             raise ModelFileError(
                 f"tensor {key!r}: shape mismatch: the data says {_short(entry.get('shape'))}, the config {expected_shape}"
             )
-    try:
-        arrays = _safetensors().load(raw)
-    except ImportError:
-        raise
-    except Exception as err:  # the safetensors parser refuses bad offsets, overlaps, sizes
-        raise ModelFileError(f"{DATA_MEMBER} is corrupt: {type(err).__name__}: {err}") from None
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    # Checksums of the stored bytes are computed in threads while safetensors decodes them.
+    start, view = 8 + n, memoryview(raw)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        digests = {}
+        for key in table:
+            offsets = header[key].get("data_offsets")
+            if isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets):
+                lo, hi = start + offsets[0], start + offsets[1]
+                if start <= lo <= hi <= len(raw):
+                    digests[key] = pool.submit(lambda b: hashlib.sha256(b).hexdigest(), view[lo:hi])
+        try:
+            arrays = _safetensors().load(raw)
+        except ImportError:
+            raise
+        except Exception as err:  # the safetensors parser refuses bad offsets, overlaps, sizes
+            raise ModelFileError(f"{DATA_MEMBER} is corrupt: {type(err).__name__}: {err}") from None
+        digests = {k: d.result() for k, d in digests.items()}
     for key, arr in arrays.items():
         meta = table[key]
         if arr.dtype.name != meta["dtype"] or list(arr.shape) != meta["shape"]:
             raise ModelFileError(f"tensor {key!r}: {arr.dtype}{list(arr.shape)} does not match the config")
-        digest = _sha256(arr)
+        digest = digests.get(key) or _sha256(arr)
         if digest != meta["sha256"]:
             raise ModelFileError(
                 f"tensor {key!r}: checksum mismatch (SHA-256 {digest[:12]}... but the file records "
