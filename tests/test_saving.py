@@ -368,3 +368,24 @@ def test_register_serializable_puts_each_kind_in_its_registry():
         saving.register_serializable()(dict)
     with pytest.raises(ValueError, match="without '>'"):
         saving.register_serializable(package="a>b")
+
+
+def test_the_tensor_member_is_byte_for_byte_what_safetensors_writes(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
+    model = mlp()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(X, Y, epochs=1, verbose=0)
+    model.save(tmp_path / "m.myelin")
+    with zipfile.ZipFile(tmp_path / "m.myelin") as zf:
+        raw = zf.read("model.safetensors")
+    _, tensors = saving.read_file(tmp_path / "m.myelin")
+    assert raw == st.save(tensors, metadata={"format": "myelin"})
+    rng = np.random.default_rng(0)
+    mixed = {
+        "b/x": rng.random((3, 4)).astype(np.float32),
+        "a": rng.random(5),
+        "z": rng.random(2).astype(np.float16),
+        "é/k": np.zeros((0, 3), np.float32),
+    }
+    header, order = saving._safetensors_layout(mixed)
+    assert header + b"".join(mixed[k].tobytes() for k in order) == st.save(mixed, metadata={"format": "myelin"})
