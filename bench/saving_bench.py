@@ -23,10 +23,8 @@ import random
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -37,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import myelin  # noqa: E402
 from myelin import layers, saving  # noqa: E402
-from tests import saving_helpers as fuzz  # noqa: E402
+from tests import saving_helpers as fuzz  # noqa: E402  (the mutations and fault tools the tests use)
 
 
 def environment() -> str:
@@ -161,48 +159,6 @@ def speed(name: str, sizes: list[int], folder: Path, repeats: int) -> list[list[
 
 
 # ---------------------------------------------------------------------------- faults
-def constant_model(value: float, units: int = 256) -> myelin.Sequential:
-    model = myelin.Sequential([layers.Input(shape=(64,)), layers.Dense(units), layers.Dense(10)])
-    model.set_weights([np.full(w.shape, value, np.float32) for w in model.get_weights()])
-    return model
-
-
-def value_in(path: Path) -> float | None:
-    """The constant every weight holds, or None when the file does not load (a lost file)."""
-    try:
-        values = {float(v) for w in myelin.models.load_model(path).get_weights() for v in np.unique(w)}
-    except (saving.ModelFileError, OSError):
-        return None
-    return values.pop() if len(values) == 1 else None
-
-
-class FullDisk:
-    def __init__(self, f, room: int):
-        self.f, self.room = f, room
-
-    def write(self, data):
-        if self.room < len(data):
-            self.f.write(bytes(data)[: self.room])
-            self.room = 0
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self.room -= len(data)
-        return self.f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
-        return False
-
-
-def leftovers(folder: Path) -> int:
-    return sum(saving.TEMP_MARKER in n for n in os.listdir(folder))
-
-
 def faults_in_process(folder: Path, n: int, rng: random.Random) -> list[list[str]]:
     path = folder / "m.myelin"
     rows = []
@@ -211,125 +167,57 @@ def faults_in_process(folder: Path, n: int, rng: random.Random) -> list[list[str
     for kind in ("full disk at a random byte of the write", "fsync fails (EIO)", "rename fails (EIO)"):
         kept = lost = left = raised = 0
         for i in range(n):
-            constant_model(1.0).save(path)
+            fuzz.constant_model(1.0, features=64, units=256).save(path)
             if size is None:
                 size = path.stat().st_size
             if kind.startswith("full disk"):
                 room = rng.randrange(0, size)
-                saving._open_for_writing = lambda fd, room=room: FullDisk(real_open(fd), room)
+                saving._open_for_writing = lambda fd, room=room: fuzz.FullDisk(real_open(fd), room)
             elif kind.startswith("fsync"):
                 saving.os.fsync = lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "fsync failed"))
             else:
                 saving.os.replace = lambda a, b: (_ for _ in ()).throw(OSError(errno.EIO, "rename failed"))
             try:
-                constant_model(2.0 + i).save(path)
+                fuzz.constant_model(2.0 + i, features=64, units=256).save(path)
             except OSError:
                 raised += 1
             finally:
                 saving._open_for_writing, saving.os.fsync, saving.os.replace = real_open, real_fsync, real_replace
-            value = value_in(path)
+            value = fuzz.stored_value(path)
             kept += value == 1.0
             lost += value is None
-            left += leftovers(folder)
+            left += len(fuzz.leftovers(folder))
         rows.append(
             [kind, str(n), f"OSError raised {raised}/{n}; previous file intact and loadable {kept}/{n}", str(left), str(lost)]
         )
     return rows
 
 
-WRITER = textwrap.dedent(
-    """
-    import sys
-    import numpy as np
-    import myelin
-    from myelin import layers
-
-    path = sys.argv[1]
-    model = myelin.Sequential([layers.Input(shape=(512,)), layers.Dense(1024), layers.Dense(1024)])
-    model.compile(optimizer="adam", loss="mse")
-    for k in range(1, 100000):
-        model.set_weights([np.full(w.shape, k, np.float32) for w in model.get_weights()])
-        print("begin", k, flush=True)
-        model.save(path)
-        print("end", k, flush=True)
-    """
-)
-
-
-def kills_during_saves(folder: Path, n: int, rng: random.Random) -> list[str]:
-    script = folder / "writer.py"
-    script.write_text(WRITER)
-    path = folder / "big.myelin"
-    mid = ok = lost = 0
-    for _ in range(n):
-        proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
-        lines = [proc.stdout.readline()]
-        while lines[-1].strip() != "end 1":
-            lines.append(proc.stdout.readline())
-        time.sleep(rng.uniform(0.0, 1.0))
-        proc.send_signal(signal.SIGKILL)
-        lines += proc.stdout.read().splitlines()
-        proc.wait()
-        last = lines[-1].split()
-        done = [int(line.split()[1]) for line in lines if line.startswith("end")]
-        mid += last[0] == "begin"
-        value = value_in(path)
-        lost += value is None
-        ok += value == done[-1] or (last[0] == "begin" and value == int(last[1]))
-    constant_model(0.0).save(path)  # the next save cleans up what the killed ones left
+def kills_during_saves(folder: Path, n: int, seed: int) -> list[str]:
+    results = fuzz.kill_during_saves(folder, n, seed, longest_wait=1.0)
+    mid = sum(state == "saving" for _, state, _ in results)
+    right = sum(ok for _, _, ok in results)
+    lost = sum(value is None for value, _, _ in results)
+    fuzz.constant_model(0.0).save(folder / "big.myelin")  # the next save cleans up what the killed ones left
     return [
         "SIGKILL during a save loop (19 MB file)",
         str(n),
-        f"{mid}/{n} kills landed inside a save; the file held the last completed (or the in-flight, renamed) save {ok}/{n}",
-        str(leftovers(folder)),
+        f"{mid}/{n} kills landed inside a save; the file held the last completed (or the in-flight, renamed) save {right}/{n}",
+        str(len(fuzz.leftovers(folder))),
         str(lost),
     ]
 
 
-TRAINER = textwrap.dedent(
-    """
-    import os, signal, sys
-    import numpy as np
-    import myelin
-    from myelin import callbacks, layers
-
-    backup_dir, out = sys.argv[1], sys.argv[2]
-    kill_at = int(os.environ.get("KILL_AT_BATCH", "0"))
-    myelin.utils.set_random_seed(0)
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(2000, 20)).astype(np.float32)
-    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
-    model = myelin.Sequential([layers.Input(shape=(20,)), layers.Dense(64, activation="relu"), layers.Dropout(0.2),
-                               layers.Dense(2, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-
-    class Kill(callbacks.Callback):
-        seen = 0
-        def on_train_batch_end(self, batch, logs=None):
-            Kill.seen += 1
-            if Kill.seen == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    model.fit(x, y, epochs=4, batch_size=50, callbacks=[callbacks.BackupAndRestore(backup_dir, save_freq=7), Kill()],
-              verbose=0)
-    np.savez(out, *model.get_weights())
-    """
-)
-
-
 def kills_during_training(folder: Path, n: int, rng: random.Random) -> list[str]:
-    script = folder / "trainer.py"
-    script.write_text(TRAINER)
-    subprocess.run([sys.executable, str(script), str(folder / "ref_backup"), str(folder / "ref.npz")], check=True)
+    args = {"save_freq": 7, "samples": 2500, "epochs": 4, "batch": 50}  # 40 batches per epoch
+    assert fuzz.run_resumable(folder, "ref_backup", "ref.npz", **args) == 0
     reference = np.load(folder / "ref.npz")
     same = 0
     for i in range(n):
-        backup, out = folder / f"backup{i}", folder / f"out{i}.npz"
-        env = {**os.environ, "KILL_AT_BATCH": str(rng.randrange(1, 160))}  # 40 batches per epoch, 4 epochs
-        first = subprocess.run([sys.executable, str(script), str(backup), str(out)], env=env, check=False)
-        assert first.returncode == -signal.SIGKILL
-        subprocess.run([sys.executable, str(script), str(backup), str(out)], check=True)
-        got = np.load(out)
+        kill_at = rng.randrange(1, 160)
+        assert fuzz.run_resumable(folder, f"backup{i}", f"out{i}.npz", **args, kill_at=kill_at) == -signal.SIGKILL
+        assert fuzz.run_resumable(folder, f"backup{i}", f"out{i}.npz", **args) == 0  # the same command again
+        got = np.load(folder / f"out{i}.npz")
         same += all(np.array_equal(got[k], reference[k]) for k in reference.files)
     return [
         "SIGKILL at a random batch of `fit` with BackupAndRestore(save_freq=7), then the same command again",
@@ -344,6 +232,8 @@ def ctrl_c_in_fit(n: int, rng: random.Random) -> list[str]:
     x = np.random.default_rng(0).normal(size=(256, 8)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64)
     clean = 0
+    # A process started in the background by a shell ignores SIGINT; Ctrl-C is a terminal's default.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for _ in range(n):
         model = myelin.Sequential(
             [layers.Input(shape=(8,)), layers.Dense(16, activation="relu"), layers.Dense(2, activation="softmax")]
@@ -582,7 +472,7 @@ def main() -> None:
         print(table(["model", "parameters", "format", "save (ms)", "load (ms)", "file (MB)"], rows), "\n")
 
         faults = faults_in_process(folder, 5 if q else 100, rng)
-        faults.append(kills_during_saves(folder, 2 if q else 25, rng))
+        faults.append(kills_during_saves(folder, 2 if q else 25, seed=1))
         faults.append(kills_during_training(folder, 1 if q else 10, rng))
         faults.append(ctrl_c_in_fit(3 if q else 50, rng))
         print(table(["fault", "count", "outcome", "temp files left", "files lost"], faults), "\n")

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import signal
 import struct
+import subprocess
+import sys
+import textwrap
+import time
 import zipfile
 from pathlib import Path
 
@@ -194,3 +201,147 @@ def load_outcome(path, probe_rows: int = 2) -> str:
     outs = out if isinstance(out, list) else [out]
     assert all(len(o) == probe_rows for o in outs)
     return "loaded"
+
+
+# ---------------------------------------------------------------------------- faults (tests and bench)
+def constant_model(value: float, features: int = 3, units: int = 4) -> myelin.Sequential:
+    """A model whose every weight is ``value``: which save a file holds is one number."""
+    model = myelin.Sequential([layers.Input(shape=(features,)), layers.Dense(units), layers.Dense(2)])
+    model.set_weights([np.full(w.shape, value, np.float32) for w in model.get_weights()])
+    return model
+
+
+def stored_value(path) -> float | None:
+    """The single value every weight of a file written from ``constant_model`` holds; None if it does not load."""
+    try:
+        values = {float(v) for w in myelin.models.load_model(path).get_weights() for v in np.unique(w)}
+    except (myelin.saving.ModelFileError, OSError):
+        return None
+    return values.pop() if len(values) == 1 else None
+
+
+class FullDisk:
+    """A file object that accepts ``room`` bytes and then fails like a full disk."""
+
+    def __init__(self, f, room: int):
+        self.f, self.room = f, room
+
+    def write(self, data):
+        if self.room < len(data):
+            self.f.write(bytes(data)[: self.room])
+            self.room = 0
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self.f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+        return False
+
+
+def leftovers(folder) -> list[str]:
+    """Temporary files of saves in ``folder``."""
+    return sorted(n for n in os.listdir(folder) if myelin.saving.TEMP_MARKER in n)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    import myelin
+    from myelin import layers
+
+    path = sys.argv[1]
+    model = myelin.Sequential([layers.Input(shape=(512,)), layers.Dense(1024), layers.Dense(1024)])
+    model.compile(optimizer="adam", loss="mse")
+    for k in range(1, 100000):
+        model.set_weights([np.full(w.shape, k, np.float32) for w in model.get_weights()])
+        print("begin", k, flush=True)
+        model.save(path)
+        print("end", k, flush=True)
+    """
+)
+
+
+def kill_during_saves(folder: Path, rounds: int, seed: int, longest_wait: float = 0.6) -> list[tuple]:
+    """Run a process that saves a 1.6M-parameter model (19 MB with Adam state) in a loop; SIGKILL it at random moments.
+
+    Returns, per round, (value found in the file or None, what the process was doing when
+    killed, whether the file holds the last completed save or the one in flight).
+    """
+    rng = np.random.default_rng(seed)
+    script = folder / "writer.py"
+    script.write_text(WRITER)
+    path = folder / "big.myelin"
+    results = []
+    for _ in range(rounds):
+        proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
+        lines = [proc.stdout.readline()]  # "begin 1": the model is built, saving starts
+        while lines[-1].strip() != "end 1":
+            lines.append(proc.stdout.readline())
+        time.sleep(float(rng.uniform(0.0, longest_wait)))
+        proc.send_signal(signal.SIGKILL)
+        lines += proc.stdout.read().splitlines()
+        proc.wait()
+        last = lines[-1].split()
+        value = stored_value(path)
+        done = [int(line.split()[1]) for line in lines if line.startswith("end")]
+        # the file holds the last completed save, or the one in flight if its rename had happened
+        right = value is not None and (value == done[-1] or (last[0] == "begin" and value == int(last[1])))
+        results.append((value, "saving" if last[0] == "begin" else "between saves", right))
+    return results
+
+
+RESUMABLE = textwrap.dedent(
+    """
+    import os, signal, sys
+    import numpy as np
+    import myelin
+    from myelin import callbacks, layers
+
+    backup_dir, out, save_freq, samples, epochs, batch_size = sys.argv[1:7]
+    save_freq = save_freq if save_freq == "epoch" else int(save_freq)
+    kill_at = int(os.environ.get("KILL_AT_BATCH", "0"))
+    myelin.utils.set_random_seed(0)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(int(samples), 8)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
+    model = myelin.Sequential(
+        [
+            layers.Input(shape=(8,)),
+            layers.Dense(32, activation="relu"),
+            layers.Dropout(0.2),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    class Kill(callbacks.Callback):
+        seen = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            Kill.seen += 1
+            if Kill.seen == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    cbs = [callbacks.BackupAndRestore(backup_dir, save_freq=save_freq), Kill()]
+    model.fit(x, y, epochs=int(epochs), batch_size=int(batch_size), validation_split=0.2, callbacks=cbs, verbose=0)
+    np.savez(out, *model.get_weights())
+    """
+)
+
+
+def run_resumable(folder: Path, backup: str, out: str, save_freq, samples: int, epochs: int, batch: int, kill_at: int = 0):
+    """Run the training script of ``RESUMABLE`` (killing itself with SIGKILL after ``kill_at`` batches); its exit code."""
+    script = folder / "train.py"
+    if not script.exists():
+        script.write_text(RESUMABLE)
+    env = {**os.environ, "KILL_AT_BATCH": str(kill_at)}
+    args = [str(folder / backup), str(folder / out), str(save_freq), str(samples), str(epochs), str(batch)]
+    return subprocess.run([sys.executable, str(script), *args], env=env, check=False).returncode

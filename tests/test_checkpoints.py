@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
 import myelin
 from myelin import Sequential, callbacks, layers, saving
+
+from .saving_helpers import run_resumable
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(80, 4)).astype(np.float32)
@@ -145,53 +144,10 @@ def test_backup_restores_the_learning_rate_and_keeps_the_previous_backup(tmp_pat
         model().fit(X, Y, epochs=1, callbacks=[callbacks.BackupAndRestore(tmp_path / "c")], verbose=0)
 
 
-RESUMABLE = textwrap.dedent(
-    """
-    import os, signal, sys
-    import numpy as np
-    import myelin
-    from myelin import callbacks, layers
-
-    backup_dir, out, save_freq = sys.argv[1], sys.argv[2], sys.argv[3]
-    save_freq = save_freq if save_freq == "epoch" else int(save_freq)
-    kill_at = int(os.environ.get("KILL_AT_BATCH", "0"))
-    myelin.utils.set_random_seed(0)
-    rng = np.random.default_rng(3)
-    x = rng.normal(size=(200, 8)).astype(np.float32)
-    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
-    model = myelin.Sequential(
-        [
-            layers.Input(shape=(8,)),
-            layers.Dense(32, activation="relu"),
-            layers.Dropout(0.2),
-            layers.Dense(2, activation="softmax"),
-        ]
-    )
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-
-    class Kill(callbacks.Callback):
-        seen = 0
-        def on_train_batch_end(self, batch, logs=None):
-            Kill.seen += 1
-            if Kill.seen == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    cbs = [callbacks.BackupAndRestore(backup_dir, save_freq=save_freq), Kill()]
-    model.fit(x, y, epochs=5, batch_size=20, validation_split=0.2, callbacks=cbs, verbose=0)
-    np.savez(out, *model.get_weights())
-    """
-)
-
-
 @pytest.mark.parametrize("save_freq", ["epoch", "3"])
 def test_a_training_process_killed_mid_epoch_and_restarted_finishes_identically(tmp_path, save_freq):
-    script = tmp_path / "train.py"
-    script.write_text(RESUMABLE)
-
     def run(out: str, backup: str, kill_at: int = 0) -> int:
-        env = {**os.environ, "KILL_AT_BATCH": str(kill_at)}
-        command = [sys.executable, str(script), str(tmp_path / backup), str(tmp_path / out), save_freq]
-        return subprocess.run(command, env=env, check=False).returncode
+        return run_resumable(tmp_path, backup, out, save_freq, samples=200, epochs=5, batch=20, kill_at=kill_at)
 
     assert run("reference.npz", "backup_ref") == 0
     assert run("resumed.npz", "backup", kill_at=19) == -signal.SIGKILL  # 8 batches per epoch: in the third
