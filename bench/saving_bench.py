@@ -1,6 +1,6 @@
 """Figures for bench/RESULTS.md, section "Saving, loading and faults (issue 4)".
 
-    python bench/saving_bench.py [--quick]
+    python bench/saving_bench.py [--quick] [--part speed|faults|inputs|fuzz ...]
 
 Measures save/load time and file size of the seed MNIST model and of a 10-million-parameter
 model next to PyTorch's torch.save/torch.load and the raw weight size; injects faults (full
@@ -461,24 +461,28 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and cases (a smoke run)")
+    parts = ("speed", "faults", "inputs", "fuzz")
+    parser.add_argument("--part", choices=parts, action="append", help="run only these parts (default: all)")
     args = parser.parse_args()
-    q = args.quick
+    q, parts = args.quick, args.part or parts
     rng = random.Random(0)
     print(f"Measured {environment()}.\n")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        rows = speed("seed MNIST MLP 784-64-64-10", [784, 64, 64, 10], folder, 3 if q else 15)
-        rows += speed("10M-parameter MLP 784-2048-2048-2048-10", [784, 2048, 2048, 2048, 10], folder, 2 if q else 7)
-        print(table(["model", "parameters", "format", "save (ms)", "load (ms)", "file (MB)"], rows), "\n")
-
-        faults = faults_in_process(folder, 5 if q else 100, rng)
-        faults.append(kills_during_saves(folder, 2 if q else 25, seed=1))
-        faults.append(kills_during_training(folder, 1 if q else 10, rng))
-        faults.append(ctrl_c_in_fit(3 if q else 50, rng))
-        print(table(["fault", "count", "outcome", "temp files left", "files lost"], faults), "\n")
-
-        print(table(["bad input", "error", "message (start)"], bad_inputs()), "\n")
-
+        if "speed" in parts:
+            rows = speed("seed MNIST MLP 784-64-64-10", [784, 64, 64, 10], folder, 3 if q else 21)
+            rows += speed("10M-parameter MLP 784-2048-2048-2048-10", [784, 2048, 2048, 2048, 10], folder, 2 if q else 11)
+            print(table(["model", "parameters", "format", "save (ms)", "load (ms)", "file (MB)"], rows), "\n")
+        if "faults" in parts:
+            faults = faults_in_process(folder, 5 if q else 100, rng)
+            faults.append(kills_during_saves(folder, 2 if q else 25, seed=1))
+            faults.append(kills_during_training(folder, 1 if q else 10, rng))
+            faults.append(ctrl_c_in_fit(3 if q else 50, rng))
+            print(table(["fault", "count", "outcome", "temp files left", "files lost"], faults), "\n")
+        if "inputs" in parts:
+            print(table(["bad input", "error", "message (start)"], bad_inputs()), "\n")
+        if "fuzz" not in parts:
+            return
         rows, stats = fuzz_files(folder, 500 if q else 20_000, seed=1)
         print(table(["mutation", "cases", "loaded", "ModelFileError", "other exceptions"], rows), "\n")
         reasons = sorted(((k[8:], v) for k, v in stats["outcomes"].items() if k.startswith("reason: ")), key=lambda kv: -kv[1])
