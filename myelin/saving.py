@@ -113,7 +113,7 @@ def _families() -> list[tuple[type, Registry]]:
 def register_serializable(package: str = "Custom", name: str | None = None):
     """Decorator: make your class or function savable and loadable by name (Keras's decorator).
 
-    It is registered as ``"<package>>"<name>"`` (name defaults to ``__name__``) in the registry
+    It is registered as ``"<package>><name>"`` (name defaults to ``__name__``) in the registry
     of its family: a ``Layer`` or ``Model`` subclass in the layers', a ``Loss`` subclass in the
     losses', likewise for ``Metric``, ``Optimizer``, ``LearningRateSchedule``, ``Initializer``
     and ``Regularizer``. A plain function can serve as an activation, a loss or a metric, and
