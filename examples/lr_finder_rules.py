@@ -15,6 +15,7 @@ from sklearn.datasets import load_digits
 
 import myelin
 from myelin import layers, tune
+from myelin.debugging import NonFiniteLossError
 from myelin.demo import build_model, load_penguins, split
 
 np.seterr(all="ignore")  # the runs at ten times the rate may overflow
@@ -56,7 +57,10 @@ def score(make, optimizer, lr, x, y, loss, batch_size):
     myelin.utils.set_random_seed(0)
     model = make()
     model.compile(optimizer=type(myelin.optimizers.get(optimizer))(learning_rate=lr), loss=loss)
-    history = model.fit(x, y, epochs=5, batch_size=batch_size, verbose=0)
+    try:
+        history = model.fit(x, y, epochs=5, batch_size=batch_size, verbose=0)
+    except NonFiniteLossError:
+        return "diverged"
     if loss == "mse":
         return f"loss {history.history['loss'][-1]:.3g}"
     return f"acc {float((model.predict(x, verbose=0).argmax(axis=1) == y).mean()):.2f}"

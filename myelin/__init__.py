@@ -12,6 +12,7 @@ from . import (
     callbacks,
     data,
     datasets,
+    debugging,
     initializers,
     layers,
     losses,
@@ -20,9 +21,11 @@ from . import (
     ops,
     optimizers,
     regularizers,
+    saving,
     tune,
     utils,
 )
+from .debugging import detect_anomaly
 from .gradcheck import gradcheck
 from .layers import Input
 from .models import Model, Sequential
@@ -40,6 +43,8 @@ __all__ = [
     "callbacks",
     "data",
     "datasets",
+    "debugging",
+    "detect_anomaly",
     "enable_grad",
     "gradcheck",
     "initializers",
@@ -52,6 +57,7 @@ __all__ = [
     "ops",
     "optimizers",
     "regularizers",
+    "saving",
     "tune",
     "utils",
 ]

@@ -9,6 +9,7 @@ import pytest
 
 import myelin
 from myelin import layers, optimizers, tune
+from myelin.debugging import NonFiniteLossError
 
 
 def _regression(seed=0, scale=1.0, n=1024):
@@ -28,7 +29,10 @@ def _final_loss(model, weights, x, y, lr):
     model.set_weights(weights)
     model.compile(optimizer=optimizers.SGD(lr), loss="mse")
     with np.errstate(all="ignore"):  # the diverging run overflows, as it should
-        history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        try:
+            history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+        except NonFiniteLossError:  # fit stops a run whose loss overflowed: diverged
+            return math.inf
     return history.history["loss"][-1]
 
 
@@ -44,7 +48,10 @@ def test_the_suggestion_trains_and_ten_times_it_fails(optimizer, seed):
         model.set_weights(start)
         model.compile(optimizer=type(optimizers.get(optimizer))(learning_rate=lr), loss="sparse_categorical_crossentropy")
         with np.errstate(all="ignore"):  # the failing run may overflow, as it should
-            model.fit(x, y, epochs=5, batch_size=32, verbose=0)
+            try:
+                model.fit(x, y, epochs=5, batch_size=32, verbose=0)
+            except NonFiniteLossError:  # diverged
+                return 0.0
             probabilities = model.predict(x, verbose=0)
         return float((probabilities.argmax(axis=1) == y).mean())
 
