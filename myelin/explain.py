@@ -424,7 +424,7 @@ class Explanation:
 
 
 # ---------------------------------------------------------------------------- explain
-def _batch(model, x, y) -> tuple[list, list | None, bool]:
+def _batch(model, x, y, loss=None, check_finite: bool = True) -> tuple[list, list | None, bool]:
     """x (and y) as model-ready batches, and whether one sample without its batch axis was given."""
     several_inputs = isinstance(x, (list, tuple)) and bool(x) and isinstance(x[0], (np.ndarray, Tensor))
     xs = [_numpy(a) for a in (x if several_inputs else [x])]
@@ -438,15 +438,17 @@ def _batch(model, x, y) -> tuple[list, list | None, bool]:
         xs = [a[None] for a in xs]
     x_batch = xs if several_inputs else xs[0]
     if y is None:
-        xs = model._prepare_x(x_batch)
+        xs = model._prepare_x(x_batch, check_finite=check_finite, method="explain")
         model._ensure_built(xs)
         return xs, None, single
     several_outputs = getattr(model, "_functional", False) and not model._single_output
     ys = [_numpy(a) for a in (y if several_outputs and isinstance(y, (list, tuple)) else [y])]
     if single:
         ys = [a[None] for a in ys]
-    xs, ys, _ = model._prepare_xy(x_batch, ys if several_outputs else ys[0])
+    xs, ys, _ = model._prepare_xy(x_batch, ys if several_outputs else ys[0], check_finite=check_finite, method="explain")
     model._ensure_built(xs)
+    if loss is None and model.compiled:
+        model._check_targets(ys)  # labels out of range, one-hot widths: the errors fit gives
     return xs, model._shape_targets(ys), single  # the targets as fit passes them to the loss
 
 
@@ -476,7 +478,7 @@ def _loss_objects(model, loss, n_outputs: int, names: list[str], required: bool)
     return list(compiled._losses), list(compiled._weights)
 
 
-def explain(model, x, y=None, class_names=None, loss=None) -> Explanation:
+def explain(model, x, y=None, class_names=None, loss=None, check_finite: bool = True) -> Explanation:
     """Walk ``x`` (one sample, or a small batch) through ``model`` layer by layer.
 
     Arguments:
@@ -490,6 +492,8 @@ def explain(model, x, y=None, class_names=None, loss=None) -> Explanation:
             Defaults to ``model.class_names`` when the model has that attribute.
         loss: the loss to use instead of the compiled one (needed with ``y`` for an
             uncompiled model).
+        check_finite: refuse NaN and infinite values in ``x`` and ``y`` (as ``fit`` does);
+            ``False`` lets them through, to see where they go.
 
     Returns an :class:`Explanation`: print it for the report, index it by layer name or
     call ``to_dict()`` for the arrays. The loss and gradients are those of the batch's
@@ -504,7 +508,7 @@ def explain(model, x, y=None, class_names=None, loss=None) -> Explanation:
         >>> e["h"]["z"].shape, e["h"]["activation"]
         ((1, 2), 'relu')
     """
-    xs, ys, single = _batch(model, x, y)
+    xs, ys, single = _batch(model, x, y, loss, check_finite)
     track = ys is not None
     weights = model.weights
     saved_grads = [w.grad for w in weights]

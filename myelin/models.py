@@ -999,7 +999,7 @@ class Model(Layer):
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     # ------------------------------------------------------------------ explain
-    def explain(self, x, y=None, class_names=None, loss=None) -> explain_module.Explanation:
+    def explain(self, x, y=None, class_names=None, loss=None, check_finite: bool = True) -> explain_module.Explanation:
         """Walk one sample (or a small batch) through the network, layer by layer; see :mod:`myelin.explain`.
 
         Returns an ``Explanation``: ``print()`` it for the weighted sums, activations and class
@@ -1012,7 +1012,7 @@ class Model(Layer):
             >>> m.explain([1.0, 2.0], class_names=["a", "b", "c"])["out"]["output"].shape
             (1, 3)
         """
-        return explain_module.explain(self, x, y=y, class_names=class_names, loss=loss)
+        return explain_module.explain(self, x, y=y, class_names=class_names, loss=loss, check_finite=check_finite)
 
     # ------------------------------------------------------------------ summary
     def summary(

@@ -235,6 +235,12 @@ def test_errors_name_the_argument():
     assert e.loss > 0
     with pytest.raises(ValueError, match="expects input of shape"):
         model.explain([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="NaN"):
+        model.explain([np.nan, 2.0])
+    assert np.isnan(model.explain([np.nan, 2.0], check_finite=False).output).all()  # to see where a NaN goes
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="class labels 0 to 2"):
+        model.explain([1.0, 2.0], y=5)
     with pytest.raises(KeyError, match="no layer 'nope'"):
         e["nope"]
 
