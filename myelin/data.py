@@ -19,12 +19,17 @@ import numpy as np
 from .tensor import Tensor
 
 
-def to_array(value, name: str = "x"):
+def to_array(value, name: str = "x", allow_strings: bool = False):
     """One input as an array; pandas objects via ``to_numpy``; clear errors for what cannot be one.
+
+    Strings (and Python objects) are an error unless ``allow_strings``: the model declares
+    that input as strings (``myelin.Input(shape=(1,), dtype="string")``).
 
     Example:
         >>> to_array([[1, 2], [3, 4]]).shape
         (2, 2)
+        >>> to_array(["a", "b"], allow_strings=True).dtype.kind
+        'U'
     """
     if isinstance(value, Tensor):
         return value.data
@@ -37,17 +42,30 @@ def to_array(value, name: str = "x"):
             arr = np.asarray(value)
         except ValueError as err:  # ragged lists
             raise ValueError(f"{name}: could not make an array of it ({err}); are all rows the same length?") from None
-    if arr.dtype.kind in "OUSV":
-        raise TypeError(
-            f"{name}: expected numbers, got an array of dtype {arr.dtype} (strings or Python objects); "
-            "convert categorical columns to numbers first (e.g. one-hot or integer codes)"
-        )
+    if not (allow_strings and arr.dtype.kind in "OUS"):
+        check_numeric(arr, name)
     if arr.ndim == 0:
         raise ValueError(f"{name}: expected an array with one row per sample, got a scalar {arr!r}")
     return arr
 
 
-def to_arrays(value, name: str = "x") -> list:
+def check_numeric(arr, name: str = "x") -> None:
+    """Raise a TypeError that says what to do when ``arr`` holds strings or Python objects.
+
+    Example:
+        >>> check_numeric(np.array(["a"]), "x")
+        Traceback (most recent call last):
+        TypeError: x: expected numbers, got an array of dtype <U1 (strings or Python objects); ...
+    """
+    if arr.dtype.kind in "OUSV":
+        raise TypeError(
+            f"{name}: expected numbers, got an array of dtype {arr.dtype} (strings or Python objects); "
+            "convert categorical columns to numbers first (e.g. one-hot or integer codes), or declare the "
+            'input as strings, myelin.Input(shape=(1,), dtype="string"), and map them with layers.StringLookup'
+        )
+
+
+def to_arrays(value, name: str = "x", allow_strings: bool = False) -> list:
     """A list of arrays: one per model input (or output); a dict is taken in key order.
 
     Example:
@@ -57,10 +75,36 @@ def to_arrays(value, name: str = "x") -> list:
     if value is None:
         return []
     if isinstance(value, dict):
-        return [to_array(v, f"{name}[{k!r}]") for k, v in value.items()]
+        return [to_array(v, f"{name}[{k!r}]", allow_strings) for k, v in value.items()]
     if isinstance(value, (list, tuple)) and value and _is_array_like(value[0]) and not _is_row_list(value):
-        return [to_array(v, f"{name}[{i}]") for i, v in enumerate(value)]
-    return [to_array(value, name)]
+        return [to_array(v, f"{name}[{i}]", allow_strings) for i, v in enumerate(value)]
+    return [to_array(value, name, allow_strings)]
+
+
+def cast_input(arr, dtype: str | None, floatx: str, name: str = "x"):
+    """One input array in the type its model input declares.
+
+    ``"string"``: strings or objects, kept as they are. An integer type: integers, or floats
+    that are whole numbers. Anything else (or undeclared): numbers in ``floatx``.
+
+    Example:
+        >>> cast_input(np.array([1.0, 2.0]), "int64", "float32").dtype
+        dtype('int64')
+        >>> cast_input(np.array([1, 2]), None, "float32").dtype
+        dtype('float32')
+    """
+    if dtype == "string":
+        if arr.dtype.kind not in "OUS":
+            raise TypeError(
+                f"{name}: this model input is declared as strings (dtype='string'), got numbers of dtype {arr.dtype}"
+            )
+        return arr
+    check_numeric(arr, name)
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        if arr.dtype.kind == "f" and (not np.isfinite(arr).all() or (arr != np.round(arr)).any()):
+            raise TypeError(f"{name}: this model input is declared as {dtype}, got values that are not whole numbers")
+        return arr.astype(dtype, copy=False)
+    return cast_features(arr, floatx)
 
 
 def _is_array_like(v) -> bool:

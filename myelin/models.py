@@ -317,15 +317,46 @@ class Model(Layer):
 
     # ------------------------------------------------------------------ data handling
     def _prepare_x(self, x, name: str = "x") -> list:
-        xs = data.to_arrays(x, name)
+        specs = self._input_specs()
+        declared = None if specs is None else [d for d, _, _ in specs]
+        if self._functional:
+            x = self._inputs_by_name(x, name)
+        xs = data.to_arrays(x, name, allow_strings=declared is not None and "string" in declared)
         if not xs:
             raise ValueError(f"Model {self.name!r}: {name} is required")
         dtype = self.compute_dtype
-        xs = [data.cast_features(a, dtype) for a in xs]
+        if declared is None or len(declared) != len(xs):
+            xs = [data.cast_features(data.to_array(a, name), dtype) for a in xs]
+        else:
+            labels = [name] if len(xs) == 1 else [f"{name}[{n!r}]" for _, _, n in specs]
+            xs = [data.cast_input(a, d, dtype, lab) for a, d, lab in zip(xs, declared, labels)]
+            # A column (n,) for an input of shape (None, 1), as Keras accepts it.
+            xs = [a.reshape(-1, 1) if a.ndim == 1 and tuple(shape[1:]) == (1,) else a for a, (_, shape, _) in zip(xs, specs)]
         n = data.num_samples(xs, name)
         if n == 0:
             raise ValueError(f"Model {self.name!r}: {name} is empty (0 samples)")
         return xs
+
+    def _input_specs(self) -> list[tuple] | None:
+        """(declared dtype or None, shape, name) per model input, when the model declares its inputs."""
+        if self._functional:
+            return [(t.layer.dtype, t.shape, t.layer.name) for t in self.inputs]
+        layer = getattr(self, "_input_layer", None)
+        if layer is not None:
+            return [(layer.dtype, (None,) + tuple(layer.batch_shape[1:]), layer.name)]
+        return None
+
+    def _inputs_by_name(self, x, name: str):
+        """A dict keyed by input names (or a DataFrame holding them as columns) as a list in input order."""
+        names = [t.layer.name for t in self.inputs]
+        if hasattr(x, "columns") and hasattr(x, "to_numpy") and len(names) > 1 and set(names) <= set(x.columns):
+            return [x[n] for n in names]
+        if isinstance(x, dict) and set(names) <= set(x):
+            return [x[n] for n in names]
+        if isinstance(x, dict) and len(x) == len(names) and set(x) != set(names):
+            missing = [n for n in names if n not in x]
+            raise ValueError(f"Model {self.name!r}: {name} has no entry for input(s) {missing}; the inputs are {names}")
+        return x
 
     def _prepare_xy(self, x, y, sample_weight=None, class_weight=None, what: str = "") -> tuple:
         xs = self._prepare_x(x, f"x{what}")
@@ -547,7 +578,12 @@ class Model(Layer):
             for step, idx in enumerate(data.batch_indices(stop, batch_size)):
                 outs = self._run([a[idx] for a in xs], training=False)
                 if results is None:  # one output buffer per output, filled in place
-                    results = [backend.array_module(o.data).empty((stop,) + o.shape[1:], dtype=o.dtype) for o in outs]
+                    results = [
+                        backend.array_module(o.data).empty(
+                            (stop,) + o.shape[1:], dtype=object if o.dtype.kind in "US" else o.dtype
+                        )
+                        for o in outs
+                    ]
                 for buf, o in zip(results, outs):
                     buf[idx] = o.data
                 if want_end:
