@@ -648,6 +648,33 @@ class Model(Layer):
         results = [o.numpy() for o in outs]
         return results[0] if len(results) == 1 else results
 
+    # ------------------------------------------------------------------ export
+    def export(self, filepath, format: str = "onnx", verbose: bool = False, input_signature=None, **kwargs) -> None:  # noqa: A002
+        """Write the model for serving; ``format="onnx"`` (Keras 3's call) is what myelin writes.
+
+        The ONNX file (opset 17; ``ai.onnx.ml`` 3 for lookup layers) takes the model's inputs
+        by name with a dynamic ``"batch"`` first axis; ``opset_version=`` picks another opset
+        (13 or later). ``input_signature`` is not needed (the model knows its input shapes)
+        and must be None. Needs ``pip install 'myelin[onnx]'``; see :mod:`myelin.onnx`.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+            >>> m.export("model.onnx", format="onnx")  # doctest: +SKIP
+        """
+        if format != "onnx":
+            raise ValueError(f"Model {self.name!r}: export format {format!r} is not available; myelin exports format='onnx'")
+        if input_signature is not None:
+            raise ValueError(f"Model {self.name!r}: export() takes its input shapes from the model; pass input_signature=None")
+        unknown = set(kwargs) - {"opset_version"}
+        if unknown:
+            raise TypeError(f"Model {self.name!r}: export() got unexpected argument(s) {', '.join(sorted(unknown))}")
+        from . import onnx  # noqa: PLC0415  (level 6, and the optional onnx package, only when exporting)
+
+        onnx.export(self, filepath, opset_version=kwargs.get("opset_version"))
+        if verbose:
+            print(f"Saved the model as ONNX at {filepath}")
+
     # ------------------------------------------------------------------ summary
     def summary(
         self,

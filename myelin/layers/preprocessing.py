@@ -378,6 +378,7 @@ class _IndexLookup(_PreprocessingLayer):
     """
 
     _kind = "token"
+    _vocab_dtype = "string"  # the dtype of the tokens (the output of invert=True)
 
     def __init__(
         self,
@@ -409,7 +410,7 @@ class _IndexLookup(_PreprocessingLayer):
             )
         if pad_to_max_tokens and max_tokens is None:
             raise ValueError(f"{type(self).__name__}: pad_to_max_tokens=True needs max_tokens")
-        kwargs.setdefault("dtype", "string" if invert else ("int64" if output_mode == "int" else None))
+        kwargs.setdefault("dtype", self._vocab_dtype if invert else ("int64" if output_mode == "int" else None))
         if kwargs["dtype"] is None:
             del kwargs["dtype"]
         super().__init__(**kwargs)
@@ -565,7 +566,7 @@ class _IndexLookup(_PreprocessingLayer):
 
     def _invert(self, arr: np.ndarray) -> np.ndarray:
         codes = _integer_codes(arr, self.name)
-        table = np.asarray(self.get_vocabulary(), dtype=object)
+        table = np.asarray(self.get_vocabulary(), dtype=object if self._vocab_dtype == "string" else self._vocab_dtype)
         bad = (codes < 0) | (codes >= len(table))
         if bad.any():
             raise ValueError(
@@ -684,6 +685,7 @@ class IntegerLookup(_IndexLookup):
     """
 
     _kind = "value"
+    _vocab_dtype = "int64"
 
     def __init__(
         self,
