@@ -171,6 +171,37 @@ class History(Callback):
         last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
         return f"<History epochs={len(self.epoch)}{': ' + last if last else ''}>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: one row per logged quantity with its last value and its best epoch.
+
+        Example:
+            >>> h = History(); h.on_train_begin(); h.on_epoch_end(0, {"loss": 0.5}); h.on_epoch_end(1, {"loss": 0.25})
+            >>> "<td>loss</td><td>0.2500</td>" in h._repr_html_()
+            True
+        """
+        import html  # noqa: PLC0415  (only for notebooks)
+
+        rows = []
+        for name, values in self.history.items():
+            if not values:
+                continue
+            best = _best_epoch(name, values)
+            best_text = f"{values[best]:.4f} (epoch {self.epoch[best] + 1 if best < len(self.epoch) else best + 1})"
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{values[-1]:.4f}</td><td>{best_text}</td></tr>")
+        head = "<tr><th style='text-align:left'>metric</th><th>last</th><th>best</th></tr>"
+        return (
+            f"<div><b>History</b>: {len(self.epoch)} epoch{'s' if len(self.epoch) != 1 else ''}"
+            f"<table>{head}{''.join(rows)}</table></div>"
+        )
+
+
+def _best_epoch(name: str, values: list) -> int:
+    """The index of the best value: lowest for losses and errors, highest for accuracies and the like."""
+    finite = [(float(v), i) for i, v in enumerate(values) if isinstance(v, (int, float, np.number)) and math.isfinite(v)]
+    if not finite:
+        return len(values) - 1
+    return (max if _monitor_mode(name, "auto") == "max" else min)(finite)[1]
+
 
 # ---------------------------------------------------------------------------- progress display
 def _format_duration(seconds: float) -> str:
@@ -206,6 +237,23 @@ def format_logs(logs: dict) -> str:
     return "".join(parts)
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (the test tqdm.auto uses to pick its notebook widget).
+
+    Example:
+        >>> in_notebook()
+        False
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+        return shell is not None and "IPKernelApp" in shell.config
+    except Exception:  # an IPython too old or too unusual to ask
+        return False
+
+
 class ProgbarLogger(Callback):
     """The progress display: Keras's layout, drawn by tqdm.
 
@@ -235,6 +283,9 @@ class ProgbarLogger(Callback):
 
     @property
     def interactive(self) -> bool:
+        """A terminal, or a Jupyter kernel's own output (where tqdm.auto draws the notebook widget)."""
+        if self.stream is None and in_notebook():
+            return True
         isatty = getattr(self.out, "isatty", None)
         try:
             return bool(isatty and isatty())
@@ -617,3 +668,12 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def __getattr__(name: str):
+    # TensorBoard lives in its own module (it needs tensorboardX); loaded on first use.
+    if name == "TensorBoard":
+        from .tensorboard import TensorBoard  # noqa: PLC0415
+
+        return TensorBoard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -734,16 +734,24 @@ class Model(Layer):
             print_fn(border("├", "┼", "┤", "─") if i < len(rows) - 1 else border("└", "┴", "┘", "─"))
         if not rows:
             print_fn(border("└", "┴", "┘", "─"))
+        for label, count, size in self._param_totals():
+            print_fn(f" {label}: {count:,} ({size})")
+
+    def _param_totals(self) -> list[tuple[str, int, str]]:
+        """(label, count, size) for the summary's closing lines."""
         total = self.count_params()
         trainable = int(sum(w.size for w in self.trainable_weights))
         itemsize = np.dtype(self.compute_dtype).itemsize
-        print_fn(f" Total params: {total:,} ({_bytes(total * itemsize)})")
-        print_fn(f" Trainable params: {trainable:,} ({_bytes(trainable * itemsize)})")
-        print_fn(f" Non-trainable params: {total - trainable:,} ({_bytes((total - trainable) * itemsize)})")
+        lines = [
+            ("Total params", total, _bytes(total * itemsize)),
+            ("Trainable params", trainable, _bytes(trainable * itemsize)),
+            ("Non-trainable params", total - trainable, _bytes((total - trainable) * itemsize)),
+        ]
         if self.optimizer is not None and self.optimizer.built:
             state = self.optimizer.get_state()
             count = int(sum(v.size for k, v in state.items() if k != "iterations")) + 2  # + iterations, learning rate
-            print_fn(f" Optimizer params: {count:,} ({_bytes(count * itemsize)})")
+            lines.append(("Optimizer params", count, _bytes(count * itemsize)))
+        return lines
 
     def _is_chain(self) -> bool:
         return (
@@ -765,13 +773,34 @@ class Model(Layer):
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{r[0]}</td><td>{r[1]}</td><td style='text-align:right'>{r[2]}</td></tr>"
-            for r in _summary_rows(self, False, "")
+        """Jupyter's view of a model: ``summary()`` as an HTML table (connections for a branching graph).
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(4,)), layers.Dense(2, name="out")])
+            >>> "<td>out (Dense)</td><td>(None, 2)</td><td style='text-align:right'>10</td>" in m._repr_html_()
+            True
+        """
+        import html  # noqa: PLC0415  (only for notebooks)
+
+        rows = _summary_rows(self, False, "")
+        headers = ["Layer (type)", "Output Shape", "Param #"]
+        cells = [r[:3] for r in rows]
+        if self._functional and not self._is_chain():
+            headers.append("Connected to")
+            conn = self._connections()
+            cells = [r[:3] + (conn.get(r[0], ""),) for r in rows]
+        right = " style='text-align:right'"
+        head = "".join(f"<th{right if i == 2 else ''}>{html.escape(h)}</th>" for i, h in enumerate(headers))
+        body = "".join(
+            "<tr>" + "".join(f"<td{right if i == 2 else ''}>{html.escape(str(c))}</td>" for i, c in enumerate(row)) + "</tr>"
+            for row in cells
         )
+        totals = "".join(f"<li>{label}: {count:,} ({size})</li>" for label, count, size in self._param_totals())
         return (
-            f"<b>Model: {self.name}</b><table><tr><th>Layer (type)</th><th>Output Shape</th><th>Param #</th></tr>"
-            f"{rows}</table>Total params: {self.count_params():,}"
+            f"<div><b>Model: &quot;{html.escape(self.name)}&quot;</b>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f"<ul style='list-style:none;padding-left:0'>{totals}</ul></div>"
         )
 
 

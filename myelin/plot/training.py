@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ..callbacks import _best_epoch
 from ._figure import new_figure, save
 
 TRAIN, VALIDATION = "#1f5fbf", "#e07b00"
@@ -56,7 +57,7 @@ def history(history, path=None, metrics=None, title: str | None = None, dpi: int
         if val:
             vx = [e + 1 for e in epoch_numbers[-len(val) :]] if len(val) == len(train) else list(range(1, len(val) + 1))
             ax.plot(vx, val, color=VALIDATION, linewidth=2, linestyle="--", label="validation")
-            best = _best(name, val)
+            best = _best_epoch(name, val)
             ax.plot([vx[best]], [val[best]], marker="*", markersize=11, color=VALIDATION, linestyle="none", label="best")
         if name == "learning_rate":
             ax.set_yscale("log")
@@ -71,14 +72,6 @@ def history(history, path=None, metrics=None, title: str | None = None, dpi: int
     fig.tight_layout()
     save(fig, path, dpi)
     return fig
-
-
-def _best(name: str, values: list) -> int:
-    lower_is_better = any(part in name for part in ("loss", "error", "mae", "mse", "rmse", "crossentropy"))
-    finite = [(v, i) for i, v in enumerate(values) if v == v]
-    if not finite:
-        return 0
-    return (min if lower_is_better else max)(finite)[1]
 
 
 __all__ = ["history"]
