@@ -798,7 +798,7 @@ class Model(Layer):
         )
         totals = "".join(f"<li>{label}: {count:,} ({size})</li>" for label, count, size in self._param_totals())
         return (
-            f"<div><b>Model: &quot;{html.escape(self.name)}&quot;</b>"
+            f"<div><b>Model: {html.escape(self.name)}</b>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
             f"<ul style='list-style:none;padding-left:0'>{totals}</ul></div>"
         )

@@ -22,7 +22,7 @@ def test_model_html_is_the_summary_table():
     )
     model.compile("adam", "mse")
     root = parse(model._repr_html_())
-    assert root.find("b").text == 'Model: "sequential"'
+    assert root.find("b").text == "Model: sequential"
     headers = [th.text for th in root.iter("th")]
     assert headers == ["Layer (type)", "Output Shape", "Param #"]
     rows = [[td.text for td in tr.findall("td")] for tr in root.find("table").find("tbody")]
