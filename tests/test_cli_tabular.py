@@ -1,0 +1,139 @@
+"""myelin train / evaluate / predict / summary on tables (myelin.tabular underneath)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from myelin import cli
+
+pd = pytest.importorskip("pandas")
+
+
+def penguins_path():
+    from myelin.demo import penguins_csv
+
+    try:
+        return penguins_csv()
+    except ModuleNotFoundError:
+        pytest.skip("the palmerpenguins package is not installed")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "summary"])
+def test_each_command_has_complete_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    expected = {
+        "train": [
+            "data", "--target", "--layers", "--epochs", "--batch-size", "--validation-split", "--test-split",
+            "--patience", "--learning-rate", "--dropout", "--categorical", "--ignore", "--task", "--seed",
+            "--verbose", "--out", "softmax, sigmoid or linear head", "precision and recall", "MAE, RMSE and R²",
+        ],
+        "evaluate": ["model", "data", "precision and recall", "MAE, RMSE and R²"],
+        "predict": ["model", "data", "-o CSV, --output CSV", "probability of every class"],
+        "summary": ["model", "target, classes and input columns"],
+    }[command]  # fmt: skip
+    for text in expected:
+        assert text in " ".join(out.split()), text
+    parser = cli.build_parser()
+    actions = [a for sub in parser._subparsers._group_actions for a in sub.choices[command]._actions]
+    assert all(a.help for a in actions), "every option has a help text"
+
+
+def test_top_level_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("demo", "train", "evaluate", "predict", "summary"):
+        assert command in out
+
+
+def test_train_classifier_on_penguins_reports_held_out_metrics(capsys):
+    assert (
+        cli.main(["train", str(penguins_path()), "--target", "species", "--layers", "16", "--epochs", "40", "--verbose", "0"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "target 'species' (multiclass)" in out
+    assert "numeric columns (5): bill_length_mm, bill_depth_mm, flipper_length_mm, body_mass_g, year" in out
+    assert "categorical columns (2): island, sex" in out
+    assert "Held-out test set (69 rows)" in out
+    accuracy = float(out.split("accuracy")[-1].split()[0])
+    assert accuracy >= 0.95
+    for species in ("Adelie", "Chinstrap", "Gentoo"):
+        assert species in out.split("precision  recall  support")[1]
+
+
+def test_train_regressor_reports_mae_rmse_r2(capsys):
+    args = ["train", str(penguins_path()), "--target", "body_mass_g", "--layers", "16", "--epochs", "60", "--verbose", "0"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "(regression)" in out and "left out 2 rows whose 'body_mass_g' is missing" in out
+    r2 = float(out.split("R²")[1].split()[0])
+    assert r2 > 0.7
+    assert "MAE" in out and "RMSE" in out
+
+
+def test_train_binary_target_gets_a_sigmoid_head(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    frame = pd.DataFrame({"x": x, "colour": rng.choice(["r", "g"], 200), "label": np.where(x > 0, "yes", "no")})
+    frame.to_csv(tmp_path / "binary.csv", index=False)
+    from myelin import tabular
+
+    result = tabular.train(tmp_path / "binary.csv", "label", hidden=(8,), epochs=40, verbose=0, out=lambda s: None)
+    assert result.plan.task == "binary" and result.model.classes == ["no", "yes"]
+    assert result.model.layers[-1].activation.__name__ == "sigmoid"
+    assert result.report["accuracy"] > 0.9
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_error_for_a_missing_target_column(tmp_path, capsys):
+    path = write(tmp_path, "d.csv", "a,b\n1,2\n3,4\n")
+    assert cli.main(["train", path, "--target", "species"]) == 1
+    err = capsys.readouterr().err
+    assert "d.csv has no column 'species' (given by --target); its columns are: a, b" in err
+
+
+def test_error_for_an_empty_file_and_a_header_only_file(tmp_path, capsys):
+    assert cli.main(["train", write(tmp_path, "empty.csv", ""), "--target", "y"]) == 1
+    assert "empty.csv is empty" in capsys.readouterr().err
+    assert cli.main(["train", write(tmp_path, "header.csv", "x,y\n"), "--target", "y"]) == 1
+    assert "header.csv has a header (x, y) but no rows of data" in capsys.readouterr().err
+
+
+def test_error_for_a_non_numeric_value_names_row_and_column(tmp_path, capsys):
+    rows = "\n".join(f"{i},{i * 2},{'a' if i % 2 else 'b'}" for i in range(30))
+    text = "x,mass,y\n" + rows.replace("17,34,", "17,heavy,") + "\n"
+    assert cli.main(["train", write(tmp_path, "typo.csv", text), "--target", "y"]) == 1
+    err = capsys.readouterr().err
+    assert "typo.csv, line 19 (row 18), column 'mass': 'heavy' is not a number" in err
+
+
+def test_a_text_column_is_categorical_and_can_be_forced(tmp_path):
+    from myelin import tabular
+
+    text = "code,size,y\n" + "\n".join(f"{c},{i},{i % 2}" for i, c in enumerate(["A1", "B2", "C3"] * 10)) + "\n"
+    frame = tabular.read_table(write(tmp_path, "t.csv", text))
+    plan = tabular.infer(frame, "y")
+    assert plan.categorical == ["code"] and plan.numeric == ["size"] and plan.task == "binary"
+    plan = tabular.infer(frame, "y", categorical=["size"], ignore=["code"])
+    assert plan.categorical == ["size"] and plan.numeric == []
+
+
+def test_parquet_is_read_like_csv(tmp_path):
+    pytest.importorskip("pyarrow")
+    from myelin import tabular
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    read = tabular.read_table(tmp_path / "t.parquet")
+    assert read["x"].tolist() == [1.0, 2.0, 3.0]
+    assert tabular.infer(read, "y").classes == ["a", "b"]
