@@ -14,6 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import ctypes
+import sys
+
 import numpy as np
 
 _FLOATX = "float32"
@@ -125,3 +128,74 @@ def set_rng_state(state: dict) -> None:
         >>> set_rng_state(rng_state())
     """
     _rng.bit_generator.state = state
+
+
+# ---------------------------------------------------------------------------- BLAS
+class _OpenBLAS:
+    """NumPy's OpenBLAS, reached through ctypes (symbols with or without scipy-openblas's prefix)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.lib = ctypes.CDLL(path)  # already loaded by NumPy: the same handle
+        self.prefix, self.suffix = ("scipy_", "64_") if self._has("scipy_openblas_get_corename64_") else ("", "")
+
+    def _has(self, name: str) -> bool:
+        return hasattr(self.lib, name)
+
+    def _fn(self, name: str):
+        return getattr(self.lib, f"{self.prefix}{name}{self.suffix}")
+
+    def corename(self) -> str:
+        fn = self._fn("openblas_get_corename")
+        fn.restype = ctypes.c_char_p
+        return fn().decode()
+
+    def threads(self) -> int:
+        return int(self._fn("openblas_get_num_threads")())
+
+    def set_threads(self, n: int) -> None:
+        self._fn("openblas_set_num_threads")(int(n))
+
+
+def _numpy_openblas() -> _OpenBLAS | None:
+    """NumPy's bundled OpenBLAS, when that is NumPy's BLAS (Linux wheels), else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line and ".so" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            return _OpenBLAS(path)
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def blas_info() -> dict:
+    """NumPy's BLAS as myelin sees it: library path, kernel ("core") and thread count.
+
+    Example:
+        >>> sorted(blas_info())
+        ['core', 'library', 'threads']
+    """
+    blas = _numpy_openblas()
+    if blas is None:
+        return {"library": None, "core": None, "threads": None}
+    return {"library": blas.path, "core": blas.corename(), "threads": blas.threads()}
+
+
+def set_blas_threads(n: int) -> None:
+    """Set the number of threads NumPy's OpenBLAS uses (1 is best for small products here).
+
+    Example:
+        >>> set_blas_threads(blas_info()["threads"] or 1)
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_blas_threads: n must be a positive integer, got {n!r}")
+    blas = _numpy_openblas()
+    if blas is None:
+        raise RuntimeError("set_blas_threads: NumPy does not use a bundled OpenBLAS here; set OPENBLAS_NUM_THREADS instead")
+    blas.set_threads(n)

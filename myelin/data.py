@@ -134,16 +134,20 @@ def cast_features(arr, dtype: str):
 
 
 def cast_targets(arr, dtype: str):
-    """Targets: floating values in the model's float type; integer labels unchanged.
+    """Targets: floating values in the model's float type; integer labels as int64.
+
+    Converting once, before the epochs, means every batch reaches the loss as it is.
 
     Example:
-        >>> cast_targets(np.array([0, 1]), "float32").dtype
+        >>> cast_targets(np.array([0, 1], dtype=np.uint8), "float32").dtype
         dtype('int64')
     """
     if arr.dtype.kind == "f" and arr.dtype != dtype:
         return arr.astype(dtype)
     if arr.dtype.kind == "b":
         return arr.astype(dtype)
+    if arr.dtype.kind in "iu" and arr.dtype != np.int64:
+        return arr.astype(np.int64)
     return arr
 
 

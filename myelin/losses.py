@@ -87,11 +87,11 @@ def huber(y_true, y_pred, delta: float = 1.0) -> Tensor:
         array([1.3125], dtype=float32)
     """
     y_true, y_pred = _prepare(y_true, y_pred)
-    error = ops.sub(y_pred, y_true)
-    abs_error = ops.abs(error)
-    quadratic = ops.mul(ops.square(error), 0.5)
-    linear = ops.sub(ops.mul(abs_error, delta), 0.5 * delta * delta)
-    return ops.mean(ops.where(abs_error.data <= delta, quadratic, linear), axis=-1)
+    abs_error = ops.abs(ops.sub(y_pred, y_true))
+    # With q = min(|e|, delta): 0.5 q^2 + delta (|e| - q) is 0.5 e^2 inside, delta |e| - delta^2 / 2 beyond,
+    # written with primitives only (no mask computed from the data outside the graph).
+    q = ops.minimum(abs_error, delta)
+    return ops.mean(ops.add(ops.mul(ops.square(q), 0.5), ops.mul(ops.sub(abs_error, q), delta)), axis=-1)
 
 
 @REGISTRY.register(aliases=("bce",))

@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -35,9 +36,17 @@ import numpy as np
 from . import backend, data, losses, ops, optimizers
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
+from . import tensor as tensor_module
 from .layers.base import REGISTRY as LAYERS
 from .layers.base import InputLayer, Layer, SymbolicTensor, _shape_str
+from .tape import Plan, Tape
 from .tensor import Tensor, no_grad
+
+# Samples per batch when evaluating or predicting without a batch_size (Keras uses 32). A
+# batch's outputs do not depend on the others in it, so larger batches change nothing but
+# the speed (fewer Python steps, better matrix-product efficiency) and float rounding in
+# the averaged metrics.
+INFERENCE_BATCH = 1024
 
 
 class Model(Layer):
@@ -62,6 +71,8 @@ class Model(Layer):
         self._functional = False
         self._compiled_loss = None
         self._compiled_metrics = None
+        self._jit_compile, self._run_eagerly = "auto", False
+        self._infer_plans, self._infer_checked = None, False
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError(f"Model {self.name!r}: give both inputs and outputs for a functional model")
@@ -215,8 +226,12 @@ class Model(Layer):
     ):
         """Choose the optimizer, the loss (one, or one per output), loss weights and metrics.
 
-        ``run_eagerly``, ``steps_per_execution``, ``jit_compile`` and ``auto_scale_loss`` are
-        accepted for Keras compatibility; myelin always runs eagerly, one step at a time.
+        ``jit_compile`` ("auto", the default) lets ``fit`` record the first training step of
+        each batch shape and replay it afterwards, with bit-identical results, when every layer,
+        activation, loss and regularizer is one of myelin's own (``model.compile_status`` says
+        whether it did, or why not); ``True`` makes that an error when it cannot, ``False`` or
+        ``run_eagerly=True`` turn it off. ``steps_per_execution`` and ``auto_scale_loss`` are
+        accepted for Keras compatibility.
 
         Example:
             >>> from myelin import layers
@@ -229,8 +244,12 @@ class Model(Layer):
         self._compiled_loss = _CompiledLoss(loss, loss_weights)
         self._compiled_metrics = _CompiledMetrics(metrics, weighted_metrics)
         self._loss_tracker = metrics_module.Mean(name="loss")
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"compile: jit_compile must be 'auto', True or False, got {jit_compile!r}")
+        self._jit_compile, self._run_eagerly = jit_compile, bool(run_eagerly)
         self.compiled = True
         self._train_params = None
+        self._reset_plans()
 
     @property
     def loss(self):
@@ -280,34 +299,93 @@ class Model(Layer):
             return [o.layer.name for o in self.outputs]
         return [f"output_{i + 1}" for i in range(n)] if n > 1 else ["output"]
 
-    def _train_step(self, xs: list, ys: list, sw) -> float:
-        self._clear_call_losses()
-        outs = self._run(xs, training=True)
-        total = self._loss(ys, outs, sw)
-        params = self._train_params
-        if params is None:
-            params = self._train_params = self.trainable_weights
-            if not params:
-                raise ValueError(f"Model {self.name!r} has no trainable weights: nothing to train")
-        total.backward()
-        self.optimizer.step(params)
-        self.optimizer.zero_grad()
-        value = float(total.data)
+    def _step(self, xs: list, ys: list, sw, training: bool) -> float:
+        """One batch: forward, loss, and (training) backward and update; then the trackers.
+
+        Eligible models record their first step of each batch shape on a ``Tape`` and replay
+        it afterwards (``myelin.tape``): same primitives, same order, same results, without
+        the Python work of layers, losses and graph bookkeeping.
+        """
+        dynamic = xs + ys if sw is None else xs + ys + [sw]
+        plans = self._plans if training else self._test_plans
+        key = tuple((a.shape, a.dtype.str) for a in dynamic) if plans is not None else None
+        plan = plans.get(key) if plans is not None else None
+        if plan is not None:
+            loss, values, grads = plan.run(dynamic, backward=training)
+            for w, g in zip(plan.weights, grads):
+                w.grad = g
+        else:
+            record = plans is not None and tensor_module._anomaly_hook is None
+            with Tape(dynamic) if record else contextlib.nullcontext() as tape, contextlib.ExitStack() as stack:
+                if not training:
+                    stack.enter_context(no_grad())
+                self._clear_call_losses()
+                outs = self._run(xs, training=training)
+                total = self._loss(ys, outs, sw)
+            watched = outs + self._compiled_loss.last_values
+            if record:
+                self._keep_plan(plans, key, tape, total, watched, training)
+            if training:
+                total.backward()
+            loss, values = total.data, [t.data for t in watched]
+        if training:
+            self.optimizer.step(self._train_params)
+            self.optimizer.zero_grad()
+        value = float(loss)
         n = len(xs[0])
         self._loss_tracker.add(value * n, n)
-        self._compiled_metrics.update(ys, outs, sw, self._compiled_loss, self._output_names(len(outs)))
+        n_out = len(values) - len(self._compiled_loss.last_values)
+        self._compiled_loss.track(values[n_out:], n)
+        self._compiled_metrics.update(ys, values[:n_out], sw, self._compiled_loss, self._output_names(n_out))
         return value
 
-    def _test_step(self, xs: list, ys: list, sw) -> float:
-        self._clear_call_losses()
-        with no_grad():
-            outs = self._run(xs, training=False)
-            total = self._loss(ys, outs, sw)
-        value = float(total.data)
-        n = len(xs[0])
-        self._loss_tracker.add(value * n, n)
-        self._compiled_metrics.update(ys, outs, sw, self._compiled_loss, self._output_names(len(outs)))
-        return value
+    def _keep_plan(self, plans: dict, key, tape, total, watched, training: bool) -> None:
+        reason = _replay_refusal(self) or None
+        if reason is None:
+            try:
+                plans[key] = Plan(tape, total, watched)
+                return
+            except ValueError as err:
+                reason = str(err)
+        if self._jit_compile is True:
+            raise ValueError(f"Model {self.name!r}: jit_compile=True, but the step cannot be compiled: {reason}")
+        # Not replayable: stop trying, and remember why (model.compile_status says it).
+        self._replay_reason = reason
+        if training:
+            self._plans = None
+        else:
+            self._test_plans = None
+
+    def _begin_steps(self) -> None:
+        """Reset per-fit state: the weights to train and the recorded plans."""
+        params = self.trainable_weights
+        if not params:
+            raise ValueError(f"Model {self.name!r} has no trainable weights: nothing to train")
+        self._train_params = params
+        self._reset_plans()
+
+    def _reset_plans(self) -> None:
+        on = self._jit_compile is not False and not self._run_eagerly
+        self._plans = {} if on else None
+        self._test_plans = {} if on else None
+        self._infer_plans, self._infer_checked = None, False
+        self._replay_reason = None if on else "run_eagerly=True or jit_compile=False"
+
+    @property
+    def compile_status(self) -> str:
+        """Whether training steps are replayed from a recording, and if not, why.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse")
+            >>> _ = m.fit(np.zeros((4, 2)), np.zeros(4), verbose=0)
+            >>> m.compile_status
+            'compiled: 1 training step shape(s) recorded'
+        """
+        if self._replay_reason is not None:
+            return f"not compiled: {self._replay_reason}"
+        return f"compiled: {len(self._plans or {})} training step shape(s) recorded"
 
     def _logs(self) -> dict:
         logs = {"loss": self._loss_tracker.result()}
@@ -374,7 +452,17 @@ class Model(Layer):
         if class_weight is not None:
             cw = data.class_weights_to_sample_weights(ys[0], class_weight)
             sw = cw if sw is None else sw * cw
+        if sw is not None:
+            sw = sw.astype(self.compute_dtype)
         return xs, ys, sw
+
+    def _shape_targets(self, ys: list) -> list:
+        """Give (n,) targets of a one-unit output their trailing axis, once, before the batches."""
+        shapes = self.output_shape if isinstance(self.output_shape, list) else [self.output_shape]
+        return [
+            y[..., None] if s is not None and y.ndim == len(s) - 1 and s[-1] == 1 else y
+            for y, s in zip(ys, shapes + [None] * (len(ys) - len(shapes)))
+        ]
 
     @staticmethod
     def _check_batch_size(batch_size, default: int = 32) -> int:
@@ -444,14 +532,16 @@ class Model(Layer):
             val = ([a[cut:] for a in xs], [a[cut:] for a in ys], None if sw is None else sw[cut:])
             xs, ys, sw = [a[:cut] for a in xs], [a[:cut] for a in ys], None if sw is None else sw[:cut]
         self._ensure_built(xs)
+        ys = self._shape_targets(ys)
         if val is not None:
             self._check_model_input(val[0])
+            val = (val[0], self._shape_targets(val[1]), val[2])
         n = len(xs[0])
         steps = math.ceil(n / batch_size)
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
         verbose = 1 if verbose == "auto" else int(verbose)
-        self._train_params = None
+        self._begin_steps()
         self.stop_training = False
 
         history = callbacks_module.History()
@@ -479,14 +569,14 @@ class Model(Layer):
                         cbs.batch("on_train_batch_begin", step)
                     xb = [a[idx] for a in xs]
                     yb = [a[idx] for a in ys]
-                    self._train_step(xb, yb, None if sw is None else sw[idx])
+                    self._step(xb, yb, None if sw is None else sw[idx], training=True)
                     if want_end:
                         cbs.batch("on_train_batch_end", step, self._logs())
                     if self.stop_training:
                         break
                 logs = self._logs()
                 if val is not None and (epoch + 1) % validation_freq == 0:
-                    vbs = self._check_batch_size(validation_batch_size, batch_size)
+                    vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
                     val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
                     logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 cbs.on_epoch_end(epoch, logs)
@@ -506,7 +596,7 @@ class Model(Layer):
         for step, idx in enumerate(data.batch_indices(n, batch_size)):
             if steps is not None and step >= steps:
                 break
-            self._test_step([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx])
+            self._step([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx], training=False)
             if want_end:
                 cbs.batch("on_test_batch_end", step, self._logs())
         logs = self._logs()
@@ -533,9 +623,10 @@ class Model(Layer):
             >>> loss, mae = m.evaluate(np.zeros((4, 2)), np.zeros(4), verbose=0)
         """
         self._assert_compiled("evaluate")
-        batch_size = self._check_batch_size(batch_size)
+        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
         xs, ys, sw = self._prepare_xy(x, y, sample_weight)
         self._ensure_built(xs)
+        ys = self._shape_targets(ys)
         verbose = 1 if verbose == "auto" else int(verbose)
         n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
         cb_list = list(callbacks or [])
@@ -558,7 +649,7 @@ class Model(Layer):
             >>> m.predict(np.zeros((5, 3)), verbose=0).shape
             (5, 2)
         """
-        batch_size = self._check_batch_size(batch_size)
+        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
         xs = self._prepare_x(x)
         self._ensure_built(xs)
         n = len(xs[0])
@@ -574,20 +665,15 @@ class Model(Layer):
         cbs.on_predict_begin()
         results = None
         stop = min(n, n_steps * batch_size)
-        with no_grad():
-            for step, idx in enumerate(data.batch_indices(stop, batch_size)):
-                outs = self._run([a[idx] for a in xs], training=False)
-                if results is None:  # one output buffer per output, filled in place
-                    results = [
-                        backend.array_module(o.data).empty(
-                            (stop,) + o.shape[1:], dtype=object if o.dtype.kind in "US" else o.dtype
-                        )
-                        for o in outs
-                    ]
-                for buf, o in zip(results, outs):
-                    buf[idx] = o.data
-                if want_end:
-                    cbs.batch("on_predict_batch_end", step, {"outputs": outs})
+        for step, idx in enumerate(data.batch_indices(stop, batch_size)):
+            outs = self._infer([a[idx] for a in xs])
+            if results is None:  # one output buffer per output, filled in place
+                kinds = [object if o.dtype.kind in "US" else o.dtype for o in outs]  # strings of any length
+                results = [backend.array_module(o).empty((stop,) + o.shape[1:], dtype=k) for o, k in zip(outs, kinds)]
+            for buf, o in zip(results, outs):
+                buf[idx] = o
+            if want_end:
+                cbs.batch("on_predict_batch_end", step, {"outputs": outs})
         cbs.on_predict_end()
         results = [Tensor._wrap(r, False).numpy() for r in results]
         return results[0] if len(results) == 1 else results
@@ -604,8 +690,11 @@ class Model(Layer):
         self._assert_compiled("train_on_batch")
         xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight)
         self._ensure_built(xs)
+        ys = self._shape_targets(ys)
         self.reset_metrics()
-        self._train_step(xs, ys, sw)
+        if self._train_params is None:
+            self._begin_steps()
+        self._step(xs, ys, sw, training=True)
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
@@ -621,8 +710,9 @@ class Model(Layer):
         self._assert_compiled("test_on_batch")
         xs, ys, sw = self._prepare_xy(x, y, sample_weight)
         self._ensure_built(xs)
+        ys = self._shape_targets(ys)
         self.reset_metrics()
-        self._test_step(xs, ys, sw)
+        self._step(xs, ys, sw, training=False)
         return self._batch_result(return_dict)
 
     def _batch_result(self, return_dict: bool):
@@ -643,10 +733,29 @@ class Model(Layer):
         """
         xs = self._prepare_x(x)
         self._ensure_built(xs)
-        with no_grad():
-            outs = self._run(xs, training=False)
-        results = [o.numpy() for o in outs]
+        results = [Tensor._wrap(o, False).numpy() for o in self._infer(xs)]
         return results[0] if len(results) == 1 else results
+
+    def _infer(self, xs: list) -> list:
+        """The outputs' arrays for one batch, without a graph; replayed from a recording when eligible."""
+        if not self._infer_checked:  # decided once per structure: may inference be replayed?
+            self._infer_checked = True
+            eligible = self._jit_compile is not False and not self._run_eagerly and not _replay_refusal(self, with_loss=False)
+            self._infer_plans = {} if eligible else None
+        plans = self._infer_plans
+        key = tuple((a.shape, a.dtype.str) for a in xs) if plans is not None else None
+        plan = plans.get(key) if plans is not None else None
+        if plan is not None:
+            return plan.run(xs)[1]
+        record = plans is not None and tensor_module._anomaly_hook is None
+        with Tape(xs) if record else contextlib.nullcontext() as tape, no_grad():
+            outs = self._run(xs, training=False)
+        if record:
+            try:
+                plans[key] = Plan(tape, None, outs)
+            except ValueError:
+                self._infer_plans = None
+        return [o.data for o in outs]
 
     # ------------------------------------------------------------------ export
     def export(self, filepath, format: str = "onnx", verbose: bool = False, input_signature=None, **kwargs) -> None:  # noqa: A002
@@ -875,6 +984,7 @@ class Sequential(Model):
             raise ValueError(f"Sequential {self.name!r}: all layers need unique names; {layer.name!r} is already used")
         self._stack.append(layer)
         self._sublayers.append(layer)
+        self._reset_plans()  # recordings describe the old stack
         if len(self._stack) == 1 and self._input_layer is None and layer.input_shape_hint is not None:
             self._build_from_input(layer.input_shape_hint)
         elif self.built:
@@ -888,6 +998,7 @@ class Sequential(Model):
             raise IndexError(f"Sequential {self.name!r} has no layers to pop")
         layer = self._stack.pop()
         self._sublayers.remove(layer)
+        self._reset_plans()
         self.output_shape = self._stack[-1].output_shape if self._stack else self.input_shape
         return layer
 
@@ -906,6 +1017,55 @@ class Sequential(Model):
         for layer in self._stack:
             x = layer(x, training=training)
         return x
+
+
+# ---------------------------------------------------------------------------- which steps may be replayed
+def _replay_refusal(model: Model, with_loss: bool = True) -> str:
+    """Why ``model``'s steps must not be replayed from a recording ('' when they may be).
+
+    A recording holds the primitives one step ran; it stays right only if no Python code in
+    the step looks at data values to decide what to compute. That holds for myelin's own
+    layers, activations, losses and regularizers, and is not known for user code.
+    """
+    from . import activations, layers, regularizers  # noqa: PLC0415
+
+    own_layers = (
+        InputLayer,
+        layers.Dense,
+        layers.Activation,
+        layers.Dropout,
+        layers.Flatten,
+        layers.Reshape,
+        layers.ReLU,
+        layers.LeakyReLU,
+        layers.Softmax,
+    )
+    own_regularizers = (regularizers.L1, regularizers.L2, regularizers.L1L2)
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, Model):
+            if type(layer) not in (Model, Sequential) or not (layer._functional or isinstance(layer, Sequential)):
+                return f"model {layer.name!r} has its own call()"
+            stack.extend(layer.layers)
+            continue
+        if type(layer) not in own_layers:
+            return f"layer {layer.name!r} ({type(layer).__name__}) is not one of myelin's own"
+        act = getattr(layer, "activation", None)
+        if act is not None and getattr(act, "__module__", None) != activations.__name__:
+            return f"layer {layer.name!r} uses a custom activation"
+        for reg, _ in layer._regularizers:
+            if type(reg) not in own_regularizers:
+                return f"layer {layer.name!r} uses a custom regularizer"
+        if layer.activity_regularizer is not None and type(layer.activity_regularizer) not in own_regularizers:
+            return f"layer {layer.name!r} uses a custom activity regularizer"
+    for loss in model._compiled_loss.losses if with_loss and model._compiled_loss is not None else ():
+        fn = loss.fn if isinstance(loss, losses.LossFunctionWrapper) else None
+        if type(loss).__module__ != losses.__name__ or (fn is not None and getattr(fn, "__module__", None) != losses.__name__):
+            return f"loss {loss.name!r} is not one of myelin's own"
+        if loss.reduction == "mean_with_sample_weight":
+            return "reduction 'mean_with_sample_weight' depends on the weights' sum"
+    return ""
 
 
 # ---------------------------------------------------------------------------- compiled loss and metrics
@@ -927,7 +1087,8 @@ class _CompiledLoss:
     def __init__(self, spec, loss_weights):
         self.spec, self.weights_spec = spec, loss_weights
         self._losses = None
-        self._trackers: dict[str, metrics_module.Mean] = {}
+        self._trackers: list[metrics_module.Mean] = []
+        self.last_values: list[Tensor] = []  # per-output losses of the last call (several outputs only)
 
     def resolve(self, names: list[str]) -> None:
         specs = _per_output(self.spec, names, "loss")
@@ -937,7 +1098,12 @@ class _CompiledLoss:
         else:
             self._weights = [1.0 if w is None else float(w) for w in _per_output(self.weights_spec, names, "loss_weights")]
         self._names = names
-        self._trackers = {f"{n}_loss": metrics_module.Mean(name=f"{n}_loss") for n in names} if len(names) > 1 else {}
+        many = len(names) > 1
+        self._trackers = [metrics_module.Mean(name=f"{n}_loss") for n, s in zip(names, self._losses) if s is not None and many]
+
+    @property
+    def losses(self) -> list:
+        return [loss for loss in self._losses or () if loss is not None]
 
     def loss_name(self, i: int) -> str | None:
         loss = self._losses[i]
@@ -949,23 +1115,28 @@ class _CompiledLoss:
         if len(ys) != len(outs):
             raise ValueError(f"the model has {len(outs)} output(s) but {len(ys)} target array(s) were given")
         total = None
-        for i, (loss, y, out) in enumerate(zip(self._losses, ys, outs)):
+        values = []
+        for loss, weight, y, out in zip(self._losses, self._weights, ys, outs):
             if loss is None:
                 continue
             value = loss(y, out, sw)
-            if self._trackers:
-                n = len(y)
-                self._trackers[f"{names[i]}_loss"].add(float(value.data) * n, n)
-            if self._weights[i] != 1.0:
-                value = ops.mul(value, self._weights[i])
+            values.append(value)
+            if weight != 1.0:
+                value = ops.mul(value, weight)
             total = value if total is None else ops.add(total, value)
+        self.last_values = values if self._trackers else []
         return total
 
+    def track(self, values: list, n: int) -> None:
+        """Add the per-output loss values of one batch of ``n`` samples to their trackers."""
+        for tracker, value in zip(self._trackers, values):
+            tracker.add(float(value) * n, n)
+
     def results(self) -> dict:
-        return {k: t.result() for k, t in self._trackers.items()}
+        return {t.name: t.result() for t in self._trackers}
 
     def reset(self) -> None:
-        for t in self._trackers.values():
+        for t in self._trackers:
             t.reset_state()
 
 
@@ -1013,7 +1184,7 @@ class _CompiledMetrics:
             self._resolve(ys, outs, compiled_loss, names)
         for entries, y, out in zip(self._metrics, ys, outs):
             for m, weighted, _ in entries:
-                m.update_state(y, out.data, sw if weighted else None)
+                m.update_state(y, out, sw if weighted else None)
 
     def all(self) -> list:
         return [m for entries in self._metrics or () for m, _, _ in entries]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from . import backend
 from .backend import array_module
 from .tensor import Function, Tensor
 
@@ -575,6 +576,26 @@ def _log_softmax(x, axis):
     return shifted
 
 
+class Dropout(Function):
+    """Inverted dropout: x * keep / (1 - rate), the keep-mask drawn in ``forward``.
+
+    The mask comes from ``generator`` or, when None, the library generator at call time, so
+    that a replayed step draws exactly what the ordinary step would have drawn.
+    ``noise_shape`` (None entries follow x) shares one mask value along axes of size 1.
+    """
+
+    def forward(self, x, rate=0.5, noise_shape=None, generator=None):
+        shape = x.shape if noise_shape is None else tuple(s if n is None else n for s, n in zip(x.shape, noise_shape))
+        keep = (generator or backend.rng()).random(shape, dtype="float32") >= rate
+        mask = keep.astype(x.dtype)
+        mask *= 1.0 / (1.0 - rate)
+        self.mask = array_module(x).asarray(mask)
+        return x * self.mask
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
 # ---------------------------------------------------------------------------- fused ops
 _FUSED_ACTIVATIONS = ("linear", "relu", "tanh")
 
@@ -792,6 +813,18 @@ def getitem(x, index) -> Tensor:
     elif isinstance(index, list):
         index = xp.asarray(index)
     return GetItem.apply(x, index=index)
+
+
+def dropout(x, rate: float, noise_shape=None, generator=None) -> Tensor:
+    """Zero a fraction ``rate`` of ``x`` at random and scale the rest by 1 / (1 - rate).
+
+    Example:
+        >>> import numpy as np
+        >>> out = dropout(Tensor(np.ones((1000,))), 0.5, generator=np.random.default_rng(0)).data
+        >>> sorted(set(out.tolist()))
+        [0.0, 2.0]
+    """
+    return Dropout.apply(as_tensor(x), rate=rate, noise_shape=noise_shape, generator=generator)
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:

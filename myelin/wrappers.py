@@ -138,6 +138,9 @@ def _relink_optimizer(model: Model) -> None:
     new.set_state(opt.get_state())
     model.optimizer = new
     model._train_params = None
+    reset = getattr(model, "_reset_plans", None)
+    if reset is not None:  # recorded steps may hold the old arrays
+        reset()
 
 
 class _Seeded:

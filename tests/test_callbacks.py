@@ -171,7 +171,7 @@ def test_verbose_zero_prints_nothing_and_two_prints_lines(capsys):
     assert len(capsys.readouterr().out.strip().split("\n")) == 2
     m = model()
     m.evaluate(x, y, verbose=1)
-    assert re.fullmatch(r"2/2 - \d+s \d+(us|ms)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}\n", capsys.readouterr().out)
+    assert re.fullmatch(r"1/1 - \d+s \d+(us|ms)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}\n", capsys.readouterr().out)
 
 
 class FakeTerminal(io.StringIO):

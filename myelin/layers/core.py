@@ -13,8 +13,7 @@ import math
 
 import numpy as np
 
-from .. import activations, backend, initializers, ops, regularizers
-from ..tensor import Tensor
+from .. import activations, initializers, ops, regularizers
 from .base import REGISTRY, Layer, _shape_str
 
 # Activations the fused dense op computes in place (their derivative is read off the output).
@@ -144,15 +143,8 @@ class Dropout(Layer):
     def call(self, x, training=False):
         if not training or self.rate == 0:
             return x
-        shape = x.shape
-        if self.noise_shape is not None:
-            shape = tuple(s if n is None else n for s, n in zip(x.shape, self.noise_shape))
-        gen = self._generator or backend.rng()
-        keep = gen.random(shape, dtype=np.float32) >= self.rate
-        mask = keep.astype(x.dtype)
-        mask *= 1.0 / (1.0 - self.rate)
-        xp = backend.array_module(x.data)
-        return ops.mul(x, Tensor._wrap(xp.asarray(mask), False))
+        noise_shape = None if self.noise_shape is None else tuple(self.noise_shape)
+        return ops.dropout(x, self.rate, noise_shape, self._generator)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

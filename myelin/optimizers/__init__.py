@@ -51,6 +51,8 @@ class _Group:
             self.params[start:stop] = v.data.reshape(-1)
             v.data = self.params[start:stop].reshape(v.data.shape)  # the variable is now a view
         self.grads = xp.zeros(total, dtype=dtype)
+        # Each variable's slice of the gradient buffer, in the variable's shape: filled once per step.
+        self.grad_views = [self.grads[a:b].reshape(v.data.shape) for v, a, b in zip(variables, self.offsets, self.offsets[1:])]
         self.scratch = xp.empty(total, dtype=dtype)
         self.state = {name: xp.full(total, initial.get(name, 0.0), dtype=dtype) for name in slots}
         self.decay_mask = None  # 1 where weight decay applies, when some variables are excluded
@@ -106,6 +108,7 @@ class Optimizer:
         self.iterations = 0
         self._groups: list[_Group] | None = None
         self._where: dict[int, tuple[_Group, int]] = {}
+        self._variables: list[Tensor] = []
         self._exclude_names: tuple[str, ...] = ()
         self._exclude_ids: set[int] = set()
 
@@ -146,7 +149,7 @@ class Optimizer:
     @property
     def variables(self) -> list[Tensor]:
         """The variables this optimizer updates, in the order it was built with."""
-        return [v for g in self._groups or () for v in g.variables]
+        return list(self._variables)
 
     def build(self, variables: list[Tensor]) -> None:
         """Pack ``variables`` into flat buffers and create the state (zeros, or Keras's initial values)."""
@@ -160,6 +163,7 @@ class Optimizer:
             by_dtype.setdefault((array_module(v.data).__name__, v.data.dtype.str), []).append(v)
         self._groups = [_Group(vs, self._all_slots(), self._initial_state()) for vs in by_dtype.values()]
         self._where = {id(v): (g, i) for g in self._groups for i, v in enumerate(g.variables)}
+        self._variables = [v for g in self._groups for v in g.variables]
         self._refresh_decay_masks()
 
     def _all_slots(self) -> tuple[str, ...]:
@@ -256,31 +260,32 @@ class Optimizer:
             for v in variables:
                 if id(v) not in self._where:
                     raise ValueError(f"{type(self).__name__}: unknown variable {v.name or tuple(v.shape)}")
-        self._step({id(v): v.grad for v in self.variables if v.grad is not None})
+        self._step({id(v): v.grad for v in self._variables if v.grad is not None})
 
     def zero_grad(self) -> None:
         """Forget every variable's gradient (``.grad = None``) before the next backward."""
-        for v in self.variables:
+        for v in self._variables:
             v.grad = None
 
     def _step(self, grads: dict) -> None:
         lr = self.learning_rate
         for group in self._groups:
-            present = [id(v) in grads for v in group.variables]
-            if not any(present):
-                continue
-            for i, v in enumerate(group.variables):
-                g = group.view(group.grads, i)
-                if present[i]:
-                    g[...] = grads[id(v)].reshape(-1)
+            present = 0
+            for v, view in zip(group.variables, group.grad_views):
+                g = grads.get(id(v))
+                if g is None:
+                    view.fill(0)
                 else:
-                    g[...] = 0
+                    view[...] = g
+                    present += 1
+            if not present:
+                continue
             self._clip(group)
-            if all(present):
-                self._decay_and_apply(group, slice(None), lr)
+            if present == len(group.variables):
+                self._decay_and_apply(group, None, lr)
             else:
-                for i, ok in enumerate(present):
-                    if ok:
+                for i, v in enumerate(group.variables):
+                    if id(v) in grads:
                         self._decay_and_apply(group, slice(group.offsets[i], group.offsets[i + 1]), lr)
         self.iterations += 1
 
@@ -300,17 +305,22 @@ class Optimizer:
         elif self.clipvalue:
             xp.clip(g, -self.clipvalue, self.clipvalue, out=g)
 
-    def _decay_and_apply(self, group: _Group, part: slice, lr: float) -> None:
-        p = group.params[part]
+    def _decay_and_apply(self, group: _Group, part: slice | None, lr: float) -> None:
+        """Weight decay, the rule and the moving average on all of ``group`` (part None) or a slice of it."""
+        whole = part is None
+        p = group.params if whole else group.params[part]
         if self.weight_decay:
             # p <- p - p * weight_decay * lr, before the rule (Keras 3 and decoupled AdamW)
             factor = self.weight_decay * lr
             if group.decay_mask is None:
                 p -= factor * p
             else:
-                p -= factor * p * group.decay_mask[part]
-        state = {k: s[part] for k, s in group.state.items()}
-        self._rule(p, group.grads[part], state, group.scratch[part], lr)
+                p -= factor * p * (group.decay_mask if whole else group.decay_mask[part])
+        if whole:
+            state, g, tmp = group.state, group.grads, group.scratch
+        else:
+            state, g, tmp = {k: s[part] for k, s in group.state.items()}, group.grads[part], group.scratch[part]
+        self._rule(p, g, state, tmp, lr)
         if self.use_ema:
             ema = state["ema"]
             if self.iterations == 0:
