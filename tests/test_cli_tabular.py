@@ -137,3 +137,71 @@ def test_parquet_is_read_like_csv(tmp_path):
     read = tabular.read_table(tmp_path / "t.parquet")
     assert read["x"].tolist() == [1.0, 2.0, 3.0]
     assert tabular.infer(read, "y").classes == ["a", "b"]
+
+
+@pytest.fixture(scope="module")
+def penguin_result():
+    from myelin import tabular
+
+    return tabular.train(penguins_path(), "species", hidden=(16,), epochs=40, verbose=0, out=lambda s: None)
+
+
+def test_predictions_frame_has_a_label_and_a_probability_per_class(penguin_result):
+    from myelin import tabular
+
+    frame = tabular.read_table(penguins_path())
+    predictions = tabular.predictions_frame(penguin_result.model, frame)
+    assert predictions.columns.tolist() == [
+        "predicted_species", "probability_Adelie", "probability_Chinstrap", "probability_Gentoo",
+    ]  # fmt: skip
+    assert len(predictions) == len(frame)  # rows with missing measurements are predicted too (mean-filled)
+    np.testing.assert_allclose(predictions.iloc[:, 1:].sum(axis=1), 1.0, rtol=1e-5)
+    assert (predictions["predicted_species"] == frame["species"]).mean() > 0.95
+
+
+def test_missing_numbers_take_the_training_mean(penguin_result):
+    from myelin import tabular
+
+    model = penguin_result.model
+    frame = tabular.read_table(penguins_path()).iloc[[3]].reset_index(drop=True)  # the row with no measurements
+    x = model.inputs_from(frame)
+    means = model.get_layer("numeric_normalization").mean.numpy()
+    for i, name in enumerate(model.numeric):
+        if name != "year":
+            assert x[name][0, 0] == pytest.approx(means[i])
+    assert x["sex"][0, 0] == ""
+
+
+def test_new_data_errors_name_the_column_and_row(penguin_result, tmp_path):
+    from myelin import tabular
+
+    model = penguin_result.model
+    frame = tabular.read_table(penguins_path()).drop(columns=["island"])
+    frame.attrs["source"] = "new.csv"
+    with pytest.raises(tabular.DataError, match=r"new\.csv has no column 'island', which the model needs"):
+        tabular.predictions_frame(model, frame)
+    text = penguins_path().read_text().replace("Adelie,Torgersen,39.5,", "Adelie,Torgersen,thirty-nine,", 1)
+    path = tmp_path / "typo.csv"
+    path.write_text(text)
+    with pytest.raises(tabular.DataError, match=r"typo.csv, line 3 \(row 2\), column 'bill_length_mm': 'thirty-nine'"):
+        tabular.predictions_frame(model, tabular.read_table(path))
+    unknown = tabular.read_table(penguins_path()).head(3)
+    unknown.loc[1, "species"] = "Emperor"
+    with pytest.raises(
+        tabular.DataError, match="line 3 \\(row 2\\), column 'species': class 'Emperor' was not in the training"
+    ):
+        tabular.report(model, unknown)
+
+
+def test_the_tabular_model_exports_whole_to_onnx(penguin_result, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from myelin import tabular
+
+    model = penguin_result.model
+    model.export(tmp_path / "penguins.onnx")
+    frame = tabular.read_table(penguins_path())
+    x = model.inputs_from(frame)
+    session = ort.InferenceSession(str(tmp_path / "penguins.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, x)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
