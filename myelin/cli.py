@@ -32,6 +32,16 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def _names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -156,24 +166,41 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: myelin train penguins.csv --target species --layers 32,32 --out penguins.myelin",
     )
     train.add_argument("data", help="the table: .csv, .tsv or .parquet, with a header line naming the columns")
-    train.add_argument("--target", required=True, help="the column to predict")
-    train.add_argument("--layers", type=_sizes, default=(64, 64), help="hidden layer sizes, comma-separated (default: 64,64)")
-    train.add_argument("--epochs", type=int, default=50, help="most passes over the training rows (default: 50)")
-    train.add_argument("--batch-size", type=int, default=32, help="rows per gradient step (default: 32)")
+    train.add_argument("--target", required=True, metavar="COLUMN", help="the column to predict")
+    train.add_argument(
+        "--layers", type=_sizes, default=(64, 64), metavar="SIZES", help="hidden layer sizes, comma-separated (default: 64,64)"
+    )
+    train.add_argument(
+        "--epochs", type=_positive, default=50, metavar="N", help="most passes over the training rows (default: 50)"
+    )
+    train.add_argument("--batch-size", type=_positive, default=32, metavar="N", help="rows per gradient step (default: 32)")
     train.add_argument(
         "--validation-split",
         type=_fraction,
         default=0.2,
+        metavar="FRACTION",
         help="fraction of the training rows that watch for early stopping (default: 0.2; 0 stops on the training loss)",
     )
     train.add_argument(
-        "--test-split", type=_fraction, default=0.2, help="fraction of all rows held out for the final report (default: 0.2)"
+        "--test-split",
+        type=_fraction,
+        default=0.2,
+        metavar="FRACTION",
+        help="fraction of all rows held out for the final report (default: 0.2)",
     )
     train.add_argument(
-        "--patience", type=int, default=10, help="epochs without a better validation loss before stopping (default: 10)"
+        "--patience",
+        type=_positive,
+        default=10,
+        metavar="N",
+        help="epochs without a better validation loss before stopping (default: 10)",
     )
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default: 0.001)")
-    train.add_argument("--dropout", type=_fraction, default=0.0, help="dropout after each hidden layer (default: 0)")
+    train.add_argument(
+        "--learning-rate", type=float, default=1e-3, metavar="RATE", help="Adam's learning rate (default: 0.001)"
+    )
+    train.add_argument(
+        "--dropout", type=_fraction, default=0.0, metavar="FRACTION", help="dropout after each hidden layer (default: 0)"
+    )
     train.add_argument(
         "--categorical", type=_names, default=(), metavar="COLS", help="comma-separated columns to treat as categories"
     )
@@ -184,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="what the target is: auto (text, or integers with at most 10 values, are classes), classification or regression",
     )
-    train.add_argument("--seed", type=int, default=0, help="random seed for the splits and the weights (default: 0)")
+    train.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed for the splits and the weights (default: 0)"
+    )
     train.add_argument(
         "--verbose", type=int, choices=(0, 1, 2), default=1, help="progress display: 0 silent, 1 a bar per epoch, 2 one line"
     )
