@@ -205,3 +205,83 @@ def test_the_tabular_model_exports_whole_to_onnx(penguin_result, tmp_path):
     session = ort.InferenceSession(str(tmp_path / "penguins.onnx"), providers=["CPUExecutionProvider"])
     (got,) = session.run(None, x)
     np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- with saved models (myelin.saving)
+@pytest.fixture(scope="module")
+def saved_penguins(tmp_path_factory):
+    pytest.importorskip("myelin.saving")
+    pytest.importorskip("safetensors")
+    path = tmp_path_factory.mktemp("models") / "penguins.myelin"
+    args = ["train", str(penguins_path()), "--target", "species", "--layers", "16", "--epochs", "40", "--verbose", "0"]
+    assert cli.main([*args, "--out", str(path)]) == 0
+    return path
+
+
+def test_train_out_saves_a_model_that_knows_its_columns(saved_penguins):
+    from myelin import tabular
+    from myelin.models import load_model
+
+    model = load_model(saved_penguins)
+    assert isinstance(model, tabular.TabularModel)
+    assert model.target == "species" and model.classes == ["Adelie", "Chinstrap", "Gentoo"]
+    assert model.categorical == ["island", "sex"]
+    assert model.get_layer("island_lookup").get_vocabulary()[0] == "[UNK]"
+
+
+def test_evaluate_a_saved_model(saved_penguins, capsys):
+    assert cli.main(["evaluate", str(saved_penguins), str(penguins_path())]) == 0
+    out = capsys.readouterr().out
+    assert "(344 rows)" in out and float(out.split("accuracy")[1].split()[0]) > 0.95
+
+
+def test_predict_writes_probabilities_per_class(saved_penguins, tmp_path, capsys):
+    from myelin import tabular
+    from myelin.models import load_model
+
+    out_csv = tmp_path / "predictions.csv"
+    assert cli.main(["predict", str(saved_penguins), str(penguins_path()), "-o", str(out_csv)]) == 0
+    assert "Wrote 344 predictions" in capsys.readouterr().out
+    written = pd.read_csv(out_csv)
+    assert written.columns.tolist() == [
+        "predicted_species",
+        "probability_Adelie",
+        "probability_Chinstrap",
+        "probability_Gentoo",
+    ]
+    expected = tabular.predictions_frame(load_model(saved_penguins), tabular.read_table(penguins_path()))
+    np.testing.assert_allclose(written.iloc[:, 1:].to_numpy(), expected.iloc[:, 1:].to_numpy(), rtol=1e-6)
+    assert cli.main(["predict", str(saved_penguins), str(penguins_path())]) == 0
+    assert capsys.readouterr().out.startswith("predicted_species,probability_Adelie")
+
+
+def test_summary_of_a_saved_model(saved_penguins, capsys):
+    assert cli.main(["summary", str(saved_penguins)]) == 0
+    out = capsys.readouterr().out
+    assert "island_lookup (StringLookup)" in out and "numeric_normalization (Normaliz" in out
+    assert "Target: 'species' (multiclass); classes: Adelie, Chinstrap, Gentoo" in out
+    assert "Categorical columns: island, sex" in out
+
+
+def test_evaluate_and_predict_errors_on_a_saved_model(saved_penguins, tmp_path, capsys):
+    data = tmp_path / "no_island.csv"
+    pd.read_csv(penguins_path()).drop(columns=["island"]).to_csv(data, index=False)
+    assert cli.main(["predict", str(saved_penguins), str(data)]) == 1
+    assert "no_island.csv has no column 'island', which the model needs" in capsys.readouterr().err
+    data = tmp_path / "no_target.csv"
+    pd.read_csv(penguins_path()).drop(columns=["species"]).to_csv(data, index=False)
+    assert cli.main(["evaluate", str(saved_penguins), str(data)]) == 1
+    assert "no_target.csv has no column 'species' (the target the model predicts)" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(tmp_path / "missing.myelin"), str(data)]) == 1
+
+
+def test_predict_refuses_a_model_not_made_by_train(tmp_path, capsys):
+    pytest.importorskip("myelin.saving")
+    import myelin
+    from myelin import layers
+
+    model = myelin.Sequential([myelin.Input(shape=(2,)), layers.Dense(1)])
+    model.save(tmp_path / "plain.myelin")
+    assert cli.main(["predict", str(tmp_path / "plain.myelin"), str(penguins_path())]) == 1
+    assert "not a model made by 'myelin train'" in capsys.readouterr().err
+    assert cli.main(["summary", str(tmp_path / "plain.myelin")]) == 0

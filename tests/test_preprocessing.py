@@ -291,3 +291,33 @@ def test_invert_lookup_as_model_output_keeps_long_strings():
     model = myelin.Model(inp, layers.StringLookup(vocabulary=["a", "a much longer token"], invert=True)(inp))
     out = model.predict(np.array([[1], [2]]), batch_size=1, verbose=0)
     assert out.ravel().tolist() == ["a", "a much longer token"]
+
+
+# ---------------------------------------------------------------------------- saved whole (myelin.saving)
+def test_a_preprocessing_model_is_saved_and_loaded_whole(tmp_path):
+    pytest.importorskip("myelin.saving")
+    pytest.importorskip("safetensors")
+    from myelin.models import load_model
+
+    model, columns, y = raw_column_model()
+    code = myelin.Input(shape=(1,), dtype="int64", name="code")
+    ints = layers.IntegerLookup(output_mode="one_hot")
+    ints.adapt(np.array([3, 5, 5, 9]))
+    scaled = layers.Rescaling(0.5)(layers.CategoryEncoding(4, output_mode="count")(ints(code)))
+    full = myelin.Model(model.inputs + [code], layers.Concatenate()([model.outputs[0], scaled]))
+    full.compile("adam", "mse")
+    feeds = {**columns, "code": np.random.default_rng(1).choice([3, 5, 9, 11], len(y))}
+    before = full.predict(feeds, verbose=0)
+    full.save(tmp_path / "raw.myelin")
+    loaded = load_model(tmp_path / "raw.myelin")
+    np.testing.assert_array_equal(loaded.predict(feeds, verbose=0), before)
+    norm = next(layer for layer in loaded.layers if isinstance(layer, layers.Normalization))
+    original = next(layer for layer in full.layers if isinstance(layer, layers.Normalization))
+    np.testing.assert_array_equal(norm.mean.numpy(), original.mean.numpy())
+    np.testing.assert_array_equal(norm.variance.numpy(), original.variance.numpy())
+    lookup = next(layer for layer in loaded.layers if isinstance(layer, layers.StringLookup))
+    assert (
+        lookup.get_vocabulary()
+        == next(layer for layer in full.layers if isinstance(layer, layers.StringLookup)).get_vocabulary()
+    )
+    assert next(layer for layer in loaded.layers if isinstance(layer, layers.IntegerLookup)).get_vocabulary() == [-1, 5, 3, 9]
