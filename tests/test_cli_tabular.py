@@ -258,7 +258,7 @@ def test_predict_writes_probabilities_per_class(saved_penguins, tmp_path, capsys
 def test_summary_of_a_saved_model(saved_penguins, capsys):
     assert cli.main(["summary", str(saved_penguins)]) == 0
     out = capsys.readouterr().out
-    assert "island_lookup (StringLookup)" in out and "numeric_normalization (Normaliz" in out
+    assert "island_lookup (StringLookup)" in out and "numeric_normalization (Normal" in out
     assert "Target: 'species' (multiclass); classes: Adelie, Chinstrap, Gentoo" in out
     assert "Categorical columns: island, sex" in out
 
