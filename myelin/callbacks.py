@@ -375,6 +375,8 @@ class ProgbarLogger(Callback):
                 d.update(getattr(self, "fields", None) or {"timing": "", "metrics": ""})
                 return d
 
+        # tqdm's notebook widget draws its own bar where the format says "{bar}" (a width would hide it)
+        bar = "{bar}" if tqdm.__module__ == "tqdm.notebook" else "{bar:20}"
         self._bar = KerasBar(
             total=self.steps,
             file=self.out,
@@ -382,7 +384,7 @@ class ProgbarLogger(Callback):
             mininterval=0.1,
             ascii="─━",
             dynamic_ncols=False,
-            bar_format="{n_fmt}/{total_fmt} {bar:20} {timing}{metrics}",
+            bar_format=f"{{n_fmt}}/{{total_fmt}} {bar} {{timing}}{{metrics}}",
         )
 
     def _advance(self, logs):

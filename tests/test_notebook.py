@@ -98,5 +98,26 @@ def test_the_bar_is_made_by_tqdm_auto(monkeypatch):
     logger.set_params({"verbose": 1, "epochs": 1, "steps": 2})
     logger._open_bar()
     assert isinstance(logger._bar, Spy)
+    assert made[0]["bar_format"] == "{n_fmt}/{total_fmt} {bar:20} {timing}{metrics}"  # the terminal's layout
     logger._bar.close()
     logger.stream.close()
+
+
+def test_the_notebook_widget_gets_a_plain_bar_field(monkeypatch):
+    import tqdm.auto
+
+    made = []
+
+    class Widget(tqdm.auto.tqdm):  # stands in for tqdm.notebook.tqdm, which needs ipywidgets
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    Widget.__module__ = "tqdm.notebook"
+    monkeypatch.setattr(tqdm.auto, "tqdm", Widget)
+    with open("/dev/null", "w") as sink:
+        logger = callbacks.ProgbarLogger(stream=sink)
+        logger.set_params({"verbose": 1, "epochs": 1, "steps": 2})
+        logger._open_bar()
+        logger._bar.close()
+    assert made[0]["bar_format"] == "{n_fmt}/{total_fmt} {bar} {timing}{metrics}"
