@@ -171,3 +171,12 @@ def test_import_myelin_plot_does_not_import_matplotlib():
     code = "import sys, myelin.plot; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_figures_go_through_pyplot_when_the_program_uses_it():
+    code = (
+        "import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt; import myelin.plot; "
+        "fig = myelin.plot.history({'loss': [2.0, 1.0]}); print(plt.fignum_exists(fig.number))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"
