@@ -150,6 +150,7 @@ def test_preprocessing_numeric(tmp_path):
             norm,
             layers.Normalization(mean=[1.0] * 4, variance=[4.0] * 4, invert=True),
             layers.Dense(2),
+            layers.Normalization(axis=None, mean=3000.0, variance=250000.0, invert=True),  # a regression head's units
         ]
     )
     export_and_compare(model, tmp_path, data)
