@@ -12,6 +12,7 @@ from . import (
     callbacks,
     data,
     datasets,
+    debugging,
     initializers,
     layers,
     losses,
@@ -20,8 +21,10 @@ from . import (
     ops,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
+from .debugging import detect_anomaly
 from .gradcheck import gradcheck
 from .layers import Input
 from .models import Model, Sequential
@@ -39,6 +42,8 @@ __all__ = [
     "callbacks",
     "data",
     "datasets",
+    "debugging",
+    "detect_anomaly",
     "enable_grad",
     "gradcheck",
     "initializers",
@@ -51,5 +56,6 @@ __all__ = [
     "ops",
     "optimizers",
     "regularizers",
+    "saving",
     "utils",
 ]

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -670,6 +671,263 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+# ---------------------------------------------------------------------------- checkpoints
+def _check_save_freq(save_freq, who: str):
+    if save_freq == "epoch":
+        return save_freq
+    if isinstance(save_freq, bool) or not isinstance(save_freq, (int, np.integer)) or save_freq <= 0:
+        raise ValueError(f"{who}: save_freq must be 'epoch' or a positive number of batches, got {save_freq!r}")
+    return int(save_freq)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or its weights) during training, every epoch or every ``save_freq`` batches.
+
+    ``filepath`` may hold fields filled in at each save: ``{epoch}`` (1-based), ``{batch}``
+    (1-based, with an integer ``save_freq``) and any log value such as ``{val_loss:.3f}``.
+    With ``save_best_only``, a save happens only when ``monitor`` improves in the direction
+    of ``mode`` ("auto" reads it from the name). Files are myelin files written atomically
+    (``model.save`` / ``model.save_weights``): a crash during a save never destroys the
+    previous checkpoint.
+
+    Example:
+        >>> cb = ModelCheckpoint("checkpoints/epoch{epoch:02d}-{val_loss:.2f}.myelin", save_best_only=True)
+        >>> cb.mode
+        'min'
+    """
+
+    def __init__(
+        self,
+        filepath,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq="epoch",
+        initial_value_threshold: float | None = None,
+    ):
+        super().__init__()
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = bool(save_best_only), bool(save_weights_only)
+        self.mode = _monitor_mode(monitor, mode)
+        self.save_freq = _check_save_freq(save_freq, "ModelCheckpoint")
+        self.initial_value_threshold = initial_value_threshold
+        self.best = initial_value_threshold
+        self._epoch, self._batches_seen = 0, 0
+        if self.save_freq != "epoch":
+            # The batch hook exists only when it is needed (the loop skips hooks nobody defines).
+            self.on_train_batch_end = self._on_batch_end
+            self._given = {"on_train_batch_end"}
+
+    def on_train_begin(self, logs=None):
+        self._batches_seen = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _on_batch_end(self, batch, logs=None):
+        self._batches_seen += 1
+        if self._batches_seen % self.save_freq == 0:
+            self._save(self._epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+    def _path(self, epoch: int, batch, logs: dict) -> str:
+        fields = {**logs, "epoch": epoch + 1}
+        if batch is not None:
+            fields["batch"] = batch + 1
+        try:
+            return self.filepath.format(**fields)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(
+                f"ModelCheckpoint: cannot fill in the filepath {self.filepath!r} ({type(err).__name__}: {err}); "
+                f"the fields available at this save are {', '.join(sorted(fields))}"
+            ) from None
+
+    def _improved(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.best is None:
+            return True
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def _save(self, epoch: int, batch, logs) -> None:
+        logs = dict(logs or {})
+        path = self._path(epoch, batch, logs)
+        if self.save_best_only:
+            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            if value is None:
+                return
+            if not self._improved(float(value)):
+                if self.verbose:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best}")
+                return
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best} to {value}, saving to {path}")
+            self.best = float(value)
+        elif self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(path, overwrite=True)
+        else:
+            self.model.save(path, overwrite=True)
+
+
+def _plain(value):
+    """A history value as JSON (NaN and infinities as strings, read back with float())."""
+    value = float(value)
+    return value if math.isfinite(value) else str(value)
+
+
+class BackupAndRestore(Callback):
+    """Resume an interrupted ``fit`` where it stopped: weights, optimizer state, random generator, epoch.
+
+    Every epoch (or every ``save_freq`` batches) the training state goes to one file in
+    ``backup_dir``, written atomically. When ``fit`` starts and a backup is there, because
+    the previous run was killed, crashed or stopped with Ctrl-C, the model's weights, the
+    optimizer's state and learning rate, the library's random generator and the history so
+    far are restored and training continues from that point: the final weights are the
+    same, bit for bit on the CPU, as those of a run that was never interrupted. The backup is
+    deleted when training completes (``delete_checkpoint=True``), not when it is interrupted.
+    With ``double_checkpoint=True`` the previous backup is kept too, and used if the newest
+    cannot be read.
+
+    Run the same script again to resume: the model must be built and compiled the same way.
+    After a mid-epoch resume (an integer ``save_freq``), that epoch's logged training
+    metrics cover only the batches run after the resume. The state of other callbacks
+    (EarlyStopping's patience, ...) is not saved, as in Keras.
+
+    Example:
+        >>> backup = BackupAndRestore("training_backup", save_freq="epoch")
+        >>> backup.save_freq
+        'epoch'
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint: bool = False, delete_checkpoint: bool = True):
+        super().__init__()
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = _check_save_freq(save_freq, "BackupAndRestore")
+        self.double_checkpoint, self.delete_checkpoint = bool(double_checkpoint), bool(delete_checkpoint)
+        self._files = [os.path.join(self.backup_dir, "backup.myelin")]
+        if self.double_checkpoint:
+            self._files.append(os.path.join(self.backup_dir, "backup-previous.myelin"))
+        self._pending = None
+        self._epoch, self._epoch_rng, self._batches_seen, self._completed = 0, None, 0, False
+        if self.save_freq != "epoch":
+            self.on_train_batch_end = self._on_batch_end
+            self._given = {"on_train_batch_end"}
+
+    # -- restoring
+    def on_train_begin(self, logs=None):
+        from . import saving  # noqa: PLC0415  (saving sits above callbacks; imported when training starts)
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        saving.clean_temp_files(self.backup_dir)
+        self._batches_seen, self._completed, self._pending = 0, False, None
+        state = self._load(saving)
+        if state is None:
+            return
+        self.model._resume_at = (int(state["epoch"]), int(state["step"]))
+        self._pending = state
+        history = getattr(self.model, "history", None)
+        if history is not None and isinstance(state.get("history"), dict):
+            history.history = {k: [float(v) for v in vs] for k, vs in state["history"].items()}
+
+    def _load(self, saving):
+        errors = []
+        for path in self._files:
+            if not os.path.exists(path):
+                continue
+            try:
+                state = saving.load_checkpoint(self.model, path)
+            except saving.ModelFileError as err:
+                errors.append(f"{path}: {err}")
+                continue
+            for key in ("epoch", "step", "rng", "epoch_rng"):
+                if key not in state:
+                    errors.append(f"{path}: the backup has no {key!r}")
+                    break
+            else:
+                if errors:
+                    warnings.warn(f"BackupAndRestore: the newest backup could not be read: {errors[0]}", stacklevel=3)
+                return state
+        if errors:
+            raise ValueError(
+                f"BackupAndRestore: cannot resume from {self.backup_dir!r}: {'; '.join(errors)}. "
+                "Delete that folder to start training from the beginning."
+            )
+        return None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from . import backend  # noqa: PLC0415
+
+        self._epoch = epoch
+        pending = self._pending
+        if pending is not None and epoch == pending["epoch"]:
+            backend.set_rng_state(pending["epoch_rng"])  # the generator as this epoch began: same shuffle
+            history = getattr(self.model, "history", None)
+            if history is not None and isinstance(pending.get("history_epochs"), list):
+                history.epoch[:0] = [int(e) for e in pending["history_epochs"]]
+            if pending["step"] == 0:
+                self._pending = None
+        self._epoch_rng = backend.rng_state()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._pending is not None:  # resuming mid-epoch: the generator as it was after the last saved batch
+            from . import backend  # noqa: PLC0415
+
+            backend.set_rng_state(self._pending["rng"])
+            self._pending = None
+
+    # -- backing up
+    def _on_batch_end(self, batch, logs=None):
+        self._batches_seen += 1
+        if self._batches_seen % self.save_freq == 0:
+            self._save(self._epoch, batch + 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._completed = epoch + 1 >= self.params.get("epochs", epoch + 1)
+        if self.save_freq == "epoch":
+            self._save(epoch + 1, 0, (epoch, logs or {}))
+
+    def _save(self, epoch: int, step: int, finished=None) -> None:
+        from . import backend, saving  # noqa: PLC0415
+
+        history = getattr(self.model, "history", None)
+        values = {k: list(vs) for k, vs in (history.history if history else {}).items()}
+        epochs = list(history.epoch) if history else []
+        if finished is not None and finished[0] not in epochs:  # History records this epoch after us
+            epochs.append(finished[0])
+            for k, v in finished[1].items():
+                values.setdefault(k, []).append(v)
+        state = {
+            "epoch": epoch,
+            "step": step,
+            "rng": backend.rng_state(),
+            "epoch_rng": self._epoch_rng if step else backend.rng_state(),
+            "history": {k: [_plain(v) for v in vs] for k, vs in values.items()},
+            "history_epochs": epochs,
+        }
+        if self.double_checkpoint and os.path.exists(self._files[0]):
+            os.replace(self._files[0], self._files[1])
+        saving.save_checkpoint(self.model, self._files[0], state)
+
+    def on_train_end(self, logs=None):
+        if not self.delete_checkpoint or not (self._completed or self.model.stop_training):
+            return  # interrupted: keep the backup for the next run
+        for path in self._files:
+            if os.path.exists(path):
+                os.remove(path)
+        with contextlib.suppress(OSError):  # other files live there
+            os.rmdir(self.backup_dir)
 
 
 def __getattr__(name: str):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import array_module
 from .tensor import Tensor
 
 
@@ -50,11 +51,15 @@ def to_array(value, name: str = "x", allow_strings: bool = False):
 
 
 def check_numeric(arr, name: str = "x") -> None:
-    """Raise a TypeError that says what to do when ``arr`` holds strings or Python objects.
+    """Refuse text and Python objects where numbers are needed: the one place that does.
+
+    (A model input declared as strings, ``Input(dtype="string")``, is exempt: ``to_array``
+    with ``allow_strings`` and :func:`cast_input` do not call it for such inputs.)
 
     Example:
-        >>> check_numeric(np.array(["a"]), "x")
+        >>> check_numeric(np.array(["a", "b"]), "x")
         Traceback (most recent call last):
+        ...
         TypeError: x: expected numbers, got an array of dtype <U1 (strings or Python objects); ...
     """
     if arr.dtype.kind in "OUSV":
@@ -62,6 +67,121 @@ def check_numeric(arr, name: str = "x") -> None:
             f"{name}: expected numbers, got an array of dtype {arr.dtype} (strings or Python objects); "
             "convert categorical columns to numbers first (e.g. one-hot or integer codes), or declare the "
             'input as strings, myelin.Input(shape=(1,), dtype="string"), and map them with layers.StringLookup'
+        )
+
+
+def check_finite(arr, name: str = "x", columns=None, method: str = "fit") -> None:
+    """Raise a ValueError that says where NaN or infinite values are in ``arr`` (a fast no-op when there are none).
+
+    The message names the columns (with their names for a pandas DataFrame), how many
+    values are NaN or infinite in each, how many rows hold them and the first such row.
+
+    Example:
+        >>> check_finite(np.array([[1.0, np.nan], [2.0, 3.0]]), "x", columns=["mass", "flipper"])
+        Traceback (most recent call last):
+        ...
+        ValueError: x contains NaN or infinite values: column 1 ('flipper'): 1 NaN; in 1 of 2 rows (the first is row 0). ...
+    """
+    if getattr(arr, "dtype", None) is None or arr.dtype.kind not in "fc" or arr.size == 0:
+        return
+    xp = array_module(arr)
+    if bool(xp.isfinite(arr.min())) and bool(xp.isfinite(arr.max())):  # NaN propagates, infinities are extremes
+        return
+    flat = np.asarray(arr).reshape(len(arr), -1)
+    nan, inf = np.isnan(flat), np.isinf(flat)
+    rows = (nan | inf).any(axis=1)
+    parts = []
+    for j in np.flatnonzero((nan | inf).any(axis=0))[:5]:
+        if arr.ndim == 1:
+            where = "values"
+        elif arr.ndim == 2:
+            label = f" ({columns[j]!r})" if columns is not None and j < len(columns) else ""
+            where = f"column {j}{label}"
+        else:
+            where = f"position {tuple(int(k) for k in np.unravel_index(j, arr.shape[1:]))} of each sample"
+        counts = [f"{int(c)} {kind}" for c, kind in ((nan[:, j].sum(), "NaN"), (inf[:, j].sum(), "infinite")) if c]
+        parts.append(f"{where}: {' and '.join(counts)}")
+    more = int((nan | inf).any(axis=0).sum()) - len(parts)
+    if more > 0:
+        parts.append(f"and {more} more column(s)")
+    raise ValueError(
+        f"{name} contains NaN or infinite values: {'; '.join(parts)}; in {int(rows.sum())} of {len(arr)} rows "
+        f"(the first is row {int(np.argmax(rows))}). Remove or fill them before training (with pandas: "
+        f"df.dropna() or df.fillna(df.median())), or pass check_finite=False to {method}() if the model is "
+        "meant to receive them"
+    )
+
+
+def check_targets(y, loss: str | None, from_logits: bool, output_shape, name: str, output: str) -> None:
+    """Targets that do not fit the loss or the output layer: a ValueError saying what came and what was expected.
+
+    ``loss`` is the function name of one of myelin's losses (None for a custom loss, whose
+    targets are not checked), ``output_shape`` the output's shape (batch axis None) and
+    ``output`` how to name it ("output layer 'dense_2'").
+
+    Example:
+        >>> check_targets(np.array([0, 3]), "sparse_categorical_crossentropy", False, (None, 3), "y", "output layer 'out'")
+        Traceback (most recent call last):
+        ...
+        ValueError: y: sparse_categorical_crossentropy needs class labels 0 to 2 for the 3 units of output layer 'out', ...
+    """
+    if output_shape is None or len(output_shape) < 2 or getattr(y, "dtype", None) is None:
+        return
+    y = np.asarray(y)
+    units = output_shape[-1]
+    sample = tuple(output_shape[1:])
+    integral = y.dtype.kind in "iub" or bool(np.all(y == np.floor(y)))
+    if loss == "sparse_categorical_crossentropy" and units is not None:
+        if y.ndim == len(output_shape) and y.shape[-1] == units and units > 1:
+            raise ValueError(
+                f"{name} has shape {y.shape}, one-hot rows of {units}, but sparse_categorical_crossentropy takes "
+                f"integer class labels of shape {(y.shape[0],) + sample[:-1]}: use loss='categorical_crossentropy', "
+                f"or {name}.argmax(axis=-1)"
+            )
+        if not integral:
+            bad = y[y != np.floor(y)]
+            raise ValueError(
+                f"{name}: sparse_categorical_crossentropy needs integer class labels, but {name} holds non-integer "
+                f"values such as {bad.flat[0]:g} ({bad.size} of them); for one-hot or probability targets use "
+                "categorical_crossentropy"
+            )
+        low, high = (int(y.min()), int(y.max())) if y.size else (0, 0)
+        if low < 0 or high >= units:
+            wrong = int(((y < 0) | (y >= units)).sum())
+            hint = " (they seem to start at 1: subtract 1)" if low == 1 and high == units else ""
+            raise ValueError(
+                f"{name}: sparse_categorical_crossentropy needs class labels 0 to {units - 1} for the {units} units of "
+                f"{output}, but {name} holds labels from {low} to {high} ({wrong} out of range){hint}; "
+                f"give the output layer {high + 1} units if there are {high + 1} classes"
+            )
+        return
+    if loss == "categorical_crossentropy" and units is not None and units > 1:
+        if y.ndim < len(output_shape) or (y.ndim == len(output_shape) and y.shape[-1] == 1):
+            raise ValueError(
+                f"{name} has shape {y.shape}, class labels rather than one-hot rows, but categorical_crossentropy needs "
+                f"one-hot targets of width {units} ({output} has {units} units): use "
+                f"loss='sparse_categorical_crossentropy', or myelin.utils.to_categorical({name}, {units})"
+            )
+        if y.shape[-1] != units:
+            raise ValueError(
+                f"{name} has {y.shape[-1]} columns (one-hot width) but {output} has {units} units: "
+                "categorical_crossentropy needs them to match"
+            )
+    if loss == "binary_crossentropy" and y.size and not from_logits:
+        low, high = float(y.min()), float(y.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"{name}: binary_crossentropy needs targets between 0 and 1, but {name} holds values from {low:g} to "
+                f"{high:g}; map the two classes to 0 and 1 (or, for more classes, use sparse_categorical_crossentropy)"
+            )
+    if loss not in ("mean_squared_error", "mean_absolute_error", "huber", "binary_crossentropy", "categorical_crossentropy"):
+        return  # a custom loss decides what its targets look like
+    got = tuple(y.shape[1:])
+    fits = got == sample or (sample[-1:] == (1,) and got == sample[:-1]) or (got[-1:] == (1,) and got[:-1] == sample)
+    if not fits and None not in sample:
+        raise ValueError(
+            f"{name} has shape {y.shape} but {output} gives outputs of shape {(None,) + sample}: each target must have "
+            f"shape {sample}"
         )
 
 

@@ -327,7 +327,7 @@ for _cls in list({id(c): c for c in REGISTRY._items.values()}.values()):
 
 
 def get(identifier) -> Initializer:
-    """Resolve an initializer: a name (Keras's snake_case or class name), an instance or a callable.
+    """Resolve an initializer: a name (Keras's snake_case or class name), a config dict, an instance or a callable.
 
     Example:
         >>> isinstance(get("he_normal"), HeNormal)
@@ -335,6 +335,8 @@ def get(identifier) -> Initializer:
     """
     if isinstance(identifier, str):
         return REGISTRY.lookup(identifier)()
+    if isinstance(identifier, dict):  # a saved config: {"class_name": ..., "config": {...}}
+        return REGISTRY.deserialize(identifier)
     if isinstance(identifier, Initializer) or (callable(identifier) and not isinstance(identifier, type)):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Initializer):

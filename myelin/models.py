@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
+import threading
+import warnings
 
 import numpy as np
 
-from . import backend, data, losses, ops, optimizers
+from . import backend, data, debugging, losses, ops, optimizers, saving
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from . import tensor as tensor_module
@@ -61,6 +64,13 @@ class Model(Layer):
         >>> len(history.history["loss"])
         2
     """
+
+    # Set by fit for its duration: whether a non-finite loss stops training (before its update),
+    # and the value that did. Set by a callback (BackupAndRestore) in on_train_begin: where to
+    # resume, as (epoch, batches of that epoch already done).
+    _stop_on_nonfinite = False
+    _nonfinite_loss = None
+    _resume_at = None
 
     def __init__(self, inputs=None, outputs=None, name: str | None = None, trainable: bool = True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
@@ -309,7 +319,7 @@ class Model(Layer):
         dynamic = xs + ys if sw is None else xs + ys + [sw]
         plans = self._plans if training else self._test_plans
         key = tuple((a.shape, a.dtype.str) for a in dynamic) if plans is not None else None
-        plan = plans.get(key) if plans is not None else None
+        plan = plans.get(key) if plans is not None and tensor_module._anomaly_hook is None else None
         if plan is not None:
             loss, values, grads = plan.run(dynamic, backward=training)
             for w, g in zip(plan.weights, grads):
@@ -328,10 +338,15 @@ class Model(Layer):
             if training:
                 total.backward()
             loss, values = total.data, [t.data for t in watched]
+        value = float(loss)
         if training:
+            if self._stop_on_nonfinite and not math.isfinite(value):
+                self._nonfinite_loss = value  # fit explains it and stops; this batch's update is not applied
+                for w in self._train_params:
+                    w.grad = None
+                return value
             self.optimizer.step(self._train_params)
             self.optimizer.zero_grad()
-        value = float(loss)
         n = len(xs[0])
         self._loss_tracker.add(value * n, n)
         n_out = len(values) - len(self._compiled_loss.last_values)
@@ -394,7 +409,7 @@ class Model(Layer):
         return logs
 
     # ------------------------------------------------------------------ data handling
-    def _prepare_x(self, x, name: str = "x") -> list:
+    def _prepare_x(self, x, name: str = "x", check_finite: bool = True, method: str = "fit") -> list:
         specs = self._input_specs()
         declared = None if specs is None else [d for d, _, _ in specs]
         if self._functional:
@@ -413,6 +428,10 @@ class Model(Layer):
         n = data.num_samples(xs, name)
         if n == 0:
             raise ValueError(f"Model {self.name!r}: {name} is empty (0 samples)")
+        if check_finite:
+            columns = list(x.columns) if len(xs) == 1 and hasattr(x, "columns") else None
+            for i, a in enumerate(xs):
+                data.check_finite(a, name if len(xs) == 1 else f"{name}[{i}]", columns, method)
         return xs
 
     def _input_specs(self) -> list[tuple] | None:
@@ -436,25 +455,66 @@ class Model(Layer):
             raise ValueError(f"Model {self.name!r}: {name} has no entry for input(s) {missing}; the inputs are {names}")
         return x
 
-    def _prepare_xy(self, x, y, sample_weight=None, class_weight=None, what: str = "") -> tuple:
-        xs = self._prepare_x(x, f"x{what}")
+    def _prepare_xy(
+        self, x, y, sample_weight=None, class_weight=None, what: str = "", check_finite: bool = True, method: str = "fit"
+    ) -> tuple:
+        xs = self._prepare_x(x, f"x{what}", check_finite, method)
         if y is None:
             raise ValueError(f"Model {self.name!r}: y{what} is required (the targets to learn)")
         ys = [data.cast_targets(a, self.compute_dtype) for a in data.to_arrays(y, f"y{what}")]
         nx, ny = data.num_samples(xs, f"x{what}"), data.num_samples(ys, f"y{what}")
         if nx != ny:
             raise ValueError(f"Model {self.name!r}: x{what} has {nx} samples but y{what} has {ny}; they must match")
+        if check_finite:
+            for i, a in enumerate(ys):
+                data.check_finite(a, f"y{what}" if len(ys) == 1 else f"y{what}[{i}]", None, method)
         sw = None
         if sample_weight is not None:
-            sw = np.asarray(data.to_array(sample_weight, "sample_weight"), dtype=np.float64).reshape(nx, -1)[:, 0]
+            sw = np.asarray(data.to_array(sample_weight, "sample_weight"), dtype=np.float64)
             if len(sw) != nx:
-                raise ValueError(f"sample_weight has {len(sw)} values for {nx} samples")
+                raise ValueError(f"sample_weight{what} has {len(sw)} values for {nx} samples; give one per sample")
+            sw = sw.reshape(nx, -1)[:, 0]
+            data.check_finite(sw, f"sample_weight{what}", None, method)
         if class_weight is not None:
             cw = data.class_weights_to_sample_weights(ys[0], class_weight)
             sw = cw if sw is None else sw * cw
         if sw is not None:
             sw = sw.astype(self.compute_dtype)
         return xs, ys, sw
+
+    def _check_targets(self, ys: list, what: str = "") -> None:
+        """Before any work: targets that cannot fit the loss or the output layer are an error; misfits a warning."""
+        shapes = self.output_shape if isinstance(self.output_shape, list) else [self.output_shape]
+        n_out = len(self.outputs) if self._functional else len(shapes)
+        if len(ys) != n_out:
+            raise ValueError(
+                f"Model {self.name!r} has {n_out} output(s) ({', '.join(self._output_names(n_out))}) but "
+                f"{len(ys)} target array(s) were given as y{what}"
+            )
+        compiled = self._compiled_loss
+        if compiled._losses is None:
+            compiled.resolve(self._output_names(n_out))
+        for i, (y, shape) in enumerate(zip(ys, shapes)):
+            loss = compiled._losses[i]
+            if loss is None:
+                continue
+            name = f"y{what}" if n_out == 1 else f"y{what}[{i}]"
+            data.check_targets(y, _loss_kind(loss), getattr(loss, "from_logits", False), shape, name, self._output_label(i))
+        if compiled is not getattr(self, "_misfits_checked", None):
+            self._misfits_checked = compiled
+            for message in _misfits(self, n_out):
+                warnings.warn(message, UserWarning, stacklevel=3)
+
+    def _output_label(self, i: int) -> str:
+        layer = self._output_layer(i)
+        return f"output layer {layer.name!r}" if layer is not None else f"output {i}"
+
+    def _output_layer(self, i: int):
+        if self._functional:
+            return self.outputs[i].layer
+        if isinstance(self, Sequential) and self._stack:
+            return self._stack[-1]
+        return None
 
     def _shape_targets(self, ys: list) -> list:
         """Give (n,) targets of a one-unit output their trailing axis, once, before the batches."""
@@ -491,12 +551,28 @@ class Model(Layer):
         validation_steps: int | None = None,
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
+        on_nonfinite_loss: str | None = None,
+        check_finite: bool = True,
     ):
         """Train for ``epochs`` passes over the data; returns the ``History``.
 
         ``validation_split`` holds out the last fraction of the samples (taken before
         shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, weights)``.
         ``class_weight`` maps a class to a weight of its samples' loss.
+
+        Data is checked before any work: lengths, widths, class labels against the loss and
+        the output layer, text, and (``check_finite=True``) NaN or infinite values; a loss
+        and output activation that do not fit each other give a warning that says why.
+
+        When the loss becomes NaN or infinite, ``on_nonfinite_loss="raise"`` (the default)
+        stops before that batch's update and raises ``myelin.debugging.NonFiniteLossError``
+        saying at which epoch and batch, which layer went non-finite first and what usually
+        causes it; ``"stop"`` stops with that message as a warning; ``"continue"`` trains on,
+        as Keras does (the default when a ``TerminateOnNaN`` callback is given: it decides).
+
+        Ctrl-C stops at the end of the current batch: the progress line is closed,
+        callbacks' ``on_train_end`` runs, ``model.history`` holds the epochs completed, and
+        ``KeyboardInterrupt`` is raised again (a second Ctrl-C stops at once).
 
         Example:
             >>> from myelin import layers
@@ -507,21 +583,28 @@ class Model(Layer):
             ['accuracy', 'loss']
         """
         self._assert_compiled("fit")
+        if on_nonfinite_loss is None:
+            given = callbacks or []
+            on_nonfinite_loss = "continue" if any(isinstance(c, callbacks_module.TerminateOnNaN) for c in given) else "raise"
+        if on_nonfinite_loss not in ("raise", "stop", "continue"):
+            raise ValueError(f"on_nonfinite_loss must be 'raise', 'stop' or 'continue', got {on_nonfinite_loss!r}")
         batch_size = self._check_batch_size(batch_size)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.floating)):
+            raise TypeError(f"validation_split must be a number in [0, 1), got {validation_split!r}")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         if not isinstance(validation_freq, int) or validation_freq < 1:
             raise ValueError(f"validation_freq must be a positive integer, got {validation_freq!r}")
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, check_finite=check_finite)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)")
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
-            val = self._prepare_xy(vx, vy, vsw, what="_val")
+            val = self._prepare_xy(vx, vy, vsw, what="_val", check_finite=check_finite)
         elif validation_split:
             n = len(xs[0])
             cut = int(n * (1.0 - validation_split))
@@ -532,9 +615,11 @@ class Model(Layer):
             val = ([a[cut:] for a in xs], [a[cut:] for a in ys], None if sw is None else sw[cut:])
             xs, ys, sw = [a[:cut] for a in xs], [a[:cut] for a in ys], None if sw is None else sw[:cut]
         self._ensure_built(xs)
+        self._check_targets(ys)
         ys = self._shape_targets(ys)
         if val is not None:
             self._check_model_input(val[0])
+            self._check_targets(val[1], "_val")
             val = (val[0], self._shape_targets(val[1]), val[2])
         n = len(xs[0])
         steps = math.ceil(n / batch_size)
@@ -556,36 +641,63 @@ class Model(Layer):
         want_end = cbs.wants("on_train_batch_end")
         gen = backend.rng()
 
+        self._stop_on_nonfinite, self._nonfinite_loss = on_nonfinite_loss != "continue", None
+        ctrl_c = _StopAtBatchEnd()
+        epoch = step = 0
         cbs.on_train_begin()
+        initial_epoch, skip = self._resume_at or (initial_epoch, 0)  # a callback may resume an interrupted run
+        self._resume_at = None
         logs: dict = {}
         try:
-            for epoch in range(initial_epoch, epochs):
-                self.reset_metrics()
-                cbs.on_epoch_begin(epoch)
-                for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
-                    if step >= steps:
-                        break
-                    if want_begin:
-                        cbs.batch("on_train_batch_begin", step)
-                    xb = [a[idx] for a in xs]
-                    yb = [a[idx] for a in ys]
-                    self._step(xb, yb, None if sw is None else sw[idx], training=True)
-                    if want_end:
-                        cbs.batch("on_train_batch_end", step, self._logs())
+            with ctrl_c:
+                for epoch in range(initial_epoch, epochs):
+                    self.reset_metrics()
+                    cbs.on_epoch_begin(epoch)
+                    for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
+                        if step >= steps:
+                            break
+                        if step < skip:
+                            continue
+                        if want_begin:
+                            cbs.batch("on_train_batch_begin", step)
+                        xb = [a[idx] for a in xs]
+                        yb = [a[idx] for a in ys]
+                        swb = None if sw is None else sw[idx]
+                        self._step(xb, yb, swb, training=True)
+                        if self._nonfinite_loss is not None:
+                            self._nonfinite_stop(on_nonfinite_loss, xb, yb, swb, epoch, step, epochs, steps)
+                            break
+                        if want_end:
+                            cbs.batch("on_train_batch_end", step, self._logs())
+                        if self.stop_training or ctrl_c.requested:
+                            break
+                    skip = 0
+                    if ctrl_c.requested:
+                        raise KeyboardInterrupt(_interrupted(epoch, step, epochs, steps))
+                    logs = self._logs()
+                    if val is not None and (epoch + 1) % validation_freq == 0:
+                        vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
+                        val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
+                        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    cbs.on_epoch_end(epoch, logs)
                     if self.stop_training:
                         break
-                logs = self._logs()
-                if val is not None and (epoch + 1) % validation_freq == 0:
-                    vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
-                    val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
-                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                cbs.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
+                    if ctrl_c.requested:
+                        raise KeyboardInterrupt(_interrupted(epoch, steps - 1, epochs, steps))
         finally:
+            self._stop_on_nonfinite = False
             cbs.on_train_end(logs)
             self.optimizer.finalize_variable_values()
         return history
+
+    def _nonfinite_stop(self, policy: str, xb, yb, swb, epoch: int, step: int, epochs: int, steps: int) -> None:
+        """The loss of this batch is NaN or infinite: explain where it came from, then raise or stop."""
+        value, self._nonfinite_loss = self._nonfinite_loss, None
+        message = debugging.explain_nonfinite_loss(self, xb, yb, swb, epoch, step, value, epochs, steps)
+        if policy == "raise":
+            raise debugging.NonFiniteLossError(message, epoch, step, value)
+        warnings.warn(message, UserWarning, stacklevel=3)
+        self.stop_training = True
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_arrays(self, xs, ys, sw, batch_size: int, cbs, steps=None) -> dict:
@@ -613,6 +725,7 @@ class Model(Layer):
         steps: int | None = None,
         callbacks=None,
         return_dict: bool = False,
+        check_finite: bool = True,
     ):
         """Loss and metrics on data, without training: a scalar (loss only), a list, or a dict.
 
@@ -624,8 +737,9 @@ class Model(Layer):
         """
         self._assert_compiled("evaluate")
         batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, check_finite=check_finite, method="evaluate")
         self._ensure_built(xs)
+        self._check_targets(ys)
         ys = self._shape_targets(ys)
         verbose = 1 if verbose == "auto" else int(verbose)
         n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
@@ -640,7 +754,15 @@ class Model(Layer):
         values += [v for k, v in logs.items() if k not in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size: int | None = None, verbose="auto", steps: int | None = None, callbacks=None):
+    def predict(
+        self,
+        x,
+        batch_size: int | None = None,
+        verbose="auto",
+        steps: int | None = None,
+        callbacks=None,
+        check_finite: bool = True,
+    ):
         """Outputs for ``x`` as NumPy arrays, computed batch by batch without a graph.
 
         Example:
@@ -650,7 +772,7 @@ class Model(Layer):
             (5, 2)
         """
         batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
-        xs = self._prepare_x(x)
+        xs = self._prepare_x(x, check_finite=check_finite, method="predict")
         self._ensure_built(xs)
         n = len(xs[0])
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -688,8 +810,9 @@ class Model(Layer):
             >>> loss = m.train_on_batch(np.ones((4, 2)), np.ones(4))
         """
         self._assert_compiled("train_on_batch")
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, method="train_on_batch")
         self._ensure_built(xs)
+        self._check_targets(ys)
         ys = self._shape_targets(ys)
         self.reset_metrics()
         if self._train_params is None:
@@ -708,8 +831,9 @@ class Model(Layer):
             0.0
         """
         self._assert_compiled("test_on_batch")
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, method="test_on_batch")
         self._ensure_built(xs)
+        self._check_targets(ys)
         ys = self._shape_targets(ys)
         self.reset_metrics()
         self._step(xs, ys, sw, training=False)
@@ -731,7 +855,7 @@ class Model(Layer):
             >>> m.predict_on_batch(np.zeros((4, 2))).shape
             (4, 3)
         """
-        xs = self._prepare_x(x)
+        xs = self._prepare_x(x, method="predict_on_batch")
         self._ensure_built(xs)
         results = [Tensor._wrap(o, False).numpy() for o in self._infer(xs)]
         return results[0] if len(results) == 1 else results
@@ -744,7 +868,7 @@ class Model(Layer):
             self._infer_plans = {} if eligible else None
         plans = self._infer_plans
         key = tuple((a.shape, a.dtype.str) for a in xs) if plans is not None else None
-        plan = plans.get(key) if plans is not None else None
+        plan = plans.get(key) if plans is not None and tensor_module._anomaly_hook is None else None
         if plan is not None:
             return plan.run(xs)[1]
         record = plans is not None and tensor_module._anomaly_hook is None
@@ -756,6 +880,144 @@ class Model(Layer):
             except ValueError:
                 self._infer_plans = None
         return [o.data for o in outs]
+
+    # ------------------------------------------------------------------ config and files
+    def get_config(self) -> dict:
+        """The constructor arguments; for a functional model, its layers and the graph that connects them.
+
+        Nodes name the layers they call and the (layer, call) pairs they read, so shared
+        layers and several inputs and outputs round-trip. A subclassed model returns
+        ``name`` and ``trainable``; override ``get_config`` to add your constructor's arguments.
+
+        Example:
+            >>> from myelin import layers
+            >>> x = layers.Input(shape=(2,), name="x")
+            >>> m = Model(x, layers.Dense(1, name="y")(x))
+            >>> m.get_config()["nodes"]
+            [{'layer': 'y', 'inputs': [['x', 0]]}]
+        """
+        if not self._functional:
+            return super().get_config()
+        names = [layer.name for layer in self._graph_layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Model {self.name!r}: layer names must be unique to save the model; they are {names}")
+        refs = {id(t): [t.layer.name, 0] for t in self.inputs}
+        calls: dict[int, int] = {}
+        nodes = []
+        for layer, input_ids, out_id in self._nodes:
+            k = calls.get(id(layer), 0)
+            calls[id(layer)] = k + 1
+            refs[out_id] = [layer.name, k]
+            nodes.append({"layer": layer.name, "inputs": [refs[i] for i in input_ids]})
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": [saving.serialize_layer(layer) for layer in self._graph_layers],
+            "nodes": nodes,
+            "inputs": [refs[id(t)] for t in self.inputs],
+            "outputs": [refs[id(t)] for t in self.outputs],
+            "single_input": self._single_input,
+            "single_output": self._single_output,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> Model:
+        """Rebuild from :meth:`get_config`: a functional graph, or a subclass from its constructor arguments.
+
+        Example:
+            >>> from myelin import layers
+            >>> x = layers.Input(shape=(2,))
+            >>> m = Model(x, layers.Dense(1)(x))
+            >>> Model.from_config(m.get_config()).output_shape
+            (None, 1)
+        """
+        if "nodes" not in config:
+            try:
+                return cls(**config)
+            except TypeError:
+                if set(config) - {"name", "trainable", "dtype"}:
+                    raise
+                model = cls()  # a subclass whose constructor takes no arguments (the usual case)
+                model.name = config.get("name", model.name)
+                model.trainable = config.get("trainable", True)
+                return model
+        return _functional_from_config(cls, config)
+
+    def get_compile_config(self) -> dict | None:
+        """The arguments given to ``compile``, as JSON (None before ``compile``); what ``save`` stores.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> m.get_compile_config()["loss"], m.get_compile_config()["optimizer"]["class_name"]
+            ('mse', 'SGD')
+        """
+        if not self.compiled:
+            return None
+        return {
+            "optimizer": saving.serialize_object(self.optimizer, "optimizer"),
+            "loss": saving.serialize_object(self._compiled_loss.spec, "loss"),
+            "loss_weights": saving.serialize_object(self._compiled_loss.weights_spec, "loss"),
+            "metrics": saving.serialize_object(self._compiled_metrics.spec, "metric"),
+            "weighted_metrics": saving.serialize_object(self._compiled_metrics.weighted_spec, "metric"),
+        }
+
+    def compile_from_config(self, config: dict) -> None:
+        """``compile`` with the arguments :meth:`get_compile_config` returned.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Dense(1)])
+            >>> m.compile_from_config({"optimizer": "adam", "loss": "mse"})
+            >>> m.optimizer.name
+            'adam'
+        """
+        if not isinstance(config, dict):
+            raise TypeError(f"compile_from_config expects a dict, got {type(config).__name__}")
+        weights = config.get("loss_weights")
+        values = weights.values() if isinstance(weights, dict) else weights if isinstance(weights, list) else [weights]
+        if not all(w is None or (isinstance(w, (int, float)) and not isinstance(w, bool)) for w in values):
+            raise TypeError(f"compile_from_config: loss_weights must be numbers (a list or dict of them), got {weights!r}")
+        self.compile(
+            optimizer=saving.deserialize_object(config.get("optimizer", "rmsprop"), "optimizer"),
+            loss=saving.deserialize_object(config.get("loss"), "loss"),
+            loss_weights=config.get("loss_weights"),
+            metrics=saving.deserialize_object(config.get("metrics"), "metric"),
+            weighted_metrics=saving.deserialize_object(config.get("weighted_metrics"), "metric"),
+        )
+
+    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Save the whole model to one ``.myelin`` file, atomically (see ``myelin.saving``).
+
+        Architecture, compile settings, weights and the optimizer's state: the model loaded
+        by ``myelin.models.load_model`` predicts identically and continues training exactly.
+        A failed or interrupted save leaves any previous file at ``filepath`` intact.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.save("model.myelin")  # doctest: +SKIP
+        """
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save the weights only, atomically; ``load_weights`` matches them by layer order and shape.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.save_weights("model.weights.myelin")  # doctest: +SKIP
+        """
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+        """Load weights from any myelin file, matched by layer order and shape (clear error on mismatch).
+
+        Example:
+            >>> m.load_weights("model.weights.myelin")  # doctest: +SKIP
+        """
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     # ------------------------------------------------------------------ export
     def export(self, filepath, format: str = "onnx", verbose: bool = False, input_signature=None, **kwargs) -> None:  # noqa: A002
@@ -913,6 +1175,112 @@ class Model(Layer):
         )
 
 
+_LOSS_KINDS = {
+    "MeanSquaredError": "mean_squared_error",
+    "MeanAbsoluteError": "mean_absolute_error",
+    "Huber": "huber",
+    "BinaryCrossentropy": "binary_crossentropy",
+    "CategoricalCrossentropy": "categorical_crossentropy",
+    "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+}
+
+
+def _loss_kind(loss) -> str | None:
+    """The function name of one of myelin's own losses (by class or wrapped function); None for others."""
+    if isinstance(loss, losses.LossFunctionWrapper):
+        name = losses.REGISTRY.name_of(loss.fn)
+        return name if name in _LOSS_KINDS.values() else None
+    return _LOSS_KINDS.get(losses.REGISTRY.name_of(type(loss)) or "")
+
+
+def _final_activation(layer):
+    """The activation an output layer ends with (softmax for a Softmax layer), or None if unknown."""
+    from . import activations  # noqa: PLC0415
+    from .layers import Softmax  # noqa: PLC0415
+
+    if isinstance(layer, Softmax):
+        return activations.softmax
+    return getattr(layer, "activation", None)
+
+
+def _misfits(model: Model, n_out: int) -> list[str]:
+    """Warnings for a loss and an output activation that do not fit each other, saying why."""
+    from . import activations  # noqa: PLC0415
+
+    out = []
+    compiled = model._compiled_loss
+    shapes = model.output_shape if isinstance(model.output_shape, list) else [model.output_shape]
+    for i in range(n_out):
+        loss, layer = compiled._losses[i], model._output_layer(i)
+        if loss is None or layer is None:
+            continue
+        act, kind = _final_activation(layer), _loss_kind(loss)
+        units = shapes[i][-1] if shapes[i] else None
+        label, logits = f"output layer {layer.name!r}", getattr(loss, "from_logits", False)
+        if act is activations.softmax and units == 1:
+            out.append(
+                f"{label} applies softmax to a single unit, which always gives 1.0: nothing can be learned. "
+                "For two classes use Dense(1, activation='sigmoid') with binary_crossentropy."
+            )
+        elif kind in ("categorical_crossentropy", "sparse_categorical_crossentropy") and units == 1:
+            out.append(
+                f"{label} has a single unit but the loss is {kind}: over one class the loss is always 0 and nothing is "
+                "learned. For two classes use Dense(1, activation='sigmoid') with binary_crossentropy, or "
+                "Dense(2, activation='softmax')."
+            )
+        elif logits and act in (activations.softmax, activations.sigmoid):
+            out.append(
+                f"{label} applies {act.__name__}, but the loss has from_logits=True: it applies {act.__name__} a second "
+                "time to these probabilities, so the loss is wrong and training slow. Remove the activation (keep "
+                "from_logits=True) or use from_logits=False."
+            )
+        elif kind in ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy") and not logits:
+            wanted = activations.sigmoid if kind == "binary_crossentropy" else activations.softmax
+            if act is not None and act not in (activations.softmax, activations.sigmoid):
+                out.append(
+                    f"{label} ends with {getattr(act, '__name__', act)}, not {wanted.__name__}, but {kind} expects "
+                    "probabilities (from_logits=False): it takes the outputs as probabilities (normalised, clipped to "
+                    "[1e-7, 1 - 1e-7]), which is meaningless for values that are not, and training goes wrong. "
+                    f"Add activation='{wanted.__name__}' or pass from_logits=True to the loss."
+                )
+    return out
+
+
+class _StopAtBatchEnd:
+    """During ``fit``: the first Ctrl-C asks the loop to stop at the end of the batch; a second one stops at once.
+
+    Only in the main thread, and only when SIGINT has Python's default handler (a program
+    or notebook with its own handler keeps it; Ctrl-C then interrupts wherever it lands).
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            signal.default_int_handler(signum, frame)
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _interrupted(epoch: int, step: int, epochs: int, steps: int) -> str:
+    return (
+        f"training stopped by Ctrl-C after batch {step + 1}/{steps} of epoch {epoch + 1}/{epochs}; the model keeps "
+        "the weights of that batch and model.history holds the epochs completed"
+    )
+
+
 def _bytes(n: int) -> str:
     for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if n >= size:
@@ -991,6 +1359,37 @@ class Sequential(Model):
             shape = self.output_shape
             layer._maybe_build(shape)
             self.output_shape = layer.output_shape = layer.compute_output_shape(shape)
+
+    def get_config(self) -> dict:
+        """Name, trainable, and each layer's registered class name and config (the Input first, if any).
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(3,)), layers.Dense(2)])
+            >>> [entry["class_name"] for entry in m.get_config()["layers"]]
+            ['InputLayer', 'Dense']
+        """
+        stack = ([self._input_layer] if self._input_layer is not None else []) + self._stack
+        config = {"name": self.name, "trainable": self.trainable, "layers": [saving.serialize_layer(lyr) for lyr in stack]}
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        """Rebuild from :meth:`get_config` (layer names resolve through myelin's registries only).
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(3,)), layers.Dense(2)])
+            >>> Sequential.from_config(m.get_config()).output_shape
+            (None, 2)
+        """
+        config = dict(config)
+        entries = config.pop("layers", [])
+        if not isinstance(entries, list):
+            raise ValueError(f"Sequential config: 'layers' must be a list, got {type(entries).__name__}")
+        return cls([saving.deserialize_layer(entry) for entry in entries], **config)
 
     def pop(self) -> Layer:
         """Remove and return the last layer."""
@@ -1079,6 +1478,45 @@ def _per_output(spec, names: list[str], what: str) -> list:
     if isinstance(spec, (list, tuple)) and len(names) > 1 and len(spec) == len(names):
         return list(spec)
     return [spec] * len(names)
+
+
+def _functional_from_config(cls, config: dict) -> Model:
+    """Replay a functional model's graph: create its layers, call them in node order on symbolic inputs."""
+    by_name: dict[str, Layer] = {}
+    for entry in config["layers"]:
+        layer = saving.deserialize_layer(entry)
+        if layer.name in by_name:
+            raise ValueError(f"functional config: two layers are named {layer.name!r}")
+        by_name[layer.name] = layer
+    tensors = {(name, 0): layer.output for name, layer in by_name.items() if isinstance(layer, InputLayer)}
+    calls: dict[str, int] = {}
+
+    def tensor(ref):
+        if not (isinstance(ref, list) and len(ref) == 2 and tuple(ref) in tensors):
+            raise ValueError(f"functional config: {ref!r} names no tensor produced before it")
+        return tensors[tuple(ref)]
+
+    for node in config["nodes"]:
+        name = node["layer"]
+        if name not in by_name or isinstance(by_name[name], InputLayer):
+            raise ValueError(f"functional config: node calls {name!r}, which is not a layer of the model")
+        args = [tensor(ref) for ref in node["inputs"]]
+        if not args:
+            raise ValueError(f"functional config: node of {name!r} has no inputs")
+        k = calls.get(name, 0)
+        calls[name] = k + 1
+        tensors[(name, k)] = by_name[name](args[0] if len(args) == 1 else args)
+    inputs = [tensor(ref) for ref in config["inputs"]]
+    outputs = [tensor(ref) for ref in config["outputs"]]
+    if not inputs or not outputs:
+        raise ValueError("functional config: a model needs at least one input and one output")
+    single_in, single_out = config.get("single_input", True), config.get("single_output", True)
+    return cls(
+        inputs[0] if single_in and len(inputs) == 1 else inputs,
+        outputs[0] if single_out and len(outputs) == 1 else outputs,
+        name=config.get("name"),
+        trainable=config.get("trainable", True),
+    )
 
 
 class _CompiledLoss:
@@ -1197,7 +1635,10 @@ class _CompiledMetrics:
 
 
 def clone_model(model: Model) -> Model:
-    """A new model with the same architecture and freshly initialised weights (Sequential models).
+    """A new model with the same architecture and freshly initialised weights.
+
+    Sequential models get fresh layer names; functional models keep theirs (the graph is
+    described by them). The clone is rebuilt from ``get_config`` as a saved file would be.
 
     Example:
         >>> from myelin import layers
@@ -1205,28 +1646,33 @@ def clone_model(model: Model) -> Model:
         >>> clone_model(m).count_params()
         9
     """
-    if not isinstance(model, Sequential):
-        raise TypeError("clone_model: only Sequential models can be cloned here; rebuild functional models from their code")
-    new_layers = []
-    for layer in model.layers:
-        cls = LAYERS.lookup(type(layer).__name__)
-        config = dict(layer.get_config())
-        config.pop("name", None)
-        new_layers.append(cls.from_config(_revive(config)))
-    clone = Sequential(new_layers)
-    if model.input_shape is not None:
-        clone.build(model.input_shape)
-    return clone
+    if isinstance(model, Sequential):
+        entries = []
+        for entry in model.get_config()["layers"]:
+            config = dict(entry["config"])
+            config.pop("name", None)
+            entries.append({**entry, "config": config})
+        return Sequential.from_config({"layers": entries})
+    if model._functional:
+        return type(model).from_config(model.get_config())
+    raise TypeError(
+        "clone_model: a subclassed model is rebuilt by its own code: call its constructor again "
+        "(or register it and use myelin.saving)"
+    )
 
 
-def _revive(config: dict) -> dict:
-    from . import initializers, regularizers  # noqa: PLC0415
+def load_model(filepath, custom_objects: dict | None = None, compile: bool = True) -> Model:  # noqa: A002  (Keras's name)
+    """Load a model saved by ``model.save`` (Keras's ``keras.models.load_model``); see ``myelin.saving``.
 
-    out = dict(config)
-    for key in ("kernel_initializer", "bias_initializer"):
-        if isinstance(out.get(key), dict):
-            out[key] = initializers.REGISTRY.lookup(out[key]["class_name"])(**out[key]["config"])
-    for key in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
-        if isinstance(out.get(key), dict):
-            out[key] = regularizers.REGISTRY.lookup(out[key]["class_name"])(**out[key]["config"])
-    return out
+    Safe on files from anyone: names resolve only through myelin's registries; a malformed
+    file raises ``myelin.saving.ModelFileError``.
+
+    Example:
+        >>> model = load_model("classifier.myelin")  # doctest: +SKIP
+    """
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
+
+
+# Saved files name a model's class like any layer's.
+LAYERS.add("Sequential", Sequential)
+LAYERS.add("Functional", Model, aliases=("Model",))

@@ -62,6 +62,26 @@ class Registry:
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ValueError(f"Unknown {self.family} {name!r}.{hint} Known {self.family} names: {', '.join(self.names())}")
 
+    def deserialize(self, config: dict):
+        """Build an object from a Keras-style config ``{"class_name": name, "config": {arguments}}``.
+
+        The class comes only from this registry, and its arguments only from ``config``: a
+        config (for instance one read from a saved file) can name nothing else.
+
+        Example:
+            >>> reg = Registry("thing")
+            >>> reg.add("Pair", lambda a, b: (a, b))
+            >>> reg.deserialize({"class_name": "Pair", "config": {"a": 1, "b": 2}})
+            (1, 2)
+        """
+        if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+            raise ValueError(f"{self.family} config must be a dict with a 'class_name' string, got {config!r}")
+        args = config.get("config")
+        args = {} if args is None else args
+        if not isinstance(args, dict) or not all(isinstance(k, str) for k in args):
+            raise ValueError(f"{self.family} {config['class_name']!r}: 'config' must be a dict of arguments, got {args!r}")
+        return self.lookup(config["class_name"])(**args)
+
     def name_of(self, obj) -> str | None:
         """The canonical name under which ``obj`` was registered, or None."""
         return self._names.get(id(obj))

@@ -112,7 +112,7 @@ l1_l2 = L1L2
 
 
 def get(identifier):
-    """Resolve a regularizer: None, a name ("l1", "l2", "l1_l2"), an instance or a callable.
+    """Resolve a regularizer: None, a name ("l1", "l2", "l1_l2"), a config dict, an instance or a callable.
 
     Example:
         >>> get("l2").l2
@@ -122,6 +122,8 @@ def get(identifier):
         return None
     if isinstance(identifier, str):
         return REGISTRY.lookup(identifier)()
+    if isinstance(identifier, dict):  # a saved config: {"class_name": ..., "config": {...}}
+        return REGISTRY.deserialize(identifier)
     if callable(identifier):
         return identifier
     raise TypeError(f"regularizer must be a name, a Regularizer or a callable, got {identifier!r}")

@@ -123,14 +123,15 @@ class Function:
         if track:
             out._ctx = fn
         if _anomaly_hook is not None:
-            _anomaly_hook("forward", fn, data)
+            _anomaly_hook("forward", fn, data, inputs)
         if _tape is not None:
             _tape.record(fn, inputs, options, out)
         return out
 
 
-# Set by ``myelin.detect_anomaly`` while it is active: called with every forward output and
-# every backward gradient. ``None`` keeps the hot path to one comparison.
+# Set by ``myelin.detect_anomaly`` while it is active: called as (phase, fn, array, inputs)
+# with every forward output (and the op's input tensors) and every backward gradient.
+# ``None`` keeps the hot path to one comparison.
 _anomaly_hook = None
 # Set by ``myelin.tape.Tape`` while it records a step to replay.
 _tape = None

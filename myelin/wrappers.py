@@ -29,8 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 try:
@@ -42,8 +40,6 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised only without 
     raise ModuleNotFoundError("myelin.wrappers needs scikit-learn 1.6 or later: pip install 'myelin[sklearn]'") from err
 
 from . import backend
-from . import layers as layers_module
-from .layers.base import InputLayer
 from .models import Model, Sequential, clone_model
 
 
@@ -53,35 +49,6 @@ def _copy_non_trainable(source: Model, target: Model) -> None:
     for old, new in zip(source.layers, target.layers):
         if old.weights and not old.trainable_weights and len(old.weights) == len(new.weights):
             new.set_weights(old.get_weights())
-
-
-def _clone_functional(model: Model) -> Model:
-    """Replay a functional model's graph with new layers made from each layer's config."""
-    fresh: dict[int, object] = {}
-    values: dict[int, object] = {}
-    for sym in model.inputs:
-        layer = sym.layer
-        values[id(sym)] = layers_module.Input(
-            batch_shape=layer.batch_shape, dtype=layer.dtype, name=layer.name
-        )  # same names: inputs are fed by name
-    for layer, input_ids, out_id in model._nodes:
-        if id(layer) not in fresh:
-            if isinstance(layer, Model):
-                fresh[id(layer)] = clone(layer)
-            else:
-                config = dict(layer.get_config())
-                config.pop("name", None)
-                fresh[id(layer)] = type(layer).from_config(_revive(config))
-        args = [values[i] for i in input_ids]
-        values[out_id] = fresh[id(layer)](args[0] if len(args) == 1 else args)
-    outs = [values[id(o)] for o in model.outputs]
-    return Model([values[id(s)] for s in model.inputs], outs[0] if model._single_output else outs)
-
-
-def _revive(config: dict) -> dict:
-    from .models import _revive as revive  # noqa: PLC0415  (initializer and regularizer configs)
-
-    return revive(config)
 
 
 def clone(model: Model) -> Model:
@@ -98,28 +65,15 @@ def clone(model: Model) -> Model:
         >>> c.compiled, c.count_params()  # doctest: +SKIP
         (True, 3)
     """
-    if isinstance(model, Sequential):
-        new = clone_model(model)
-        if model._input_layer is not None and model._input_layer.dtype is not None:
-            layer = model._input_layer
-            new = Sequential([InputLayer(batch_shape=layer.batch_shape, dtype=layer.dtype)] + new.layers)
-    elif model._functional:
-        new = _clone_functional(model)
-    else:
+    if not (isinstance(model, Sequential) or model._functional):
         raise TypeError(
             f"model {model.name!r} is a subclassed Model, which cannot be cloned from its config; "
             "pass a function that builds and compiles it instead (model=build_fn)"
         )
+    new = clone_model(model)
     _copy_non_trainable(model, new)
-    if model.compiled:
-        opt = model.optimizer
-        new.compile(
-            optimizer=type(opt).from_config(opt.get_config()),
-            loss=copy.deepcopy(model._compiled_loss.spec),
-            loss_weights=copy.deepcopy(model._compiled_loss.weights_spec),
-            metrics=copy.deepcopy(model._compiled_metrics.spec),
-            weighted_metrics=copy.deepcopy(model._compiled_metrics.weighted_spec),
-        )
+    if model.compiled:  # the same compile arguments, a fresh optimizer
+        new.compile_from_config(model.get_compile_config())
     return new
 
 

@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 
 import numpy as np
@@ -28,6 +30,32 @@ from ..tensor import Tensor, no_grad
 
 REGISTRY = Registry("layer")
 _NAME_COUNTS: dict[str, int] = {}
+# While ``myelin.saving`` rebuilds a model from a file: how many more weight values may be
+# created (None otherwise). See ``weights_from_file``.
+_FILE_BUDGET: list | None = None
+
+
+@contextlib.contextmanager
+def weights_from_file(budget: int):
+    """While active, ``add_weight`` creates zero weights, for a file to overwrite, and at most ``budget`` values.
+
+    Rebuilding a model from a saved file runs layer constructors and ``build`` on numbers
+    read from the file; the budget (the number of values the file really holds) keeps an
+    edited file from asking for more memory than that. Initializers are not run, so loading
+    a model neither spends time on random weights nor moves the random generator.
+
+    Example:
+        >>> from myelin.layers import Dense
+        >>> with weights_from_file(budget=8):
+        ...     Dense(2)(np.ones((1, 3))).data.tolist()
+        [[0.0, 0.0]]
+    """
+    global _FILE_BUDGET
+    previous, _FILE_BUDGET = _FILE_BUDGET, [int(budget)]
+    try:
+        yield
+    finally:
+        _FILE_BUDGET = previous
 
 
 def unique_name(base: str) -> str:
@@ -180,7 +208,10 @@ class Layer:
             'demo/w'
         """
         init = initializers.get(initializer)
-        values = init(tuple(shape), dtype=dtype or self.compute_dtype)
+        if _FILE_BUDGET is None:
+            values = init(tuple(shape), dtype=dtype or self.compute_dtype)
+        else:
+            values = self._zeros_within_budget(name, tuple(shape), dtype or self.compute_dtype)
         weight = Tensor(values, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
         self._weights.append(weight)
         if not trainable:
@@ -189,6 +220,18 @@ class Layer:
         if reg is not None:
             self._regularizers.append((reg, weight))
         return weight
+
+    def _zeros_within_budget(self, name: str, shape: tuple, dtype):
+        if not all(isinstance(d, (int, np.integer)) and d >= 0 for d in shape):
+            raise ValueError(f"layer {self.name!r}: weight {name!r} has an invalid shape {shape}")
+        size = math.prod(shape)
+        if size > _FILE_BUDGET[0]:
+            raise ValueError(
+                f"layer {self.name!r}: weight {name!r} of shape {shape} needs {size:,} values, more than the "
+                f"{_FILE_BUDGET[0]:,} left in the file's data"
+            )
+        _FILE_BUDGET[0] -= size
+        return np.zeros(shape, dtype=dtype)
 
     @property
     def weights(self) -> list[Tensor]:

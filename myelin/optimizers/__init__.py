@@ -367,6 +367,60 @@ class Optimizer:
                     )
                 arr[...] = state[key]
 
+    def get_variable_state(self, variable: Tensor) -> dict:
+        """Copies of one variable's state slots (``{"m": array, "v": array}`` for Adam), shaped like it.
+
+        Empty before the first step. Saved files store optimizer state per variable with this,
+        so that they do not depend on how the optimizer lays out its buffers.
+
+        Example:
+            >>> w = Tensor([1.0, 2.0], requires_grad=True)
+            >>> opt = Adam(); opt.apply([[0.5, 0.5]], [w])
+            >>> sorted(opt.get_variable_state(w))
+            ['m', 'v']
+        """
+        if not self.built:
+            return {}
+        group, i = self._variable_slot(variable)
+        return {name: group.view(arr, i).reshape(variable.shape).copy() for name, arr in group.state.items()}
+
+    def set_variable_state(self, variable: Tensor, state: dict) -> None:
+        """Overwrite one variable's state slots from arrays shaped like it (the optimizer must be built).
+
+        Example:
+            >>> w = Tensor([1.0, 2.0], requires_grad=True)
+            >>> opt = SGD(0.1, momentum=0.9); opt.build([w])
+            >>> opt.set_variable_state(w, {"momentum": [0.5, 0.5]})
+            >>> opt.get_variable_state(w)["momentum"]
+            array([0.5, 0.5], dtype=float32)
+        """
+        if not self.built:
+            raise ValueError(f"{type(self).__name__}.set_variable_state: build the optimizer (or train one step) first")
+        group, i = self._variable_slot(variable)
+        if set(state) != set(group.state):
+            raise ValueError(
+                f"{type(self).__name__}.set_variable_state: state for {variable.name or 'the variable'} has slots "
+                f"{sorted(state)}, expected {sorted(group.state)}"
+            )
+        xp = array_module(group.params)
+        for name, value in state.items():
+            value = xp.asarray(value, dtype=group.params.dtype)
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(
+                    f"{type(self).__name__}.set_variable_state: slot {name!r} has shape {tuple(value.shape)}, "
+                    f"expected {tuple(variable.shape)} (the shape of {variable.name or 'the variable'})"
+                )
+            group.view(group.state[name], i)[...] = value.reshape(-1)
+
+    def _variable_slot(self, variable: Tensor) -> tuple:
+        try:
+            return self._where[id(variable)]
+        except KeyError:
+            raise ValueError(
+                f"{type(self).__name__}: unknown variable {variable.name or tuple(variable.shape)}: "
+                f"this optimizer was built for {len(self._where)} other variables"
+            ) from None
+
     def get_config(self) -> dict:
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
