@@ -57,7 +57,12 @@ def _fraction(text: str) -> float:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import importlib.util  # noqa: PLC0415
+
     from . import tabular  # noqa: PLC0415
+
+    if args.out and importlib.util.find_spec("safetensors") is None:  # say so before training, not after
+        raise ModuleNotFoundError("--out saves a model file, which needs safetensors: pip install 'myelin[saving]'")
 
     result = tabular.train(
         args.data,

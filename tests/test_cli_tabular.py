@@ -285,3 +285,13 @@ def test_predict_refuses_a_model_not_made_by_train(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path / "plain.myelin"), str(penguins_path())]) == 1
     assert "not a model made by 'myelin train'" in capsys.readouterr().err
     assert cli.main(["summary", str(tmp_path / "plain.myelin")]) == 0
+
+
+def test_train_out_without_safetensors_says_so_before_training(monkeypatch, tmp_path, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "safetensors" else real(name, *a))
+    assert cli.main(["train", str(penguins_path()), "--target", "species", "--out", str(tmp_path / "m.myelin")]) == 1
+    captured = capsys.readouterr()
+    assert "pip install 'myelin[saving]'" in captured.err and "Held-out" not in captured.out
