@@ -261,7 +261,13 @@ def machine() -> str:
 
 
 def render(onnx_table, checks, cv) -> str:
-    out = [SECTION, "", f"Measured {machine()}. Script: `python bench/ecosystem_bench.py`.", ""]
+    out = [
+        SECTION,
+        "",
+        f"Measured {machine()}. Script: `python bench/ecosystem_bench.py`. The 2-core machine is shared with other "
+        "jobs: compare the numbers within a row, not across runs.",
+        "",
+    ]
     out += [
         "### ONNX export: onnxruntime against `model.predict`",
         "",

@@ -22,6 +22,7 @@ from . import (
     optimizers,
     regularizers,
     saving,
+    tabular,  # registers TabularModel, so load_model reads the models `myelin train` saves
     utils,
 )
 from .debugging import detect_anomaly
@@ -57,5 +58,6 @@ __all__ = [
     "optimizers",
     "regularizers",
     "saving",
+    "tabular",
     "utils",
 ]

@@ -295,3 +295,12 @@ def test_train_out_without_safetensors_says_so_before_training(monkeypatch, tmp_
     assert cli.main(["train", str(penguins_path()), "--target", "species", "--out", str(tmp_path / "m.myelin")]) == 1
     captured = capsys.readouterr()
     assert "pip install 'myelin[saving]'" in captured.err and "Held-out" not in captured.out
+
+
+def test_a_saved_table_model_loads_in_a_fresh_process(saved_penguins):
+    import subprocess
+    import sys
+
+    code = f"import myelin; m = myelin.models.load_model({str(saved_penguins)!r}); print(type(m).__name__, m.classes)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "TabularModel ['Adelie', 'Chinstrap', 'Gentoo']"
