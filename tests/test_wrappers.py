@@ -66,6 +66,7 @@ def expected_failed(estimator):
     ],
     expected_failed_checks=expected_failed,
 )
+@pytest.mark.filterwarnings("ignore:output layer .* applies softmax to a single unit")  # check_classifiers_one_label
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
