@@ -22,6 +22,7 @@ from . import (
     optimizers,
     regularizers,
     saving,
+    tabular,  # registers TabularModel, so load_model reads the models `myelin train` saves
     tune,
     utils,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "optimizers",
     "regularizers",
     "saving",
+    "tabular",
     "tune",
     "utils",
 ]

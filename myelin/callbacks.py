@@ -173,6 +173,37 @@ class History(Callback):
         last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
         return f"<History epochs={len(self.epoch)}{': ' + last if last else ''}>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: one row per logged quantity with its last value and its best epoch.
+
+        Example:
+            >>> h = History(); h.on_train_begin(); h.on_epoch_end(0, {"loss": 0.5}); h.on_epoch_end(1, {"loss": 0.25})
+            >>> "<td>loss</td><td>0.2500</td>" in h._repr_html_()
+            True
+        """
+        import html  # noqa: PLC0415  (only for notebooks)
+
+        rows = []
+        for name, values in self.history.items():
+            if not values:
+                continue
+            best = _best_epoch(name, values)
+            best_text = f"{values[best]:.4f} (epoch {self.epoch[best] + 1 if best < len(self.epoch) else best + 1})"
+            rows.append(f"<tr><td>{html.escape(name)}</td><td>{values[-1]:.4f}</td><td>{best_text}</td></tr>")
+        head = "<tr><th style='text-align:left'>metric</th><th>last</th><th>best</th></tr>"
+        return (
+            f"<div><b>History</b>: {len(self.epoch)} epoch{'s' if len(self.epoch) != 1 else ''}"
+            f"<table>{head}{''.join(rows)}</table></div>"
+        )
+
+
+def _best_epoch(name: str, values: list) -> int:
+    """The index of the best value: lowest for losses and errors, highest for accuracies and the like."""
+    finite = [(float(v), i) for i, v in enumerate(values) if isinstance(v, (int, float, np.number)) and math.isfinite(v)]
+    if not finite:
+        return len(values) - 1
+    return (max if _monitor_mode(name, "auto") == "max" else min)(finite)[1]
+
 
 # ---------------------------------------------------------------------------- progress display
 def _format_duration(seconds: float) -> str:
@@ -208,6 +239,23 @@ def format_logs(logs: dict) -> str:
     return "".join(parts)
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (the test tqdm.auto uses to pick its notebook widget).
+
+    Example:
+        >>> in_notebook()
+        False
+    """
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+        return shell is not None and "IPKernelApp" in shell.config
+    except Exception:  # an IPython too old or too unusual to ask
+        return False
+
+
 class ProgbarLogger(Callback):
     """The progress display: Keras's layout, drawn by tqdm.
 
@@ -237,6 +285,9 @@ class ProgbarLogger(Callback):
 
     @property
     def interactive(self) -> bool:
+        """A terminal, or a Jupyter kernel's own output (where tqdm.auto draws the notebook widget)."""
+        if self.stream is None and in_notebook():
+            return True
         isatty = getattr(self.out, "isatty", None)
         try:
             return bool(isatty and isatty())
@@ -326,6 +377,8 @@ class ProgbarLogger(Callback):
                 d.update(getattr(self, "fields", None) or {"timing": "", "metrics": ""})
                 return d
 
+        # tqdm's notebook widget draws its own bar where the format says "{bar}" (a width would hide it)
+        bar = "{bar}" if tqdm.__module__ == "tqdm.notebook" else "{bar:20}"
         self._bar = KerasBar(
             total=self.steps,
             file=self.out,
@@ -333,7 +386,7 @@ class ProgbarLogger(Callback):
             mininterval=0.1,
             ascii="─━",
             dynamic_ncols=False,
-            bar_format="{n_fmt}/{total_fmt} {bar:20} {timing}{metrics}",
+            bar_format=f"{{n_fmt}}/{{total_fmt}} {bar} {{timing}}{{metrics}}",
         )
 
     def _advance(self, logs):
@@ -876,6 +929,15 @@ class BackupAndRestore(Callback):
                 os.remove(path)
         with contextlib.suppress(OSError):  # other files live there
             os.rmdir(self.backup_dir)
+
+
+def __getattr__(name: str):
+    # TensorBoard lives in its own module (it needs tensorboardX); loaded on first use.
+    if name == "TensorBoard":
+        from .tensorboard import TensorBoard  # noqa: PLC0415
+
+        return TensorBoard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Diagnostics lives in its own module (it walks models with myelin.explain) and subclasses

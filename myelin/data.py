@@ -20,12 +20,17 @@ from .backend import array_module
 from .tensor import Tensor
 
 
-def to_array(value, name: str = "x"):
+def to_array(value, name: str = "x", allow_strings: bool = False):
     """One input as an array; pandas objects via ``to_numpy``; clear errors for what cannot be one.
+
+    Strings (and Python objects) are an error unless ``allow_strings``: the model declares
+    that input as strings (``myelin.Input(shape=(1,), dtype="string")``).
 
     Example:
         >>> to_array([[1, 2], [3, 4]]).shape
         (2, 2)
+        >>> to_array(["a", "b"], allow_strings=True).dtype.kind
+        'U'
     """
     if isinstance(value, Tensor):
         return value.data
@@ -38,7 +43,8 @@ def to_array(value, name: str = "x"):
             arr = np.asarray(value)
         except ValueError as err:  # ragged lists
             raise ValueError(f"{name}: could not make an array of it ({err}); are all rows the same length?") from None
-    check_numeric(arr, name)
+    if not (allow_strings and arr.dtype.kind in "OUS"):
+        check_numeric(arr, name)
     if arr.ndim == 0:
         raise ValueError(f"{name}: expected an array with one row per sample, got a scalar {arr!r}")
     return arr
@@ -47,8 +53,8 @@ def to_array(value, name: str = "x"):
 def check_numeric(arr, name: str = "x") -> None:
     """Refuse text and Python objects where numbers are needed: the one place that does.
 
-    (A model whose input is declared as strings, for preprocessing layers, is the place
-    to relax this, by not calling it for that input.)
+    (A model input declared as strings, ``Input(dtype="string")``, is exempt: ``to_array``
+    with ``allow_strings`` and :func:`cast_input` do not call it for such inputs.)
 
     Example:
         >>> check_numeric(np.array(["a", "b"]), "x")
@@ -59,7 +65,8 @@ def check_numeric(arr, name: str = "x") -> None:
     if arr.dtype.kind in "OUSV":
         raise TypeError(
             f"{name}: expected numbers, got an array of dtype {arr.dtype} (strings or Python objects); "
-            "convert categorical columns to numbers first (e.g. one-hot or integer codes)"
+            "convert categorical columns to numbers first (e.g. one-hot or integer codes), or declare the "
+            'input as strings, myelin.Input(shape=(1,), dtype="string"), and map them with layers.StringLookup'
         )
 
 
@@ -178,7 +185,7 @@ def check_targets(y, loss: str | None, from_logits: bool, output_shape, name: st
         )
 
 
-def to_arrays(value, name: str = "x") -> list:
+def to_arrays(value, name: str = "x", allow_strings: bool = False) -> list:
     """A list of arrays: one per model input (or output); a dict is taken in key order.
 
     Example:
@@ -188,10 +195,36 @@ def to_arrays(value, name: str = "x") -> list:
     if value is None:
         return []
     if isinstance(value, dict):
-        return [to_array(v, f"{name}[{k!r}]") for k, v in value.items()]
+        return [to_array(v, f"{name}[{k!r}]", allow_strings) for k, v in value.items()]
     if isinstance(value, (list, tuple)) and value and _is_array_like(value[0]) and not _is_row_list(value):
-        return [to_array(v, f"{name}[{i}]") for i, v in enumerate(value)]
-    return [to_array(value, name)]
+        return [to_array(v, f"{name}[{i}]", allow_strings) for i, v in enumerate(value)]
+    return [to_array(value, name, allow_strings)]
+
+
+def cast_input(arr, dtype: str | None, floatx: str, name: str = "x"):
+    """One input array in the type its model input declares.
+
+    ``"string"``: strings or objects, kept as they are. An integer type: integers, or floats
+    that are whole numbers. Anything else (or undeclared): numbers in ``floatx``.
+
+    Example:
+        >>> cast_input(np.array([1.0, 2.0]), "int64", "float32").dtype
+        dtype('int64')
+        >>> cast_input(np.array([1, 2]), None, "float32").dtype
+        dtype('float32')
+    """
+    if dtype == "string":
+        if arr.dtype.kind not in "OUS":
+            raise TypeError(
+                f"{name}: this model input is declared as strings (dtype='string'), got numbers of dtype {arr.dtype}"
+            )
+        return arr
+    check_numeric(arr, name)
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        if arr.dtype.kind == "f" and (not np.isfinite(arr).all() or (arr != np.round(arr)).any()):
+            raise TypeError(f"{name}: this model input is declared as {dtype}, got values that are not whole numbers")
+        return arr.astype(dtype, copy=False)
+    return cast_features(arr, floatx)
 
 
 def _is_array_like(v) -> bool:

@@ -415,11 +415,21 @@ class Model(Layer):
 
     # ------------------------------------------------------------------ data handling
     def _prepare_x(self, x, name: str = "x", check_finite: bool = True, method: str = "fit") -> list:
-        xs = data.to_arrays(x, name)
+        specs = self._input_specs()
+        declared = None if specs is None else [d for d, _, _ in specs]
+        if self._functional:
+            x = self._inputs_by_name(x, name)
+        xs = data.to_arrays(x, name, allow_strings=declared is not None and "string" in declared)
         if not xs:
             raise ValueError(f"Model {self.name!r}: {name} is required")
         dtype = self.compute_dtype
-        xs = [data.cast_features(a, dtype) for a in xs]
+        if declared is None or len(declared) != len(xs):
+            xs = [data.cast_features(data.to_array(a, name), dtype) for a in xs]
+        else:
+            labels = [name] if len(xs) == 1 else [f"{name}[{n!r}]" for _, _, n in specs]
+            xs = [data.cast_input(a, d, dtype, lab) for a, d, lab in zip(xs, declared, labels)]
+            # A column (n,) for an input of shape (None, 1), as Keras accepts it.
+            xs = [a.reshape(-1, 1) if a.ndim == 1 and tuple(shape[1:]) == (1,) else a for a, (_, shape, _) in zip(xs, specs)]
         n = data.num_samples(xs, name)
         if n == 0:
             raise ValueError(f"Model {self.name!r}: {name} is empty (0 samples)")
@@ -428,6 +438,27 @@ class Model(Layer):
             for i, a in enumerate(xs):
                 data.check_finite(a, name if len(xs) == 1 else f"{name}[{i}]", columns, method)
         return xs
+
+    def _input_specs(self) -> list[tuple] | None:
+        """(declared dtype or None, shape, name) per model input, when the model declares its inputs."""
+        if self._functional:
+            return [(t.layer.dtype, t.shape, t.layer.name) for t in self.inputs]
+        layer = getattr(self, "_input_layer", None)
+        if layer is not None:
+            return [(layer.dtype, (None,) + tuple(layer.batch_shape[1:]), layer.name)]
+        return None
+
+    def _inputs_by_name(self, x, name: str):
+        """A dict keyed by input names (or a DataFrame holding them as columns) as a list in input order."""
+        names = [t.layer.name for t in self.inputs]
+        if hasattr(x, "columns") and hasattr(x, "to_numpy") and len(names) > 1 and set(names) <= set(x.columns):
+            return [x[n] for n in names]
+        if isinstance(x, dict) and set(names) <= set(x):
+            return [x[n] for n in names]
+        if isinstance(x, dict) and len(x) == len(names) and set(x) != set(names):
+            missing = [n for n in names if n not in x]
+            raise ValueError(f"Model {self.name!r}: {name} has no entry for input(s) {missing}; the inputs are {names}")
+        return x
 
     def _prepare_xy(
         self, x, y, sample_weight=None, class_weight=None, what: str = "", check_finite: bool = True, method: str = "fit"
@@ -770,7 +801,8 @@ class Model(Layer):
         for step, idx in enumerate(data.batch_indices(stop, batch_size)):
             outs = self._infer([a[idx] for a in xs])
             if results is None:  # one output buffer per output, filled in place
-                results = [backend.array_module(o).empty((stop,) + o.shape[1:], dtype=o.dtype) for o in outs]
+                kinds = [object if o.dtype.kind in "US" else o.dtype for o in outs]  # strings of any length
+                results = [backend.array_module(o).empty((stop,) + o.shape[1:], dtype=k) for o, k in zip(outs, kinds)]
             for buf, o in zip(results, outs):
                 buf[idx] = o
             if want_end:
@@ -998,6 +1030,33 @@ class Model(Layer):
         """
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
+    # ------------------------------------------------------------------ export
+    def export(self, filepath, format: str = "onnx", verbose: bool = False, input_signature=None, **kwargs) -> None:  # noqa: A002
+        """Write the model for serving; ``format="onnx"`` (Keras 3's call) is what myelin writes.
+
+        The ONNX file (opset 17; ``ai.onnx.ml`` 3 for lookup layers) takes the model's inputs
+        by name with a dynamic ``"batch"`` first axis; ``opset_version=`` picks another opset
+        (13 or later). ``input_signature`` is not needed (the model knows its input shapes)
+        and must be None. Needs ``pip install 'myelin[onnx]'``; see :mod:`myelin.onnx`.
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+            >>> m.export("model.onnx", format="onnx")  # doctest: +SKIP
+        """
+        if format != "onnx":
+            raise ValueError(f"Model {self.name!r}: export format {format!r} is not available; myelin exports format='onnx'")
+        if input_signature is not None:
+            raise ValueError(f"Model {self.name!r}: export() takes its input shapes from the model; pass input_signature=None")
+        unknown = set(kwargs) - {"opset_version"}
+        if unknown:
+            raise TypeError(f"Model {self.name!r}: export() got unexpected argument(s) {', '.join(sorted(unknown))}")
+        from . import onnx  # noqa: PLC0415  (level 6, and the optional onnx package, only when exporting)
+
+        onnx.export(self, filepath, opset_version=kwargs.get("opset_version"))
+        if verbose:
+            print(f"Saved the model as ONNX at {filepath}")
+
     # ------------------------------------------------------------------ explain
     def explain(self, x, y=None, class_names=None, loss=None, check_finite: bool = True) -> explain_module.Explanation:
         """Walk one sample (or a small batch) through the network, layer by layer; see :mod:`myelin.explain`.
@@ -1073,16 +1132,24 @@ class Model(Layer):
             print_fn(border("├", "┼", "┤", "─") if i < len(rows) - 1 else border("└", "┴", "┘", "─"))
         if not rows:
             print_fn(border("└", "┴", "┘", "─"))
+        for label, count, size in self._param_totals():
+            print_fn(f" {label}: {count:,} ({size})")
+
+    def _param_totals(self) -> list[tuple[str, int, str]]:
+        """(label, count, size) for the summary's closing lines."""
         total = self.count_params()
         trainable = int(sum(w.size for w in self.trainable_weights))
         itemsize = np.dtype(self.compute_dtype).itemsize
-        print_fn(f" Total params: {total:,} ({_bytes(total * itemsize)})")
-        print_fn(f" Trainable params: {trainable:,} ({_bytes(trainable * itemsize)})")
-        print_fn(f" Non-trainable params: {total - trainable:,} ({_bytes((total - trainable) * itemsize)})")
+        lines = [
+            ("Total params", total, _bytes(total * itemsize)),
+            ("Trainable params", trainable, _bytes(trainable * itemsize)),
+            ("Non-trainable params", total - trainable, _bytes((total - trainable) * itemsize)),
+        ]
         if self.optimizer is not None and self.optimizer.built:
             state = self.optimizer.get_state()
             count = int(sum(v.size for k, v in state.items() if k != "iterations")) + 2  # + iterations, learning rate
-            print_fn(f" Optimizer params: {count:,} ({_bytes(count * itemsize)})")
+            lines.append(("Optimizer params", count, _bytes(count * itemsize)))
+        return lines
 
     def _is_chain(self) -> bool:
         return (
@@ -1104,13 +1171,34 @@ class Model(Layer):
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{r[0]}</td><td>{r[1]}</td><td style='text-align:right'>{r[2]}</td></tr>"
-            for r in _summary_rows(self, False, "")
+        """Jupyter's view of a model: ``summary()`` as an HTML table (connections for a branching graph).
+
+        Example:
+            >>> from myelin import layers
+            >>> m = Sequential([layers.Input(shape=(4,)), layers.Dense(2, name="out")])
+            >>> "<td>out (Dense)</td><td>(None, 2)</td><td style='text-align:right'>10</td>" in m._repr_html_()
+            True
+        """
+        import html  # noqa: PLC0415  (only for notebooks)
+
+        rows = _summary_rows(self, False, "")
+        headers = ["Layer (type)", "Output Shape", "Param #"]
+        cells = [r[:3] for r in rows]
+        if self._functional and not self._is_chain():
+            headers.append("Connected to")
+            conn = self._connections()
+            cells = [r[:3] + (conn.get(r[0], ""),) for r in rows]
+        right = " style='text-align:right'"
+        head = "".join(f"<th{right if i == 2 else ''}>{html.escape(h)}</th>" for i, h in enumerate(headers))
+        body = "".join(
+            "<tr>" + "".join(f"<td{right if i == 2 else ''}>{html.escape(str(c))}</td>" for i, c in enumerate(row)) + "</tr>"
+            for row in cells
         )
+        totals = "".join(f"<li>{label}: {count:,} ({size})</li>" for label, count, size in self._param_totals())
         return (
-            f"<b>Model: {self.name}</b><table><tr><th>Layer (type)</th><th>Output Shape</th><th>Param #</th></tr>"
-            f"{rows}</table>Total params: {self.count_params():,}"
+            f"<div><b>Model: {html.escape(self.name)}</b>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f"<ul style='list-style:none;padding-left:0'>{totals}</ul></div>"
         )
 
 

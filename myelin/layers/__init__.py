@@ -1,24 +1,33 @@
 """Level 4: layers, under Keras's names (``myelin.layers.Dense`` and friends).
 
 Example:
-    >>> from myelin.layers import Dense, Dropout, Flatten, Input
+    >>> from myelin.layers import Dense, Dropout, Flatten, Input, Normalization, StringLookup
 """
 
 from .base import REGISTRY, Input, InputLayer, Layer, SymbolicTensor
 from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape, Softmax
+from .merging import Concatenate, concatenate
+from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
 
 __all__ = [
     "REGISTRY",
     "Activation",
+    "CategoryEncoding",
+    "Concatenate",
     "Dense",
     "Dropout",
     "Flatten",
     "Input",
     "InputLayer",
+    "IntegerLookup",
     "Layer",
     "LeakyReLU",
+    "Normalization",
     "ReLU",
+    "Rescaling",
     "Reshape",
     "Softmax",
+    "StringLookup",
     "SymbolicTensor",
+    "concatenate",
 ]

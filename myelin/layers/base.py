@@ -85,6 +85,18 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+def dtype_name(dtype) -> str:
+    """A dtype's name; ``"string"`` for Keras's string inputs (``"string"``, ``str`` or object arrays).
+
+    Example:
+        >>> dtype_name("float32"), dtype_name("string"), dtype_name(str)
+        ('float32', 'string', 'string')
+    """
+    if dtype in ("string", "str", str, object, np.str_, np.object_):
+        return "string"
+    return np.dtype(dtype).name
+
+
 def _shape_str(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -145,7 +157,7 @@ class Layer:
         self._frozen: set[int] = set()  # weights created with trainable=False
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
-        self.dtype = np.dtype(dtype).name if dtype is not None else None
+        self.dtype = dtype_name(dtype) if dtype is not None else None
         self.built = False
         self.input_shape_hint = None
         if batch_input_shape is not None:

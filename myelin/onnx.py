@@ -1,0 +1,512 @@
+"""Level 6: ONNX export, ``model.export("model.onnx", format="onnx")``.
+
+The graph is built with the ``onnx`` package (``pip install 'myelin[onnx]'``), layer by
+layer, from the same weights and the same formulas ``model.predict`` uses, and checked with
+``onnx.checker`` before it is written (atomically: a temporary file, fsync, rename).
+
+- Opset: the default ONNX domain at opset 17 (:data:`OPSET`) and, for the lookup layers,
+  ``ai.onnx.ml`` at opset 3 (``LabelEncoder``). ONNX Runtime 1.13 and later run it.
+- Inputs and outputs are named after the model's input and output layers; their first
+  axis is the named dynamic dimension ``"batch"``. String inputs (``Input(dtype="string")``)
+  become ONNX string tensors, so a model that takes raw tabular columns exports whole.
+- Every layer and activation myelin has is exported (see ``docs/onnx.md`` for the table);
+  a layer without a converter (a custom layer) raises :class:`ExportError` naming it, and
+  :func:`register_converter` adds one.
+
+Example:
+    >>> import myelin
+    >>> from myelin import layers
+    >>> model = myelin.Sequential([myelin.Input(shape=(4,)), layers.Dense(3, activation="softmax")])
+    >>> model.export("model.onnx", format="onnx")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable
+
+import numpy as np
+
+from . import activations
+from .layers import core, merging, preprocessing
+from .models import Model, Sequential
+
+OPSET = 17
+ML_OPSET = 3
+BATCH = "batch"
+
+
+class ExportError(ValueError):
+    """A model (or one of its layers) that cannot be written as ONNX; the message names it.
+
+    Example:
+        >>> raise ExportError("layer 'x' (Custom) has no ONNX converter")
+        Traceback (most recent call last):
+        myelin.onnx.ExportError: layer 'x' (Custom) has no ONNX converter
+    """
+
+
+def _onnx():
+    try:
+        import onnx  # noqa: PLC0415  (optional extra, imported when exporting)
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError("ONNX export needs the 'onnx' package: pip install 'myelin[onnx]'") from None
+    return onnx
+
+
+class GraphBuilder:
+    """Collects ONNX nodes, initializers, inputs and outputs; hands out unique value names.
+
+    A converter receives the builder, the layer and the names of the layer's input values,
+    and returns the name of its output value (see :func:`register_converter`).
+
+    Example:
+        >>> g = GraphBuilder("float32")  # doctest: +SKIP
+        >>> y = g.op("Relu", ["x"])  # doctest: +SKIP
+    """
+
+    def __init__(self, float_dtype: str):
+        self.onnx = _onnx()
+        self.float_dtype = np.dtype(float_dtype)
+        self.nodes: list = []
+        self.initializers: list = []
+        self.inputs: list = []
+        self.outputs: list = []
+        self.uses_ml = False
+        self._names: set[str] = set()
+        self.info: dict[str, tuple[str, int]] = {}  # value name -> (myelin dtype, rank)
+
+    def dtype_of(self, value: str) -> str:
+        """The myelin dtype name (``"float32"``, ``"int64"``, ``"string"``) of a value."""
+        return self.info[value][0]
+
+    def rank_of(self, value: str) -> int:
+        """The number of axes of a value, batch included."""
+        return self.info[value][1]
+
+    def fresh(self, base_name: str) -> str:
+        """A value name not used yet, from ``base_name``."""
+        name, i = base_name, 1
+        while name in self._names:
+            name, i = f"{base_name}_{i}", i + 1
+        self._names.add(name)
+        return name
+
+    def const(self, value, name: str, dtype=None) -> str:
+        """Add a constant tensor (weights, shapes, axes); returns its name."""
+        arr = np.asarray(value, dtype=dtype if dtype is not None else self.float_dtype)
+        name = self.fresh(name)
+        self.initializers.append(self.onnx.numpy_helper.from_array(arr, name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], name: str | None = None, domain: str = "", **attrs) -> str:
+        """Add one node with one output; returns the output's name."""
+        out = self.fresh(name or op_type.lower())
+        if domain == "ai.onnx.ml":
+            self.uses_ml = True
+        self.nodes.append(
+            self.onnx.helper.make_node(op_type, inputs, [out], name=self.fresh(f"{out}/{op_type}"), domain=domain, **attrs)
+        )
+        return out
+
+    def tensor_type(self, dtype: str) -> int:
+        """The ONNX element type of a myelin dtype name (``"string"`` included)."""
+        if dtype == "string":
+            return self.onnx.TensorProto.STRING
+        return self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+    def value_info(self, name: str, dtype: str, shape) -> object:
+        dims = [BATCH if i == 0 else d for i, d in enumerate(shape)]
+        return self.onnx.helper.make_tensor_value_info(name, self.tensor_type(dtype), dims)
+
+
+# ---------------------------------------------------------------------------- converters
+CONVERTERS: dict[type, Callable] = {}
+
+
+def register_converter(layer_class: type):
+    """Decorator: ``fn(graph, layer, input_names) -> output_name`` converts ``layer_class`` to ONNX.
+
+    The function adds nodes with ``graph.op(...)`` and constants with ``graph.const(...)``.
+    Subclasses of ``layer_class`` use it too unless they have their own.
+
+    Example:
+        >>> from myelin import layers
+        >>> class Double(layers.Layer):
+        ...     def call(self, x, training=False):
+        ...         return x * 2.0
+        >>> @register_converter(Double)
+        ... def _double(graph, layer, inputs):
+        ...     return graph.op("Mul", [inputs[0], graph.const(2.0, "two")])
+    """
+
+    def wrap(fn):
+        CONVERTERS[layer_class] = fn
+        return fn
+
+    return wrap
+
+
+def _converter_for(layer) -> Callable | None:
+    for cls in type(layer).__mro__:
+        if cls in CONVERTERS:
+            return CONVERTERS[cls]
+    return None
+
+
+def activation(graph: GraphBuilder, fn, x: str, where: str) -> str:
+    """Nodes computing the activation ``fn`` (a function of ``myelin.activations``) of value ``x``.
+
+    Example:
+        >>> activation(None, activations.linear, "x", "dense")
+        'x'
+    """
+    name = activations.REGISTRY.name_of(fn)
+    if fn is activations.linear:
+        return x
+    simple = {
+        "relu": "Relu",
+        "sigmoid": "Sigmoid",
+        "tanh": "Tanh",
+        "softplus": "Softplus",
+        "elu": "Elu",
+        "softmax": "Softmax",
+        "log_softmax": "LogSoftmax",
+    }
+    if name in simple:
+        attrs = {"axis": -1} if name in ("softmax", "log_softmax") else {}
+        return graph.op(simple[name], [x], **attrs)
+    if name == "leaky_relu":
+        return graph.op("LeakyRelu", [x], alpha=0.2)  # activations.leaky_relu's default slope
+    if name == "selu":
+        return graph.op("Selu", [x], alpha=1.6732632423543772, gamma=1.0507009873554805)
+    if name == "hard_sigmoid":  # Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1)
+        return graph.op("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
+    if name == "swish":
+        return graph.op("Mul", [x, graph.op("Sigmoid", [x])], name="swish")
+    if name == "gelu":  # exact: x * (1 + erf(x / sqrt(2))) / 2
+        scaled = graph.op("Mul", [x, graph.const(1 / math.sqrt(2.0), "inv_sqrt2")])
+        cdf = graph.op("Add", [graph.op("Erf", [scaled]), graph.const(1.0, "one")])
+        return graph.op("Mul", [graph.op("Mul", [x, cdf]), graph.const(0.5, "half")], name="gelu")
+    raise ExportError(
+        f"{where}: activation {getattr(fn, '__name__', fn)!r} has no ONNX form; use one of myelin.activations "
+        "by name, or wrap it in a layer and register a converter with myelin.onnx.register_converter"
+    )
+
+
+def _relu_general(graph: GraphBuilder, x: str, negative_slope: float, max_value, threshold: float) -> str:
+    """Keras's relu(x, negative_slope, max_value, threshold), as activations.relu computes it."""
+    if negative_slope == 0.0 and threshold == 0.0:
+        out = graph.op("Relu", [x])
+    else:
+        above = graph.op("Greater", [x, graph.const(threshold, "threshold")])
+        below = graph.op(
+            "Mul", [graph.op("Sub", [x, graph.const(threshold, "threshold")]), graph.const(negative_slope, "slope")]
+        )
+        out = graph.op("Where", [above, x, below])
+    if max_value is not None:
+        out = graph.op("Min", [out, graph.const(max_value, "max_value")])
+    return out
+
+
+@register_converter(core.Dense)
+def _dense(graph, layer, inputs):
+    out = graph.op("MatMul", [inputs[0], graph.const(layer.kernel.numpy(), f"{layer.name}/kernel")])
+    if layer.use_bias:
+        out = graph.op("Add", [out, graph.const(layer.bias.numpy(), f"{layer.name}/bias")], name=layer.name)
+    return activation(graph, layer.activation, out, f"Dense layer {layer.name!r}")
+
+
+@register_converter(core.Activation)
+def _activation_layer(graph, layer, inputs):
+    return activation(graph, layer.activation, inputs[0], f"Activation layer {layer.name!r}")
+
+
+@register_converter(core.Dropout)
+def _dropout(graph, layer, inputs):
+    return graph.op("Identity", [inputs[0]], name=layer.name)  # inference: dropout passes inputs unchanged
+
+
+@register_converter(core.Flatten)
+def _flatten(graph, layer, inputs):
+    return graph.op("Flatten", [inputs[0]], name=layer.name, axis=1)
+
+
+@register_converter(core.Reshape)
+def _reshape(graph, layer, inputs):
+    shape = graph.const([0, *layer.target_shape], f"{layer.name}/shape", dtype=np.int64)  # 0: keep the batch size
+    return graph.op("Reshape", [inputs[0], shape], name=layer.name)
+
+
+@register_converter(core.ReLU)
+def _relu_layer(graph, layer, inputs):
+    return _relu_general(graph, inputs[0], layer.negative_slope, layer.max_value, layer.threshold)
+
+
+@register_converter(core.LeakyReLU)
+def _leaky_relu_layer(graph, layer, inputs):
+    return graph.op("LeakyRelu", [inputs[0]], name=layer.name, alpha=layer.negative_slope)
+
+
+@register_converter(core.Softmax)
+def _softmax_layer(graph, layer, inputs):
+    return graph.op("Softmax", [inputs[0]], name=layer.name, axis=layer.axis)
+
+
+@register_converter(merging.Concatenate)
+def _concatenate(graph, layer, inputs):
+    return graph.op("Concat", list(inputs), name=layer.name, axis=layer.axis)
+
+
+def _as_float(graph: GraphBuilder, x: str) -> str:
+    if np.dtype(graph.dtype_of(x)) != graph.float_dtype:
+        return graph.op("Cast", [x], to=graph.tensor_type(graph.float_dtype.name))
+    return x
+
+
+def _as_int64(graph: GraphBuilder, x: str) -> str:
+    return x if graph.dtype_of(x) == "int64" else graph.op("Cast", [x], to=graph.onnx.TensorProto.INT64)
+
+
+@register_converter(preprocessing.Normalization)
+def _normalization(graph, layer, inputs):
+    x = _as_float(graph, inputs[0])
+    mean, std = layer.statistics()
+    mean, std = graph.const(mean, f"{layer.name}/mean"), graph.const(std, f"{layer.name}/std")
+    if layer.invert:
+        return graph.op("Add", [graph.op("Mul", [x, std]), mean], name=layer.name)
+    return graph.op("Div", [graph.op("Sub", [x, mean]), std], name=layer.name)
+
+
+@register_converter(preprocessing.Rescaling)
+def _rescaling(graph, layer, inputs):
+    x = _as_float(graph, inputs[0])
+    out = graph.op("Mul", [x, graph.const(layer.scale, f"{layer.name}/scale")])
+    if np.any(np.asarray(layer.offset) != 0):
+        out = graph.op("Add", [out, graph.const(layer.offset, f"{layer.name}/offset")])
+    return out
+
+
+def _encode(graph: GraphBuilder, indices: str, depth: int, mode: str, rank: int, name: str) -> str:
+    """OneHot of int64 ``indices`` then, for multi_hot and count, a reduction over the token axis.
+
+    An index outside [0, depth) (the lookups' mask token is sent to ``depth``) gives a row of
+    zeros, as ONNX's OneHot defines it.
+    """
+    values = graph.const([0.0, 1.0], f"{name}/off_on")
+    depth_c = graph.const(depth, f"{name}/depth", dtype=np.int64)
+    if mode == "one_hot":
+        hot = graph.op("OneHot", [indices, depth_c, values], axis=-1)
+        if rank >= 2:  # (batch, 1) -> (batch, depth), as the layer does
+            return graph.op("Squeeze", [hot, graph.const([-2], f"{name}/axis", dtype=np.int64)], name=name)
+        return hot
+    if rank == 1:
+        indices = graph.op("Unsqueeze", [indices, graph.const([-1], f"{name}/axis", dtype=np.int64)])
+    hot = graph.op("OneHot", [indices, depth_c, values], axis=-1)  # (batch, tokens, depth)
+    counts = graph.op("ReduceSum", [hot, graph.const([1], f"{name}/tokens_axis", dtype=np.int64)], name=name, keepdims=0)
+    if mode == "count":
+        return counts
+    return graph.op("Min", [counts, graph.const(1.0, f"{name}/one")], name=name)  # multi_hot
+
+
+@register_converter(preprocessing.CategoryEncoding)
+def _category_encoding(graph, layer, inputs):
+    x = _as_int64(graph, inputs[0])
+    return _encode(graph, x, layer.num_tokens, layer.output_mode, graph.rank_of(inputs[0]), layer.name)
+
+
+@register_converter(preprocessing._IndexLookup)
+def _lookup(graph, layer, inputs):
+    kind = type(layer).__name__
+    if layer.num_oov_indices > 1:
+        raise ExportError(
+            f"{kind} layer {layer.name!r}: num_oov_indices={layer.num_oov_indices} spreads unknown tokens over "
+            "several indices by a hash that ONNX cannot compute; export needs num_oov_indices of 0 or 1"
+        )
+    strings = isinstance(layer, preprocessing.StringLookup)
+    x = inputs[0]
+    if layer.invert:
+        vocab = layer.get_vocabulary()
+        key = {"keys_int64s": list(range(len(vocab)))}
+        if strings:
+            value = {"values_strings": [str(t) for t in vocab], "default_string": str(layer.oov_token)}
+        else:
+            value = {"values_int64s": [int(t) for t in vocab], "default_int64": int(layer.oov_token)}
+        x = _as_int64(graph, x)
+        return graph.op("LabelEncoder", [x], name=layer.name, domain="ai.onnx.ml", **key, **value)
+    encoding = layer.output_mode != "int"
+    depth = layer._depth() if encoding else None
+    table = dict(layer._table)
+    if layer.mask_token is not None:
+        table[layer.mask_token] = depth if encoding else 0  # dropped (a zero row) or index 0
+    # an unknown token: the OOV index; with num_oov_indices=0 (an error in myelin) a zero row / -1
+    default = int(layer._uses_mask_index) if layer.num_oov_indices == 1 else (depth if encoding else -1)
+    keys = list(table)
+    if strings:
+        key = {"keys_strings": [str(k) for k in keys]}
+    else:
+        key = {"keys_int64s": [int(k) for k in keys]}
+        x = _as_int64(graph, x)
+    indices = graph.op(
+        "LabelEncoder",
+        [x],
+        name=f"{layer.name}/indices" if encoding else layer.name,
+        domain="ai.onnx.ml",
+        values_int64s=[int(table[k]) for k in keys],
+        default_int64=int(default),
+        **key,
+    )
+    if not encoding:
+        return indices
+    return _encode(graph, indices, depth, layer.output_mode, graph.rank_of(inputs[0]), layer.name)
+
+
+# ---------------------------------------------------------------------------- the model walk
+def _convert_layer(graph: GraphBuilder, layer, inputs: list[str]) -> str | list[str]:
+    """Nodes for one layer call; records the output's dtype and rank for the converters after it."""
+    if isinstance(layer, Model):
+        return _inline_model(graph, layer, inputs)
+    fn = _converter_for(layer)
+    if fn is None:
+        raise ExportError(
+            f"layer {layer.name!r} ({type(layer).__name__}) cannot be exported to ONNX: it has no converter. "
+            f"Register one with @myelin.onnx.register_converter({type(layer).__name__}) (see docs/onnx.md)"
+        )
+    out = fn(graph, layer, inputs)
+    in_dtype = graph.dtype_of(inputs[0])
+    if isinstance(layer, preprocessing._PreprocessingLayer) or layer.dtype is not None or in_dtype == "string":
+        dtype = layer.compute_dtype
+    else:
+        dtype = in_dtype  # Dense, Flatten, ... keep their input's float type
+    shape = layer.output_shape
+    graph.info[out] = (dtype, len(shape) if isinstance(shape, tuple) else graph.rank_of(inputs[0]))
+    return out
+
+
+def _inline_model(graph: GraphBuilder, model: Model, inputs: list[str]) -> str | list[str]:
+    """Add the nodes of ``model`` reading from ``inputs``; returns its output name(s)."""
+    if isinstance(model, Sequential):
+        x = inputs[0]
+        for layer in model.layers:
+            x = _convert_layer(graph, layer, [x])
+        return x
+    if not model._functional:
+        raise _subclassed(model)
+    values = {id(sym): name for sym, name in zip(model.inputs, inputs)}
+    for layer, input_ids, out_id in model._nodes:
+        values[out_id] = _convert_layer(graph, layer, [values[i] for i in input_ids])
+    outs = [values[id(o)] for o in model.outputs]
+    return outs[0] if model._single_output else outs
+
+
+def _model_inputs(model: Model) -> list[tuple[str, str, tuple]]:
+    """(name, dtype, shape) of each model input."""
+    if model._functional:
+        return [(t.layer.name, t.dtype, t.shape) for t in model.inputs]
+    if isinstance(model, Sequential):
+        shape = model.input_shape
+        if shape is None:
+            raise ExportError(
+                f"model {model.name!r} is not built: give it an Input (or input_shape=...) or call it on data before exporting"
+            )
+        layer = model._input_layer
+        dtype = layer.compute_dtype if layer is not None else model.compute_dtype
+        return [(layer.name if layer is not None else "input", dtype, tuple(shape))]
+    raise _subclassed(model)
+
+
+def _subclassed(model: Model) -> ExportError:
+    return ExportError(
+        f"model {model.name!r} ({type(model).__name__}) is a subclassed model: its call() is Python code that "
+        "cannot be traced to ONNX. Build it with Sequential([...]) or Model(inputs, outputs) to export it"
+    )
+
+
+def _output_names(model: Model) -> list[str]:
+    if model._functional:
+        return [o.layer.name for o in model.outputs]
+    return [model.layers[-1].name if model.layers else "output"]
+
+
+def to_onnx(model: Model, opset_version: int | None = None):
+    """The ``onnx.ModelProto`` of ``model`` (checked with ``onnx.checker``), without writing a file.
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> m = myelin.Sequential([myelin.Input(shape=(2,)), layers.Dense(1)])
+        >>> proto = to_onnx(m)  # doctest: +SKIP
+        >>> [i.name for i in proto.graph.input]  # doctest: +SKIP
+        ['input_layer']
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"to_onnx: expected a myelin Model, got {type(model).__name__}")
+    opset = OPSET if opset_version is None else int(opset_version)
+    if opset < 13:
+        raise ValueError(f"ONNX export needs opset 13 or later (Softmax on one axis, Squeeze with axes input), got {opset}")
+    graph = GraphBuilder(model.compute_dtype)
+    onnx = graph.onnx
+    specs = _model_inputs(model)
+    wanted = _output_names(model)
+    graph._names.update(wanted)  # the outputs carry the output layers' names; inner values yield
+    names = []
+    for name, dtype, shape in specs:
+        names.append(graph.fresh(name))
+        graph.inputs.append(graph.value_info(names[-1], dtype, shape))
+        graph.info[names[-1]] = (dtype, len(shape))
+    outs = _inline_model(graph, model, names)
+    outs = outs if isinstance(outs, list) else [outs]
+    out_shapes = model.output_shape if isinstance(model.output_shape, list) else [model.output_shape]
+    for out, final, shape in zip(outs, wanted, out_shapes):
+        graph.nodes.append(onnx.helper.make_node("Identity", [out], [final], name=graph.fresh(f"{final}/output")))
+        graph.outputs.append(graph.value_info(final, graph.dtype_of(out), shape))
+    onnx_graph = onnx.helper.make_graph(graph.nodes, model.name, graph.inputs, graph.outputs, graph.initializers)
+    opsets = [onnx.helper.make_opsetid("", opset)]
+    if graph.uses_ml:
+        opsets.append(onnx.helper.make_opsetid("ai.onnx.ml", ML_OPSET))
+    from . import __version__  # noqa: PLC0415  (the package is fully imported by now)
+
+    proto = onnx.helper.make_model(onnx_graph, opset_imports=opsets, producer_name="myelin", producer_version=__version__)
+    proto.ir_version = onnx.helper.find_min_ir_version_for(opsets)  # readable by the oldest runtime that has the opset
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def export(model: Model, filepath, opset_version: int | None = None) -> None:
+    """Write ``model`` as an ONNX file at ``filepath`` (atomically); ``Model.export`` calls this.
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> m = myelin.Sequential([myelin.Input(shape=(2,)), layers.Dense(1)])
+        >>> export(m, "tiny.onnx")  # doctest: +SKIP
+    """
+    proto = to_onnx(model, opset_version)
+    path = os.fspath(filepath)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(proto.SerializeToString())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+__all__ = [
+    "BATCH",
+    "CONVERTERS",
+    "ML_OPSET",
+    "OPSET",
+    "ExportError",
+    "GraphBuilder",
+    "export",
+    "register_converter",
+    "to_onnx",
+]
