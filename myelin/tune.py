@@ -74,6 +74,7 @@ class LearningRateFinderResult:
     suggestions: dict = field(default_factory=dict)
     diverged: bool = False
     best_learning_rate: float | None = None  # where the smoothed loss was lowest
+    figure: object = field(default=None, repr=False)  # the Figure, when find_learning_rate(plot=True) drew one
 
     @property
     def num_steps(self) -> int:
@@ -82,6 +83,8 @@ class LearningRateFinderResult:
 
     def plot(self, ax=None, **kwargs):
         """Draw the smoothed loss against the learning rate (log scale) and mark the suggestion.
+
+        The same as ``myelin.plot.lr_finder(result, ax=ax, path=..., dpi=...)``; needs matplotlib.
 
         Example:
             >>> result.plot()  # doctest: +SKIP
@@ -127,7 +130,8 @@ def find_learning_rate(
         diverge_factor: stop when the smoothed loss exceeds this multiple of its minimum.
         rule: ``"steepest"`` or ``"minimum/10"`` (see the module's documentation).
         skip_start, skip_end: points left out at each end when choosing the suggestion.
-        plot: draw the curve with matplotlib when done.
+        plot: draw the curve with matplotlib when done (``myelin.plot.lr_finder``; the Figure
+            is ``result.figure``, shown by notebooks and by ``plt.show()``).
 
     Returns a :class:`LearningRateFinderResult`. The model's weights, its optimizer's
     state (an optimizer that had not been built yet is left built, in its initial state)
@@ -187,7 +191,7 @@ def find_learning_rate(
     result = _suggest(np.array(lrs), np.array(losses), np.array(smoothed), rule, skip_start, skip_end)
     result.diverged = diverged
     if plot:
-        result.plot()
+        result.figure = result.plot()
     return result
 
 

@@ -4,6 +4,10 @@
 - :func:`model`: the network as circles and weighted lines when it is small enough to see,
   a block diagram of its layers and shapes otherwise.
 - :func:`confusion_matrix`: counts (or fractions) of true against predicted classes.
+- :func:`explain`: one sample's way through the network, neurons coloured by activation,
+  and the probability of each class (``model.explain`` as a figure).
+- :func:`diagnostics`: what ``fit(..., diagnostics=True)`` recorded, per layer and epoch.
+- :func:`lr_finder`: the learning-rate range test's curve and its suggestion.
 
 Each returns the matplotlib ``Figure`` and, given ``path=``, saves it as PNG, SVG or PDF
 (from the suffix). The drawing of a network, :func:`myelin.plot.network.draw_network`,
@@ -17,7 +21,10 @@ Example:
 from __future__ import annotations
 
 from .architecture import model
+from .diagnosis import diagnostics
 from .evaluation import confusion_matrix
+from .explanation import explain
 from .training import history
+from .tuning import lr_finder
 
-__all__ = ["confusion_matrix", "history", "model"]
+__all__ = ["confusion_matrix", "diagnostics", "explain", "history", "lr_finder", "model"]
