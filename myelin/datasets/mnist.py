@@ -25,7 +25,6 @@ import gzip
 import hashlib
 import os
 import tempfile
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +118,8 @@ def download(url: str, destination: Path, sha256: str, timeout: float = 30.0) ->
     Example:
         >>> download(ORIGIN, cache_dir() / "mnist.npz", SHA256)  # doctest: +SKIP
     """
+    import urllib.request  # noqa: PLC0415  (only a download needs the HTTP stack: keeps `import myelin` fast)
+
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".download-", suffix=".part")
     try:
