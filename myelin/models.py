@@ -1465,6 +1465,7 @@ def _replay_refusal(model: Model, with_loss: bool = True) -> str:
         layers.ReLU,
         layers.LeakyReLU,
         layers.Softmax,
+        layers.Concatenate,
     )
     own_regularizers = (regularizers.L1, regularizers.L2, regularizers.L1L2)
     stack = [model]

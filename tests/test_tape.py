@@ -101,6 +101,18 @@ def test_functional_two_outputs_replay_exactly():
     assert_same(build, compile_kwargs, [LABELS, X[:, 0]])
 
 
+def test_two_inputs_joined_by_concatenate_replay_exactly():
+    def build():
+        a, b = myelin.Input(shape=(4,)), myelin.Input(shape=(2,))
+        joined = layers.Concatenate()([layers.Dense(5, activation="relu")(a), b])
+        return Model([a, b], layers.Dense(3, activation="softmax")(joined))
+
+    model = assert_same(
+        build, {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"}, LABELS, x=[X[:, :4], X[:, 4:]]
+    )
+    assert model.compile_status.startswith("compiled")
+
+
 def test_custom_layer_or_loss_is_not_replayed():
     class Doubler(layers.Layer):
         def call(self, x, training=False):
