@@ -290,9 +290,14 @@ class ProgbarLogger(Callback):
             return True
         isatty = getattr(self.out, "isatty", None)
         try:
-            return bool(isatty and isatty())
+            if not (isatty and isatty()):
+                return False
         except ValueError:  # a closed stream
             return False
+        try:  # a terminal that reports no width (some CI pseudo-terminals) cannot show a live bar
+            return os.get_terminal_size(self.out.fileno()).columns > 0
+        except (AttributeError, OSError, ValueError):
+            return True
 
     def set_params(self, params):
         super().set_params(params)

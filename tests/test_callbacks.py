@@ -203,3 +203,46 @@ def test_progress_bar_in_a_terminal_uses_keras_layout():
 
 def test_format_logs():
     assert callbacks.format_logs({"loss": 1e-5, "acc": float("nan"), "x": "text"}) == " - acc: nan - loss: 1.0000e-05"
+
+
+def test_a_real_terminal_shows_the_bar_and_a_zero_width_one_gets_plain_lines(tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    program = tmp_path / "fit.py"
+    program.write_text(
+        "import numpy as np, myelin\n"
+        "from myelin import layers\n"
+        "m = myelin.Sequential([layers.Input(shape=(3,)), layers.Dense(2, activation='softmax')])\n"
+        "m.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+        "m.fit(np.zeros((64, 3)), np.zeros(64, int), epochs=2, batch_size=16, verbose=1)\n"
+    )
+
+    def run_in_terminal(columns):
+        primary, secondary = pty.openpty()
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        proc = subprocess.Popen([sys.executable, str(program)], stdout=secondary, stderr=secondary, close_fds=True)
+        os.close(secondary)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert proc.wait(timeout=60) == 0, out
+        os.close(primary)
+        return out.decode()
+
+    wide = run_in_terminal(120)
+    final = [part for part in wide.split("\r") if "4/4" in part][-1]
+    assert re.search(r"4/4 ━{20} \d+s \d+(us|ms)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}", final), wide
+    narrow = run_in_terminal(0)
+    assert re.search(r"Epoch 2/2 - 4/4 - \d+s - \d+(us|ms)/step - accuracy", narrow), narrow
