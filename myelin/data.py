@@ -287,14 +287,21 @@ def num_samples(arrays: list, name: str = "x") -> int:
 def split_last(arrays: list, fraction: float) -> tuple[list, list]:
     """Split off the last ``fraction`` of the samples (before any shuffling, as Keras does).
 
+    ``None`` entries (no sample weights) stay ``None`` on both sides. A split that leaves
+    either side empty is an error naming ``validation_split``.
+
     Example:
-        >>> train, val = split_last([np.arange(10)], 0.2)
-        >>> train[0].tolist(), val[0].tolist()
-        ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
+        >>> train, val = split_last([np.arange(10), None], 0.2)
+        >>> train[0].tolist(), val[0].tolist(), val[1]
+        ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9], None)
     """
-    n = num_samples(arrays)
+    n = num_samples([a for a in arrays if a is not None])
     cut = int(n * (1.0 - fraction))
-    return [a[:cut] for a in arrays], [a[cut:] for a in arrays]
+    if cut <= 0:
+        raise ValueError(f"validation_split={fraction} leaves no training samples out of {n}")
+    if cut == n:
+        raise ValueError(f"validation_split={fraction} leaves no validation samples out of {n}")
+    return [None if a is None else a[:cut] for a in arrays], [None if a is None else a[cut:] for a in arrays]
 
 
 def batch_indices(n: int, batch_size: int, shuffle: bool = False, rng: np.random.Generator | None = None):

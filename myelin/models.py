@@ -615,14 +615,10 @@ class Model(Layer):
             vsw = validation_data[2] if len(validation_data) == 3 else None
             val = self._prepare_xy(vx, vy, vsw, what="_val", check_finite=check_finite)
         elif validation_split:
-            n = len(xs[0])
-            cut = int(n * (1.0 - validation_split))
-            if cut <= 0:
-                raise ValueError(f"validation_split={validation_split} leaves no training samples out of {n}")
-            if cut == n:
-                raise ValueError(f"validation_split={validation_split} leaves no validation samples out of {n}")
-            val = ([a[cut:] for a in xs], [a[cut:] for a in ys], None if sw is None else sw[cut:])
-            xs, ys, sw = [a[:cut] for a in xs], [a[:cut] for a in ys], None if sw is None else sw[:cut]
+            train, held = data.split_last([*xs, *ys, sw], validation_split)
+            k, m = len(xs), len(xs) + len(ys)
+            val = (held[:k], held[k:m], held[m])
+            xs, ys, sw = train[:k], train[k:m], train[m]
         self._ensure_built(xs)
         self._check_targets(ys)
         ys = self._shape_targets(ys)
