@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 import myelin  # noqa: E402
 from myelin import layers  # noqa: E402
+from myelin.demo import build_model as penguin_mlp  # noqa: E402  (the demo's 4-16-16-3 network)
 
 SECTION = "## Ecosystem (issue 5)"
 
@@ -62,18 +63,6 @@ def fmt_time(seconds: float) -> str:
 
 
 # ---------------------------------------------------------------------------- models
-def penguin_mlp():
-    return myelin.Sequential(
-        [
-            myelin.Input(shape=(4,)),
-            layers.Dense(16, activation="relu"),
-            layers.Dense(16, activation="relu"),
-            layers.Dense(3, activation="softmax"),
-        ],
-        name="penguins_4_16_16_3",
-    )
-
-
 def mnist_mlp():
     return myelin.Sequential(
         [
