@@ -319,15 +319,13 @@ class Model(Layer):
         the Python work of layers, losses and graph bookkeeping.
         """
         dynamic = xs + ys if sw is None else xs + ys + [sw]
-        plans = self._plans if training else self._test_plans
-        key = tuple((a.shape, a.dtype.str) for a in dynamic) if plans is not None else None
-        plan = plans.get(key) if plans is not None and tensor_module._anomaly_hook is None else None
+        key, plan, record = _lookup_plan(self._plans if training else self._test_plans, dynamic)
         if plan is not None:
             loss, values, grads = plan.run(dynamic, backward=training)
             for w, g in zip(plan.weights, grads):
                 w.grad = g
         else:
-            record = plans is not None and tensor_module._anomaly_hook is None
+            plans = self._plans if training else self._test_plans
             with Tape(dynamic) if record else contextlib.nullcontext() as tape, contextlib.ExitStack() as stack:
                 if not training:
                     stack.enter_context(no_grad())
@@ -873,17 +871,14 @@ class Model(Layer):
             self._infer_checked = True
             eligible = self._jit_compile is not False and not self._run_eagerly and not _replay_refusal(self, with_loss=False)
             self._infer_plans = {} if eligible else None
-        plans = self._infer_plans
-        key = tuple((a.shape, a.dtype.str) for a in xs) if plans is not None else None
-        plan = plans.get(key) if plans is not None and tensor_module._anomaly_hook is None else None
+        key, plan, record = _lookup_plan(self._infer_plans, xs)
         if plan is not None:
             return plan.run(xs)[1]
-        record = plans is not None and tensor_module._anomaly_hook is None
         with Tape(xs) if record else contextlib.nullcontext() as tape, no_grad():
             outs = self._run(xs, training=False)
         if record:
             try:
-                plans[key] = Plan(tape, None, outs)
+                self._infer_plans[key] = Plan(tape, None, outs)
             except ValueError:
                 self._infer_plans = None
         return [o.data for o in outs]
@@ -1442,6 +1437,19 @@ class Sequential(Model):
 
 
 # ---------------------------------------------------------------------------- which steps may be replayed
+def _lookup_plan(plans: dict | None, arrays: list) -> tuple:
+    """(key, the recorded plan or None, whether to record this batch) for a batch of ``arrays``.
+
+    Nothing is replayed or recorded when ``plans`` is None (replay is off or refused) or while
+    ``detect_anomaly`` watches every primitive (a replay would bypass its hook).
+    """
+    if plans is None or tensor_module._anomaly_hook is not None:
+        return None, None, False
+    key = tuple((a.shape, a.dtype.str) for a in arrays)
+    plan = plans.get(key)
+    return key, plan, plan is None
+
+
 def _replay_refusal(model: Model, with_loss: bool = True) -> str:
     """Why ``model``'s steps must not be replayed from a recording ('' when they may be).
 
