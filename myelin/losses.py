@@ -124,8 +124,7 @@ def categorical_crossentropy(
         >>> round(categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).item(), 4)
         0.6931
     """
-    y_true, y_pred = _prepare(y_true, y_pred)
-    logits = y_pred if from_logits else (_logits_of(y_pred, "softmax") if axis in (-1, y_pred.ndim - 1) else None)
+    y_true, y_pred, logits = _categorical_inputs(y_true, y_pred, from_logits, axis)
     if logits is not None:
         return ops.softmax_cross_entropy(logits, y_true, axis=axis, label_smoothing=label_smoothing)
     if label_smoothing:
@@ -133,6 +132,12 @@ def categorical_crossentropy(
     p = ops.div(y_pred, ops.sum(y_pred, axis=axis, keepdims=True))
     p = ops.clip(p, EPSILON, 1.0 - EPSILON)
     return ops.neg(ops.sum(ops.mul(ops.log(p), y_true), axis=axis))
+
+
+def _categorical_inputs(y_true, y_pred, from_logits: bool, axis: int) -> tuple:
+    y_true, y_pred = _prepare(y_true, y_pred)
+    logits = y_pred if from_logits else (_logits_of(y_pred, "softmax") if axis in (-1, y_pred.ndim - 1) else None)
+    return y_true, y_pred, logits
 
 
 @REGISTRY.register(aliases=("scce",))
@@ -143,6 +148,16 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, a
         >>> round(sparse_categorical_crossentropy([1], [[0.5, 0.5]]).item(), 4)
         0.6931
     """
+    y_true, y_pred, logits = _sparse_inputs(y_true, y_pred, from_logits, axis)
+    if logits is not None:
+        return ops.sparse_softmax_cross_entropy(logits, y_true)
+    p = ops.div(y_pred, ops.sum(y_pred, axis=-1, keepdims=True))
+    p = ops.clip(p, EPSILON, 1.0 - EPSILON)
+    picked = ops.getitem(p.reshape(-1, p.shape[-1]), (array_module(y_true).arange(y_true.size), y_true.reshape(-1)))
+    return ops.neg(ops.log(picked)).reshape(y_true.shape)
+
+
+def _sparse_inputs(y_true, y_pred, from_logits: bool, axis: int) -> tuple:
     y_true, y_pred = _prepare(y_true, y_pred, float_target=False)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]
@@ -153,12 +168,32 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits: bool = False, a
     if y_true.dtype.kind == "f":
         y_true = y_true.astype("int64")
     logits = y_pred if from_logits else _logits_of(y_pred, "softmax")
-    if logits is not None:
-        return ops.sparse_softmax_cross_entropy(logits, y_true)
-    p = ops.div(y_pred, ops.sum(y_pred, axis=-1, keepdims=True))
-    p = ops.clip(p, EPSILON, 1.0 - EPSILON)
-    picked = ops.getitem(p.reshape(-1, p.shape[-1]), (array_module(y_true).arange(y_true.size), y_true.reshape(-1)))
-    return ops.neg(ops.log(picked)).reshape(y_true.shape)
+    return y_true, y_pred, logits
+
+
+def _fused_mean(fn, y_true, y_pred, options: dict) -> Tensor | None:
+    """The mean cross-entropy over samples as one fused node, when ``fn`` is a softmax
+    cross-entropy that can use logits; None otherwise (the caller takes the general path).
+
+    The value is the per-sample losses' mean (up to float rounding); the softmax that made
+    ``y_pred`` lends its intermediate results.
+    """
+    from_logits = bool(options.get("from_logits", False))
+    axis = options.get("axis", -1)
+    if fn is categorical_crossentropy:
+        y_true, y_pred, logits = _categorical_inputs(y_true, y_pred, from_logits, axis)
+        if logits is None:
+            return None
+        smoothing = options.get("label_smoothing", 0.0)
+        probabilities = None if from_logits else y_pred
+        return ops.softmax_cross_entropy(logits, y_true, axis, smoothing, mean=True, probabilities=probabilities)
+    if fn is sparse_categorical_crossentropy:
+        y_true, y_pred, logits = _sparse_inputs(y_true, y_pred, from_logits, axis)
+        if logits is None:
+            return None
+        probabilities = None if from_logits else y_pred
+        return ops.sparse_softmax_cross_entropy(logits, y_true, mean=True, probabilities=probabilities)
+    return None
 
 
 # ---------------------------------------------------------------------------- classes
@@ -189,8 +224,16 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must define call()")
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        if sample_weight is None and self.reduction in ("sum_over_batch_size", "mean"):
+            fused = self._fused_mean(y_true, y_pred)
+            if fused is not None:
+                return fused
         values = self.call(y_true, y_pred)
         return reduce_weighted(values, sample_weight, self.reduction)
+
+    def _fused_mean(self, y_true, y_pred) -> Tensor | None:
+        """The unweighted mean loss in one fused node, for losses that have one (else None)."""
+        return None
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
@@ -341,6 +384,10 @@ class CategoricalCrossentropy(Loss):
     def call(self, y_true, y_pred):
         return categorical_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis)
 
+    def _fused_mean(self, y_true, y_pred):
+        options = {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing, "axis": self.axis}
+        return _fused_mean(categorical_crossentropy, y_true, y_pred, options)
+
     def get_config(self) -> dict:
         return {
             **super().get_config(),
@@ -366,6 +413,9 @@ class SparseCategoricalCrossentropy(Loss):
     def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits)
 
+    def _fused_mean(self, y_true, y_pred):
+        return _fused_mean(sparse_categorical_crossentropy, y_true, y_pred, {"from_logits": self.from_logits})
+
     def get_config(self) -> dict:
         return {**super().get_config(), "from_logits": self.from_logits}
 
@@ -389,6 +439,9 @@ class LossFunctionWrapper(Loss):
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self.kwargs)
+
+    def _fused_mean(self, y_true, y_pred):
+        return _fused_mean(self.fn, y_true, y_pred, self.kwargs)
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self.kwargs}

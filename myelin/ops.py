@@ -23,8 +23,12 @@ from . import backend
 from .backend import array_module
 from .tensor import Function, Tensor
 
+_SMALL = 4096  # gradients up to this many elements are materialised rather than broadcast
+
 
 # ---------------------------------------------------------------------------- helpers
+
+
 def unbroadcast(grad, shape: tuple):
     """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``.
 
@@ -35,6 +39,8 @@ def unbroadcast(grad, shape: tuple):
     """
     if grad.shape == shape:
         return grad
+    if grad.ndim == 2 and shape == grad.shape[1:]:
+        return _col_sum(grad)  # a bias's gradient: the same sum the fused Dense takes
     extra = grad.ndim - len(shape)
     if extra:
         grad = grad.sum(axis=tuple(range(extra)))
@@ -72,6 +78,50 @@ def _axes(axis, ndim: int):
         return None
     axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     return tuple(a % ndim for a in axes) if ndim else axes
+
+
+def _rows_last(x, axis) -> bool:
+    """True when a reduction along ``axis`` is along the rows of a 2-D array (the fast path)."""
+    return x.ndim == 2 and axis in (-1, 1) and x.shape[1] > 0
+
+
+def _row_max(x):
+    """max along the last axis of a 2-D array, shape (n, 1).
+
+    Read off ``argmax`` (a vectorised scan) instead of a ``max`` reduction, which is several
+    times slower along a short last axis; the value is the same, NaN included.
+    """
+    xp = array_module(x)
+    return x[xp.arange(x.shape[0]), x.argmax(axis=1)][:, None]
+
+
+def _row_sum(x):
+    """sum along the last axis of a 2-D array, shape (n,).
+
+    ``einsum`` sums each row on its own, in the same order whatever the other rows are (a
+    matrix-vector product does not: its kernel blocks rows), so a sample's result never
+    depends on the batch it came in, and it is faster than ``sum(axis=1)`` on short rows.
+    """
+    return array_module(x).einsum("ij->i", x)
+
+
+def _col_sum(x):
+    """sum along the first axis of a 2-D array, shape (m,): one vector-matrix product."""
+    return _ones(x, x.shape[0]) @ x
+
+
+_ONES: dict = {}
+
+
+def _ones(like, n: int):
+    """A read-only vector of ``n`` ones in ``like``'s array module and dtype, kept for reuse."""
+    key = (type(like), like.dtype, n)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = array_module(like).ones(n, dtype=like.dtype)
+    return ones
 
 
 def _expand_reduced(grad, in_shape: tuple, axis, keepdims: bool):
@@ -266,8 +316,11 @@ class Sum(Function):
         return x.sum(axis=self.axis, keepdims=keepdims)
 
     def backward(self, g):
+        xp = array_module(g)
+        if self.axis is None and math.prod(self.shape) <= _SMALL:
+            return (xp.full(self.shape, g, dtype=g.dtype),)  # cheaper than setting up a broadcast view
         g = _expand_reduced(g, self.shape, self.axis, self.keepdims)
-        return (array_module(g).broadcast_to(g, self.shape),)
+        return (xp.broadcast_to(g, self.shape),)
 
 
 class Max(Function):
@@ -547,15 +600,24 @@ class GELU(Function):
 class Softmax(Function):
     def forward(self, x, axis=-1):
         xp = array_module(x)
-        self.axis = axis
-        e = xp.exp(x - x.max(axis=axis, keepdims=True))
-        e /= e.sum(axis=axis, keepdims=True)
+        self.axis, self.rows, self.x = axis, _rows_last(x, axis), x
+        if self.rows:
+            # shifted and sums stay for a cross-entropy on the same logits (SoftmaxCrossEntropy's softmax=)
+            self.shifted = x - _row_max(x)
+            e = xp.exp(self.shifted)
+            self.sums = _row_sum(e)
+            e /= self.sums[:, None]
+        else:
+            e = xp.exp(x - x.max(axis=axis, keepdims=True))
+            e /= e.sum(axis=axis, keepdims=True)
         self.out = e
         return e
 
     def backward(self, g):
         out = self.out
-        return (out * (g - (g * out).sum(axis=self.axis, keepdims=True)),)
+        gout = g * out
+        total = _row_sum(gout)[:, None] if self.rows else gout.sum(axis=self.axis, keepdims=True)
+        return (out * (g - total),)
 
 
 class LogSoftmax(Function):
@@ -566,11 +628,16 @@ class LogSoftmax(Function):
 
     def backward(self, g):
         xp = array_module(g)
-        return (g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
+        total = _row_sum(g)[:, None] if _rows_last(g, self.axis) else g.sum(axis=self.axis, keepdims=True)
+        return (g - xp.exp(self.out) * total,)
 
 
 def _log_softmax(x, axis):
     xp = array_module(x)
+    if _rows_last(x, axis):
+        shifted = x - _row_max(x)
+        shifted -= xp.log(_row_sum(xp.exp(shifted)))[:, None]
+        return shifted
     shifted = x - x.max(axis=axis, keepdims=True)
     shifted -= xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
@@ -633,26 +700,52 @@ class Dense(Function):
         gk = self.x2.T @ g if need_k else None
         if not self.has_bias:
             return gx, gk
-        return gx, gk, (g.sum(axis=0) if self.needs_input_grad[2] else None)
+        return gx, gk, (_col_sum(g) if self.needs_input_grad[2] else None)
+
+
+def _log_softmax_of(logits, axis, softmax):
+    """log_softmax(logits), reusing a Softmax node's work when it can.
+
+    ``softmax`` is the ``Softmax`` function that made the model's probabilities this step;
+    when it ran over these very logits (the same array) along the last axis, its shifted
+    logits and row sums give the log-probabilities in two passes, bit for bit the values
+    ``_log_softmax`` computes.
+    """
+    if softmax is not None and softmax.x is logits and softmax.rows and _rows_last(logits, axis):
+        return softmax.shifted - array_module(logits).log(softmax.sums)[:, None]
+    return _log_softmax(logits, axis)
 
 
 class SoftmaxCrossEntropy(Function):
     """Per-sample -sum(target * log_softmax(logits)) along ``axis``, in one stable pass.
 
     ``label_smoothing`` mixes the target with the uniform distribution. The backward is
-    ``softmax(logits) - target``, scaled by the incoming gradient.
+    ``softmax(logits) - target``, scaled by the incoming gradient. ``mean=True`` returns the
+    mean over samples instead (the usual loss, without separate sum and scale nodes);
+    ``softmax`` is the ``Softmax`` function that computed the probabilities of these logits,
+    whose intermediate results are then reused.
     """
 
-    def forward(self, logits, target, axis=-1, label_smoothing=0.0):
+    def forward(self, logits, target, axis=-1, label_smoothing=0.0, mean=False, softmax=None):
+        xp = array_module(logits)
         if label_smoothing:
             k = logits.shape[axis]
             target = target * (1 - label_smoothing) + label_smoothing / k
-        self.log_p, self.target, self.axis, self.smoothing = _log_softmax(logits, axis), target, axis, label_smoothing
-        return -(target * self.log_p).sum(axis=axis)
+        self.log_p = _log_softmax_of(logits, axis, softmax)
+        self.target, self.axis, self.smoothing, self.mean = target, axis, label_smoothing, mean
+        picked = target * self.log_p
+        if mean:
+            count = picked.size // picked.shape[axis] if picked.shape[axis] else 0
+            self.scale = 1.0 / count if count else 1.0
+            return xp.asarray(-float(picked.sum()) * self.scale, dtype=self.log_p.dtype)
+        if _rows_last(picked, axis):
+            total = _row_sum(picked)
+            return xp.negative(total, out=total)
+        return -picked.sum(axis=axis)
 
     def backward(self, g):
         xp = array_module(g)
-        g = xp.expand_dims(g, self.axis)
+        g = g * self.scale if self.mean else xp.expand_dims(g, self.axis)
         need_logits, need_target = self.needs_input_grad
         g_logits = g * (xp.exp(self.log_p) - self.target) if need_logits else None
         g_target = -g * self.log_p * (1 - self.smoothing) if need_target else None
@@ -660,20 +753,30 @@ class SoftmaxCrossEntropy(Function):
 
 
 class SparseSoftmaxCrossEntropy(Function):
-    """Per-sample -log_softmax(logits)[label] over the last axis; labels are integers."""
+    """Per-sample -log_softmax(logits)[label] over the last axis; labels are integers.
 
-    def forward(self, logits, labels=None):
+    ``mean`` and ``softmax`` as for ``SoftmaxCrossEntropy``.
+    """
+
+    def forward(self, logits, labels=None, mean=False, softmax=None):
         xp = array_module(logits)
-        self.log_p = _log_softmax(logits, -1)
+        self.log_p = _log_softmax_of(logits, -1, softmax)
         flat = self.log_p.reshape(-1, logits.shape[-1])
         self.rows = xp.arange(flat.shape[0])
-        self.labels = labels.reshape(-1)
-        return -flat[self.rows, self.labels].reshape(labels.shape)
+        self.labels, self.mean = labels.reshape(-1), mean
+        picked = flat[self.rows, self.labels]
+        if mean:
+            self.scale = 1.0 / picked.size if picked.size else 1.0
+            return xp.asarray(-float(picked.sum()) * self.scale, dtype=self.log_p.dtype)
+        return xp.negative(picked, out=picked).reshape(labels.shape)
 
     def backward(self, g):
         xp = array_module(g)
         grad = xp.exp(self.log_p).reshape(-1, self.log_p.shape[-1])
         grad[self.rows, self.labels] -= 1
+        if self.mean:
+            grad *= g * self.scale
+            return (grad.reshape(self.log_p.shape),)
         return (grad.reshape(self.log_p.shape) * xp.expand_dims(g, -1),)
 
 
@@ -935,17 +1038,38 @@ def dense(x, kernel, bias=None, activation: str = "linear") -> Tensor:
     return Dense.apply(x, as_tensor(kernel, x), as_tensor(bias, x), activation=activation)
 
 
-def softmax_cross_entropy(logits, target, axis: int = -1, label_smoothing: float = 0.0) -> Tensor:
-    """Per-sample cross-entropy of ``softmax(logits)`` against probability targets."""
+def softmax_cross_entropy(
+    logits, target, axis: int = -1, label_smoothing: float = 0.0, mean: bool = False, probabilities=None
+) -> Tensor:
+    """Per-sample cross-entropy of ``softmax(logits)`` against probability targets.
+
+    ``mean=True`` gives the mean over samples. ``probabilities`` may be the tensor that
+    ``softmax(logits)`` returned: its work is then reused (the result is the same).
+    """
     logits = as_tensor(logits)
-    return SoftmaxCrossEntropy.apply(logits, as_tensor(target, logits), axis=axis, label_smoothing=label_smoothing)
+    options = {"axis": axis, "label_smoothing": label_smoothing}
+    if mean:
+        options.update(mean=True, softmax=_softmax_fn(probabilities, logits))
+    return SoftmaxCrossEntropy.apply(logits, as_tensor(target, logits), **options)
 
 
-def sparse_softmax_cross_entropy(logits, labels) -> Tensor:
-    """Per-sample cross-entropy of ``softmax(logits)`` against integer class labels."""
+def sparse_softmax_cross_entropy(logits, labels, mean: bool = False, probabilities=None) -> Tensor:
+    """Per-sample cross-entropy of ``softmax(logits)`` against integer class labels (``mean`` as above)."""
     labels = labels.data if isinstance(labels, Tensor) else labels
     xp = array_module(labels)
-    return SparseSoftmaxCrossEntropy.apply(as_tensor(logits), labels=xp.asarray(labels).astype("int64", copy=False))
+    logits = as_tensor(logits)
+    labels = xp.asarray(labels).astype("int64", copy=False)
+    if mean:
+        return SparseSoftmaxCrossEntropy.apply(logits, labels=labels, mean=True, softmax=_softmax_fn(probabilities, logits))
+    return SparseSoftmaxCrossEntropy.apply(logits, labels=labels)
+
+
+def _softmax_fn(probabilities, logits: Tensor):
+    """The Softmax function that made ``probabilities`` from ``logits``, if that is what happened."""
+    fn = getattr(probabilities, "_ctx", None)
+    if isinstance(fn, Softmax) and getattr(fn, "x", None) is logits.data:
+        return fn
+    return None
 
 
 def sigmoid_binary_cross_entropy(logits, target) -> Tensor:

@@ -92,6 +92,28 @@ def test_sparse_categorical_crossentropy_matches_torch(torch):
     )
 
 
+@pytest.mark.parametrize(
+    "loss, target",
+    [
+        (losses.CategoricalCrossentropy(), np.eye(4)[[0, 3, 1, 2, 2]]),
+        (losses.get("categorical_crossentropy"), np.eye(4)[[0, 3, 1, 2, 2]]),
+        (losses.SparseCategoricalCrossentropy(), np.array([0, 3, 1, 2, 2])),
+        (losses.get("sparse_categorical_crossentropy"), np.array([0, 3, 1, 2, 2])),
+    ],
+)
+def test_unweighted_crossentropy_is_one_fused_node_with_the_per_sample_mean(loss, target):
+    z = Tensor(RNG.normal(size=(5, 4)) * 2, requires_grad=True)
+    fused = loss(target, ops.softmax(z))
+    assert isinstance(fused._ctx, (ops.SoftmaxCrossEntropy, ops.SparseSoftmaxCrossEntropy)) and fused._ctx.mean
+    fused.backward()
+    g_fused, z.grad = z.grad, None
+    weighted = loss(target, ops.softmax(z), sample_weight=np.ones(5))  # the general path: per sample, then the mean
+    assert not isinstance(weighted._ctx, (ops.SoftmaxCrossEntropy, ops.SparseSoftmaxCrossEntropy))
+    weighted.backward()
+    assert fused.item() == pytest.approx(weighted.item(), rel=1e-14)
+    np.testing.assert_allclose(g_fused, z.grad, rtol=1e-13)
+
+
 def test_crossentropy_on_plain_probabilities_matches_torch(torch):
     probs = RNG.dirichlet(np.ones(4), size=6)
     labels = RNG.integers(0, 4, 6)

@@ -127,6 +127,28 @@ CASES.update(
             lambda z: ops.sparse_softmax_cross_entropy(z, np.array([[0, 2], [1, 1]])),
             [rand(2, 2, 3)],
         ),
+        "softmax_cross_entropy_mean": (
+            lambda z, y: ops.softmax_cross_entropy(z, y, mean=True),
+            [rand(4, 3) * 3, np.eye(3)[[0, 2, 1, 1]]],
+        ),
+        "softmax_cross_entropy_mean_reusing_softmax": (
+            lambda z, y: ops.softmax_cross_entropy(z, y, label_smoothing=0.1, mean=True, probabilities=ops.softmax(z)),
+            [rand(4, 3) * 3, np.eye(3)[[0, 2, 1, 1]]],
+        ),
+        "softmax_cross_entropy_mean_3d": (
+            lambda z, y: ops.softmax_cross_entropy(z, y, mean=True),
+            [rand(2, 2, 3), np.full((2, 2, 3), 1 / 3)],
+        ),
+        "sparse_softmax_cross_entropy_mean_reusing_softmax": (
+            lambda z: ops.sparse_softmax_cross_entropy(z, np.array([0, 2, 1, 1]), mean=True, probabilities=ops.softmax(z)),
+            [rand(4, 3) * 3],
+        ),
+        "sparse_softmax_cross_entropy_mean_3d": (
+            lambda z: ops.sparse_softmax_cross_entropy(z, np.array([[0, 2], [1, 1]]), mean=True),
+            [rand(2, 2, 3)],
+        ),
+        "softmax_wide": (ops.softmax, [rand(2, 40) * 3]),
+        "bias_add_unbroadcast": (lambda x, b: x + b, [rand(5, 3), rand(3)]),
         "sigmoid_binary_cross_entropy": (ops.sigmoid_binary_cross_entropy, [rand(4, 2) * 4, RNG.uniform(0, 1, (4, 2))]),
     }
 )
@@ -171,6 +193,45 @@ def test_forward_values_match_numpy():
     np.testing.assert_allclose(ops.softplus(Tensor(np.array([1000.0, -1000.0]))).data, [1000.0, 0.0])
     np.testing.assert_allclose(ops.sigmoid(Tensor(np.array([-1000.0, 0.0, 1000.0]))).data, [0.0, 0.5, 1.0])
     assert ops.sigmoid(Tensor(np.array([-30.0]))).data[0] == pytest.approx(1 / (1 + np.exp(30.0)), rel=1e-12)
+
+
+def test_fused_mean_cross_entropy_equals_the_mean_of_per_sample_losses():
+    z, y = rand(6, 4) * 3, np.eye(4)[[0, 3, 1, 1, 2, 0]]
+    labels = y.argmax(axis=1)
+    for per_sample, fused in (
+        (ops.softmax_cross_entropy(Tensor(z), y), ops.softmax_cross_entropy(Tensor(z), y, mean=True)),
+        (ops.sparse_softmax_cross_entropy(Tensor(z), labels), ops.sparse_softmax_cross_entropy(Tensor(z), labels, mean=True)),
+    ):
+        assert fused.shape == ()
+        np.testing.assert_allclose(fused.data, per_sample.data.mean(), rtol=1e-14)
+
+
+def test_cross_entropy_reusing_the_softmax_is_bit_identical():
+    z = Tensor(rand(5, 3).astype(np.float32) * 4, requires_grad=True)
+    y = np.eye(3, dtype=np.float32)[[0, 2, 1, 1, 0]]
+    probabilities = ops.softmax(z)
+    reused = ops.softmax_cross_entropy(z, y, mean=True, probabilities=probabilities)
+    assert ops._softmax_fn(probabilities, z) is probabilities._ctx  # the reuse really happens
+    reused.backward()
+    g_reused = z.grad
+    z.grad = None
+    alone = ops.softmax_cross_entropy(z, y, mean=True)
+    alone.backward()
+    np.testing.assert_array_equal(reused.data, alone.data)
+    np.testing.assert_array_equal(g_reused, z.grad)
+    # probabilities of other logits are never reused
+    assert ops._softmax_fn(ops.softmax(Tensor(rand(5, 3), requires_grad=True)), z) is None
+
+
+def test_softmax_fast_path_matches_the_reduction_formula():
+    x = rand(7, 5) * 20
+    x[2, 1] = np.nan
+    expected = np.exp(x - x.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(ops.softmax(Tensor(x)).data, expected, rtol=1e-14)
+    assert np.isnan(ops.softmax(Tensor(x)).data[2]).all()  # a NaN logit makes its row NaN, as the formula does
+    one_row = np.concatenate([ops.softmax(Tensor(x[i : i + 1].copy())).data for i in range(7)])
+    np.testing.assert_array_equal(one_row, ops.softmax(Tensor(x)).data)  # a row's result does not depend on its batch
 
 
 def test_erf_accuracy():
