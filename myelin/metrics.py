@@ -122,6 +122,12 @@ class MeanMetricWrapper(Mean):
         super().__init__(name or getattr(fn, "__name__", "metric"))
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        hits = _HITS.get(self.fn) if sample_weight is None and not self.kwargs else None
+        if hits is not None:  # a 0/1 metric without weights: count the hits (the same sum, less work)
+            matches = hits(_raw(y_true), _raw(y_pred))
+            self.total += int(array_module(matches).count_nonzero(matches))
+            self.count += matches.size
+            return
         super().update_state(self.fn(_raw(y_true), _raw(y_pred), **self.kwargs), sample_weight)
 
     def get_config(self) -> dict:
@@ -156,8 +162,11 @@ def categorical_accuracy(y_true, y_pred):
         >>> categorical_accuracy(np.eye(2), np.array([[0.9, 0.1], [0.9, 0.1]])).tolist()
         [1.0, 0.0]
     """
-    y_true, y_pred = _raw(y_true), _raw(y_pred)
-    return (y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)).astype("float64")
+    return _categorical_hits(_raw(y_true), _raw(y_pred)).astype("float64")
+
+
+def _categorical_hits(y_true, y_pred):
+    return y_pred.argmax(axis=-1) == y_true.argmax(axis=-1)
 
 
 @REGISTRY.register()
@@ -168,10 +177,17 @@ def sparse_categorical_accuracy(y_true, y_pred):
         >>> sparse_categorical_accuracy(np.array([1, 0]), np.array([[0.1, 0.9], [0.2, 0.8]])).tolist()
         [1.0, 0.0]
     """
-    y_true, y_pred = _raw(y_true), _raw(y_pred)
+    return _sparse_hits(_raw(y_true), _raw(y_pred)).astype("float64")
+
+
+def _sparse_hits(y_true, y_pred):
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]
-    return (y_pred.argmax(axis=-1) == y_true).astype("float64")
+    return y_pred.argmax(axis=-1) == y_true
+
+
+# Per-sample 0/1 metrics and the boolean hits they average (MeanMetricWrapper's fast path)
+_HITS = {categorical_accuracy: _categorical_hits, sparse_categorical_accuracy: _sparse_hits}
 
 
 def _top_k_hits(labels, y_pred, k: int):

@@ -103,3 +103,20 @@ def test_get_and_accuracy_choice():
         metrics.get("acuracy")
     m = metrics.get(lambda t, p: np.abs(t - p).mean(axis=-1), name="custom")
     assert m(np.zeros((2, 1)), np.ones((2, 1))) == 1.0 and m.name == "custom"
+
+
+def test_accuracy_counts_hits_without_weights_and_averages_values_with_them():
+    rng = np.random.default_rng(3)
+    p = rng.random((50, 4))
+    labels = rng.integers(0, 4, 50)
+    for metric, fn, y in (
+        (metrics.CategoricalAccuracy(), metrics.categorical_accuracy, np.eye(4)[labels]),
+        (metrics.SparseCategoricalAccuracy(), metrics.sparse_categorical_accuracy, labels[:, None]),
+    ):
+        metric.update_state(y[:30], p[:30])
+        metric.update_state(y[30:], p[30:])
+        assert metric.count == 50 and metric.result() == fn(y, p).mean()
+        weights = rng.random(50)
+        metric.reset_state()
+        metric.update_state(y, p, sample_weight=weights)
+        assert metric.result() == pytest.approx((fn(y, p) * weights).sum() / weights.sum(), rel=1e-12)
