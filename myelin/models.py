@@ -200,6 +200,27 @@ class Model(Layer):
         shapes_out = [(None,) + tuple(o.shape[1:]) for o in outs]
         self.output_shape = shapes_out[0] if len(shapes_out) == 1 else shapes_out
 
+    _builds_from_every_input = True
+
+    def _maybe_build(self, shape) -> None:
+        """Build from one input's shape, or from the list of shapes of several inputs.
+
+        A subclassed model whose ``call`` takes a list of inputs records the list, so that
+        its inputs are checked and the model is rebuilt from a saved file input by input.
+        """
+        if not isinstance(shape, list):
+            if not isinstance(self._build_input_shape, list):  # built on several inputs: checked by the model
+                super()._maybe_build(shape)
+            return
+        if len(shape) == 1:
+            self._maybe_build(tuple(shape[0]))
+            return
+        if not self.built:
+            shapes = [(None,) + tuple(s[1:]) for s in shape]
+            self.build(shapes)
+            self.built = True
+            self._build_input_shape = shapes
+
     def _ensure_built(self, xs: list) -> None:
         if self.built:
             self._check_model_input(xs)

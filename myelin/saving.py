@@ -271,6 +271,22 @@ def _check_shape_value(value, where: str, batch_axis: bool = True) -> tuple:
     return tuple(value)
 
 
+def _build_shapes(value, where: str):
+    """A model's build shape from a file: one shape, or a list of shapes (a model with several inputs)."""
+    if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+        if len(value) > MAX_MODEL_INPUTS:
+            raise ModelFileError(f"{where} lists {len(value):,} inputs, more than the limit of {MAX_MODEL_INPUTS}")
+        shapes = [_check_shape_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        size = sum(math.prod(d for d in s[1:] if d is not None) for s in shapes)
+        if size > LIMITS.max_input_values:
+            raise ModelFileError(f"{where} has {size:,} values per sample, more than the limit of {LIMITS.max_input_values:,}")
+        return shapes
+    return _check_shape_value(value, where)
+
+
+MAX_MODEL_INPUTS = 1024  # inputs of one model read from a file
+
+
 def deserialize_layer(entry: dict):
     """Rebuild a layer (or model) from :func:`serialize_layer`'s dict; names resolve through the registries only.
 
@@ -299,7 +315,7 @@ def deserialize_layer(entry: dict):
     if build is not None:
         if not isinstance(build, dict):
             raise ModelFileError(f"{label}: build_config must be a dict, got {_short(build)}")
-        shape = _check_shape_value(build.get("input_shape"), f"{label}: build_config input_shape")
+        shape = _build_shapes(build.get("input_shape"), f"{label}: build_config input_shape")
     try:
         layer = cls.from_config(dict(config))
         if shape is not None and not layer.built and callable(getattr(layer, "compile", None)):

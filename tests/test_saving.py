@@ -199,6 +199,61 @@ def test_registered_custom_layer_activation_loss_and_subclassed_model_round_trip
     np.testing.assert_array_equal(again.predict(X, verbose=0), custom_in_sequential.predict(X, verbose=0))
 
 
+@saving.register_serializable(package="Tests")
+class TwoInputs(Model):
+    """A subclassed model whose call takes a list of two inputs of different widths."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.left = layers.Dense(4, activation="relu")
+        self.right = layers.Dense(3, activation="tanh")
+        self.head = layers.Dense(1)
+
+    def call(self, inputs, training=False):
+        a, b = inputs
+        return self.head(ops.concatenate([self.left(a), self.right(b)], axis=-1))
+
+
+def test_subclassed_model_with_two_inputs_trains_checks_saves_and_rebuilds(tmp_path):
+    rng = np.random.default_rng(5)
+    a, b = rng.random((40, 3), dtype=np.float32), rng.random((40, 5), dtype=np.float32)
+    target = a[:, :1] - b[:, :1]
+    model = TwoInputs(name="two")
+    model.compile(optimizer="adam", loss="mse")
+    model.fit([a, b], target, epochs=2, batch_size=8, verbose=0)
+    assert model.input_shape == [(None, 3), (None, 5)]
+    assert model.layers[0].kernel.shape == (3, 4) and model.layers[1].kernel.shape == (5, 3)
+    with pytest.raises(ValueError, match=r"expects 2 input array\(s\), got 1"):
+        model.predict(a, verbose=0)
+    with pytest.raises(ValueError, match=r"x\[1\] has shape \(40, 4\)"):
+        model.predict([a, b[:, :4]], verbose=0)
+    model.save(tmp_path / "two.myelin")
+    config = saving.read_file(tmp_path / "two.myelin")[0]
+    assert config["model"]["build_config"]["input_shape"] == [[None, 3], [None, 5]]
+    loaded = myelin.models.load_model(tmp_path / "two.myelin")
+    assert loaded.input_shape == [(None, 3), (None, 5)]
+    np.testing.assert_array_equal(loaded.predict([a, b], verbose=0), model.predict([a, b], verbose=0))
+    # called directly on tensors before any fit, the model builds from both inputs too
+    fresh = TwoInputs()
+    out = fresh([ops.as_tensor(a), ops.as_tensor(b)])
+    assert out.shape == (40, 1) and fresh.input_shape == [(None, 3), (None, 5)]
+
+
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ([[None, 3], [None, 0]], r"input_shape\[1\] must be a list of positive integers"),
+        ([[None, 3]] * 1025, r"lists 1,025 inputs, more than the limit of 1024"),
+        ([[None, 2**26], [None, 2**26], [None, 2]], r"values per sample, more than the limit"),
+        ([[None, 3], 5], r"must be a list of positive integers"),
+    ],
+)
+def test_a_bad_list_of_build_shapes_is_a_model_file_error(shape, message):
+    entry = {"class_name": "Tests>TwoInputs", "config": {"name": "t"}, "build_config": {"input_shape": shape}}
+    with pytest.raises(saving.ModelFileError, match=message):
+        saving.deserialize_layer(entry)
+
+
 def test_unregistered_objects_are_refused_at_save_time_with_the_fix(tmp_path):
     class Plain(layers.Layer):
         def call(self, x, training=False):

@@ -140,6 +140,9 @@ class Layer:
         (1, 3)
     """
 
+    # A layer given a list of inputs is built from the first one's shape; a Model from all of them.
+    _builds_from_every_input = False
+
     def __init__(
         self,
         name: str | None = None,
@@ -340,7 +343,7 @@ class Layer:
             return self._call_symbolic(inputs, **kwargs)
         if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], (Tensor, np.ndarray)):
             x = [i if isinstance(i, Tensor) else Tensor(i, dtype=self.compute_dtype) for i in inputs]
-            shape = x[0].shape
+            shape = [t.shape for t in x] if self._builds_from_every_input else x[0].shape
         else:
             x = inputs if isinstance(inputs, Tensor) else Tensor(inputs, dtype=self.compute_dtype)
             shape = x.shape
