@@ -114,8 +114,8 @@ _ONES: dict = {}
 
 
 def _ones(like, n: int):
-    """A read-only vector of ``n`` ones in ``like``'s array module and dtype, kept for reuse."""
-    key = (type(like), like.dtype, n)
+    """A read-only vector of ``n`` ones in ``like``'s array module, device and dtype, kept for reuse."""
+    key = (type(like), getattr(like, "device", None), like.dtype, n)
     ones = _ONES.get(key)
     if ones is None:
         if len(_ONES) > 64:
