@@ -807,9 +807,10 @@ class BackupAndRestore(Callback):
     cannot be read.
 
     Run the same script again to resume: the model must be built and compiled the same way.
-    After a mid-epoch resume (an integer ``save_freq``), that epoch's logged training
-    metrics cover only the batches run after the resume. The state of other callbacks
-    (EarlyStopping's patience, ...) is not saved, as in Keras.
+    A mid-epoch backup (an integer ``save_freq``) also holds the running sums of the loss
+    and the metrics, so the resumed epoch logs the same values as an uninterrupted one
+    (custom metrics without ``_additive_state`` restart at the resume). The state of other
+    callbacks (EarlyStopping's patience, ...) is not saved, as in Keras.
 
     Example:
         >>> backup = BackupAndRestore("training_backup", save_freq="epoch")
@@ -825,7 +826,7 @@ class BackupAndRestore(Callback):
         self._files = [os.path.join(self.backup_dir, "backup.myelin")]
         if self.double_checkpoint:
             self._files.append(os.path.join(self.backup_dir, "backup-previous.myelin"))
-        self._pending = None
+        self._pending, self._pending_trackers = None, None
         self._epoch, self._epoch_rng, self._batches_seen, self._completed = 0, None, 0, False
         if self.save_freq != "epoch":
             self.on_train_batch_end = self._on_batch_end
@@ -837,12 +838,14 @@ class BackupAndRestore(Callback):
 
         os.makedirs(self.backup_dir, exist_ok=True)
         saving.clean_temp_files(self.backup_dir)
-        self._batches_seen, self._completed, self._pending = 0, False, None
+        self._batches_seen, self._completed, self._pending, self._pending_trackers = 0, False, None, None
         state = self._load(saving)
         if state is None:
             return
         self.model._resume_at = (int(state["epoch"]), int(state["step"]))
         self._pending = state
+        if int(state["step"]) and isinstance(state.get("trackers"), list):
+            self._pending_trackers = state["trackers"]  # added once the resumed epoch's first batch has run
         history = getattr(self.model, "history", None)
         if history is not None and isinstance(state.get("history"), dict):
             history.history = {k: [float(v) for v in vs] for k, vs in state["history"].items()}
@@ -895,8 +898,14 @@ class BackupAndRestore(Callback):
 
     # -- backing up
     def _on_batch_end(self, batch, logs=None):
+        if self._pending_trackers is not None:
+            # the trackers were reset and resolved when the resumed epoch began: add the sums saved mid-epoch
+            self.model._add_tracker_state(self._pending_trackers)
+            self._pending_trackers = None
         self._batches_seen += 1
-        if self._batches_seen % self.save_freq == 0:
+        # Not after an epoch's last batch: a crash before on_epoch_end resumes from the backup
+        # before it (same result), so that every resumed epoch runs at least one batch.
+        if self._batches_seen % self.save_freq == 0 and batch + 1 < self.params.get("steps", batch + 2):
             self._save(self._epoch, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -922,6 +931,8 @@ class BackupAndRestore(Callback):
             "history": {k: [_plain(v) for v in vs] for k, vs in values.items()},
             "history_epochs": epochs,
         }
+        if step:
+            state["trackers"] = self.model._tracker_state()
         if self.double_checkpoint and os.path.exists(self._files[0]):
             os.replace(self._files[0], self._files[1])
         saving.save_checkpoint(self.model, self._files[0], state)

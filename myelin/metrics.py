@@ -51,6 +51,10 @@ class Metric:
         2.0
     """
 
+    # State that adds up over batches (sums and counts): what a mid-epoch backup saves and
+    # adds back on resume (callbacks.BackupAndRestore). Empty: not restored.
+    _additive_state: tuple[str, ...] = ()
+
     def __init__(self, name: str | None = None, dtype=None):
         self.name = name or _snake(type(self).__name__)
         self.reset_state()
@@ -82,6 +86,8 @@ class Mean(Metric):
         >>> m = Mean(); m.update_state([1.0, 3.0]); m.result()
         2.0
     """
+
+    _additive_state = ("total", "count")
 
     def reset_state(self) -> None:
         self.total = 0.0
@@ -353,6 +359,8 @@ class _ConfusionMetric(Metric):
         self.top_k, self.class_id = top_k, class_id
         super().__init__(name)
 
+    _additive_state = ("tp", "fp", "fn")
+
     def reset_state(self) -> None:
         n = len(self.thresholds)
         self.tp, self.fp, self.fn = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -451,6 +459,8 @@ class AUC(Metric):
         self.num_thresholds = len(self.thresholds)
         self.curve, self.summation_method, self.from_logits = curve, summation_method, from_logits
         super().__init__(name or "auc")
+
+    _additive_state = ("tp", "fp", "tn", "fn")
 
     def reset_state(self) -> None:
         n = len(self.thresholds)

@@ -306,6 +306,38 @@ class Model(Layer):
     def metrics_names(self) -> list[str]:
         return ["loss"] + ([n for n in self._compiled_metrics.names()] if self._compiled_metrics else [])
 
+    def _log_trackers(self) -> list:
+        """Every running tracker of the training logs: the loss, per-output losses, compiled metrics."""
+        per_output = self._compiled_loss._trackers if self._compiled_loss is not None else []
+        return self.metrics[:1] + list(per_output) + self.metrics[1:]
+
+    def _tracker_state(self) -> list:
+        """[name, {variable: value}] per tracker, JSON-ready (BackupAndRestore saves it mid-epoch)."""
+        out = []
+        for m in self._log_trackers():
+            values = {k: getattr(m, k) for k in m._additive_state}
+            out.append([m.name, {k: v.tolist() if hasattr(v, "tolist") else float(v) for k, v in values.items()}])
+        return out
+
+    def _add_tracker_state(self, saved: list) -> None:
+        """Add a saved ``_tracker_state`` to the trackers, matched by position and name (sums add up)."""
+        for m, entry in zip(self._log_trackers(), saved):
+            if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == m.name and isinstance(entry[1], dict)):
+                continue
+            for key in m._additive_state:
+                value = entry[1].get(key)
+                if value is None:
+                    continue
+                current = getattr(m, key)
+                try:
+                    if isinstance(current, np.ndarray):
+                        added = current + np.asarray(value, dtype=current.dtype).reshape(current.shape)
+                    else:
+                        added = current + float(value)
+                except (TypeError, ValueError):  # not what this tracker holds: leave it
+                    continue
+                setattr(m, key, added)
+
     def reset_metrics(self) -> None:
         """Reset the loss tracker and every compiled metric."""
         for m in self.metrics:
