@@ -379,7 +379,7 @@ class Model(Layer):
                 w.grad = g
         else:
             plans = self._plans if training else self._test_plans
-            with Tape(dynamic) if record else contextlib.nullcontext() as tape, contextlib.ExitStack() as stack:
+            with Tape(dynamic, self.weights) if record else contextlib.nullcontext() as tape, contextlib.ExitStack() as stack:
                 if not training:
                     stack.enter_context(no_grad())
                 self._clear_call_losses()
@@ -927,7 +927,7 @@ class Model(Layer):
         key, plan, record = _lookup_plan(self._infer_plans, xs)
         if plan is not None:
             return plan.run(xs)[1]
-        with Tape(xs) if record else contextlib.nullcontext() as tape, no_grad():
+        with Tape(xs, self.weights) if record else contextlib.nullcontext() as tape, no_grad():
             outs = self._run(xs, training=False)
         if record:
             try:
@@ -1523,6 +1523,8 @@ def _replay_refusal(model: Model, with_loss: bool = True) -> str:
         layers.LeakyReLU,
         layers.Softmax,
         layers.Concatenate,
+        layers.Normalization,
+        layers.Rescaling,
     )
     own_regularizers = (regularizers.L1, regularizers.L2, regularizers.L1L2)
     stack = [model]

@@ -45,6 +45,9 @@ class Tape:
 
     ``dynamic`` lists the arrays that change from step to step (the batch); any input or
     option that *is* one of them is replayed from the arrays given to ``Plan.run``.
+    ``variables`` lists the model's variables: besides the trainable ones (recognised by
+    themselves), non-trainable variables (a ``Normalization``'s mean, ...) are then read by
+    reference too, with their values at replay time.
 
     Example:
         >>> with Tape([]) as tape:
@@ -54,8 +57,9 @@ class Tape:
         (2, ['Mul: a constant input of shape (2,) (its values may depend on the data)'])
     """
 
-    def __init__(self, dynamic: list):
+    def __init__(self, dynamic: list, variables=()):
         self.dynamic = {id(a): i for i, a in enumerate(dynamic)}
+        self._variables = {id(v) for v in variables}
         self._dynamic_arrays = list(dynamic)  # keep them alive: ids stay unique while recording
         self.nodes: list[tuple] = []  # (fn, input refs, constant options, dynamic options)
         self.produced: dict[int, int] = {}  # id(output tensor) -> node index
@@ -78,7 +82,7 @@ class Tape:
         node = self.produced.get(id(t))
         if node is not None:
             return (NODE, node)
-        if t.requires_grad and t._ctx is None:
+        if t._ctx is None and (t.requires_grad or id(t) in self._variables):
             if id(t) not in self._weight_index:
                 self._weight_index[id(t)] = len(self.weights)
                 self.weights.append(t)

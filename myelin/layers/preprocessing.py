@@ -223,11 +223,17 @@ class Normalization(_PreprocessingLayer):
 
     def call(self, x, training=False):
         x = self._float(x)
-        mean, std = self.statistics()
-        if self.axis == ():
-            mean, std = mean.reshape(()), std.reshape(())
-        dtype = x.data.dtype
-        mean, std = Tensor._wrap(mean.astype(dtype, copy=False), False), Tensor._wrap(std.astype(dtype, copy=False), False)
+        if x.data.dtype == self.mean.data.dtype:
+            # from the variables, by ops: a recorded step reads their values when it runs
+            shape = () if self.axis == () else self._broadcast(self._ndim)
+            mean = ops.reshape(self.mean, shape)
+            std = ops.maximum(ops.sqrt(ops.reshape(self.variance, shape)), EPSILON)
+        else:
+            mean, std = self.statistics()
+            if self.axis == ():
+                mean, std = mean.reshape(()), std.reshape(())
+            dtype = x.data.dtype
+            mean, std = Tensor._wrap(mean.astype(dtype, copy=False), False), Tensor._wrap(std.astype(dtype, copy=False), False)
         if self.invert:
             return ops.add(ops.mul(x, std), mean)
         return ops.div(ops.sub(x, mean), std)
