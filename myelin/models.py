@@ -208,18 +208,19 @@ class Model(Layer):
         A subclassed model whose ``call`` takes a list of inputs records the list, so that
         its inputs are checked and the model is rebuilt from a saved file input by input.
         """
-        if not isinstance(shape, list):
-            if not isinstance(self._build_input_shape, list):  # built on several inputs: checked by the model
-                super()._maybe_build(shape)
+        several = isinstance(shape, list) and len(shape) > 1
+        if isinstance(self._build_input_shape, list):  # built on several inputs: the count must match
+            given = len(shape) if isinstance(shape, list) else 1
+            if given != len(self._build_input_shape):
+                raise ValueError(f"Model {self.name!r} expects {len(self._build_input_shape)} inputs, got {given}")
             return
-        if len(shape) == 1:
-            self._maybe_build(tuple(shape[0]))
+        if not several or self.built:  # one input, or a model built on one shape: the first input is checked
+            super()._maybe_build(tuple(shape[0]) if isinstance(shape, list) else shape)
             return
-        if not self.built:
-            shapes = [(None,) + tuple(s[1:]) for s in shape]
-            self.build(shapes)
-            self.built = True
-            self._build_input_shape = shapes
+        shapes = [(None,) + tuple(s[1:]) for s in shape]
+        self.build(shapes)
+        self.built = True
+        self._build_input_shape = shapes
 
     def _ensure_built(self, xs: list) -> None:
         if self.built:

@@ -237,6 +237,8 @@ def test_subclassed_model_with_two_inputs_trains_checks_saves_and_rebuilds(tmp_p
     fresh = TwoInputs()
     out = fresh([ops.as_tensor(a), ops.as_tensor(b)])
     assert out.shape == (40, 1) and fresh.input_shape == [(None, 3), (None, 5)]
+    with pytest.raises(ValueError, match="expects 2 inputs, got 1"):
+        fresh(ops.as_tensor(a))
 
 
 @pytest.mark.parametrize(
