@@ -15,8 +15,10 @@ def versions() -> dict:
     import numpy as np
 
     import myelin
+    from myelin import native
 
-    return {"myelin": myelin.__version__, "numpy": np.__version__, "myelin_path": myelin.__file__}
+    kernels = "native optimizer kernels" if native.available() else f"NumPy optimizer rules ({native.status()})"
+    return {"myelin": f"{myelin.__version__} ({kernels})", "numpy": np.__version__, "myelin_path": myelin.__file__}
 
 
 def make(variant: str, sizes, lr: float, seed: int) -> Trainer:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 
+from .. import native
 from ..backend import array_module
 from ..registry import Registry
 from ..tensor import Tensor
@@ -469,6 +470,9 @@ class SGD(Optimizer):
         super().__init__(learning_rate, **kwargs)
 
     def _rule(self, p, g, state, tmp, lr):
+        velocity = state["momentum"] if self.momentum else None
+        if native.sgd(p, g, velocity, lr, self.momentum, self.nesterov):
+            return  # the same operations in one compiled pass (myelin/_native.c)
         xp = array_module(p)
         if not self.momentum:
             xp.multiply(g, lr, out=tmp)
@@ -523,6 +527,8 @@ class Adam(Optimizer):
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         m, v = state["m"], state["v"]
+        if not self.amsgrad and native.adam(p, g, m, v, 1 - self.beta_1, 1 - self.beta_2, self.epsilon, alpha):
+            return  # the same operations in one compiled pass (myelin/_native.c)
         xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.beta_1
         m += tmp
@@ -599,6 +605,11 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, **kwargs)
 
     def _rule(self, p, g, state, tmp, lr):
+        velocity = state["momentum"] if self.momentum else None
+        if not self.centered and native.rmsprop(
+            p, g, state["velocity"], velocity, self.rho, 1 - self.rho, self.epsilon, lr, self.momentum
+        ):
+            return  # the same operations in one compiled pass (myelin/_native.c)
         xp = array_module(p)
         s = state["velocity"]
         s *= self.rho

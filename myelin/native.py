@@ -1,0 +1,184 @@
+"""Level 0: the optional native kernels (``myelin/_native.c``), one pass per optimizer step.
+
+An optimizer rule written with NumPy ufuncs makes about a dozen passes over every parameter;
+the compiled kernel makes one and gives the same numbers bit for bit (same float operations,
+same order, no fused multiply-adds). ``pip install`` compiles it when a C compiler is there;
+without one it is skipped and every rule runs its NumPy form, with identical results, only
+slower. The file is plain C loaded with ``ctypes`` on first use, so ``import myelin`` does not
+pay for it. Set ``MYELIN_NATIVE=0`` in the environment to turn it off.
+
+Each function returns ``True`` when it did the update, ``False`` when the caller must run
+the NumPy form instead (no kernel built, turned off, an array that is not a contiguous
+NumPy float32/float64 array, or arrays of different lengths or types).
+
+Example:
+    >>> from myelin import native
+    >>> isinstance(native.available(), bool)
+    True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import weakref
+
+import numpy as np
+
+_VERSION = 1  # must equal myelin_native_version() in _native.c
+_TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): ("f64", ctypes.c_double)}
+
+_lib = None  # the loaded library, once loaded
+_status: str | None = None  # why it is not used, or "loaded"
+_kernels: dict = {}  # (rule, "f32" or "f64") -> the ctypes function
+_addresses: dict = {}  # id(array) -> (weak reference, data address), for arrays that own their memory
+
+
+def _load() -> None:
+    global _lib, _status
+    if os.environ.get("MYELIN_NATIVE", "1").strip().lower() in ("0", "false", "no", "off"):
+        _status = "turned off by MYELIN_NATIVE=0"
+        return
+    try:
+        spec = importlib.util.find_spec("myelin._native")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        _status = "not built (no C compiler when myelin was installed)"
+        return
+    try:
+        lib = ctypes.CDLL(spec.origin)
+        version = lib.myelin_native_version()
+    except (OSError, AttributeError) as exc:
+        _status = f"could not be loaded from {spec.origin}: {exc}"
+        return
+    if version != _VERSION:
+        _status = f"{spec.origin} is version {version}, this myelin needs {_VERSION}: reinstall myelin"
+        return
+    ptr, size = ctypes.c_void_p, ctypes.c_size_t
+    for suffix, scalar in _TYPES.values():
+        for rule, argtypes in (
+            ("adam", [ptr] * 4 + [size] + [scalar] * 4),
+            ("sgd", [ptr] * 3 + [size, scalar, scalar, ctypes.c_int]),
+            ("rmsprop", [ptr] * 4 + [size] + [scalar] * 5),
+        ):
+            function = getattr(lib, f"myelin_{rule}_{suffix}")
+            function.argtypes, function.restype = argtypes, None
+            _kernels[rule, suffix] = function
+    _lib, _status = lib, "loaded"
+
+
+def available() -> bool:
+    """Whether the native kernels are built, loaded and turned on.
+
+    Example:
+        >>> available() in (True, False)
+        True
+    """
+    if _status is None:
+        _load()
+    return _lib is not None
+
+
+def status() -> str:
+    """``"loaded"``, or the reason the NumPy forms are used instead.
+
+    Example:
+        >>> isinstance(status(), str)
+        True
+    """
+    available()
+    return _status
+
+
+def _kernel(rule: str, *writable, read_only=()):
+    """The compiled ``rule`` for these arrays, or None when the NumPy form must run.
+
+    Every array (None ones aside) must be a C-contiguous NumPy array of the same float dtype
+    and size as the first, and those in ``writable`` must be writable.
+    """
+    if _lib is None and not available():
+        return None
+    first = writable[0] if writable else read_only[0]
+    if type(first) is not np.ndarray:
+        return None
+    kind = _TYPES.get(first.dtype)
+    if kind is None:
+        return None
+    for a in (*writable, *read_only):
+        if a is None:
+            continue
+        if type(a) is not np.ndarray or a.dtype != first.dtype or a.size != first.size or not a.flags.c_contiguous:
+            return None
+    if not all(a is None or a.flags.writeable for a in writable):
+        return None
+    return _kernels[rule, kind[0]]
+
+
+def _ptr(a) -> int | None:
+    """``a``'s data address; remembered for arrays that own their memory (an optimizer's buffers)."""
+    if a is None:
+        return None
+    entry = _addresses.get(id(a))
+    if entry is not None and entry[0]() is a:
+        return entry[1]
+    address = a.ctypes.data
+    if a.base is None:
+        key = id(a)
+        _addresses[key] = (weakref.ref(a, lambda _, key=key: _addresses.pop(key, None)), address)
+    return address
+
+
+def adam(p, g, m, v, c1: float, c2: float, eps: float, alpha: float) -> bool:
+    """Adam's update in place: ``m += (g - m) c1; v += (g*g - v) c2; p -= m / (sqrt(v) + eps) * alpha``.
+
+    Example:
+        >>> import numpy as np
+        >>> p, g = np.ones(3, np.float32), np.full(3, 0.5, np.float32)
+        >>> m, v = np.zeros(3, np.float32), np.zeros(3, np.float32)
+        >>> if not adam(p, g, m, v, 0.1, 0.001, 1e-7, 0.01):
+        ...     m += (g - m) * np.float32(0.1)  # the caller's NumPy form (shown for m only)
+        >>> m
+        array([0.05, 0.05, 0.05], dtype=float32)
+    """
+    kernel = _kernel("adam", p, m, v, read_only=(g,))
+    if kernel is None:
+        return False
+    kernel(_ptr(p), _ptr(g), _ptr(m), _ptr(v), p.size, c1, c2, eps, alpha)
+    return True
+
+
+def sgd(p, g, velocity, lr: float, momentum: float, nesterov: bool) -> bool:
+    """SGD's update in place (``velocity`` None: no momentum), as ``optimizers.SGD`` computes it.
+
+    Example:
+        >>> import numpy as np
+        >>> p, g = np.ones(2, np.float32), np.ones(2, np.float32)
+        >>> if not sgd(p, g, None, 0.5, 0.0, False): p -= g * np.float32(0.5)
+        >>> p
+        array([0.5, 0.5], dtype=float32)
+    """
+    kernel = _kernel("sgd", p, velocity, read_only=(g,))
+    if kernel is None:
+        return False
+    kernel(_ptr(p), _ptr(g), _ptr(velocity), p.size, lr, momentum, int(bool(nesterov)))
+    return True
+
+
+def rmsprop(p, g, s, velocity, rho: float, c: float, eps: float, lr: float, momentum: float) -> bool:
+    """RMSprop's update in place (not centered; ``velocity`` None: no momentum), as ``optimizers.RMSprop``.
+
+    Example:
+        >>> import numpy as np
+        >>> p, g, s = np.ones(2), np.ones(2), np.zeros(2)
+        >>> if not rmsprop(p, g, s, None, 0.9, 0.1, 1e-7, 0.01, 0.0):
+        ...     s *= 0.9; s += g * g * 0.1  # the caller's NumPy form (shown for s only)
+        >>> s
+        array([0.1, 0.1])
+    """
+    kernel = _kernel("rmsprop", p, s, velocity, read_only=(g,))
+    if kernel is None:
+        return False
+    kernel(_ptr(p), _ptr(g), _ptr(s), _ptr(velocity), p.size, rho, c, eps, lr, momentum)
+    return True

@@ -1,0 +1,181 @@
+"""The native optimizer kernels (myelin/_native.c) equal the NumPy forms bit for bit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import myelin
+from myelin import Tensor, native, optimizers
+
+needs_native = pytest.mark.skipif(not native.available(), reason=f"native kernels: {native.status()}")
+
+
+def test_built_where_required():
+    """CI sets MYELIN_REQUIRE_NATIVE=1: there the kernels must have been built and loaded."""
+    if os.environ.get("MYELIN_REQUIRE_NATIVE") != "1":
+        pytest.skip("MYELIN_REQUIRE_NATIVE is not set")
+    assert native.available(), native.status()
+
+
+@pytest.fixture
+def numpy_forms(monkeypatch):
+    """Turn the kernels off for the duration of a test (what a build without a compiler does)."""
+    monkeypatch.setattr(native, "_lib", None)
+    monkeypatch.setattr(native, "_status", "turned off by a test")
+
+
+CASES = [
+    ("adam", lambda: optimizers.Adam(0.01)),
+    ("adam-tiny-eps", lambda: optimizers.Adam(0.003, beta_1=0.5, beta_2=0.9, epsilon=1e-12)),
+    ("adamw", lambda: optimizers.AdamW(0.01, weight_decay=0.1)),
+    ("adam-clipped-ema", lambda: optimizers.Adam(0.01, global_clipnorm=0.5, use_ema=True)),
+    ("sgd", lambda: optimizers.SGD(0.1)),
+    ("sgd-momentum", lambda: optimizers.SGD(0.1, momentum=0.9)),
+    ("sgd-nesterov", lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True)),
+    ("rmsprop", lambda: optimizers.RMSprop(0.01)),
+    ("rmsprop-momentum", lambda: optimizers.RMSprop(0.01, rho=0.8, momentum=0.9)),
+]
+
+
+def _run(make, dtype, steps=25, skip_every=0):
+    """Train three variables on fixed random gradients; return every number the optimizer owns."""
+    rng = np.random.default_rng(7)
+    shapes = [(17, 5), (5,), (3, 4, 2)]
+    variables = [Tensor(rng.standard_normal(s).astype(dtype), requires_grad=True) for s in shapes]
+    opt = make()
+    grads_per_step = [
+        [(rng.standard_normal(s) * 10.0 ** rng.uniform(-4, 1)).astype(dtype) for s in shapes] for _ in range(steps)
+    ]
+    for k, grads in enumerate(grads_per_step):
+        if skip_every and k % skip_every == 1:
+            grads = [None, grads[1], grads[2]]  # one variable without a gradient: the per-slice path
+        opt.apply(grads, variables)
+    state = {name: arr.copy() for name, arr in opt.get_state().items() if name != "iterations"}
+    return [v.data.copy() for v in variables], state
+
+
+def _bits(a):
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@needs_native
+@pytest.mark.parametrize("name,make", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("skip_every", [0, 3])
+def test_kernel_equals_numpy_form_bit_for_bit(name, make, dtype, skip_every, monkeypatch):
+    fast = _run(make, dtype, skip_every=skip_every)
+    monkeypatch.setattr(native, "_lib", None)
+    monkeypatch.setattr(native, "_status", "turned off by a test")
+    slow = _run(make, dtype, skip_every=skip_every)
+    for a, b in zip(fast[0], slow[0]):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(_bits(a), _bits(b))
+    assert fast[1].keys() == slow[1].keys()
+    for key in fast[1]:
+        np.testing.assert_array_equal(_bits(fast[1][key]), _bits(slow[1][key]))
+    untrained = _run(lambda: optimizers.SGD(0.0), dtype, steps=1)[0]
+    assert not any(np.array_equal(a, b) for a, b in zip(fast[0], untrained))  # every variable moved
+
+
+@needs_native
+def test_kernel_is_used_by_fit_and_training_equals_numpy_form(monkeypatch):
+    x = np.random.default_rng(0).standard_normal((96, 6)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int64")
+
+    def train():
+        myelin.utils.set_random_seed(3)
+        model = myelin.Sequential([myelin.layers.Dense(8, activation="relu"), myelin.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+        return [w.copy() for w in model.get_weights()], history.history["loss"]
+
+    calls = []
+    real = native.adam
+    monkeypatch.setattr(native, "adam", lambda *a: calls.append(1) or real(*a))
+    fast = train()
+    assert len(calls) == 3 * 6  # every step of fit went through the kernel
+    monkeypatch.setattr(native, "_lib", None)
+    monkeypatch.setattr(native, "_status", "turned off by a test")
+    slow = train()
+    assert fast[1] == slow[1]
+    for a, b in zip(fast[0], slow[0]):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_native
+def test_special_values_match(monkeypatch):
+    """NaN, infinities, zeros, subnormals and huge gradients round and propagate as in NumPy."""
+    special = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-40, 3e38, -3e38, 1.0], np.float32)
+
+    def run():
+        w = Tensor(np.ones(10, np.float32), requires_grad=True)
+        opt = optimizers.Adam(0.1)
+        with np.errstate(all="ignore"):  # NumPy's form warns about inf - inf and overflow
+            for _ in range(3):
+                opt.apply([special], [w])
+        return w.data.copy(), opt.get_state()["0/v"].copy()
+
+    fast = run()
+    monkeypatch.setattr(native, "_lib", None)
+    monkeypatch.setattr(native, "_status", "turned off by a test")
+    slow = run()
+    for a, b in zip(fast, slow):
+        np.testing.assert_array_equal(a, b)  # NaN where NumPy has NaN, same values elsewhere
+        assert np.array_equal(np.signbit(a), np.signbit(b))
+
+
+@needs_native
+def test_kernel_declines_what_it_cannot_do():
+    f32 = np.zeros(4, np.float32)
+    assert not native.adam(np.zeros(4, np.float16), *(np.zeros(4, np.float16),) * 3, 0.1, 0.1, 1e-7, 0.1)
+    assert not native.adam(f32, np.zeros(4, np.float64), f32.copy(), f32.copy(), 0.1, 0.1, 1e-7, 0.1)
+    assert not native.adam(f32, np.zeros(5, np.float32), f32.copy(), f32.copy(), 0.1, 0.1, 1e-7, 0.1)
+    assert not native.sgd(np.zeros(8, np.float32)[::2], f32, None, 0.1, 0.0, False)  # not contiguous
+    read_only = np.zeros(4, np.float32)
+    read_only.flags.writeable = False
+    assert not native.sgd(read_only, f32, None, 0.1, 0.0, False)
+    assert not native.sgd([0.0] * 4, f32, None, 0.1, 0.0, False)
+    assert native.sgd(f32, np.ones(4, np.float32), None, 0.5, 0.0, False)
+    np.testing.assert_array_equal(f32, np.full(4, -0.5, np.float32))
+
+
+def test_without_kernels_every_rule_still_runs(numpy_forms):
+    assert not native.available()
+    assert native.status() == "turned off by a test"
+    w = Tensor(np.ones(3, np.float32), requires_grad=True)
+    optimizers.Adam(0.1).apply([np.ones(3, np.float32)], [w])
+    np.testing.assert_allclose(w.data, np.full(3, 0.9), rtol=1e-6)  # Adam's first step moves by lr
+
+
+def test_environment_variable_turns_kernels_off():
+    code = "from myelin import native; print(native.available(), native.status())"
+    env = {**os.environ, "MYELIN_NATIVE": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False turned off by MYELIN_NATIVE=0"
+
+
+def test_import_does_not_load_kernels():
+    code = "import myelin; from myelin import native; print(native._status)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "None"  # loaded on the first optimizer step, not at import
+
+
+@needs_native
+def test_addresses_are_forgotten_with_their_arrays():
+    import gc
+
+    gc.collect()
+    before = len(native._addresses)
+    for _ in range(50):
+        p = np.zeros(10, np.float32)
+        assert native.sgd(p, np.ones(10, np.float32), None, 0.5, 0.0, False)
+        np.testing.assert_array_equal(p, np.full(10, -0.5, np.float32))  # a new array at a reused id
+    del p
+    gc.collect()
+    assert len(native._addresses) <= before  # the 50 arrays' entries went with them
+    assert all(ref() is not None for ref, _ in native._addresses.values())
