@@ -121,7 +121,7 @@ def _ptr(a) -> int | None:
     if a is None:
         return None
     entry = _addresses.get(id(a))
-    if entry is not None and entry[0]() is a:
+    if entry is not None and entry[0]() is a:  # (NumPy refuses to resize an array with a weak reference)
         return entry[1]
     address = a.ctypes.data
     if a.base is None:
@@ -130,7 +130,7 @@ def _ptr(a) -> int | None:
     return address
 
 
-def adam(p, g, m, v, c1: float, c2: float, eps: float, alpha: float) -> bool:
+def adam(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, c1: float, c2: float, eps: float, alpha: float) -> bool:
     """Adam's update in place: ``m += (g - m) c1; v += (g*g - v) c2; p -= m / (sqrt(v) + eps) * alpha``.
 
     Example:
@@ -149,7 +149,7 @@ def adam(p, g, m, v, c1: float, c2: float, eps: float, alpha: float) -> bool:
     return True
 
 
-def sgd(p, g, velocity, lr: float, momentum: float, nesterov: bool) -> bool:
+def sgd(p: np.ndarray, g: np.ndarray, velocity: np.ndarray | None, lr: float, momentum: float, nesterov: bool) -> bool:
     """SGD's update in place (``velocity`` None: no momentum), as ``optimizers.SGD`` computes it.
 
     Example:
@@ -166,7 +166,17 @@ def sgd(p, g, velocity, lr: float, momentum: float, nesterov: bool) -> bool:
     return True
 
 
-def rmsprop(p, g, s, velocity, rho: float, c: float, eps: float, lr: float, momentum: float) -> bool:
+def rmsprop(
+    p: np.ndarray,
+    g: np.ndarray,
+    s: np.ndarray,
+    velocity: np.ndarray | None,
+    rho: float,
+    c: float,
+    eps: float,
+    lr: float,
+    momentum: float,
+) -> bool:
     """RMSprop's update in place (not centered; ``velocity`` None: no momentum), as ``optimizers.RMSprop``.
 
     Example:

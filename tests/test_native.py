@@ -179,3 +179,13 @@ def test_addresses_are_forgotten_with_their_arrays():
     gc.collect()
     assert len(native._addresses) <= before  # the 50 arrays' entries went with them
     assert all(ref() is not None for ref, _ in native._addresses.values())
+
+
+@needs_native
+def test_a_remembered_address_cannot_go_stale():
+    p = np.zeros(4, np.float32)
+    assert native.sgd(p, np.ones(4, np.float32), None, 1.0, 0.0, False)
+    with pytest.raises(ValueError, match="referenced"):  # NumPy will not move memory with a weak reference on it
+        p.resize(100_000, refcheck=False)
+    assert native.sgd(p, np.ones(4, np.float32), None, 1.0, 0.0, False)
+    np.testing.assert_array_equal(p, np.full(4, -2.0, np.float32))
