@@ -22,11 +22,15 @@ def test_built_where_required():
     assert native.available(), native.status()
 
 
-@pytest.fixture
-def numpy_forms(monkeypatch):
-    """Turn the kernels off for the duration of a test (what a build without a compiler does)."""
+def _turn_off(monkeypatch):
+    """Turn the kernels off for the rest of a test (what a build without a compiler does)."""
     monkeypatch.setattr(native, "_lib", None)
     monkeypatch.setattr(native, "_status", "turned off by a test")
+
+
+@pytest.fixture
+def numpy_forms(monkeypatch):
+    _turn_off(monkeypatch)
 
 
 CASES = [
@@ -69,8 +73,7 @@ def _bits(a):
 @pytest.mark.parametrize("skip_every", [0, 3])
 def test_kernel_equals_numpy_form_bit_for_bit(name, make, dtype, skip_every, monkeypatch):
     fast = _run(make, dtype, skip_every=skip_every)
-    monkeypatch.setattr(native, "_lib", None)
-    monkeypatch.setattr(native, "_status", "turned off by a test")
+    _turn_off(monkeypatch)
     slow = _run(make, dtype, skip_every=skip_every)
     for a, b in zip(fast[0], slow[0]):
         assert a.dtype == dtype
@@ -99,8 +102,7 @@ def test_kernel_is_used_by_fit_and_training_equals_numpy_form(monkeypatch):
     monkeypatch.setattr(native, "adam", lambda *a: calls.append(1) or real(*a))
     fast = train()
     assert len(calls) == 3 * 6  # every step of fit went through the kernel
-    monkeypatch.setattr(native, "_lib", None)
-    monkeypatch.setattr(native, "_status", "turned off by a test")
+    _turn_off(monkeypatch)
     slow = train()
     assert fast[1] == slow[1]
     for a, b in zip(fast[0], slow[0]):
@@ -121,8 +123,7 @@ def test_special_values_match(monkeypatch):
         return w.data.copy(), opt.get_state()["0/v"].copy()
 
     fast = run()
-    monkeypatch.setattr(native, "_lib", None)
-    monkeypatch.setattr(native, "_status", "turned off by a test")
+    _turn_off(monkeypatch)
     slow = run()
     for a, b in zip(fast, slow):
         np.testing.assert_array_equal(a, b)  # NaN where NumPy has NaN, same values elsewhere

@@ -523,12 +523,12 @@ class Adam(Optimizer):
         super().__init__(learning_rate, **kwargs)
 
     def _rule(self, p, g, state, tmp, lr):
-        xp = array_module(p)
         t = self.iterations + 1
         alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         m, v = state["m"], state["v"]
         if not self.amsgrad and native.adam(p, g, m, v, 1 - self.beta_1, 1 - self.beta_2, self.epsilon, alpha):
             return  # the same operations in one compiled pass (myelin/_native.c)
+        xp = array_module(p)
         xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.beta_1
         m += tmp
