@@ -42,7 +42,7 @@ from . import explain as explain_module
 from . import metrics as metrics_module
 from . import tensor as tensor_module
 from .layers.base import REGISTRY as LAYERS
-from .layers.base import InputLayer, Layer, SymbolicTensor, _shape_str
+from .layers.base import InputLayer, Layer, SymbolicTensor, _shape_str, replay_safe
 from .tape import Plan, Tape
 from .tensor import Tensor, no_grad
 
@@ -1511,22 +1511,8 @@ def _replay_refusal(model: Model, with_loss: bool = True) -> str:
     the step looks at data values to decide what to compute. That holds for myelin's own
     layers, activations, losses and regularizers, and is not known for user code.
     """
-    from . import activations, layers, regularizers  # noqa: PLC0415
+    from . import activations, regularizers  # noqa: PLC0415
 
-    own_layers = (
-        InputLayer,
-        layers.Dense,
-        layers.Activation,
-        layers.Dropout,
-        layers.Flatten,
-        layers.Reshape,
-        layers.ReLU,
-        layers.LeakyReLU,
-        layers.Softmax,
-        layers.Concatenate,
-        layers.Normalization,
-        layers.Rescaling,
-    )
     own_regularizers = (regularizers.L1, regularizers.L2, regularizers.L1L2)
     stack = [model]
     while stack:
@@ -1536,7 +1522,7 @@ def _replay_refusal(model: Model, with_loss: bool = True) -> str:
                 return f"model {layer.name!r} has its own call()"
             stack.extend(layer.layers)
             continue
-        if type(layer) not in own_layers:
+        if not replay_safe(layer):
             return f"layer {layer.name!r} ({type(layer).__name__}) is not one of myelin's own"
         act = getattr(layer, "activation", None)
         if act is not None and getattr(act, "__module__", None) != activations.__name__:

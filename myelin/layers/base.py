@@ -97,6 +97,23 @@ def dtype_name(dtype) -> str:
     return np.dtype(dtype).name
 
 
+def replay_safe(layer) -> bool:
+    """Whether ``layer``'s class declares ``_replay_safe = True`` in its own body (never inherited).
+
+    A layer class sets it when its ``call`` runs the same primitives whatever the values of
+    its inputs, so that ``fit`` may record one step and replay it (``myelin.tape``). A
+    subclass that overrides ``call`` does not inherit the promise.
+
+    Example:
+        >>> from myelin.layers import Dense
+        >>> class MyDense(Dense):
+        ...     pass
+        >>> replay_safe(Dense(2)), replay_safe(MyDense(2))
+        (True, False)
+    """
+    return bool(type(layer).__dict__.get("_replay_safe", False))
+
+
 def _shape_str(shape) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -408,6 +425,8 @@ class InputLayer(Layer):
         >>> InputLayer(shape=(4,)).batch_shape
         (None, 4)
     """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     def __init__(
         self, shape=None, batch_size: int | None = None, dtype=None, name: str | None = None, batch_shape=None, **kwargs

@@ -40,6 +40,8 @@ class Dense(Layer):
         ((784, 64), (64,))
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def __init__(
         self,
         units: int,
@@ -108,6 +110,8 @@ class Activation(Layer):
         array([[0., 1.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -132,6 +136,8 @@ class Dropout(Layer):
         >>> Dropout(0.5)([[1.0, 1.0]], training=False).data
         array([[1., 1.]], dtype=float32)
     """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         if not 0 <= rate < 1:
@@ -162,6 +168,8 @@ class Flatten(Layer):
         (2, 12)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def call(self, x, training=False):
         return ops.reshape(x, (x.shape[0], -1))
 
@@ -178,6 +186,8 @@ class Reshape(Layer):
         >>> Reshape((2, 2))(np.zeros((1, 4))).shape
         (1, 2, 2)
     """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -204,6 +214,8 @@ class ReLU(_ActivationLayer):
         array([[0., 1.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def __init__(self, max_value=None, negative_slope: float = 0.0, threshold: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
@@ -229,6 +241,8 @@ class LeakyReLU(_ActivationLayer):
         array([[-0.3]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def __init__(self, negative_slope: float = 0.3, **kwargs):
         super().__init__(**kwargs)
         self.negative_slope = float(negative_slope)
@@ -248,6 +262,8 @@ class Softmax(_ActivationLayer):
         >>> Softmax()([[0.0, 0.0]]).data
         array([[0.5, 0.5]], dtype=float32)
     """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)

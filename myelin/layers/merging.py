@@ -25,6 +25,8 @@ class Concatenate(Layer):
         (None, 5)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def __init__(self, axis: int = -1, **kwargs):
         super().__init__(**kwargs)
         self.axis = int(axis)

@@ -110,6 +110,8 @@ class Normalization(_PreprocessingLayer):
         array([[4.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False, **kwargs):
         super().__init__(**kwargs)
         if axis is None:
@@ -260,6 +262,8 @@ class Rescaling(_PreprocessingLayer):
         >>> Rescaling(2.0, offset=-1.0)([[0.5]]).data
         array([[0.]], dtype=float32)
     """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)

@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 import numbers
 
-from . import backend
-from .backend import array_module
-from .tensor import Function, Tensor
+from .. import backend
+from ..backend import array_module
+from ..tensor import Function, Tensor
 
 _SMALL = 4096  # gradients up to this many elements are materialised rather than broadcast
 
@@ -1076,3 +1076,11 @@ def sigmoid_binary_cross_entropy(logits, target) -> Tensor:
     """Elementwise binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1]."""
     logits = as_tensor(logits)
     return SigmoidBinaryCrossEntropy.apply(logits, as_tensor(target, logits))
+
+
+# What ``myelin.ops`` re-exports: every public class and function defined in this module.
+__all__ = [
+    name
+    for name, value in list(globals().items())
+    if not name.startswith("_") and getattr(value, "__module__", None) == __name__
+]
