@@ -152,7 +152,8 @@ class Tensor:
         array([1., 2.], dtype=float32)
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_logits", "data", "grad", "name", "requires_grad")
+    # _keras_mask: the mask a masking layer attached to its output (Keras's name), None otherwise.
+    __slots__ = ("__weakref__", "_ctx", "_keras_mask", "_logits", "data", "grad", "name", "requires_grad")
     __array_priority__ = 1000  # numpy defers ``array * tensor`` to Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -166,6 +167,7 @@ class Tensor:
         self._ctx = None
         self.name = name
         self._logits = None
+        self._keras_mask = None
 
     @classmethod
     def _wrap(cls, data, requires_grad: bool) -> Tensor:
@@ -177,6 +179,7 @@ class Tensor:
         t._ctx = None
         t.name = None
         t._logits = None
+        t._keras_mask = None
         return t
 
     # ------------------------------------------------------------------ properties

@@ -194,3 +194,41 @@ def test_truncated_normal_is_cut_at_two_stddev_and_seeded_initializers_repeat():
     assert initializers.Constant(3.0)((2,)).tolist() == [3.0, 3.0]
     with pytest.raises(ValueError, match="Unknown initializer"):
         initializers.get("glorot")
+
+
+def test_call_without_training_and_mask_protocol():
+    """Keras passes training and mask only to a call that declares them; masks ride on the output tensor."""
+    from myelin import Tensor
+    from myelin.layers import Layer
+
+    class Plain(Layer):  # Keras's shortest custom layer: no training argument
+        def call(self, inputs):
+            return inputs * 2.0
+
+    class MakesMask(Layer):
+        supports_masking = True
+
+        def call(self, inputs):
+            return inputs
+
+        def compute_mask(self, inputs, previous_mask):
+            return inputs.data != 0
+
+    class PassesMask(Layer):
+        supports_masking = True
+
+        def call(self, inputs, mask=None):
+            self.seen = mask
+            return inputs + 1.0
+
+    x = Tensor(np.array([[1.0, 0.0, 3.0]], dtype=np.float32))
+    np.testing.assert_array_equal(Plain()(x).data, [[2.0, 0.0, 6.0]])
+    masked = MakesMask()(x)
+    np.testing.assert_array_equal(masked._keras_mask, [[True, False, True]])
+    passer = PassesMask()
+    out = passer(masked)
+    np.testing.assert_array_equal(passer.seen, [[True, False, True]])
+    np.testing.assert_array_equal(out._keras_mask, [[True, False, True]])  # passed on unchanged
+    with pytest.warns(UserWarning, match="does not support masking"):
+        dropped = Plain()(masked)
+    assert dropped._keras_mask is None

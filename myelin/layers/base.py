@@ -19,8 +19,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import re
+import warnings
 
 import numpy as np
 
@@ -159,6 +161,8 @@ class Layer:
 
     # A layer given a list of inputs is built from the first one's shape; a Model from all of them.
     _builds_from_every_input = False
+    # Whether the layer passes masks on (Keras's attribute): its output gets compute_mask's result.
+    supports_masking = False
 
     def __init__(
         self,
@@ -365,10 +369,43 @@ class Layer:
             x = inputs if isinstance(inputs, Tensor) else Tensor(inputs, dtype=self.compute_dtype)
             shape = x.shape
         self._maybe_build(shape)
-        out = self.call(x, training=training, **kwargs)
+        takes = _call_arguments(type(self))
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None:
+            previous_mask = _mask_of(x)
+            if "mask" in takes and previous_mask is not None:
+                kwargs["mask"] = previous_mask
+        if "training" in takes:
+            kwargs["training"] = training
+        out = self.call(x, **kwargs)
         if self.activity_regularizer is not None:
             self._call_losses.append(self.activity_regularizer(out))
+        if self.supports_masking:
+            _attach_mask(out, self.compute_mask(x, previous_mask))
+        elif _has_mask(previous_mask):
+            warnings.warn(
+                f"Layer {self.name!r} ({type(self).__name__}) was given an input with a mask, but it does not support "
+                "masking: the layers after it will not see the mask",
+                UserWarning,
+                stacklevel=2,
+            )
         return out
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of this layer's output (Keras's rule): by default, the input's mask, passed on.
+
+        Called after ``call`` when ``supports_masking`` is True; the result is attached to the
+        output (``output._keras_mask``) and given to the next layer whose ``call`` takes ``mask``.
+
+        Example:
+            >>> class Keep(Layer):
+            ...     supports_masking = True
+            ...     def call(self, x):
+            ...         return x
+            >>> Keep().compute_mask(None, np.array([True, False]))
+            array([ True, False])
+        """
+        return previous_mask
 
     def _call_symbolic(self, inputs, **kwargs) -> SymbolicTensor:
         shape = inputs.shape if isinstance(inputs, SymbolicTensor) else inputs[0].shape
@@ -406,6 +443,53 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+_CALL_ARGUMENTS: dict[type, frozenset] = {}
+
+
+def _call_arguments(cls: type) -> frozenset:
+    """The keyword arguments ``cls.call`` accepts among ``training`` and ``mask`` (all of them with ``**kwargs``).
+
+    Keras passes ``training`` and ``mask`` only to a ``call`` that declares them, so a layer
+    written as ``def call(self, inputs)`` works; looked up once per class.
+    """
+    found = _CALL_ARGUMENTS.get(cls)
+    if found is None:
+        params = inspect.signature(cls.call).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            found = frozenset({"training", "mask"})
+        else:
+            found = frozenset(name for name in ("training", "mask") if name in params)
+        _CALL_ARGUMENTS[cls] = found
+    return found
+
+
+def _mask_of(x):
+    """The mask attached to an input (a list of masks for a list of inputs, None when there are none)."""
+    if isinstance(x, Tensor):
+        return x._keras_mask
+    if isinstance(x, (list, tuple)):
+        masks = [t._keras_mask if isinstance(t, Tensor) else None for t in x]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+def _has_mask(mask) -> bool:
+    if isinstance(mask, (list, tuple)):
+        return any(m is not None for m in mask)
+    return mask is not None
+
+
+def _attach_mask(out, mask) -> None:
+    """Attach ``mask`` (or one mask per output) to the output tensor(s)."""
+    if isinstance(out, Tensor):
+        out._keras_mask = mask
+    elif isinstance(out, (list, tuple)):
+        masks = mask if isinstance(mask, (list, tuple)) else [mask] * len(out)
+        for t, m in zip(out, masks):
+            if isinstance(t, Tensor):
+                t._keras_mask = m
 
 
 def _unique(items: list) -> list:
