@@ -30,7 +30,8 @@ from collections.abc import Callable
 import numpy as np
 
 from . import activations
-from .layers import core, merging, preprocessing
+from .layers import core, merging
+from .layers.preprocessing import tabular as preprocessing
 from .models import Model, Sequential
 
 OPSET = 17

@@ -34,9 +34,9 @@ from collections import Counter
 
 import numpy as np
 
-from .. import backend, ops
-from ..tensor import Tensor
-from .base import REGISTRY, Layer, SymbolicTensor, _shape_str
+from ... import backend, ops
+from ...tensor import Tensor
+from ..base import REGISTRY, Layer, SymbolicTensor, _shape_str
 
 EPSILON = 1e-7  # Keras's backend.epsilon(): the smallest standard deviation Normalization divides by
 
