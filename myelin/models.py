@@ -29,8 +29,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import signal
+import sys
 import threading
 import warnings
 
@@ -51,6 +53,35 @@ from .tensor import Tensor, no_grad
 # the speed (fewer Python steps, better matrix-product efficiency) and float rounding in
 # the averaged metrics.
 INFERENCE_BATCH = 1024
+
+
+def _thread_policy(method):
+    """Run ``fit``/``evaluate``/``predict`` under myelin's BLAS thread policy (``backend.thread_policy``).
+
+    Each matrix product then picks its thread count by its size, the cores of this machine
+    shared with any other MPI process of a data-parallel run; the caller's setting is
+    restored afterwards, and an explicit setting of the user's wins (``docs/performance.md``).
+    """
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with backend.thread_policy(workers=_data_workers(args, kwargs), processes=_local_processes()):
+            return method(self, *args, **kwargs)
+
+    return run
+
+
+def _data_workers(args, kwargs) -> int:
+    """Data-loading workers that run beside the step (a PyDataset's ``workers``); 0 for arrays."""
+    x = kwargs.get("x", args[0] if args else None)
+    workers = getattr(x, "workers", 0)  # Keras's PyDataset attribute; arrays have none
+    return workers if isinstance(workers, int) and not isinstance(workers, bool) else 0
+
+
+def _local_processes() -> int:
+    """Processes of a data-parallel run on this machine (1 without one); never imports mpi4py."""
+    world = sys.modules.get("myelin.distribution.world")
+    return world.local_size() if world is not None else 1
 
 
 class Model(Layer):
@@ -590,6 +621,7 @@ class Model(Layer):
         return int(batch_size)
 
     # ------------------------------------------------------------------ fit
+    @_thread_policy
     def fit(
         self,
         x=None,
@@ -774,6 +806,7 @@ class Model(Layer):
         cbs.on_test_end(logs)
         return logs
 
+    @_thread_policy
     def evaluate(
         self,
         x=None,
@@ -813,6 +846,7 @@ class Model(Layer):
         values += [v for k, v in logs.items() if k not in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
+    @_thread_policy
     def predict(
         self,
         x,

@@ -119,3 +119,20 @@ def test_the_real_openblas_is_restored():
     with backend.thread_policy():
         backend.blas_threads_for(1.0)
     assert backend.blas_info()["threads"] == before
+
+
+def test_fit_evaluate_predict_run_under_the_policy_and_restore(fake):
+    import myelin
+    from myelin import layers
+
+    m = myelin.Sequential([layers.Input(shape=(784,)), layers.Dense(64, activation="relu"), layers.Dense(10)])
+    m.compile(optimizer="adam", loss="mse")
+    x, y = np.ones((256, 784), np.float32), np.zeros((256, 10), np.float32)
+    m.fit(x, y, batch_size=128, epochs=1, verbose=0)  # 12.8 MFLOP products: every core; 128x64x10: one thread
+    assert 1 in fake.calls and fake.n == 4  # both chosen during fit, the caller's 4 restored after
+    fake.calls.clear()
+    m.predict(x[:2], verbose=0)  # tiny products only
+    assert fake.calls == [1, 4]
+    fake.calls.clear()
+    m.evaluate(x, y, verbose=0)
+    assert fake.calls[-1] == 4 and fake.n == 4
