@@ -146,6 +146,21 @@ def test_numpy_interop():
     assert "requires_grad=True" in repr(Tensor([1.0], requires_grad=True))
 
 
+def test_array_protocol_honours_numpy_copy_semantics():
+    t = Tensor(np.array([1.0, 2.0], dtype=np.float32))
+    copied = np.array(t, copy=True)
+    copied[0] = 9.0
+    assert t.data.tolist() == [1.0, 2.0]  # the copy is a copy
+    shared = np.asarray(t)  # copy=None: no copy needed, none made
+    assert np.shares_memory(shared, t.data)
+    assert np.shares_memory(np.array(t, copy=False), t.data)
+    as64 = np.asarray(t, dtype=np.float64)  # a copy is needed for the dtype: made
+    assert as64.dtype == np.float64 and not np.shares_memory(as64, t.data)
+    with pytest.raises(ValueError, match="copy=False"):
+        np.array(t, dtype=np.float64, copy=False)
+    assert not np.shares_memory(np.array(t, dtype=np.float32, copy=True), t.data)
+
+
 def test_methods_and_properties():
     t = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
