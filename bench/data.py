@@ -57,6 +57,54 @@ def synthetic(n: int, features: int, classes: int = 10, seed: int = 0, validatio
     return Dataset(x, y, cut, x[cut:], y[cut:], validation_split, classes)
 
 
+def learnable(n: int, features: int, classes: int = 10, seed: int = 0, validation_split: float = 0.2) -> Dataset:
+    """``n`` random samples in [0, 1) whose labels follow a fixed rule a network can learn.
+
+    The label is the arg-max of a fixed random linear map of the centred features (drawn from
+    the same seed), so an MLP reaches a high accuracy; used where the MNIST files are absent.
+
+    Example:
+        >>> d = learnable(100, 4, 3)
+        >>> d.x_train.shape, int(d.y.max()) <= 2
+        ((80, 4), True)
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, features), dtype=np.float32)
+    w = rng.standard_normal((features, classes)).astype(np.float32)
+    y = np.argmax((x - np.float32(0.5)) @ w, axis=1).astype(np.int64)
+    cut = int(n * (1.0 - validation_split))
+    return Dataset(x, y, cut, x[cut:], y[cut:], validation_split, classes)
+
+
+def prepare_digits(n: int) -> tuple[dict, str]:
+    """The data spec of the throughput workloads: ``n`` real MNIST digits, tiled, or a learnable rule without them.
+
+    Real digits: the 10,000 MNIST test images of ``shared/datasets/mnist`` shuffled with seed 0
+    and tiled to ``n`` samples (written once to ``bench/out/data/digits_<n>.npz``); the last
+    20 % is the validation pass, as the seed program's ``validation_split=0.2`` (tiled copies
+    of training images, so its accuracy shows that the network learns, not how it generalises).
+    Without the files: :func:`learnable` synthetic data. Returns (spec, description).
+    """
+    folder = find_mnist_test_dir()
+    if folder is None:
+        spec = {"kind": "learnable", "n": n, "features": 784, "classes": 10, "seed": 0, "validation_split": 0.2}
+        return spec, "synthetic digits-sized data with a learnable rule (the MNIST test files were not found)"
+    path = DATA_DIR / f"digits_{n}.npz"
+    if not path.is_file():
+        from myelin.datasets.mnist import read_idx
+
+        images = read_idx(folder / MNIST_FILES[0]).reshape(-1, 784)
+        labels = read_idx(folder / MNIST_FILES[1]).astype(np.int64)
+        order = np.random.default_rng(0).permutation(len(labels))
+        reps = -(-n // len(labels))
+        idx = np.tile(order, reps)[:n]
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        x = (images[idx] / np.float32(255)).astype(np.float32)
+        np.savez(path, x=x, y=labels[idx], x_test=x[:0], y_test=labels[idx][:1])
+    spec = {"kind": "npz", "path": str(path), "validation_split": 0.2}
+    return spec, f"real MNIST digits: the 10,000 test images of {folder}, shuffled (seed 0) and tiled to {n:,}"
+
+
 def find_mnist_test_dir() -> Path | None:
     """The folder holding the MNIST test set's IDX files: ``$BENCH_MNIST_DIR``, or ``shared/datasets/mnist``
     beside the checkout or one of its parents (a worktree sits one level deeper); None when absent."""

@@ -83,6 +83,14 @@ def _flop_line(w: dict, result: dict) -> str:
     return "; ".join(parts)
 
 
+def _accuracy(logs: dict) -> str:
+    """The last measured epoch's training and validation accuracy, so that a collapsed run is visible."""
+    train, val = logs.get("accuracy"), logs.get("val_accuracy")
+    if train is None and val is None:
+        return "–"
+    return " / ".join("–" if v is None else f"{float(v):.3f}" for v in (train, val))
+
+
 def workload_rows(w: dict, result: dict) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a workload's table (shared by the text and Markdown renderings)."""
     kind = w["kind"]
@@ -91,6 +99,8 @@ def workload_rows(w: dict, result: dict) -> tuple[list[str], list[list[str]]]:
     if kind in ("epoch", "predict"):
         unit = "s/epoch" if kind == "epoch" else "time per call"
         header = ["framework", unit, "spread (min – max)", "GFLOP/s", "% of peak", "CPU/wall", "myelin speed-up"]
+        if kind == "epoch":
+            header.insert(-1, "accuracy (train / val)")
         if kind == "predict":
             header[3:3] = ["samples/s"]
     elif kind == "accuracy":
@@ -128,6 +138,8 @@ def workload_rows(w: dict, result: dict) -> tuple[list[str], list[list[str]]]:
                 f"{100 * res['peak_fraction']:.1f} %",
             ]
             row.append(f"{res['cpu_per_wall']:.2f}" if res.get("cpu_per_wall") else "–")
+            if kind == "epoch":
+                row.append(_accuracy(res.get("final_logs") or {}))
             row.append(ratio)
             if kind == "predict":
                 row[3:3] = [f"{res['samples_per_s']:,.0f}"]

@@ -37,6 +37,7 @@ WORKLOADS = [
     "seed-b128",
     "seed-b1024",
     "wide-b256",
+    "dead-b32",
     "predict-b1",
     "predict-b10000",
     "accuracy",
@@ -75,15 +76,27 @@ class Config:
 
 
 def epoch_workload(workload_id: str, quick: bool) -> dict:
-    """Definition of a training-throughput workload: network, batch, data size, FLOPs."""
+    """Definition of a training-throughput workload: network, batch, data size, FLOPs.
+
+    ``seed`` and ``wide`` train on real MNIST digits (tiled) or, without the files, on
+    synthetic data with a learnable rule, and report the accuracy beside the time; ``dead``
+    is the seed network on random inputs with random labels, where every first-layer relu
+    unit dies within an epoch: it shows what subnormal optimizer state would cost.
+    """
     kind, batch = workload_id.split("-b")
     batch = int(batch)
-    if kind == "seed":
+    if kind in ("seed", "dead"):
         sizes, n = SEED, 6_000 if quick else 60_000
         title = f"seed MNIST MLP 784-64-64-10, Adam, batch {batch:,}"
     else:
         sizes, n = WIDE, 1_500 if quick else 15_000
         title = f"wide MLP 784-1024-1024-10, Adam, batch {batch:,}"
+    if kind == "dead":
+        title += ", random labels (a collapsed network)"
+        spec = {"kind": "synthetic", "n": n, "features": sizes[0], "classes": sizes[-1], "seed": 0, "validation_split": 0.2}
+        about_data = "random inputs and random labels (seed 0): nothing to learn, the first layer's relu units die"
+    else:
+        spec, about_data = bench_data.prepare_digits(n)
     n_train = int(n * 0.8)
     return {
         "id": workload_id,
@@ -95,16 +108,9 @@ def epoch_workload(workload_id: str, quick: bool) -> dict:
         "n_val": n - n_train,
         "unit": "s/epoch",
         "flops": flops.epoch_flops(sizes, n_train, n - n_train),
-        "data_spec": {
-            "kind": "synthetic",
-            "n": n,
-            "features": sizes[0],
-            "classes": sizes[-1],
-            "seed": 0,
-            "validation_split": 0.2,
-        },
+        "data_spec": spec,
         "about": f"one epoch = {n_train:,} training samples + a validation pass over {n - n_train:,} "
-        "(validation_split=0.2, as the seed program); synthetic data, seed 0",
+        f"(validation_split=0.2, as the seed program); {about_data}",
     }
 
 
@@ -521,7 +527,7 @@ class Runner:
         size = 512 if cfg.quick else 2048
         peak = self._pinned(lambda: flops.matmul_gflops([(size, size, size)], 0.1 if cfg.quick else 0.5))
         self.result["peak"] = {"gflops": peak, "shape": [size, size, size]}
-        in_workers = [w for w in cfg.workloads if w.startswith(("seed-", "wide-", "predict-")) or w == "accuracy"]
+        in_workers = [w for w in cfg.workloads if w.startswith(("seed-", "wide-", "dead-", "predict-")) or w == "accuracy"]
         if in_workers:
             self.start_workers()
             self.result["versions"] = {f: c.versions for f, c in self.workers.items()}

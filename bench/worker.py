@@ -48,6 +48,9 @@ class Worker:
                     spec.get("seed", 0),
                     spec.get("validation_split", 0.2),
                 )
+            elif spec["kind"] == "learnable":
+                classes, seed, split = spec.get("classes", 10), spec.get("seed", 0), spec.get("validation_split", 0.2)
+                self.datasets[key] = bench_data.learnable(spec["n"], spec["features"], classes, seed, split)
             else:
                 self.datasets[key] = bench_data.load_npz(spec["path"], spec.get("validation_split"))[0]
         return self.datasets[key]

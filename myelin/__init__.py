@@ -1,60 +1,35 @@
 """myelin: a readable deep-learning library with Keras's API and its own autodiff.
 
+``import myelin`` loads nothing but this file: each submodule (``myelin.layers``,
+``myelin.models``, ...) and each name below is imported the first time it is used, as
+SciPy's submodules are, so a program pays only for what it asks for.
+
 Example:
     >>> import myelin
     >>> from myelin.layers import Dense
     >>> model = myelin.Sequential([myelin.Input(shape=(4,)), Dense(3, activation="softmax")])
 """
 
-from . import (
-    activations,
-    backend,
-    callbacks,
-    data,
-    datasets,
-    debugging,
-    initializers,
-    layers,
-    losses,
-    metrics,
-    models,
-    ops,
-    optimizers,
-    regularizers,
-    saving,
-    tabular,  # registers TabularModel, so load_model reads the models `myelin train` saves
-    tune,
-    utils,
-)
-from .debugging import detect_anomaly
-from .gradcheck import gradcheck
-from .layers import Input
-from .models import Model, Sequential
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Input",
-    "Model",
-    "Sequential",
-    "Tensor",
+# Public submodules, imported on first use.
+_SUBMODULES = (
     "activations",
     "backend",
     "callbacks",
+    "config",
     "data",
     "datasets",
     "debugging",
-    "detect_anomaly",
-    "enable_grad",
-    "gradcheck",
     "initializers",
-    "is_grad_enabled",
     "layers",
     "losses",
     "metrics",
     "models",
-    "no_grad",
     "ops",
     "optimizers",
     "regularizers",
@@ -62,4 +37,33 @@ __all__ = [
     "tabular",
     "tune",
     "utils",
-]
+)
+# Names re-exported at the top level -> the submodule that defines them.
+_NAMES = {
+    "Input": "layers",
+    "Model": "models",
+    "Sequential": "models",
+    "Tensor": "tensor",
+    "detect_anomaly": "debugging",
+    "enable_grad": "tensor",
+    "gradcheck": "gradcheck",
+    "is_grad_enabled": "tensor",
+    "no_grad": "tensor",
+}
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+        globals()[name] = value  # later uses find it directly
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULES) | set(_NAMES))
+
+
+__all__ = sorted(set(_SUBMODULES) | set(_NAMES))

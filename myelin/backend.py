@@ -14,7 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
 import sys
 
 import numpy as np
@@ -199,3 +201,137 @@ def set_blas_threads(n: int) -> None:
     if blas is None:
         raise RuntimeError("set_blas_threads: NumPy does not use a bundled OpenBLAS here; set OPENBLAS_NUM_THREADS instead")
     blas.set_threads(n)
+
+
+# ---------------------------------------------------------------------------- the thread policy
+# Products below this many floating-point operations (2 m k n) run on one BLAS thread: splitting
+# them costs more than it saves. Measured on this project's 2-core machines (AMD EPYC, OpenBLAS
+# SkylakeX kernels, quiet machine): 3.2 MFLOP 0.77x on two threads, 8.4 MFLOP 1.66x, 12.8 MFLOP
+# 1.75x (docs/performance.md, bench/RESULTS.md).
+THREAD_CROSSOVER_FLOPS = 4e6
+
+_explicit_threads: int | None = None  # set by myelin.config.set_num_threads
+_policy_depth = 0  # > 0 while fit, evaluate or predict runs with myelin choosing
+_policy_many = 1  # the thread count for large products while the policy is on
+_policy_blas = None  # the _OpenBLAS the policy drives
+_policy_current = [0]  # the count myelin last set (0: unknown)
+_first_seen_threads: int | None = None  # OpenBLAS's count the first time myelin looked
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity mask; ``os.cpu_count()`` where there is none).
+
+    Example:
+        >>> cpu_count() >= 1
+        True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def explicit_threads() -> int | None:
+    """The thread count the user chose, or None when myelin may choose (``docs/performance.md``).
+
+    The user's choice is, in order: ``myelin.config.set_num_threads(n)``;
+    ``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` in the environment; a limit set on
+    NumPy's OpenBLAS since myelin first looked at it (``threadpoolctl.threadpool_limits``,
+    ``set_blas_threads``), seen as a thread count other than the one OpenBLAS started with.
+
+    Example:
+        >>> n = explicit_threads()
+        >>> n is None or n >= 1
+        True
+    """
+    global _first_seen_threads
+    if _explicit_threads is not None:
+        return _explicit_threads
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    blas = _numpy_openblas()
+    if blas is None:
+        return None
+    now = blas.threads()
+    if _first_seen_threads is None:
+        _first_seen_threads = now
+    return None if now == _first_seen_threads else now
+
+
+@contextlib.contextmanager
+def thread_policy(workers: int = 0, processes: int = 1):
+    """While active (``fit``, ``evaluate``, ``predict``), myelin picks each product's BLAS thread count.
+
+    Products of at least :data:`THREAD_CROSSOVER_FLOPS` run on every core this process
+    has to itself, smaller ones on one thread. ``workers`` (data-loading threads or processes
+    that run beside the step) and ``processes`` (MPI ranks sharing this machine) take cores
+    away: never more BLAS threads than free cores. The caller's setting is restored at the
+    end. With an explicit setting (:func:`explicit_threads`) nothing is chosen: an
+    explicit ``myelin.config.set_num_threads(n)`` is applied for the duration, and
+    environment or ``threadpoolctl`` limits are left as they are.
+
+    Example:
+        >>> with thread_policy(workers=0):
+        ...     blas_threads_for(1e3)  # a small product: one thread while the policy is on
+    """
+    global _policy_depth, _policy_many, _policy_blas
+    blas = _numpy_openblas() if _policy_depth == 0 else _policy_blas
+    if blas is None:
+        yield
+        return
+    if _policy_depth:  # nested (validation inside fit): the outer policy stands
+        _policy_depth += 1
+        try:
+            yield
+        finally:
+            _policy_depth -= 1
+        return
+    explicit = explicit_threads()
+    previous = blas.threads()
+    if explicit is not None:
+        if _explicit_threads is not None:
+            blas.set_threads(_explicit_threads)
+        try:
+            yield
+        finally:
+            blas.set_threads(previous)
+        return
+    free = max(1, cpu_count() - max(0, int(workers)) - max(0, int(processes) - 1))
+    _policy_blas, _policy_many, _policy_current[0] = blas, max(1, min(free, previous)), previous
+    _policy_depth = 1
+    try:
+        yield
+    finally:
+        _policy_depth = 0
+        _policy_blas = None
+        blas.set_threads(previous)
+
+
+def blas_threads_for(flops: float) -> None:
+    """Set NumPy's BLAS thread count for a product of ``flops`` operations, when the policy is on (hot path).
+
+    Called by the matrix-product primitives before each product; a no-op outside
+    :func:`thread_policy` and when the count is already right.
+
+    Example:
+        >>> blas_threads_for(1e9)  # outside fit: does nothing
+    """
+    if _policy_depth:
+        n = _policy_many if flops >= THREAD_CROSSOVER_FLOPS else 1
+        if n != _policy_current[0]:
+            _policy_blas.set_threads(n)
+            _policy_current[0] = n
+
+
+def set_num_threads(n: int | None) -> None:
+    """Fix the BLAS thread count myelin's products use in ``fit``/``evaluate``/``predict`` (None: myelin chooses).
+
+    Example:
+        >>> set_num_threads(1); set_num_threads(None)
+    """
+    global _explicit_threads
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"set_num_threads: n must be a positive integer or None, got {n!r}")
+    _explicit_threads = n

@@ -22,6 +22,8 @@ Example:
 from __future__ import annotations
 
 import copy
+import sys
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -346,3 +348,19 @@ def _float64_copy(model):
             w.grad = None
         stack.extend(layer._sublayers)
     return twin
+
+
+class _CallableModule(types.ModuleType):
+    """``myelin.gradcheck`` names both this module and its function: calling the module calls :func:`gradcheck`.
+
+    ``import myelin`` loads its submodules lazily (``myelin/__init__.py``). Once this module is
+    imported, Python binds ``myelin.gradcheck`` to the module object itself (for instance after
+    ``from myelin.gradcheck import GradcheckError``), so ``myelin.gradcheck(fn, inputs)`` must
+    work on the module too.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return gradcheck(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -9,7 +9,9 @@ pay for it. Set ``MYELIN_NATIVE=0`` in the environment to turn it off.
 
 Each function returns ``True`` when it did the update, ``False`` when the caller must run
 the NumPy form instead (no kernel built, turned off, an array that is not a contiguous
-NumPy float32/float64 array, or arrays of different lengths or types).
+NumPy float32/float64 array, or arrays of different lengths or types). Every state value a
+kernel stores is flushed to zero when subnormal, exactly as ``Optimizer._flush_state`` does
+after the NumPy forms (``docs/performance.md``).
 
 Example:
     >>> from myelin import native
@@ -26,7 +28,7 @@ import weakref
 
 import numpy as np
 
-_VERSION = 1  # must equal myelin_native_version() in _native.c
+_VERSION = 2  # must equal myelin_native_version() in _native.c
 _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): ("f64", ctypes.c_double)}
 
 _lib = None  # the loaded library, once loaded

@@ -1,8 +1,11 @@
 """Level 0: name registries, the only way a string becomes a function or class.
 
 Each family (activations, losses, metrics, layers, ...) keeps one ``Registry``. Resolving a
-name never imports a module or evaluates code: a name that is not registered is an error
-that lists the names that are. Saved model files rely on this for their safety.
+name never evaluates code and never imports a module named by the caller: a name that is not
+registered is an error that lists the names that are. Saved model files rely on this for
+their safety. The one import a lookup may trigger is of a module of myelin's own that the
+library declared in its code with :meth:`Registry.add_lazy` (so that ``import myelin`` need
+not load it).
 
 Example:
     >>> reg = Registry("activation")
@@ -14,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import importlib
 
 
 class Registry:
@@ -30,12 +34,24 @@ class Registry:
         self.family = family
         self._items: dict[str, object] = {}
         self._names: dict[int, str] = {}
+        self._lazy: dict[str, str] = {}  # name -> module of myelin's own that registers it when imported
 
     def add(self, name: str, obj, aliases: tuple = ()) -> None:
         self._items[name] = obj
         self._names.setdefault(id(obj), name)
         for alias in aliases:
             self._items[alias] = obj
+
+    def add_lazy(self, name: str, module: str) -> None:
+        """Declare that importing myelin's own ``module`` registers ``name`` (imported on first lookup).
+
+        Example:
+            >>> reg = Registry("layer")
+            >>> reg.add_lazy("Decimal", "decimal")  # a module that registers nothing: the lookup still fails
+            >>> "Decimal" in reg
+            True
+        """
+        self._lazy[name] = module
 
     def register(self, name: str | None = None, aliases: tuple = ()):
         """Decorator form of :meth:`add`; the default name is the object's ``__name__``."""
@@ -47,10 +63,10 @@ class Registry:
         return wrap
 
     def __contains__(self, name) -> bool:
-        return name in self._items
+        return name in self._items or name in self._lazy
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        return sorted(set(self._items) | set(self._lazy))
 
     def lookup(self, name: str):
         """The object registered as ``name``; a ValueError naming close matches otherwise."""
@@ -58,6 +74,11 @@ class Registry:
             return self._items[name]
         except (KeyError, TypeError):
             pass
+        module = self._lazy.get(name) if isinstance(name, str) else None
+        if module is not None:
+            importlib.import_module(module)  # a module of myelin's own, declared in code
+            if name in self._items:
+                return self._items[name]
         close = difflib.get_close_matches(str(name), self._items, n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ValueError(f"Unknown {self.family} {name!r}.{hint} Known {self.family} names: {', '.join(self.names())}")

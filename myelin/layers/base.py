@@ -31,6 +31,11 @@ from ..registry import Registry
 from ..tensor import Tensor, no_grad
 
 REGISTRY = Registry("layer")
+# Model classes register themselves when their module loads; saved files may name them before that.
+REGISTRY.add_lazy("Sequential", "myelin.models")
+REGISTRY.add_lazy("Functional", "myelin.models")
+REGISTRY.add_lazy("Model", "myelin.models")
+REGISTRY.add_lazy("TabularModel", "myelin.tabular")
 _NAME_COUNTS: dict[str, int] = {}
 # While ``myelin.saving`` rebuilds a model from a file: how many more weight values may be
 # created (None otherwise). See ``weights_from_file``.

@@ -290,12 +290,14 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
+        backend.blas_threads_for(2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1))
         return a @ b
 
     def backward(self, g):
         a, b = self.a, self.b
         na, nb = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the hot path of every dense layer
+            backend.blas_threads_for(2.0 * a.size * b.shape[-1])
             return (g @ b.T if na else None, a.T @ g if nb else None)
         xp = array_module(g)
         if a.ndim == 1 and b.ndim == 1:
@@ -678,6 +680,7 @@ class Dense(Function):
     def forward(self, x, kernel, bias=None, activation="linear"):
         xp = array_module(x)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        backend.blas_threads_for(2.0 * x2.size * kernel.shape[1])
         out = x2 @ kernel
         if bias is not None:
             out += bias
@@ -696,6 +699,7 @@ class Dense(Function):
         elif self.activation == "tanh":
             g = g * (1 - self.out * self.out)
         need_x, need_k = self.needs_input_grad[:2]
+        backend.blas_threads_for(2.0 * g.size * self.kernel.shape[0])
         gx = (g @ self.kernel.T).reshape(self.in_shape) if need_x else None
         gk = self.x2.T @ g if need_k else None
         if not self.has_bias:

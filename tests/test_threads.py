@@ -1,0 +1,121 @@
+"""The BLAS thread policy (issue 18): myelin picks each product's thread count during fit/evaluate/predict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from myelin import backend, config
+
+
+class FakeBLAS:
+    """Stands in for NumPy's OpenBLAS: records every thread count set."""
+
+    def __init__(self, threads: int):
+        self.n, self.calls = threads, []
+
+    def threads(self) -> int:
+        return self.n
+
+    def set_threads(self, n: int) -> None:
+        self.n = n
+        self.calls.append(n)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    blas = FakeBLAS(4)
+    monkeypatch.setattr(backend, "_numpy_openblas", lambda: blas)
+    monkeypatch.setattr(backend, "cpu_count", lambda: 4)
+    monkeypatch.setattr(backend, "_first_seen_threads", None)
+    monkeypatch.setattr(backend, "_explicit_threads", None)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    return blas
+
+
+def test_small_products_one_thread_large_ones_every_core(fake):
+    big, small = backend.THREAD_CROSSOVER_FLOPS, backend.THREAD_CROSSOVER_FLOPS - 1
+    with backend.thread_policy():
+        backend.blas_threads_for(small)
+        assert fake.n == 1
+        backend.blas_threads_for(small)  # unchanged: no call
+        backend.blas_threads_for(big)
+        assert fake.n == 4
+    assert fake.calls == [1, 4, 4]  # the last one restores the caller's count
+    backend.blas_threads_for(small)  # outside the policy: nothing happens
+    assert fake.calls == [1, 4, 4]
+
+
+def test_workers_and_processes_take_cores_away(fake):
+    with backend.thread_policy(workers=2):
+        backend.blas_threads_for(1e9)
+        assert fake.n == 2
+    with backend.thread_policy(workers=1, processes=2):
+        backend.blas_threads_for(1e9)
+        assert fake.n == 2  # 4 cores - 1 worker - 1 other rank
+    with backend.thread_policy(workers=8):
+        backend.blas_threads_for(1e9)
+        assert fake.n == 1  # never fewer than one, never more than the free cores
+
+
+def test_nested_policy_keeps_the_outer_one(fake):
+    with backend.thread_policy():
+        backend.blas_threads_for(1e9)
+        with backend.thread_policy(workers=3):  # validation inside fit
+            backend.blas_threads_for(1e9)
+            assert fake.n == 4
+        backend.blas_threads_for(1.0)
+        assert fake.n == 1
+    assert fake.n == 4
+
+
+@pytest.mark.parametrize("var", ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"])
+def test_the_environment_wins(fake, monkeypatch, var):
+    monkeypatch.setenv(var, "3")
+    assert config.num_threads() == 3
+    with backend.thread_policy():
+        backend.blas_threads_for(1.0)
+        backend.blas_threads_for(1e9)
+    assert fake.calls == [4]  # only the restore: nothing was chosen
+
+
+def test_set_num_threads_wins_and_is_restored(fake):
+    config.set_num_threads(2)
+    with backend.thread_policy():
+        assert fake.n == 2
+        backend.blas_threads_for(1e9)
+        assert fake.n == 2
+    assert fake.n == 4
+    config.set_num_threads(None)
+    with pytest.raises(ValueError, match="positive integer or None"):
+        config.set_num_threads(0)
+
+
+def test_a_threadpoolctl_limit_wins(fake):
+    assert backend.explicit_threads() is None  # myelin has now seen OpenBLAS's own count (4)
+    fake.n = 1  # what threadpoolctl.threadpool_limits(1) does to OpenBLAS
+    assert backend.explicit_threads() == 1
+    with backend.thread_policy():
+        backend.blas_threads_for(1e9)
+        assert fake.n == 1
+
+
+def test_the_primitives_ask_for_their_size(fake):
+    from myelin import Tensor, ops
+
+    x = Tensor(np.ones((128, 784), np.float32))
+    w = Tensor(np.ones((784, 64), np.float32), requires_grad=True)
+    with backend.thread_policy():
+        ops.matmul(Tensor(np.ones((4, 4), np.float32)), w[:4]).sum()  # 2 kFLOP: one thread
+        assert fake.calls == [1]
+        ops.dense(x, w, activation="relu").sum().backward()  # 12.8 MFLOP each way: every core
+        assert fake.calls == [1, 4]
+
+
+@pytest.mark.skipif(backend.blas_info()["library"] is None, reason="NumPy does not use a bundled OpenBLAS here")
+def test_the_real_openblas_is_restored():
+    before = backend.blas_info()["threads"]
+    with backend.thread_policy():
+        backend.blas_threads_for(1.0)
+    assert backend.blas_info()["threads"] == before
