@@ -196,7 +196,8 @@ def to_arrays(value, name: str = "x", allow_strings: bool = False) -> list:
         return []
     if isinstance(value, dict):
         return [to_array(v, f"{name}[{k!r}]", allow_strings) for k, v in value.items()]
-    if isinstance(value, (list, tuple)) and value and _is_array_like(value[0]) and not _is_row_list(value):
+    if isinstance(value, (list, tuple)) and value and _is_array_like(value[0]):
+        # A list of arrays is several inputs, as in Keras, even when they are 1-D and of one length.
         return [to_array(v, f"{name}[{i}]", allow_strings) for i, v in enumerate(value)]
     return [to_array(value, name, allow_strings)]
 
@@ -229,14 +230,6 @@ def cast_input(arr, dtype: str | None, floatx: str, name: str = "x"):
 
 def _is_array_like(v) -> bool:
     return isinstance(v, (np.ndarray, Tensor)) or hasattr(v, "to_numpy")
-
-
-def _is_row_list(value) -> bool:
-    """A list of 1-D arrays of equal length might be rows of one input; several inputs differ in length or rank.
-
-    Ambiguity is resolved as Keras does: a list of arrays means several inputs.
-    """
-    return False
 
 
 def cast_features(arr, dtype: str):

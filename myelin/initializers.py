@@ -53,6 +53,11 @@ class Initializer:
     def get_config(self) -> dict:
         return {}
 
+    @classmethod
+    def from_config(cls, config: dict) -> Initializer:
+        """Rebuild from :meth:`get_config`'s dict (Keras's counterpart)."""
+        return cls(**config)
+
     def _generator(self) -> np.random.Generator:
         seed = getattr(self, "seed", None)
         if seed is None:

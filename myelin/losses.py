@@ -238,6 +238,11 @@ class Loss:
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
 
+    @classmethod
+    def from_config(cls, config: dict) -> Loss:
+        """Rebuild from :meth:`get_config`'s dict (Keras's counterpart)."""
+        return cls(**config)
+
 
 def reduce_weighted(values: Tensor, sample_weight=None, reduction: str | None = "sum_over_batch_size") -> Tensor:
     """Weight per-sample loss values and reduce them to a scalar (or not, for "none").

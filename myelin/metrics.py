@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from .backend import array_module
@@ -22,6 +24,19 @@ from .registry import Registry
 from .tensor import Tensor
 
 REGISTRY = Registry("metric")
+
+
+def _accumulator_dtype(dtype, owner: str) -> str | None:
+    """The float type a metric's state adds up in (None: float64), checked."""
+    if dtype is None:
+        return None
+    try:
+        kind = np.dtype(dtype)
+    except TypeError:
+        kind = None
+    if kind is None or kind.kind != "f":
+        raise ValueError(f"{owner}: dtype must be a floating-point type such as 'float32', got {dtype!r}")
+    return kind.name
 
 
 def _raw(x):
@@ -57,7 +72,13 @@ class Metric:
 
     def __init__(self, name: str | None = None, dtype=None):
         self.name = name or _snake(type(self).__name__)
+        self.dtype = _accumulator_dtype(dtype, type(self).__name__)
         self.reset_state()
+
+    @property
+    def _acc_dtype(self) -> str:
+        """The type the state adds up in: ``dtype`` when given, else float64 (more exact than Keras's float32)."""
+        return self.dtype or "float64"
 
     def reset_state(self) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define reset_state()")
@@ -73,7 +94,15 @@ class Metric:
         return self.result()
 
     def get_config(self) -> dict:
-        return {"name": self.name}
+        return {"name": self.name, **self._dtype_config()}
+
+    def _dtype_config(self) -> dict:
+        return {} if self.dtype is None else {"dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Metric:
+        """Rebuild from :meth:`get_config`'s dict (Keras's counterpart)."""
+        return cls(**config)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}>"
@@ -90,13 +119,15 @@ class Mean(Metric):
     _additive_state = ("total", "count")
 
     def reset_state(self) -> None:
-        self.total = 0.0
-        self.count = 0.0
+        # float64 state as Python floats; a metric given a dtype adds up in NumPy scalars of that type
+        zero = 0.0 if self.dtype is None else np.dtype(self.dtype).type(0)
+        self.total = zero
+        self.count = zero
 
     def update_state(self, values, sample_weight=None) -> None:
         values = _raw(values)
         xp = array_module(values)
-        values = xp.asarray(values, dtype="float64").reshape(-1)
+        values = xp.asarray(values, dtype=self._acc_dtype).reshape(-1)
         w = _weights(sample_weight, values.size, xp)
         if w is None:
             self.total += float(values.sum())
@@ -111,7 +142,7 @@ class Mean(Metric):
         self.count += count
 
     def result(self) -> float:
-        return self.total / self.count if self.count else 0.0
+        return float(self.total / self.count) if self.count else 0.0
 
 
 class MeanMetricWrapper(Mean):
@@ -123,9 +154,9 @@ class MeanMetricWrapper(Mean):
         2.0
     """
 
-    def __init__(self, fn, name: str | None = None, **kwargs):
+    def __init__(self, fn, name: str | None = None, dtype=None, **kwargs):
         self.fn, self.kwargs = fn, kwargs
-        super().__init__(name or getattr(fn, "__name__", "metric"))
+        super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         hits = _HITS.get(self.fn) if sample_weight is None and not self.kwargs else None
@@ -137,7 +168,7 @@ class MeanMetricWrapper(Mean):
         super().update_state(self.fn(_raw(y_true), _raw(y_pred), **self.kwargs), sample_weight)
 
     def get_config(self) -> dict:
-        return {"name": self.name, **self.kwargs}
+        return {"name": self.name, **self._dtype_config(), **self.kwargs}
 
 
 # ---------------------------------------------------------------------------- per-sample functions
@@ -243,8 +274,21 @@ def _mse(y_true, y_pred):
 # ---------------------------------------------------------------------------- classes
 def _wrapper_class(class_name: str, fn, default_name: str, doc: str, **defaults):
     def __init__(self, name: str = default_name, dtype=None, **kwargs):
-        MeanMetricWrapper.__init__(self, fn, name=name, **{**defaults, **kwargs})
+        unknown = sorted(set(kwargs) - set(defaults))
+        if unknown:
+            raise TypeError(f"{class_name}: unexpected argument(s) {', '.join(unknown)}")
+        MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})
 
+    # The signature shows the real arguments (``inspect.signature``, help()), not ``**kwargs``.
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    __init__.__signature__ = inspect.Signature(
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default_name),
+            inspect.Parameter("dtype", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+        ]
+        + [inspect.Parameter(k, keyword, default=v) for k, v in defaults.items()]
+    )
     cls = type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc})
     REGISTRY.add(class_name, cls)
     return cls
@@ -342,7 +386,7 @@ class RootMeanSquaredError(Mean):
     """
 
     def __init__(self, name: str = "root_mean_squared_error", dtype=None):
-        super().__init__(name)
+        super().__init__(name, dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         super().update_state(_mse(y_true, y_pred), sample_weight)
@@ -357,13 +401,13 @@ class _ConfusionMetric(Metric):
     def __init__(self, thresholds=None, name=None, dtype=None, top_k: int | None = None, class_id: int | None = None):
         self.thresholds = np.atleast_1d(np.asarray(0.5 if thresholds is None else thresholds, dtype="float64"))
         self.top_k, self.class_id = top_k, class_id
-        super().__init__(name)
+        super().__init__(name, dtype)
 
     _additive_state = ("tp", "fp", "fn")
 
     def reset_state(self) -> None:
         n = len(self.thresholds)
-        self.tp, self.fp, self.fn = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.tp, self.fp, self.fn = (np.zeros(n, dtype=self._acc_dtype) for _ in range(3))
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, y_pred = _raw(y_true), _raw(y_pred)
@@ -390,7 +434,13 @@ class _ConfusionMetric(Metric):
         return float(values[0]) if len(values) == 1 else values.tolist()
 
     def get_config(self) -> dict:
-        return {"name": self.name, "thresholds": self.thresholds.tolist(), "top_k": self.top_k, "class_id": self.class_id}
+        return {
+            "name": self.name,
+            **self._dtype_config(),
+            "thresholds": self.thresholds.tolist(),
+            "top_k": self.top_k,
+            "class_id": self.class_id,
+        }
 
 
 @REGISTRY.register("Precision")
@@ -448,6 +498,8 @@ class AUC(Metric):
             raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
         if summation_method not in ("interpolation", "minoring", "majoring"):
             raise ValueError(f"AUC: summation_method must be interpolation, minoring or majoring, got {summation_method!r}")
+        # Thresholds given replace num_thresholds (as in Keras); the config keeps them.
+        self._given_thresholds = None if thresholds is None else [float(t) for t in np.sort(np.asarray(thresholds))]
         if thresholds is not None:
             inner = np.sort(np.asarray(thresholds, dtype="float64"))
         else:
@@ -458,13 +510,13 @@ class AUC(Metric):
         self.thresholds = np.concatenate([[0.0 - eps], inner, [1.0 + eps]])
         self.num_thresholds = len(self.thresholds)
         self.curve, self.summation_method, self.from_logits = curve, summation_method, from_logits
-        super().__init__(name or "auc")
+        super().__init__(name or "auc", dtype)
 
     _additive_state = ("tp", "fp", "tn", "fn")
 
     def reset_state(self) -> None:
         n = len(self.thresholds)
-        self.tp, self.fp, self.tn, self.fn = (np.zeros(n) for _ in range(4))
+        self.tp, self.fp, self.tn, self.fn = (np.zeros(n, dtype=self._acc_dtype) for _ in range(4))
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, y_pred = _raw(y_true), _raw(y_pred)
@@ -518,13 +570,17 @@ class AUC(Metric):
         return float(np.sum(pr_auc_increment))
 
     def get_config(self) -> dict:
-        return {
+        config = {
             "name": self.name,
+            **self._dtype_config(),
             "num_thresholds": self.num_thresholds,
             "curve": self.curve,
             "summation_method": self.summation_method,
             "from_logits": self.from_logits,
         }
+        if self._given_thresholds is not None:
+            config["thresholds"] = self._given_thresholds
+        return config
 
 
 def _safe_div(a, b):
@@ -563,7 +619,7 @@ class Accuracy(MeanMetricWrapper):
     """
 
     def __init__(self, name: str = "accuracy", dtype=None):
-        super().__init__(lambda t, p: (t == p).astype("float64"), name=name)
+        super().__init__(lambda t, p: (t == p).astype("float64"), name=name, dtype=dtype)
 
 
 REGISTRY.add("Accuracy", Accuracy)

@@ -483,6 +483,18 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
+# The moments of a write at which a test can make a fault happen (tests/test_saving_atomic.py
+# kills the process at each): the temporary file is created, the data written, the data on disk,
+# the rename done. None, the default, does nothing.
+FAULT_POINTS = ("opened", "written", "synced", "replaced")
+_fault_hook = None
+
+
+def _fault_point(name: str, path: str) -> None:
+    if _fault_hook is not None:
+        _fault_hook(name, path)
+
+
 @contextlib.contextmanager
 def atomic_write(filepath):
     """Write a file so that it is either the old file or the complete new one, whatever happens.
@@ -513,14 +525,18 @@ def atomic_write(filepath):
         if hasattr(os, "fchmod"):
             os.fchmod(fd, mode)
         with _open_for_writing(fd) as f:
+            _fault_point("opened", path)
             yield f
             f.flush()
+            _fault_point("written", path)
             os.fsync(f.fileno())
+            _fault_point("synced", path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fault_point("replaced", path)
     _fsync_folder(folder)
 
 

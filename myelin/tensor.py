@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
+
 from . import backend
 
 _grad_enabled = True
@@ -228,8 +230,30 @@ class Tensor:
         return Tensor._wrap(self.data, False)
 
     def __array__(self, dtype=None, copy=None):
+        """NumPy's view of the tensor, with NumPy 2's ``copy`` semantics.
+
+        ``copy=True`` always returns a new array; ``copy=None`` (the default) shares the
+        tensor's memory where it can (same dtype, on the CPU) and copies only where it must;
+        ``copy=False`` refuses with ``ValueError`` where a copy cannot be avoided.
+
+        Example:
+            >>> import numpy as np
+            >>> t = Tensor([1.0, 2.0])
+            >>> a = np.array(t, copy=True)
+            >>> a[0] = 5.0
+            >>> float(t.data[0])
+            1.0
+        """
+        data = self.data
+        on_host = backend.array_module(data).__name__ == "numpy"
+        needs_copy = not on_host or (dtype is not None and np.dtype(dtype) != data.dtype)
+        if copy is False and needs_copy:
+            where = "from the GPU" if not on_host else f"from {data.dtype} to {np.dtype(dtype)}"
+            raise ValueError(f"np.array(tensor, copy=False): the tensor cannot be seen without a copy ({where})")
         data = self.numpy()
-        return data if dtype is None else data.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            return data.astype(dtype)  # astype makes a new array
+        return data.copy() if copy and on_host else data
 
     # ------------------------------------------------------------------ backward
     def backward(self, grad=None) -> None:

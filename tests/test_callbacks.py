@@ -246,3 +246,58 @@ def test_a_real_terminal_shows_the_bar_and_a_zero_width_one_gets_plain_lines(tmp
     assert re.search(r"4/4 ━{20} \d+s \d+(us|ms)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}", final), wide
     narrow = run_in_terminal(0)
     assert re.search(r"Epoch 2/2 - 4/4 - \d+s - \d+(us|ms)/step - accuracy", narrow), narrow
+
+
+def _feed(callback, values, monitor="loss", m=None):
+    """Run a callback's epoch hooks on given monitored values; the epochs at which it asked to stop."""
+    callback.set_model(m or model())
+    callback.on_train_begin()
+    stops = []
+    for epoch, value in enumerate(values):
+        callback.on_epoch_end(epoch, {monitor: value})
+        if callback.model.stop_training:
+            stops.append(epoch)
+            break
+    return stops
+
+
+def test_early_stopping_baseline_counts_improvements_that_do_not_beat_it_as_waiting():
+    values = [1.0, 0.9, 0.8, 0.85]  # improving, then one worse epoch
+    assert _feed(callbacks.EarlyStopping(monitor="loss", patience=2), values) == []
+    # no value beats the baseline 0.5: the improving epochs count towards patience (as Keras)
+    assert _feed(callbacks.EarlyStopping(monitor="loss", patience=2, baseline=0.5), values) == [3]
+    assert _feed(callbacks.EarlyStopping(monitor="loss", patience=2, baseline=0.95), values) == []
+
+
+def test_early_stopping_start_from_epoch_ignores_the_first_epochs():
+    values = [1.0, 2.0, 3.0, 4.0, 5.0]  # ever worse
+    early = callbacks.EarlyStopping(monitor="loss", patience=1)
+    assert _feed(early, values) == [1] and early.best == 1.0
+    late = callbacks.EarlyStopping(monitor="loss", patience=1, start_from_epoch=2)
+    assert _feed(late, values) == [3] and late.best == 3.0 and late.stopped_epoch == 3
+
+
+def test_reduce_lr_on_plateau_cooldown_waits_before_counting_again():
+    def rates(cooldown):
+        m = model(lr=0.1)
+        plateau = callbacks.ReduceLROnPlateau(monitor="score", factor=0.5, patience=1, cooldown=cooldown)
+        plateau.set_model(m)
+        plateau.on_train_begin()
+        out = []
+        for epoch in range(6):
+            plateau.on_epoch_end(epoch, {"score": 1.0})
+            out.append(m.optimizer.learning_rate)
+        return out
+
+    assert rates(0) == pytest.approx([0.1, 0.05, 0.025, 0.0125, 0.00625, 0.003125])
+    assert rates(2) == pytest.approx([0.1, 0.05, 0.05, 0.025, 0.025, 0.0125])
+
+
+def test_csv_logger_separator(tmp_path):
+    x, y = data()
+    path = tmp_path / "log.tsv"
+    model().fit(x, y, epochs=2, callbacks=[callbacks.CSVLogger(path, separator="\t")], verbose=0)
+    lines = path.read_text().splitlines()
+    assert lines[0].split("\t") == ["epoch", "accuracy", "loss"] and "," not in lines[0]
+    assert [line.split("\t")[0] for line in lines[1:]] == ["0", "1"]
+    assert all(len(line.split("\t")) == 3 for line in lines)

@@ -63,13 +63,17 @@ def test_model_checkpoint_best_only_weights_only_and_batches(tmp_path):
         def on_epoch_end(self, epoch, logs=None):
             logs["score"] = next(values)
 
-    saved = []
+    saved = []  # after each epoch: whether the file holds this epoch's weights, by value (no file times)
+
+    def spy(epoch, logs):
+        on_disk = myelin.models.load_model(tmp_path / "best.myelin").get_weights()
+        saved.append(all(np.array_equal(a, b) for a, b in zip(on_disk, m.get_weights())))
+
     best = callbacks.ModelCheckpoint(tmp_path / "best.myelin", monitor="score", mode="min", save_best_only=True)
     original = best.model  # None until fit
-    spy = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: saved.append(os.path.getmtime(tmp_path / "best.myelin")))
-    m.fit(X, Y, epochs=4, callbacks=[Score(), best, spy], verbose=0)
+    m.fit(X, Y, epochs=4, callbacks=[Score(), best, callbacks.LambdaCallback(on_epoch_end=spy)], verbose=0)
     assert original is None and best.best == 0.4
-    assert len(set(saved)) == 2  # saved after epochs 1 and 3 only
+    assert saved == [True, False, True, False]  # saved after epochs 1 and 3 only
 
     weights = callbacks.ModelCheckpoint(tmp_path / "w-{epoch}-{batch}.myelin", save_weights_only=True, save_freq=2)
     m.fit(X, Y, epochs=1, batch_size=16, callbacks=[weights], verbose=0)  # 5 batches: saves after 2 and 4
@@ -84,6 +88,40 @@ def test_model_checkpoint_best_only_weights_only_and_batches(tmp_path):
         m.fit(X, Y, epochs=1, callbacks=[callbacks.ModelCheckpoint(tmp_path / "x.myelin", save_best_only=True)], verbose=0)
     with pytest.raises(ValueError, match="save_freq must be 'epoch' or a positive number"):
         callbacks.ModelCheckpoint("x.myelin", save_freq=0)
+
+
+def test_model_checkpoint_initial_value_threshold_must_be_beaten_before_the_first_save(tmp_path):
+    values = iter([0.5, 0.7, 0.4, 0.6])
+
+    class Score(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["score"] = next(values)
+
+    path = tmp_path / "best.myelin"
+    exists = []
+    best = callbacks.ModelCheckpoint(path, monitor="score", mode="min", save_best_only=True, initial_value_threshold=0.45)
+    spy = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: exists.append(path.exists()))
+    model().fit(X, Y, epochs=4, callbacks=[Score(), best, spy], verbose=0)
+    assert exists == [False, False, True, True] and best.best == 0.4
+
+
+def test_backup_and_restore_keeps_the_backup_of_a_completed_run_when_asked(tmp_path):
+    def run(epochs, delete_checkpoint, seed):
+        m = model(seed=seed)
+        backup = callbacks.BackupAndRestore(tmp_path / "bk", delete_checkpoint=delete_checkpoint)
+        m.fit(X, Y, epochs=epochs, callbacks=[backup], verbose=0)
+        return m.get_weights()
+
+    straight = model()
+    straight.fit(X, Y, epochs=3, verbose=0)
+    run(2, delete_checkpoint=False, seed=0)
+    assert (tmp_path / "bk" / "backup.myelin").is_file()  # kept after a completed run
+    # a later run resumes from it: epoch 3 on top of the first run's two, whatever its own start
+    for a, b in zip(run(3, delete_checkpoint=True, seed=5), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "bk").exists()  # deleted when that one completed
+    restarted = run(3, delete_checkpoint=True, seed=5)  # nothing to resume: a fresh start
+    assert not all(np.array_equal(a, b) for a, b in zip(restarted, straight.get_weights()))
 
 
 def train(tmp_path, save_freq, crash_at=None, epochs=4):

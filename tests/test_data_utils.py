@@ -37,3 +37,28 @@ def test_arrays_and_batches():
         data.num_samples([np.zeros(3), np.zeros(4)])
     assert len(data.to_arrays({"a": np.zeros(2), "b": np.zeros(2)})) == 2
     assert data.cast_targets(np.array([True, False]), "float32").dtype == np.float32
+
+
+def test_a_list_of_equal_one_dimensional_arrays_is_several_inputs_as_in_keras():
+    a, b = np.arange(3.0), np.arange(3.0, 6.0)
+    arrays = data.to_arrays([a, b])
+    assert [x.tolist() for x in arrays] == [a.tolist(), b.tolist()]
+    assert [x.shape for x in data.to_arrays([[1.0, 2.0], [3.0, 4.0]])] == [(2, 2)]  # a nested list is one input
+
+
+def test_no_module_function_is_a_dead_path_returning_a_constant():
+    """A module-level function whose whole body is ``return <constant>`` decides nothing (data._is_row_list was one)."""
+    import ast
+    from pathlib import Path
+
+    import myelin
+
+    dead = []
+    for path in sorted(Path(myelin.__file__).parent.rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            if len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Constant):
+                dead.append(f"{path.name}:{node.lineno} {node.name}")
+    assert dead == []

@@ -23,8 +23,7 @@ def test_penguin_demo_reaches_097_and_explains_the_seed_example():
     lines = []
     result = demo.run(verbose=0, out=lines.append)
     text = "\n".join(lines)
-    assert result["test_accuracy"] >= 0.97
-    assert result["seconds"] < 30
+    assert result["test_accuracy"] >= 0.97  # (its speed is measured in bench/, never asserted here)
     x, y = demo.load_penguins()
     assert x.shape == (342, 4) and np.bincount(y).tolist() == [151, 123, 68]  # Adelie, Gentoo, Chinstrap
     # the walk-through's numbers are the model's own forward pass

@@ -21,11 +21,14 @@ def test_accuracies():
 
 
 def test_top_k():
-    y = np.array([2, 0])
-    p = np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
-    assert metrics.SparseTopKCategoricalAccuracy(k=2)(y, p) == 0.0
-    assert metrics.TopKCategoricalAccuracy(k=3)(np.eye(3)[y], p) == 1.0
-    assert metrics.sparse_top_k_categorical_accuracy(y, p, k=1).tolist() == [0.0, 0.0]
+    y = np.array([2, 0, 1])
+    # the true class ranks 3rd, 2nd and 1st of 4: k < classes, so each k gives another value
+    p = np.array([[0.5, 0.3, 0.15, 0.05], [0.3, 0.6, 0.05, 0.05], [0.1, 0.7, 0.1, 0.1]])
+    for k, expected in [(1, [0.0, 0.0, 1.0]), (2, [0.0, 1.0, 1.0]), (3, [1.0, 1.0, 1.0])]:
+        assert metrics.sparse_top_k_categorical_accuracy(y, p, k=k).tolist() == expected
+        assert metrics.top_k_categorical_accuracy(np.eye(4)[y], p, k=k).tolist() == expected
+        assert metrics.SparseTopKCategoricalAccuracy(k=k)(y, p) == pytest.approx(np.mean(expected))
+        assert metrics.TopKCategoricalAccuracy(k=k)(np.eye(4)[y], p) == pytest.approx(np.mean(expected))
 
 
 def test_running_mean_over_batches_and_reset():
@@ -85,8 +88,7 @@ def test_auc_against_sklearn():
     assert auc.result() == pytest.approx(sk.roc_auc_score(y, p), abs=2e-3)
     pr = metrics.AUC(curve="PR", num_thresholds=1000)
     pr.update_state(y, p)
-    assert pr.result() == pytest.approx(sk.average_precision_score(y, p), abs=0.02)
-    assert metrics.AUC(summation_method="minoring")(y, p) <= metrics.AUC(summation_method="majoring")(y, p)
+    assert pr.result() == pytest.approx(sk.average_precision_score(y, p), abs=0.02)  # a sanity check; exact: below
     with pytest.raises(ValueError, match="curve"):
         metrics.AUC(curve="XY")
 
@@ -120,3 +122,64 @@ def test_accuracy_counts_hits_without_weights_and_averages_values_with_them():
         metric.reset_state()
         metric.update_state(y, p, sample_weight=weights)
         assert metric.result() == pytest.approx((fn(y, p) * weights).sum() / weights.sum(), rel=1e-12)
+
+
+def _keras_auc(y, p, num_thresholds, curve, summation_method):
+    """Keras's AUC from its definition: counts by brute force at each cut point, then its Riemann sum.
+
+    Thresholds: ``i / (num_thresholds - 1)`` inside, ``-1e-7`` and ``1 + 1e-7`` at the ends; a
+    score counts as positive above a threshold. PR with interpolation is Davis & Goadrich's
+    (precision interpolated along the true positives between cut points), as in Keras.
+    """
+    eps = 1e-7
+    t = np.array([-eps] + [i / (num_thresholds - 1) for i in range(1, num_thresholds - 1)] + [1 + eps])
+    above = p[None, :] > t[:, None]
+    pos = y[None, :] == 1
+    tp, fp = (above & pos).sum(1).astype(float), (above & ~pos).sum(1).astype(float)
+    fn, tn = (~above & pos).sum(1).astype(float), (~above & ~pos).sum(1).astype(float)
+    total = 0.0
+    for i in range(num_thresholds - 1):
+        if curve == "PR" and summation_method == "interpolation":
+            dtp, p0, p1 = tp[i] - tp[i + 1], tp[i] + fp[i], tp[i + 1] + fp[i + 1]
+            slope = dtp / (p0 - p1) if p0 - p1 > 0 else 0.0
+            intercept = tp[i + 1] - slope * p1
+            ratio = p0 / p1 if p0 > 0 and p1 > 0 else 1.0
+            if tp[i + 1] + fn[i + 1] > 0:
+                total += slope * (dtp + intercept * np.log(ratio)) / (tp[i + 1] + fn[i + 1])
+            continue
+        recall = [tp[j] / (tp[j] + fn[j]) if tp[j] + fn[j] else 0.0 for j in (i, i + 1)]
+        if curve == "ROC":
+            x = [fp[j] / (fp[j] + tn[j]) if fp[j] + tn[j] else 0.0 for j in (i, i + 1)]
+            h = recall
+        else:
+            x = recall
+            h = [tp[j] / (tp[j] + fp[j]) if tp[j] + fp[j] else 0.0 for j in (i, i + 1)]
+        height = {"interpolation": (h[0] + h[1]) / 2, "minoring": min(h), "majoring": max(h)}[summation_method]
+        total += (x[0] - x[1]) * height
+    return total
+
+
+@pytest.mark.parametrize("curve", ["ROC", "PR"])
+@pytest.mark.parametrize("summation_method", ["interpolation", "minoring", "majoring"])
+def test_auc_equals_keras_formula_for_every_curve_and_summation_method(curve, summation_method):
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, 300)
+    p = np.clip(y * 0.3 + rng.random(300) * 0.7, 0, 1)
+    for num_thresholds in (7, 200):  # few cut points: the methods differ by a lot
+        auc = metrics.AUC(num_thresholds=num_thresholds, curve=curve, summation_method=summation_method)
+        for chunk in np.array_split(np.arange(300), 3):
+            auc.update_state(y[chunk], p[chunk])
+        # counts are whole numbers, the sums a few hundred float64 operations
+        assert auc.result() == pytest.approx(_keras_auc(y, p, num_thresholds, curve, summation_method), rel=1e-12, abs=1e-15)
+
+
+def test_auc_summation_methods_give_their_own_values():
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 2, 300)
+    p = np.clip(y * 0.3 + rng.random(300) * 0.7, 0, 1)
+    for curve in ("ROC", "PR"):
+        low, mid, high = (
+            metrics.AUC(num_thresholds=7, curve=curve, summation_method=s)(y, p)
+            for s in ("minoring", "interpolation", "majoring")
+        )
+        assert low < mid < high and high - low > 0.01

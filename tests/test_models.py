@@ -122,10 +122,10 @@ def test_same_seed_gives_identical_weights():
 def test_one_hot_targets_and_categorical_accuracy():
     x, y = blobs()
     model = small_model()
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy", "top_k_categorical_accuracy"])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     h = model.fit(x, myelin.utils.to_categorical(y), epochs=15, verbose=0)
     assert isinstance(model._compiled_metrics.all()[0], myelin.metrics.CategoricalAccuracy)
-    assert h.history["accuracy"][-1] > 0.9 and h.history["top_k_categorical_accuracy"][-1] == 1.0
+    assert h.history["accuracy"][-1] > 0.9  # top-k accuracy: tests/test_model_arguments.py (k < classes)
 
 
 def test_binary_classification_and_regression():

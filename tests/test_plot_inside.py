@@ -96,6 +96,29 @@ def test_diagnostics_draws_every_record(tmp_path):
         myelin.plot.diagnostics(model.fit(x, y, epochs=1, verbose=0))
 
 
+def test_the_dead_units_panel_draws_a_dead_layer_at_one_and_a_live_one_below(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(90, 4)).astype("float32")
+    y = np.argmax(x[:, :3], axis=1)
+    model = myelin.Sequential(
+        [
+            layers.Input(shape=(4,)),
+            layers.Dense(6, activation="relu", name="live"),
+            layers.Dense(6, activation="relu", name="dead", bias_initializer=myelin.initializers.Constant(-50.0)),
+            layers.Dense(3, activation="softmax", name="out"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = model.fit(x, y, epochs=3, verbose=0, diagnostics=True)
+    fig = myelin.plot.diagnostics(history)
+    (panel,) = [ax for ax in fig.axes if ax.get_title() == "dead relu units (fraction)"]
+    lines = {line.get_label(): line.get_ydata() for line in panel.get_lines()}
+    records = history.diagnostics["layers"]
+    np.testing.assert_array_equal(lines["dead"], [1.0, 1.0, 1.0])  # every unit of the layer is dead
+    np.testing.assert_array_equal(lines["live"], records["live"]["dead_fraction"])
+    assert max(lines["live"]) < 1.0
+
+
 def test_lr_finder_curve_and_its_suggestion():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(256, 8)).astype("float32")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 
 import pytest
 
 from myelin import saving
 
-from .saving_helpers import FullDisk, constant_model, kill_during_saves, leftovers, stored_value, tiny_model
+from .saving_helpers import FullDisk, constant_model, kill_during_save, leftovers, stored_value, tiny_model
 
 
 @pytest.mark.parametrize("room", [0, 100, 3000, 10_000])
@@ -81,9 +82,19 @@ def test_leftover_temporary_files_are_ignored_and_cleaned_up(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigkill_during_saves_leaves_the_old_or_the_new_file(tmp_path):
-    results = kill_during_saves(tmp_path, rounds=4, seed=0)
-    assert all(right for _, _, right in results)  # never a broken file: the old one or the new one
-    assert any(state == "saving" for _, state, _ in results)  # the kills did land inside saves
-    tiny_model().save(tmp_path / "big.myelin")  # the next save cleans up what the killed ones left
+@pytest.mark.parametrize("point", saving.FAULT_POINTS)
+def test_sigkill_at_each_moment_of_a_save_leaves_the_old_or_the_new_file(tmp_path, point):
+    code, value = kill_during_save(tmp_path, point)
+    assert code == -signal.SIGKILL  # killed at that moment, not finished
+    # before the rename the file is the previous save (1s); once renamed, the new one (2s)
+    assert value == (2.0 if point == "replaced" else 1.0)
+    assert len(leftovers(tmp_path)) == (0 if point == "replaced" else 1)
+    tiny_model().save(tmp_path / "model.myelin")  # the next save cleans up what the killed one left
     assert leftovers(tmp_path) == []
+
+
+def test_every_fault_point_is_reached_in_order_by_a_save(tmp_path, monkeypatch):
+    reached = []
+    monkeypatch.setattr(saving, "_fault_hook", lambda name, path: reached.append((name, os.path.basename(path))))
+    tiny_model().save(tmp_path / "m.myelin")
+    assert reached == [(name, "m.myelin") for name in saving.FAULT_POINTS]

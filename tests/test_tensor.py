@@ -146,6 +146,21 @@ def test_numpy_interop():
     assert "requires_grad=True" in repr(Tensor([1.0], requires_grad=True))
 
 
+def test_array_protocol_honours_numpy_copy_semantics():
+    t = Tensor(np.array([1.0, 2.0], dtype=np.float32))
+    copied = np.array(t, copy=True)
+    copied[0] = 9.0
+    assert t.data.tolist() == [1.0, 2.0]  # the copy is a copy
+    shared = np.asarray(t)  # copy=None: no copy needed, none made
+    assert np.shares_memory(shared, t.data)
+    assert np.shares_memory(np.array(t, copy=False), t.data)
+    as64 = np.asarray(t, dtype=np.float64)  # a copy is needed for the dtype: made
+    assert as64.dtype == np.float64 and not np.shares_memory(as64, t.data)
+    with pytest.raises(ValueError, match="copy=False"):
+        np.array(t, dtype=np.float64, copy=False)
+    assert not np.shares_memory(np.array(t, dtype=np.float32, copy=True), t.data)
+
+
 def test_methods_and_properties():
     t = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
@@ -157,10 +172,23 @@ def test_methods_and_properties():
     np.testing.assert_allclose(t.max().data, 5.0)
     np.testing.assert_allclose(t.min(axis=1).data, [0.0, 3.0])
     np.testing.assert_allclose(t.clip(1.0, 4.0).data, np.clip(t.data, 1, 4))
-    np.testing.assert_allclose(t.abs().sqrt().data, np.sqrt(t.data))
-    np.testing.assert_allclose(t.relu().data, t.data)
+    signed = Tensor(np.array([[-4.0, -0.25, 0.0], [0.5, 2.25, -9.0]]))
+    np.testing.assert_array_equal(signed.abs().sqrt().data, [[2.0, 0.5, 0.0], [np.sqrt(0.5), 1.5, 3.0]])
+    np.testing.assert_array_equal(signed.relu().data, [[0.0, 0.0, 0.0], [0.5, 2.25, 0.0]])
     np.testing.assert_allclose((2.0**t).data, 2.0**t.data)
     np.testing.assert_allclose((1.0 - t).data, 1.0 - t.data)
     np.testing.assert_allclose((1.0 / (t + 1.0)).data, 1.0 / (t.data + 1.0))
     np.testing.assert_allclose((np.ones((3, 1)) @ Tensor(np.ones((1, 2)))).data, np.ones((3, 2)))
     assert t.is_leaf and not (t * 1.0).is_leaf
+
+
+def test_relu_gradient_mask_is_its_forward_mask():
+    """The gradient passes exactly where the output is the input (x > 0; 0 at the kink, as PyTorch and Keras)."""
+    x = Tensor(np.array([[-2.0, -1e-12, 0.0], [1e-12, 0.5, 3.0]]), requires_grad=True)
+    y = x.relu()
+    upstream = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    y.backward(upstream)
+    passed = y.data > 0
+    np.testing.assert_array_equal(passed, [[False, False, False], [True, True, True]])
+    np.testing.assert_array_equal(y.data, np.where(passed, x.data, 0.0))
+    np.testing.assert_array_equal(x.grad, np.where(passed, upstream, 0.0))

@@ -440,6 +440,9 @@ class Layer:
         config = {"name": self.name, "trainable": self.trainable}
         if self.dtype is not None:
             config["dtype"] = self.dtype
+        if self.activity_regularizer is not None:
+            reg = self.activity_regularizer
+            config["activity_regularizer"] = {"class_name": type(reg).__name__, "config": reg.get_config()}
         return config
 
     @classmethod

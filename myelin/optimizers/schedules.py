@@ -33,6 +33,11 @@ class LearningRateSchedule:
     def get_config(self) -> dict:
         return {}
 
+    @classmethod
+    def from_config(cls, config: dict) -> LearningRateSchedule:
+        """Rebuild from :meth:`get_config`'s dict (Keras's counterpart)."""
+        return cls(**config)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
