@@ -5,7 +5,7 @@ Example:
 """
 
 from .base import REGISTRY, Input, InputLayer, Layer, SymbolicTensor
-from .core import Activation, Dense, Dropout, Embedding, Flatten, LeakyReLU, Masking, ReLU, Reshape, Softmax
+from .core import Activation, Dense, Dropout, Embedding, Flatten, LeakyReLU, Masking, ReLU, RepeatVector, Reshape, Softmax
 from .merging import Concatenate, concatenate
 from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
 from .rnn import (
@@ -44,6 +44,7 @@ __all__ = [
     "Masking",
     "Normalization",
     "ReLU",
+    "RepeatVector",
     "Rescaling",
     "Reshape",
     "SimpleRNN",

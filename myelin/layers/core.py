@@ -203,6 +203,35 @@ class Reshape(Layer):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
+@REGISTRY.register("RepeatVector")
+class RepeatVector(Layer):
+    """Repeats each (batch, features) sample ``n`` times: (batch, n, features), e.g. to feed a decoder RNN.
+
+    Example:
+        >>> RepeatVector(3)(np.ones((2, 4))).shape
+        (2, 3, 4)
+    """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
+    def __init__(self, n: int, **kwargs):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"RepeatVector: n must be a positive integer, got {n!r}")
+        super().__init__(**kwargs)
+        self.n = int(n)
+
+    def call(self, x, training=False):
+        if x.ndim != 2:
+            raise ValueError(f"RepeatVector layer {self.name!r} expects inputs of rank 2 (batch, features), got {x.shape}")
+        return ops.stack([x] * self.n, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "n": self.n}
+
+
 class _ActivationLayer(Layer):
     supports_masking = True
 
@@ -422,6 +451,7 @@ __all__ = [
     "LeakyReLU",
     "Masking",
     "ReLU",
+    "RepeatVector",
     "Reshape",
     "Softmax",
 ]
