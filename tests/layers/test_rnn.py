@@ -390,3 +390,40 @@ def test_fit_replays_the_recorded_step_with_the_same_numbers():
     np.testing.assert_array_equal(p_plain, p_fast)
     for a, b in zip(plain.get_weights(), fast.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: [layers.LSTM(5, return_sequences=True), layers.LSTM(3, go_backwards=True)],
+        lambda: [layers.GRU(5, return_sequences=True, go_backwards=True), layers.GRU(3, reset_after=False)],
+        lambda: [layers.SimpleRNN(4, return_sequences=True), layers.SimpleRNN(3, activation="relu")],
+        lambda: [layers.Bidirectional(layers.LSTM(4, return_sequences=True)), layers.Bidirectional(layers.GRU(3))],
+        lambda: [layers.Bidirectional(layers.GRU(3, return_sequences=True), merge_mode="sum")],
+        lambda: [layers.Bidirectional(layers.LSTM(3, return_sequences=True), merge_mode="ave")],
+        lambda: [layers.Bidirectional(layers.SimpleRNN(3), merge_mode="mul")],
+        lambda: [layers.LSTM(4), layers.RepeatVector(3), layers.LSTM(4, return_sequences=True), layers.Dense(2)],
+    ],
+)
+def test_onnx_export_matches_predict_in_onnxruntime(make, tmp_path):
+    x = rng.standard_normal((3, 6, 4)).astype(np.float32)
+    model = myelin.Sequential([myelin.Input(shape=(6, 4)), *make()])
+    # Non-zero biases, so that a bias in the wrong slot shows.
+    for w in model.weights:
+        if w.name.endswith("bias"):
+            w.data[...] = rng.standard_normal(w.shape).astype(np.float32) * 0.5
+    checks.onnx_export(model, x, tmp_path)
+
+
+def test_onnx_export_of_an_embedding_and_refusals(tmp_path):
+    ids = np.array([[1, 2, 3, 4], [5, 6, 7, 0]])
+    model = myelin.Sequential([myelin.Input(shape=(4,)), layers.Embedding(8, 3), layers.GRU(2)])
+    checks.onnx_export(model, ids, tmp_path)
+    from myelin.onnx import ExportError
+
+    masked = myelin.Sequential([myelin.Input(shape=(4,)), layers.Embedding(8, 3, mask_zero=True), layers.LSTM(2)])
+    with pytest.raises(ExportError, match="mask_zero=True"):
+        masked.export(tmp_path / "m.onnx", format="onnx")
+    odd = myelin.Sequential([myelin.Input(shape=(4, 2)), layers.LSTM(2, activation="relu")])
+    with pytest.raises(ExportError, match="default activations"):
+        odd.export(tmp_path / "o.onnx", format="onnx")
