@@ -140,7 +140,7 @@ class RandomNormal(Initializer):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-@REGISTRY.register("random_uniform")
+@REGISTRY.register("random_uniform", aliases=("uniform",))
 class RandomUniform(Initializer):
     """Uniform draws in [minval, maxval) (default ±0.05).
 
@@ -157,6 +157,37 @@ class RandomUniform(Initializer):
 
     def get_config(self) -> dict:
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+@REGISTRY.register("orthogonal")
+class Orthogonal(Initializer):
+    """A (scaled) orthogonal matrix, Keras's default for recurrent kernels (Saxe et al., 2014).
+
+    The last axis is the columns; the other axes are flattened into rows. Drawn as the Q of
+    a QR decomposition of a normal matrix, its signs fixed by R's diagonal.
+
+    Example:
+        >>> q = Orthogonal(seed=0)((4, 4))
+        >>> bool(np.allclose(q @ q.T, np.eye(4), atol=1e-6))
+        True
+    """
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
+        self.gain, self.seed = float(gain), seed
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: the shape must have at least two axes, got {tuple(shape)}")
+        rows, cols = int(np.prod(shape[:-1])), int(shape[-1])
+        flat = self._generator().standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(flat)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return np.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape), dtype=_dtype(dtype))
+
+    def get_config(self) -> dict:
+        return {"gain": self.gain, "seed": self.seed}
 
 
 def _truncated_normal(gen: np.random.Generator, shape, stddev: float):

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import activations
-from .layers import core, merging
+from .layers import core, merging, rnn
 from .layers.preprocessing import tabular as preprocessing
 from .models import Model, Sequential
 
@@ -362,6 +362,141 @@ def _lookup(graph, layer, inputs):
     if not encoding:
         return indices
     return _encode(graph, indices, depth, layer.output_mode, graph.rank_of(inputs[0]), layer.name)
+
+
+# ---------------------------------------------------------------------------- sequences
+@register_converter(core.Embedding)
+def _embedding(graph, layer, inputs):
+    if layer.mask_zero:
+        raise ExportError(
+            f"Embedding layer {layer.name!r} has mask_zero=True: ONNX's recurrent operators take no per-step mask, so the "
+            "exported model would not skip padding; export a model without mask_zero (or with right-padding removed)"
+        )
+    ids = _as_int64(graph, inputs[0])
+    table = graph.const(layer.embeddings.numpy(), f"{layer.name}/embeddings")
+    return graph.op("Gather", [table, ids], name=layer.name, axis=0)
+
+
+@register_converter(core.Masking)
+def _masking(graph, layer, inputs):
+    raise ExportError(
+        f"Masking layer {layer.name!r}: ONNX's recurrent operators take no per-step mask, so the exported model would not "
+        "skip the masked steps; it cannot be exported"
+    )
+
+
+@register_converter(core.RepeatVector)
+def _repeat_vector(graph, layer, inputs):
+    expanded = graph.op("Unsqueeze", [inputs[0], graph.const([1], f"{layer.name}/axes", dtype=np.int64)])
+    repeats = graph.const([1, layer.n, 1], f"{layer.name}/repeats", dtype=np.int64)
+    return graph.op("Tile", [expanded, repeats], name=layer.name)
+
+
+# Keras's gate blocks in ONNX's order: LSTM i, f, c, o -> i, o, f, c; GRU z, r, h is ONNX's own order.
+_ONNX_GATES = {rnn.LSTMCell: [0, 3, 1, 2], rnn.GRUCell: [0, 1, 2], rnn.SimpleRNNCell: [0]}
+
+
+def _rnn_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ONNX's W (gates * units, features), R (gates * units, units) and B (2 * gates * units) of one RNN layer."""
+    cell = layer.cell
+    u = cell.units
+    order = _ONNX_GATES[type(cell)]
+
+    def blocks(matrix):  # (rows, gates * u) in Keras's order -> (gates * u, rows) in ONNX's
+        return np.concatenate([matrix[..., g * u : (g + 1) * u] for g in order], axis=-1).T
+
+    w, r = blocks(cell.kernel.numpy()), blocks(cell.recurrent_kernel.numpy())
+    width = len(order) * u
+    if cell.bias is None:
+        b = np.zeros(2 * width)
+    elif isinstance(cell, rnn.GRUCell) and cell.reset_after:
+        bias = cell.bias.numpy()
+        b = np.concatenate([blocks(bias[0][None])[:, 0], blocks(bias[1][None])[:, 0]])
+    else:
+        b = np.concatenate([blocks(cell.bias.numpy()[None])[:, 0], np.zeros(width)])
+    return w, r, b
+
+
+def _check_exportable(layer, where: str) -> None:
+    cell = layer.cell
+    if type(cell) not in _ONNX_GATES:
+        raise ExportError(f"{where}: an RNN over a {type(cell).__name__} cell has no ONNX converter")
+    if layer.stateful:
+        raise ExportError(f"{where}: stateful=True carries states between calls, which an ONNX graph cannot")
+    if isinstance(cell, rnn.SimpleRNNCell):
+        if cell.activation not in (activations.tanh, activations.relu):
+            raise ExportError(
+                f"{where}: ONNX's RNN operator takes tanh or relu here, not {activations.serialize(cell.activation)!r}"
+            )
+    elif cell.activation is not activations.tanh or cell.recurrent_activation is not activations.sigmoid:
+        raise ExportError(f"{where}: ONNX export needs Keras's default activations (tanh, sigmoid)")
+
+
+def _recurrent_node(graph, layers_: list, x: str, name: str, return_sequences: bool) -> str:
+    """One ONNX LSTM/GRU/RNN node over ``x`` (batch, steps, features), one or two directions; Y or Y_h."""
+    first = layers_[0]
+    cell = first.cell
+    weights = [_rnn_weights(layer) for layer in layers_]
+    op = {rnn.LSTMCell: "LSTM", rnn.GRUCell: "GRU", rnn.SimpleRNNCell: "RNN"}[type(cell)]
+    w = graph.const(np.stack([wt[0] for wt in weights]), f"{name}/W")
+    r = graph.const(np.stack([wt[1] for wt in weights]), f"{name}/R")
+    b = graph.const(np.stack([wt[2] for wt in weights]), f"{name}/B")
+    attrs = {"hidden_size": cell.units}  # layout 0 (time first): what onnxruntime runs
+    if len(layers_) == 2:
+        attrs["direction"] = "bidirectional"
+    if op == "GRU":
+        attrs["linear_before_reset"] = int(cell.reset_after)
+    if op == "RNN":
+        attrs["activations"] = ["Tanh" if cell.activation is activations.tanh else "Relu"] * len(layers_)
+    time_first = graph.op("Transpose", [x], perm=[1, 0, 2])
+    y = graph.fresh(f"{name}/Y")
+    node_name = graph.fresh(f"{name}/{op}")
+    outputs = [y] if return_sequences else ["", y]
+    graph.nodes.append(graph.onnx.helper.make_node(op, [time_first, w, r, b], outputs, name=node_name, **attrs))
+    # Y (steps, directions, batch, units) or Y_h (directions, batch, units), batch first again:
+    perm = [2, 0, 1, 3] if return_sequences else [1, 0, 2]
+    return graph.op("Transpose", [y], perm=perm)  # (batch, steps, directions, units) or (batch, directions, units)
+
+
+def _reversed_in_time(graph, x: str, name: str) -> str:
+    starts = graph.const([-1], f"{name}/starts", dtype=np.int64)
+    ends = graph.const([-(2**63)], f"{name}/ends", dtype=np.int64)
+    axes = graph.const([1], f"{name}/axes", dtype=np.int64)
+    steps = graph.const([-1], f"{name}/steps", dtype=np.int64)
+    return graph.op("Slice", [x, starts, ends, axes, steps])
+
+
+@register_converter(rnn.RNN)
+def _recurrent(graph, layer, inputs):
+    where = f"{type(layer).__name__} layer {layer.name!r}"
+    _check_exportable(layer, where)
+    x = _as_float(graph, inputs[0])
+    if layer.go_backwards:  # Keras reads the reversed sequence and returns outputs in that order
+        x = _reversed_in_time(graph, x, layer.name)
+    y = _recurrent_node(graph, [layer], x, layer.name, layer.return_sequences)
+    axis = graph.const([2 if layer.return_sequences else 1], f"{layer.name}/direction_axis", dtype=np.int64)
+    return graph.op("Squeeze", [y, axis], name=layer.name)
+
+
+@register_converter(rnn.Bidirectional)
+def _bidirectional(graph, layer, inputs):
+    fw, bw = layer.forward_layer, layer.backward_layer
+    where = f"Bidirectional layer {layer.name!r}"
+    for inner in (fw, bw):
+        _check_exportable(inner, where)
+    if type(fw.cell) is not type(bw.cell) or fw.go_backwards or not bw.go_backwards:
+        raise ExportError(f"{where}: ONNX's bidirectional operator needs the same cell forwards and backwards")
+    x = _as_float(graph, inputs[0])
+    # ONNX's reverse direction returns its outputs in input order: what Bidirectional's flip gives.
+    y = _recurrent_node(graph, [fw, bw], x, layer.name, layer.return_sequences)
+    direction_axis = 2 if layer.return_sequences else 1
+    if layer.merge_mode == "concat":
+        shape = [0, 0, -1] if layer.return_sequences else [0, -1]
+        return graph.op("Reshape", [y, graph.const(shape, f"{layer.name}/shape", dtype=np.int64)], name=layer.name)
+    reduce = {"sum": "ReduceSum", "ave": "ReduceMean", "mul": "ReduceProd"}[layer.merge_mode]
+    if reduce == "ReduceSum":
+        return graph.op(reduce, [y, graph.const([direction_axis], f"{layer.name}/axes", dtype=np.int64)], keepdims=0)
+    return graph.op(reduce, [y], name=layer.name, axes=[direction_axis], keepdims=0)
 
 
 # ---------------------------------------------------------------------------- the model walk

@@ -1,4 +1,4 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, and the activation layers.
+"""Core layers: Dense, Activation, Dropout, Flatten, Embedding, Masking, and the activation layers.
 
 Example:
     >>> import numpy as np
@@ -41,6 +41,7 @@ class Dense(Layer):
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    supports_masking = True  # Keras's rule: a mask on the input passes through unchanged
 
     def __init__(
         self,
@@ -111,6 +112,7 @@ class Activation(Layer):
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -138,6 +140,7 @@ class Dropout(Layer):
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    supports_masking = True
 
     def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
         if not 0 <= rate < 1:
@@ -200,7 +203,38 @@ class Reshape(Layer):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
+@REGISTRY.register("RepeatVector")
+class RepeatVector(Layer):
+    """Repeats each (batch, features) sample ``n`` times: (batch, n, features), e.g. to feed a decoder RNN.
+
+    Example:
+        >>> RepeatVector(3)(np.ones((2, 4))).shape
+        (2, 3, 4)
+    """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
+    def __init__(self, n: int, **kwargs):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"RepeatVector: n must be a positive integer, got {n!r}")
+        super().__init__(**kwargs)
+        self.n = int(n)
+
+    def call(self, x, training=False):
+        if x.ndim != 2:
+            raise ValueError(f"RepeatVector layer {self.name!r} expects inputs of rank 2 (batch, features), got {x.shape}")
+        return ops.stack([x] * self.n, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "n": self.n}
+
+
 class _ActivationLayer(Layer):
+    supports_masking = True
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
@@ -276,4 +310,148 @@ class Softmax(_ActivationLayer):
         return {**super().get_config(), "axis": self.axis}
 
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "LeakyReLU", "ReLU", "Reshape", "Softmax"]
+def _refuse_constraint(layer: str, **given) -> None:
+    """Constraints are not part of myelin yet: a non-None value is refused, naming the argument."""
+    for key, value in given.items():
+        if value is not None:
+            raise ValueError(f"{layer}: {key} is not supported (myelin has no weight constraints yet); got {value!r}")
+
+
+@REGISTRY.register("Embedding")
+class Embedding(Layer):
+    """Turns integer token ids into dense vectors: row ``i`` of an (input_dim, output_dim) table.
+
+    ``mask_zero=True`` treats id 0 as padding: the output carries a mask (``ids != 0``) that
+    the recurrent layers after it read, skipping padded steps (then id 0 cannot be a word, so
+    ``input_dim`` counts it: vocabulary + 1). Ids arrive as integers or whole-number floats; an
+    id outside [0, input_dim) is an error naming the layer.
+
+    Example:
+        >>> emb = Embedding(10, 4, mask_zero=True)
+        >>> out = emb(np.array([[3, 5, 0]]))
+        >>> out.shape, out._keras_mask.data.tolist()
+        ((1, 3, 4), [[True, True, False]])
+    """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero: bool = False,
+        weights=None,
+        lora_rank=None,
+        **kwargs,
+    ):
+        for key, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"Embedding: {key} must be a positive integer, got {value!r}")
+        _refuse_constraint("Embedding", embeddings_constraint=embeddings_constraint)
+        if lora_rank is not None:
+            raise ValueError(f"Embedding: lora_rank is not supported by myelin; got {lora_rank!r}")
+        if "input_length" in kwargs:
+            raise TypeError(
+                "Embedding: input_length is Keras 2's argument (Keras 3 has none); give the sequence length to "
+                "Input(shape=(length,)) instead"
+            )
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        self.embeddings = None
+        self._initial_weights = weights
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(
+            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer, self.embeddings_regularizer
+        )
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def _maybe_build(self, shape: tuple) -> None:
+        super()._maybe_build(shape)
+        self._build_input_shape = (None,) * len(shape)  # any batch and sequence length
+
+    def call(self, x, training=False):
+        return ops.embedding_lookup(x, self.embeddings, layer=self.name)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """``inputs != 0`` when ``mask_zero``, else None (Keras's rule).
+
+        Example:
+            >>> Embedding(5, 2, mask_zero=True).compute_mask(np.array([[0, 1]])).data.tolist()
+            [[False, True]]
+        """
+        if not self.mask_zero:
+            return None
+        return ops.not_equal_mask(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": _config_of(self.embeddings_initializer),
+            "embeddings_regularizer": _config_of(self.embeddings_regularizer),
+            "mask_zero": self.mask_zero,
+        }
+
+
+@REGISTRY.register("Masking")
+class Masking(Layer):
+    """Masks the time steps whose features all equal ``mask_value``: they are zeroed and skipped downstream.
+
+    Input (batch, steps, features); the output carries the mask (batch, steps), True where
+    some feature differs from ``mask_value``.
+
+    Example:
+        >>> out = Masking()(np.array([[[1.0, 2.0], [0.0, 0.0]]]))
+        >>> out._keras_mask.data.tolist()
+        [[True, False]]
+    """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    supports_masking = True
+
+    def __init__(self, mask_value: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = float(mask_value)
+
+    def call(self, x, training=False):
+        if x.ndim < 2:
+            raise ValueError(f"Masking layer {self.name!r} expects inputs of rank >= 2 (batch, ..., features), got {x.shape}")
+        return ops.apply_mask(x, ops.any_not_equal_mask(x, self.mask_value))
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return ops.any_not_equal_mask(inputs, self.mask_value)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
+__all__ = [
+    "Activation",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "LeakyReLU",
+    "Masking",
+    "ReLU",
+    "RepeatVector",
+    "Reshape",
+    "Softmax",
+]

@@ -15,3 +15,4 @@ Example:
 from ..tensor import Function, Tensor  # noqa: F401  (the base class of every primitive, as before)
 from .primitives import *  # noqa: F403  (the primitives' public functions and classes)
 from .primitives import _log_softmax, _ones, _softmax_fn  # noqa: F401  (used by tests and fused losses)
+from .recurrent import *  # noqa: F403  (sequence primitives: embedding lookup, masks, fused recurrent loops)

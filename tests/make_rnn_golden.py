@@ -1,0 +1,32 @@
+"""Regenerate tests/data/rnn_golden.json: PyTorch's LSTM, GRU and RNN on fixed float64 inputs.
+
+    /work/main/.venv/bin/python tests/make_rnn_golden.py
+
+The inputs and weights are drawn from fixed seeds (tests/layers/rnn_torch.py::case_arrays),
+so the file holds only PyTorch's results.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from tests.layers.rnn_torch import case_arrays, torch_run
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    golden = {"torch": torch.__version__}
+    for kind in ("lstm", "gru", "simple_rnn"):
+        for backwards in (False, True):
+            result = torch_run(torch, kind, case_arrays(kind), go_backwards=backwards)
+            golden[f"{kind}{'_backwards' if backwards else ''}"] = {k: v.tolist() for k, v in result.items()}
+    path = Path(__file__).parent / "data" / "rnn_golden.json"
+    path.write_text(json.dumps(golden, separators=(",", ":")) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
