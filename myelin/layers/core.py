@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from .base import REGISTRY, Layer, _shape_str
 
 # Activations the fused dense op computes in place (their derivative is read off the output).
@@ -52,6 +52,8 @@ class Dense(Layer):
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
@@ -64,6 +66,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -73,10 +77,20 @@ class Dense(Layer):
                 f"got shape {_shape_str(input_shape)}"
             )
         self.kernel = self.add_weight(
-            "kernel", (input_shape[-1], self.units), self.kernel_initializer, self.kernel_regularizer
+            shape=(input_shape[-1], self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
         )
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            self.bias = self.add_weight(
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
+            )
 
     def call(self, x, training=False):
         fused = _FUSED.get(self.activation)
@@ -98,6 +112,8 @@ class Dense(Layer):
             "kernel_regularizer": _config_of(self.kernel_regularizer),
             "bias_regularizer": _config_of(self.bias_regularizer),
             "activity_regularizer": _config_of(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
