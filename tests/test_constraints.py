@@ -38,7 +38,10 @@ def test_get_serialize_deserialize():
         again = constraints.deserialize(constraints.serialize(c))
         assert type(again) is type(c) and again.get_config() == c.get_config()
     assert constraints.get(None) is None
-    assert constraints.serialize(constraints.MaxNorm(3, axis=1)) == {"class_name": "MaxNorm", "config": {"max_value": 3.0, "axis": 1}}
+    assert constraints.serialize(constraints.MaxNorm(3, axis=1)) == {
+        "class_name": "MaxNorm",
+        "config": {"max_value": 3.0, "axis": 1},
+    }
     with pytest.raises(ValueError, match="Unknown constraint"):
         constraints.get("max_nrom")
     with pytest.raises(ValueError, match="max_value"):

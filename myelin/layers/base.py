@@ -461,6 +461,23 @@ class Layer:
             out.extend(layer.losses)
         return out
 
+    def add_loss(self, loss) -> None:
+        """Add a loss term computed in ``call`` (Keras's ``add_loss``): ``fit`` adds it to the training loss.
+
+        Example:
+            >>> class Penalty(Layer):
+            ...     def call(self, x):
+            ...         self.add_loss(x.sum() * 0.1)
+            ...         return x
+            >>> layer = Penalty(); _ = layer(np.ones((1, 2), np.float32)); round(layer.losses[0].item(), 6)
+            0.2
+        """
+        if not isinstance(loss, Tensor):
+            loss = Tensor(loss, dtype=self.compute_dtype)
+        if loss.size != 1:
+            raise ValueError(f"layer {self.name!r}: add_loss expects a scalar loss, got shape {loss.shape}")
+        self._call_losses.append(loss.reshape(()) if loss.ndim else loss)
+
     def _clear_call_losses(self) -> None:
         self._call_losses.clear()
         for layer in self._sublayers:
@@ -563,8 +580,9 @@ class Layer:
         probes = [
             Tensor(np.zeros((1,) + tuple(1 if d is None else d for d in s[1:]), dtype=self.compute_dtype)) for s in shapes
         ]
+        extra = {"training": False} if "training" in _call_arguments(type(self)) else {}
         with no_grad():
-            out = self.call(probes if multiple else probes[0], training=False)
+            out = self.call(probes if multiple else probes[0], **extra)
         return (None,) + tuple(out.shape[1:])
 
     # ------------------------------------------------------------------ config

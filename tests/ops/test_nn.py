@@ -106,13 +106,17 @@ def test_cross_entropies_follow_keras_formulas():
     logits = np.log(p + 0.05)
     logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
     np.testing.assert_allclose(ops.categorical_crossentropy(t, logits, from_logits=True).data, -(t * logp).sum(-1))
-    np.testing.assert_allclose(ops.sparse_categorical_crossentropy([1, 0], logits, from_logits=True).data, -logp[[0, 1], [1, 0]])
+    np.testing.assert_allclose(
+        ops.sparse_categorical_crossentropy([1, 0], logits, from_logits=True).data, -logp[[0, 1], [1, 0]]
+    )
     np.testing.assert_allclose(ops.sparse_categorical_crossentropy([[1], [0]], p).data, expected)
     y, q = np.array([1.0, 0.0, 1.0]), np.array([0.9, 0.2, 0.0])
     qc = np.clip(q, eps, 1 - eps)
     np.testing.assert_allclose(ops.binary_crossentropy(y, q).data, -(y * np.log(qc) + (1 - y) * np.log(1 - qc)))
     z = np.array([2.0, -1.0, 0.5])
-    np.testing.assert_allclose(ops.binary_crossentropy(y, z, from_logits=True).data, -(y * np.log(sig(z)) + (1 - y) * np.log(1 - sig(z))))
+    np.testing.assert_allclose(
+        ops.binary_crossentropy(y, z, from_logits=True).data, -(y * np.log(sig(z)) + (1 - y) * np.log(1 - sig(z)))
+    )
     assert_grads(lambda a: ops.categorical_crossentropy(t, a, from_logits=True), logits)
     assert_grads(lambda a: ops.sparse_categorical_crossentropy(np.array([1, 0]), a), p + 0.1)
     assert_grads(lambda a: ops.binary_crossentropy(y, a), np.array([0.9, 0.2, 0.4]))

@@ -96,9 +96,18 @@ SHAPE = {
         lambda x: np.take_along_axis(x, np.array([[0, 2], [1, 1], [3, 0]]), axis=1),
     ),
     "where": (lambda x: ops.where(x > 0, x, x * 3), lambda x: np.where(x > 0, x, x * 3)),
-    "pad_constant": (lambda x: ops.pad(x, ((1, 0), (2, 1)), constant_values=5.0), lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=5.0)),
-    "pad_reflect": (lambda x: ops.pad(x, ((1, 1), (2, 2)), mode="reflect"), lambda x: np.pad(x, ((1, 1), (2, 2)), mode="reflect")),
-    "pad_symmetric": (lambda x: ops.pad(x, ((2, 1), (0, 3)), mode="symmetric"), lambda x: np.pad(x, ((2, 1), (0, 3)), mode="symmetric")),
+    "pad_constant": (
+        lambda x: ops.pad(x, ((1, 0), (2, 1)), constant_values=5.0),
+        lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=5.0),
+    ),
+    "pad_reflect": (
+        lambda x: ops.pad(x, ((1, 1), (2, 2)), mode="reflect"),
+        lambda x: np.pad(x, ((1, 1), (2, 2)), mode="reflect"),
+    ),
+    "pad_symmetric": (
+        lambda x: ops.pad(x, ((2, 1), (0, 3)), mode="symmetric"),
+        lambda x: np.pad(x, ((2, 1), (0, 3)), mode="symmetric"),
+    ),
     "flip": (lambda x: ops.flip(x, axis=-1), lambda x: np.flip(x, -1)),
     "roll": (lambda x: ops.roll(x, 3, axis=1), lambda x: np.roll(x, 3, axis=1)),
     "roll_flat": (lambda x: ops.roll(x, -2), lambda x: np.roll(x, -2)),
@@ -125,7 +134,10 @@ SHAPE = {
     "kron": (lambda x: ops.kron(x[:2, :2], x[1:, 2:]), lambda x: np.kron(x[:2, :2], x[1:, 2:])),
     "quantile": (lambda x: ops.quantile(x, [0.25, 0.5], axis=1), lambda x: np.quantile(x, [0.25, 0.5], axis=1)),
     "median": (lambda x: ops.median(x, axis=0), lambda x: np.median(x, axis=0)),
-    "average": (lambda x: ops.average(x, axis=1, weights=[1.0, 2.0, 3.0, 4.0]), lambda x: np.average(x, 1, np.arange(1.0, 5.0))),
+    "average": (
+        lambda x: ops.average(x, axis=1, weights=[1.0, 2.0, 3.0, 4.0]),
+        lambda x: np.average(x, 1, np.arange(1.0, 5.0)),
+    ),
     "cross": (lambda x: ops.cross(x[:, :3], x[:, 1:]), lambda x: np.cross(x[:, :3], x[:, 1:])),
     "correlate": (lambda x: ops.correlate(x[0], x[1][:2], mode="full"), lambda x: np.correlate(x[0], x[1][:2], mode="full")),
     "trapezoid": (lambda x: ops.trapezoid(x, axis=1), lambda x: np.trapezoid(x, axis=1)),
@@ -147,7 +159,9 @@ def test_unary_forward_float32_and_gradient(name):
 
 def test_erf_values():
     # erf at a few points (Abramowitz & Stegun tables)
-    np.testing.assert_allclose(ops.erf(np.array([0.0, 0.5, 1.0, -2.0])).data, [0.0, 0.5204999, 0.8427008, -0.9953223], atol=2e-7)
+    np.testing.assert_allclose(
+        ops.erf(np.array([0.0, 0.5, 1.0, -2.0])).data, [0.0, 0.5204999, 0.8427008, -0.9953223], atol=2e-7
+    )
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
@@ -169,7 +183,7 @@ def test_reductions_axes_keepdims_and_gradient(name, axis, keepdims):
     fn, ref = REDUCTIONS[name]
     x = r(3, 4, 5, lo=0.5, hi=1.5) if name == "prod" else r(3, 4, 5)
     np.testing.assert_allclose(fn(x, axis=axis, keepdims=keepdims).data, ref(x, axis=axis, keepdims=keepdims), rtol=1e-12)
-    if axis in (None, -1) and not keepdims or axis == (0, 2) and keepdims:
+    if (axis in (None, -1) and not keepdims) or (axis == (0, 2) and keepdims):
         assert_grads(lambda t: fn(t, axis=axis, keepdims=keepdims), x[:2, :3, :2], tol=1e-5)
 
 
