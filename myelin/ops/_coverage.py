@@ -81,4 +81,6 @@ DIFFERS = {
     "trunc": "no gradient (piecewise constant)",
     "sign": "no gradient (piecewise constant)",
     "floor_divide": "no gradient (piecewise constant)",
+    "scatter_update": "reduction='max', 'min' and 'mul' have no gradient (an input that requires one is refused)",
+    "pinv": "differentiable only through the normal equations (full-rank input); rcond is refused there",
 }

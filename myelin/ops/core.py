@@ -272,16 +272,40 @@ def _scatter_index(indices, ndim: int | None = None) -> tuple:
     return tuple(idx[..., k] for k in range(idx.shape[-1]))
 
 
-def scatter_update(inputs, indices, updates) -> Tensor:
+def scatter_update(inputs, indices, updates, reduction=None) -> Tensor:
     """``inputs`` with the entries (or slices) at ``indices`` (shape (n, depth)) set to ``updates``.
+
+    ``reduction`` (Keras's): None replaces (the last write wins), "add" adds (differentiable),
+    "max", "min" and "mul" combine with the existing values (no gradient: an input that
+    requires one is refused).
 
     Example:
         >>> scatter_update([[0.0, 0.0], [0.0, 0.0]], [[0, 1], [1, 0]], [5.0, 6.0]).data
         array([[0., 5.],
                [6., 0.]], dtype=float32)
+        >>> scatter_update([1.0, 1.0], [[0], [0]], [2.0, 3.0], reduction="add").data
+        array([6., 1.], dtype=float32)
     """
     x, u = _common(convert_to_tensor(inputs), updates)
-    return SetItem.apply(x, u, index=_scatter_index(indices))
+    index = _scatter_index(indices)
+    if reduction is None:
+        return SetItem.apply(x, u, index=index)
+    if reduction == "add":
+        from .primitives import add  # noqa: PLC0415
+
+        if x.data.dtype.kind != "f":
+            out = x.data.copy()
+            array_module(out).add.at(out, index, u.data)
+            return Tensor._wrap(out, False)
+        return add(x, ScatterAdd.apply(u, index=index, shape=tuple(x.shape)))
+    ufuncs = {"max": "maximum", "min": "minimum", "mul": "multiply"}
+    if reduction not in ufuncs:
+        raise ValueError(f"scatter_update: reduction must be None, 'add', 'max', 'min' or 'mul', got {reduction!r}")
+    if x.requires_grad or u.requires_grad:
+        raise ValueError(f"scatter_update: reduction={reduction!r} has no gradient in myelin; stop_gradient the inputs first")
+    out = x.data.copy()
+    getattr(array_module(out), ufuncs[reduction]).at(out, index, u.data)
+    return Tensor._wrap(out, False)
 
 
 class ScatterAdd(Function):

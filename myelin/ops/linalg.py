@@ -303,7 +303,7 @@ def matrix_rank(x, tol=None) -> Tensor:
     return Tensor._wrap(np.asarray(np.linalg.matrix_rank(_f(x).numpy(), tol=tol), dtype="int32"), False)
 
 
-def pinv(x, rcond=1e-15) -> Tensor:
+def pinv(x, rcond=None) -> Tensor:
     """The Moore-Penrose pseudo-inverse (differentiable for full-rank input: solve of the normal equations).
 
     Example:
@@ -313,7 +313,10 @@ def pinv(x, rcond=1e-15) -> Tensor:
     """
     x = _f(x)
     if not x.requires_grad:
-        return Tensor._wrap(np.linalg.pinv(x.numpy(), rcond=rcond).astype(x.dtype), False)
+        out = np.linalg.pinv(x.numpy()) if rcond is None else np.linalg.pinv(x.numpy(), rcond=rcond)
+        return Tensor._wrap(out.astype(x.dtype), False)
+    if rcond is not None:
+        raise ValueError("pinv: rcond is not supported on an input that requires a gradient (full-rank path)")
     xt = knp.swapaxes(x, -1, -2)
     m, n = x.shape[-2:]
     if m >= n:

@@ -852,6 +852,12 @@ def _compare(name: str, doc: str):
         a, b = _pair(x1, x2)
         return _const(getattr(array_module(a.data), name)(a.data, b.data))
 
+    if name in ("bitwise_and", "bitwise_or", "bitwise_xor", "left_shift", "right_shift"):
+
+        def op(x, y) -> Tensor:  # Keras names these arguments x and y
+            a, b = _pair(x, y)
+            return _const(getattr(array_module(a.data), name)(a.data, b.data))
+
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
     return op
@@ -1348,7 +1354,7 @@ def cumprod(x, axis=None, dtype=None) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- creation
-def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+def arange(start, stop=None, step=None, dtype=None) -> Tensor:
     """Evenly spaced values in [start, stop); int32 for integer arguments, floatx otherwise.
 
     Example:
@@ -1357,7 +1363,8 @@ def arange(start, stop=None, step=1, dtype=None) -> Tensor:
     """
     if stop is None:
         start, stop = 0, start
-    values = [v for v in (start, stop, step)]
+    step = 1 if step is None else step
+    values = [start, stop, step]
     if dtype is None:
         dtype = "int32" if builtins.all(isinstance(v, numbers.Integral) for v in values) else backend.floatx()
     return _const(np.arange(start, stop, step, dtype=_standard_dtype(dtype)))
@@ -2299,7 +2306,16 @@ def bincount(x, weights=None, minlength=0, sparse=False) -> Tensor:
     return scatter(xs.reshape(-1, 1), w, (n,))
 
 
-def unique(x, sorted=True, return_inverse=False, return_counts=False, axis=None, size=None, fill_value=None):  # noqa: A002
+def unique(
+    x,
+    sorted=True,  # noqa: A002  (Keras's name)
+    return_index=False,
+    return_inverse=False,
+    return_counts=False,
+    axis=None,
+    size=None,
+    fill_value=None,
+):
     """The distinct values of ``x`` (sorted), optionally with inverse indices and counts; no gradient.
 
     ``size`` pads (with ``fill_value``, default the smallest value) or truncates to a fixed length.
@@ -2311,7 +2327,7 @@ def unique(x, sorted=True, return_inverse=False, return_counts=False, axis=None,
     if not sorted:
         raise ValueError("unique: only sorted=True is supported")
     data = _t(x).numpy()
-    out = np.unique(data, return_inverse=return_inverse, return_counts=return_counts, axis=axis)
+    out = np.unique(data, return_index=return_index, return_inverse=return_inverse, return_counts=return_counts, axis=axis)
     parts = list(out) if isinstance(out, tuple) else [out]
     if size is not None:
         values = parts[0]
@@ -2585,8 +2601,8 @@ def einsum(subscripts, *operands) -> Tensor:
     return _Einsum.apply(*ts, spec=spec)
 
 
-def cdist(x1, x2, p=2.0) -> Tensor:
-    """Pairwise p-norm distances between the rows of x1 (..., m, d) and x2 (..., n, d).
+def cdist(x, y) -> Tensor:
+    """Pairwise Euclidean distances between the rows of x (..., m, d) and y (..., n, d).
 
     Example:
         >>> cdist([[0.0, 0.0]], [[3.0, 4.0], [0.0, 1.0]]).data
@@ -2594,9 +2610,9 @@ def cdist(x1, x2, p=2.0) -> Tensor:
     """
     from .linalg import norm  # noqa: PLC0415
 
-    a, b = _pair(_float(x1), _float(x2))
+    a, b = _pair(_float(x), _float(y))
     diff_ = subtract(expand_dims(a, -2), expand_dims(b, -3))
-    return norm(diff_, ord=p, axis=-1)
+    return norm(diff_, axis=-1)
 
 
 def kron(x1, x2) -> Tensor:
