@@ -108,3 +108,18 @@ def test_custom_gradient():
     y = log1pexp(x)
     ops.sum(y).backward()
     np.testing.assert_allclose(x.grad, [0.5, 1.0])
+
+
+def test_scatter_update_reductions():
+    x = np.array([1.0, 5.0, 2.0])
+    idx = [[0], [0], [2]]
+    u = np.array([3.0, 4.0, 1.0])
+    np.testing.assert_array_equal(ops.scatter_update(x, idx, u, reduction="add").data, [8.0, 5.0, 3.0])
+    np.testing.assert_array_equal(ops.scatter_update(x, idx, u, reduction="max").data, [4.0, 5.0, 2.0])
+    np.testing.assert_array_equal(ops.scatter_update(x, idx, u, reduction="min").data, [1.0, 5.0, 1.0])
+    np.testing.assert_array_equal(ops.scatter_update(x, idx, u, reduction="mul").data, [12.0, 5.0, 2.0])
+    assert_grads(lambda t, v: ops.scatter_update(t, idx, v, reduction="add"), x, u)
+    with pytest.raises(ValueError, match="no gradient"):
+        ops.scatter_update(Tensor(x, requires_grad=True), idx, u, reduction="max")
+    with pytest.raises(ValueError, match="reduction"):
+        ops.scatter_update(x, idx, u, reduction="mean")

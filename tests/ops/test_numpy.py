@@ -298,3 +298,31 @@ def test_where_nonzero_and_select():
 def test_pad_refuses_unknown_modes():
     with pytest.raises(ValueError, match="mode"):
         ops.pad(np.ones(3), (1, 1), mode="linear_ramp")
+
+
+@pytest.mark.parametrize("name", ["add", "subtract", "multiply", "maximum", "minimum", "mod", "power"])
+def test_integer_binary_ops_stay_integer(name):
+    fn, ref = BINARY[name]
+    a = np.arange(1, 13, dtype=np.int32).reshape(3, 4)
+    b = np.array([1, 2, 3, 2], dtype=np.int32)
+    out = fn(a, b)
+    assert out.dtype == np.int32 and not out.requires_grad
+    np.testing.assert_array_equal(out.data, ref(a, b))
+
+
+@pytest.mark.parametrize("name", ["logical_and", "logical_or", "logical_xor", "equal", "not_equal"])
+def test_bool_ops(name):
+    a = np.array([True, True, False, False])
+    b = np.array([True, False, True, False])
+    np.testing.assert_array_equal(getattr(ops, name)(a, b).data, getattr(np, name)(a, b))
+
+
+def test_unique_with_index_inverse_counts_and_size():
+    values, index, inverse, counts = ops.unique(
+        np.array([3, 1, 3, 2]), return_index=True, return_inverse=True, return_counts=True
+    )
+    np.testing.assert_array_equal(values.data, [1, 2, 3])
+    np.testing.assert_array_equal(index.data, [1, 3, 0])
+    np.testing.assert_array_equal(inverse.data, [2, 0, 2, 1])
+    np.testing.assert_array_equal(counts.data, [1, 1, 2])
+    np.testing.assert_array_equal(ops.unique(np.array([2, 2, 5]), size=4, fill_value=0).data, [2, 5, 0, 0])
