@@ -21,7 +21,7 @@ import inspect
 import numpy as np
 import pytest
 
-import myelin.layers  # noqa: F401 (registers every layer)
+import myelin.layers  # registers every layer
 from myelin import Tensor, initializers, losses, metrics, optimizers, regularizers
 from myelin.layers import base as layers_base
 from myelin.optimizers import schedules
@@ -42,13 +42,11 @@ ARGUMENT_VALUES = {
     "name": "custom_name",
     "dtype": "float64",
     "reduction": "sum",
-    "activation": "tanh",
     "kernel_initializer": "he_normal",
     "bias_initializer": "ones",
     "kernel_regularizer": "l2",
     "bias_regularizer": "l1",
     "activity_regularizer": "l2",
-    "kernel_constraint": None,
     "seed": 7,
     "weight_decay": 0.02,
     "clipnorm": 1.5,
@@ -63,12 +61,49 @@ ARGUMENT_VALUES = {
     "axis": -2,
 }
 
+# Keras's common argument names tried in order: the first value other than the argument's default is used.
+ARGUMENT_CHOICES = {
+    "activation": ["tanh", "sigmoid"],
+    "recurrent_activation": ["tanh", "hard_sigmoid"],
+    "units": [3],
+    "merge_mode": ["sum", "concat"],
+    "data_format": ["channels_first", "channels_last"],
+}
+# Suffixes of Keras's argument names (kernel_initializer, recurrent_regularizer, bias_constraint, ...).
+SUFFIX_CHOICES = {
+    "_initializer": ["he_normal", "ones"],
+    "_regularizer": ["l2", "l1"],
+    "_constraint": ["non_neg", "unit_norm"],
+}
+
 # Arguments that are not the object's own settings.
 NOT_CONFIG = {
     # Keras's shorthand for a first layer: the enclosing model makes it an InputLayer, which is saved
     "input_shape",
     "batch_input_shape",
+    # initial weight values: saved with the weights, not in the config (as Keras)
+    "weights",
+    # accepted with their default only (refused otherwise, with an error saying why): nothing to save
+    "lora_rank",
+    "use_cudnn",
 }
+
+
+class Fresh:
+    """A keyword argument made anew for every object built (a layer argument cannot be shared)."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+def _build(cls, kwargs: dict):
+    return cls(**{k: v.make() if isinstance(v, Fresh) else v for k, v in kwargs.items()})
+
+
+def _cell_step(cell, x):
+    """One step of a recurrent cell from zero states: (output, new states)."""
+    return cell(Tensor(x), states=[Tensor(s) for s in cell.get_initial_state(len(x))])
+
 
 # Classes the inference cannot build (or that need other data): keyword arguments, and for layers the input.
 X = np.linspace(-1.0, 1.0, 24).reshape(4, 6)
@@ -119,6 +154,32 @@ CASES = {
     ("initializer", "variance_scaling"): {"kwargs": {"mode": "fan_out", "distribution": "uniform"}},
     ("metric", "AUC"): {"kwargs": {"thresholds": [0.3, 0.6], "num_thresholds": 4}},  # thresholds replace num_thresholds
     ("layer", "ReLU"): {"kwargs": {"max_value": 0.5}},
+    # sequences: (batch, time, features) inputs, token ids for Embedding
+    ("layer", "Embedding"): {"kwargs": {"input_dim": 10, "output_dim": 3}, "input": np.array([[1, 0, 4], [9, 2, 0]])},
+    ("layer", "RepeatVector"): {"kwargs": {"n": 3}},
+    **{
+        # "cell" is RNN's argument, which these layers make themselves
+        ("layer", rnn): {"kwargs": {"units": 3}, "not_arguments": ("cell",), "input": X.reshape(2, 4, 3)}
+        for rnn in ("SimpleRNN", "LSTM", "GRU")
+    },
+    ("layer", "RNN"): {"kwargs": {"cell": Fresh(lambda: myelin.layers.GRUCell(2))}, "input": X.reshape(2, 4, 3)},
+    ("layer", "StackedRNNCells"): {
+        "kwargs": {"cells": Fresh(lambda: [myelin.layers.LSTMCell(2), myelin.layers.GRUCell(3)])},
+        "input": X[:, :3],
+        "call": _cell_step,
+    },
+    ("layer", "Bidirectional"): {
+        "kwargs": {
+            "layer": Fresh(lambda: myelin.layers.LSTM(2, return_sequences=True)),
+            "backward_layer": Fresh(lambda: myelin.layers.GRU(2, return_sequences=True, go_backwards=True)),
+        },
+        "input": X.reshape(2, 4, 3),
+    },
+    ("layer", "TimeDistributed"): {"kwargs": {"layer": Fresh(lambda: myelin.layers.Dense(2))}, "input": X.reshape(2, 4, 3)},
+    **{
+        ("layer", cell): {"kwargs": {"units": 3}, "input": X[:, :3], "call": _cell_step}
+        for cell in ("SimpleRNNCell", "LSTMCell", "GRUCell")
+    },
 }
 
 # Models are layers, but their configs are graphs of other layers: tested in tests/test_saving.py.
@@ -172,18 +233,28 @@ def _infer(default):
     return None
 
 
+def _choice(arg: str, default):
+    """The first of the choices for ``arg`` (by name, then by suffix) that differs from its default."""
+    choices = ARGUMENT_CHOICES.get(arg)
+    if choices is None:
+        choices = next((c for suffix, c in SUFFIX_CHOICES.items() if arg.endswith(suffix)), None)
+    return next((c for c in choices or () if c != default), None)
+
+
 def _arguments(family, name, cls):
     """The non-default keyword arguments to build ``cls`` with, and the arguments left at their default."""
     case = CASES.get((family, name), {})
     kwargs, uncovered = {}, []
     for arg, p in _parameters(cls).items():
-        if arg in NOT_CONFIG:
+        if arg in NOT_CONFIG or arg in case.get("not_arguments", ()):
             continue
         if arg in case.get("kwargs", {}):
             kwargs[arg] = case["kwargs"][arg]
         elif arg in ARGUMENT_VALUES:
             if ARGUMENT_VALUES[arg] is not None:
                 kwargs[arg] = ARGUMENT_VALUES[arg]
+        elif _choice(arg, p.default) is not None:
+            kwargs[arg] = _choice(arg, p.default)
         elif p.default is not inspect.Parameter.empty and _infer(p.default) is not None:
             kwargs[arg] = _infer(p.default)
         else:
@@ -233,15 +304,26 @@ def _numbers(family, name, obj):
     raise AssertionError(family)
 
 
+def _flat(out) -> np.ndarray:
+    """Every number of a layer's output (a tensor, or nested lists of them: sequences and states)."""
+    if isinstance(out, (list, tuple)):
+        return np.concatenate([_flat(o) for o in out]) if out else np.zeros(0)
+    return np.asarray(out.data if isinstance(out, Tensor) else out, dtype="float64").reshape(-1)
+
+
 def _layer_numbers(name, layer, twin):
     """The outputs of a layer and of its rebuilt twin, from the same weights."""
-    x = CASES.get(("layer", name), {}).get("input", X)
+    case = CASES.get(("layer", name), {})
+    x = case.get("input", X)
+    call = case.get("call", lambda lyr, data: lyr(data))
     if name == "InputLayer":
         return np.asarray(layer.batch_shape, dtype=float), np.asarray(twin.batch_shape, dtype=float)
-    out = layer(x)
-    twin(x)  # builds it
+    out = call(layer, x)
+    call(twin, x)  # builds it
     twin.set_weights(layer.get_weights())
-    return [np.asarray(t.data, dtype="float64") for t in (out, twin(x))]
+    if getattr(twin, "stateful", False):
+        twin.reset_states()  # a stateful layer starts where its last call ended: from zeros, as the original did
+    return _flat(out), _flat(call(twin, x))
 
 
 CLASSES = sorted(_classes(), key=lambda c: (c[0], c[1]))
@@ -252,7 +334,7 @@ def test_config_round_trips_every_constructor_argument(family, name, cls):
     kwargs, uncovered = _arguments(family, name, cls)
     assert not uncovered, f"{family} {name}: no non-default value for {uncovered}; give one in ARGUMENT_VALUES or CASES"
     try:
-        obj = cls(**kwargs)
+        obj = _build(cls, kwargs)
     except Exception as e:
         pytest.fail(f"{family} {name} cannot be built from {kwargs} ({type(e).__name__}: {e}); add it to CASES")
     config = obj.get_config()
@@ -262,7 +344,9 @@ def test_config_round_trips_every_constructor_argument(family, name, cls):
         if arg == "name" or arg in base_kwargs:
             continue
         without = {k: v for k, v in kwargs.items() if k != arg}
-        assert cls(**without).get_config() != config, f"{family} {name}: argument {arg}={kwargs[arg]!r} is not in its config"
+        assert _build(cls, without).get_config() != config, (
+            f"{family} {name}: argument {arg}={kwargs[arg]!r} is not in its config"
+        )
     twin = _rebuild(obj)
     assert type(twin) is type(obj)
     assert twin.get_config() == config

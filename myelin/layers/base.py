@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from .. import backend, initializers, regularizers
+from .. import backend, constraints, initializers, regularizers
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
 
@@ -119,6 +119,85 @@ def replay_safe(layer) -> bool:
         (True, False)
     """
     return bool(type(layer).__dict__.get("_replay_safe", False))
+
+
+class Variable(Tensor):
+    """A layer's weight: a Tensor that also carries Keras's variable attributes.
+
+    ``constraint`` (applied by the optimizer after each update, or None), ``aggregation``,
+    ``autocast`` and ``overwrite_with_gradient``, as ``add_weight`` set them.
+
+    Example:
+        >>> v = Variable(np.zeros(2, np.float32), requires_grad=True)
+        >>> v.constraint, v.aggregation
+        (None, 'none')
+    """
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype, name=name)
+        self.constraint = None
+        self.aggregation = "none"
+        self.autocast = True
+        self.overwrite_with_gradient = False
+
+    @property
+    def path(self) -> str | None:
+        """Keras's name for the weight's full name (``layer/weight``)."""
+        return self.name
+
+    @property
+    def value(self) -> Tensor:
+        """The current value, as a Tensor without a graph."""
+        return self.detach()
+
+    def assign(self, value) -> None:
+        """Overwrite the value in place (the shape must match).
+
+        Example:
+            >>> v = Variable(np.zeros(2, np.float32)); v.assign([1.0, 2.0]); v.data
+            array([1., 2.], dtype=float32)
+        """
+        arr = value.data if isinstance(value, Tensor) else backend.array_module(self.data).asarray(value, dtype=self.dtype)
+        if tuple(arr.shape) != tuple(self.shape):
+            raise ValueError(f"assign: variable {self.name!r} has shape {self.shape}, the value has shape {tuple(arr.shape)}")
+        self.data[...] = arr
+
+
+_KERAS_ORDER = (
+    "shape",
+    "initializer",
+    "dtype",
+    "trainable",
+    "autocast",
+    "regularizer",
+    "constraint",
+    "aggregation",
+    "overwrite_with_gradient",
+    "name",
+)
+_MYELIN_ORDER = ("name", "shape", "initializer", "regularizer", "trainable", "dtype")
+_ADD_WEIGHT_DEFAULTS = {
+    "shape": None,
+    "initializer": None,
+    "dtype": None,
+    "trainable": True,
+    "autocast": True,
+    "regularizer": None,
+    "constraint": None,
+    "aggregation": "none",
+    "overwrite_with_gradient": False,
+    "name": None,
+}
+_AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
+
+
+def _unique_weight_name(layer, base: str) -> str:
+    taken = {w.name for w in layer._weights}
+    name, k = base, 0
+    while f"{layer.name}/{name}" in taken:
+        k += 1
+        name = f"{base}_{k}"
+    return name
 
 
 def _shape_str(shape) -> str:
@@ -226,22 +305,80 @@ class Layer:
     def compute_dtype(self) -> str:
         return self.dtype or backend.floatx()
 
-    def add_weight(
-        self, name: str, shape, initializer="glorot_uniform", regularizer=None, trainable: bool = True, dtype=None
-    ) -> Tensor:
-        """Create, register and return a weight (a Tensor that requires a gradient if trainable).
+    def add_weight(self, *args, **kwargs) -> Variable:
+        """Create, register and return a weight (a ``Variable`` that requires a gradient if trainable).
+
+        Keras 3's arguments: ``shape`` (default ``()``), ``initializer`` (default
+        "glorot_uniform" for floats, "zeros" otherwise), ``dtype``, ``trainable``, ``autocast``,
+        ``regularizer``, ``constraint`` (applied by the optimizer after each update),
+        ``aggregation`` ("none", "mean", "sum" or "only_first_replica": how replicas would
+        combine it; one device here), ``overwrite_with_gradient`` (the optimizer sets the value
+        to the gradient instead of applying its rule) and ``name``. Positional arguments follow
+        Keras (``add_weight(shape, initializer, ...)``), or myelin's earlier form when the first
+        one is the name: ``add_weight(name, shape, initializer, regularizer, trainable, dtype)``.
+        Integer and boolean weights are never trainable.
 
         Example:
             >>> layer = Layer(name="demo")
             >>> layer.add_weight("w", (2,), initializer="zeros").name
             'demo/w'
+            >>> v = layer.add_weight(shape=(2, 3), initializer="ones", constraint="non_neg", name="k")
+            >>> v.shape, v.constraint
+            ((2, 3), NonNeg())
         """
+        order = _MYELIN_ORDER if args and isinstance(args[0], str) else _KERAS_ORDER
+        if len(args) > len(order):
+            raise TypeError(f"add_weight: takes at most {len(order)} positional arguments, got {len(args)}")
+        for key in kwargs:
+            if key not in _KERAS_ORDER:
+                raise TypeError(f"layer {self.name!r}: add_weight got an unexpected argument {key!r}")
+        options = dict(_ADD_WEIGHT_DEFAULTS)
+        for key, value in zip(order, args):
+            if key in kwargs:
+                raise TypeError(f"layer {self.name!r}: add_weight got {key!r} both by position and by keyword")
+            options[key] = value
+        options.update(kwargs)
+        return self._add_weight(**options)
+
+    def _add_weight(
+        self,
+        shape,
+        initializer,
+        dtype,
+        trainable,
+        autocast,
+        regularizer,
+        constraint,
+        aggregation,
+        overwrite_with_gradient,
+        name,
+    ) -> Variable:
+        if aggregation not in _AGGREGATIONS:
+            raise ValueError(
+                f"layer {self.name!r}: add_weight aggregation must be one of {_AGGREGATIONS}, got {aggregation!r}"
+            )
+        if name is None:
+            name = _unique_weight_name(self, "variable")
+        elif not isinstance(name, str):
+            raise TypeError(f"layer {self.name!r}: add_weight name must be a string, got {name!r}")
+        shape = () if shape is None else ((int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
+        if any(d is None for d in shape):
+            raise ValueError(f"layer {self.name!r}: weight {name!r} needs a fully known shape, got {_shape_str(shape)}")
+        dtype = dtype_name(dtype) if dtype is not None else self.compute_dtype
+        floating = np.dtype(dtype).kind == "f"
+        if initializer is None:
+            initializer = "glorot_uniform" if floating else "zeros"
         init = initializers.get(initializer)
         if _FILE_BUDGET is None:
-            values = init(tuple(shape), dtype=dtype or self.compute_dtype)
+            values = np.asarray(init(shape, dtype=dtype)).astype(dtype, copy=False)
         else:
-            values = self._zeros_within_budget(name, tuple(shape), dtype or self.compute_dtype)
-        weight = Tensor(values, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
+            values = self._zeros_within_budget(name, shape, dtype)
+        trainable = bool(trainable) and floating
+        weight = Variable(values, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
+        weight.constraint = constraints.get(constraint)
+        weight.aggregation = aggregation
+        weight.autocast = bool(autocast)
+        weight.overwrite_with_gradient = bool(overwrite_with_gradient)
         self._weights.append(weight)
         if not trainable:
             self._frozen.add(id(weight))
@@ -329,6 +466,23 @@ class Layer:
             out.extend(layer.losses)
         return out
 
+    def add_loss(self, loss) -> None:
+        """Add a loss term computed in ``call`` (Keras's ``add_loss``): ``fit`` adds it to the training loss.
+
+        Example:
+            >>> class Penalty(Layer):
+            ...     def call(self, x):
+            ...         self.add_loss(x.sum() * 0.1)
+            ...         return x
+            >>> layer = Penalty(); _ = layer(np.ones((1, 2), np.float32)); round(layer.losses[0].item(), 6)
+            0.2
+        """
+        if not isinstance(loss, Tensor):
+            loss = Tensor(loss, dtype=self.compute_dtype)
+        if loss.size != 1:
+            raise ValueError(f"layer {self.name!r}: add_loss expects a scalar loss, got shape {loss.shape}")
+        self._call_losses.append(loss.reshape(()) if loss.ndim else loss)
+
     def _clear_call_losses(self) -> None:
         self._call_losses.clear()
         for layer in self._sublayers:
@@ -383,8 +537,8 @@ class Layer:
         if "training" in takes:
             kwargs["training"] = training
         out = self.call(x, **kwargs)
-        if self.activity_regularizer is not None:
-            self._call_losses.append(self.activity_regularizer(out))
+        if self.activity_regularizer is not None:  # on every output tensor, as Keras (sequences and states alike)
+            self._call_losses.extend(self.activity_regularizer(t) for t in _tensors_of(out))
         if self.supports_masking:
             _attach_mask(out, self.compute_mask(x, previous_mask))
         elif _has_mask(previous_mask):
@@ -431,8 +585,9 @@ class Layer:
         probes = [
             Tensor(np.zeros((1,) + tuple(1 if d is None else d for d in s[1:]), dtype=self.compute_dtype)) for s in shapes
         ]
+        extra = {"training": False} if "training" in _call_arguments(type(self)) else {}
         with no_grad():
-            out = self.call(probes if multiple else probes[0], training=False)
+            out = self.call(probes if multiple else probes[0], **extra)
         return (None,) + tuple(out.shape[1:])
 
     # ------------------------------------------------------------------ config
@@ -471,6 +626,15 @@ def _call_arguments(cls: type) -> frozenset:
             found = frozenset(name for name in ("training", "mask") if name in params)
         _CALL_ARGUMENTS[cls] = found
     return found
+
+
+def _tensors_of(out) -> list:
+    """The tensors of a layer's output: itself, or those in (nested) lists and tuples."""
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, (list, tuple)):
+        return [t for o in out for t in _tensors_of(o)]
+    return []
 
 
 def _mask_of(x):
@@ -568,4 +732,4 @@ def Input(shape=None, batch_size: int | None = None, dtype=None, name: str | Non
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape).output
 
 
-__all__ = ["REGISTRY", "Input", "InputLayer", "Layer", "SymbolicTensor"]
+__all__ = ["REGISTRY", "Input", "InputLayer", "Layer", "SymbolicTensor", "Variable"]

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from .base import REGISTRY, Layer, _shape_str
 
 # Activations the fused dense op computes in place (their derivative is read off the output).
@@ -53,6 +53,8 @@ class Dense(Layer):
         kernel_regularizer=None,
         bias_regularizer=None,
         activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
@@ -65,6 +67,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -74,10 +78,20 @@ class Dense(Layer):
                 f"got shape {_shape_str(input_shape)}"
             )
         self.kernel = self.add_weight(
-            "kernel", (input_shape[-1], self.units), self.kernel_initializer, self.kernel_regularizer
+            shape=(input_shape[-1], self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
         )
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            self.bias = self.add_weight(
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
+            )
 
     def call(self, x, training=False):
         fused = _FUSED.get(self.activation)
@@ -99,6 +113,8 @@ class Dense(Layer):
             "kernel_regularizer": _config_of(self.kernel_regularizer),
             "bias_regularizer": _config_of(self.bias_regularizer),
             "activity_regularizer": _config_of(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -310,13 +326,6 @@ class Softmax(_ActivationLayer):
         return {**super().get_config(), "axis": self.axis}
 
 
-def _refuse_constraint(layer: str, **given) -> None:
-    """Constraints are not part of myelin yet: a non-None value is refused, naming the argument."""
-    for key, value in given.items():
-        if value is not None:
-            raise ValueError(f"{layer}: {key} is not supported (myelin has no weight constraints yet); got {value!r}")
-
-
 @REGISTRY.register("Embedding")
 class Embedding(Layer):
     """Turns integer token ids into dense vectors: row ``i`` of an (input_dim, output_dim) table.
@@ -350,7 +359,6 @@ class Embedding(Layer):
         for key, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"Embedding: {key} must be a positive integer, got {value!r}")
-        _refuse_constraint("Embedding", embeddings_constraint=embeddings_constraint)
         if lora_rank is not None:
             raise ValueError(f"Embedding: lora_rank is not supported by myelin; got {lora_rank!r}")
         if "input_length" in kwargs:
@@ -362,6 +370,7 @@ class Embedding(Layer):
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.supports_masking = self.mask_zero
         self.embeddings = None
@@ -369,7 +378,11 @@ class Embedding(Layer):
 
     def build(self, input_shape):
         self.embeddings = self.add_weight(
-            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer, self.embeddings_regularizer
+            (self.input_dim, self.output_dim),
+            self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
+            name="embeddings",
         )
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
@@ -403,6 +416,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": _config_of(self.embeddings_initializer),
             "embeddings_regularizer": _config_of(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
         }
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from ..tensor import Tensor
 from .base import REGISTRY, Layer, SymbolicTensor, _call_arguments, _shape_str, snake_case, unique_name
-from .core import _config_of, _refuse_constraint
+from .core import _config_of
 
 # Activations the fused SimpleRNN loop computes itself.
 _SIMPLE_FUSED = {activations.tanh: "tanh", activations.relu: "relu", activations.linear: "linear"}
@@ -78,12 +78,6 @@ class _Cell(Layer):
     ):
         kind = type(self).__name__
         self.units = _units(kind, units)
-        _refuse_constraint(
-            kind,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-        )
         if kwargs.get("name") is None:
             kwargs["name"] = unique_name(_CELL_NAMES.get(kind, snake_case(kind)))
         super().__init__(**kwargs)
@@ -95,6 +89,9 @@ class _Cell(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = _rate(kind, "dropout", dropout)
         self.recurrent_dropout = _rate(kind, "recurrent_dropout", recurrent_dropout)
         self.seed = seed
@@ -119,12 +116,28 @@ class _Cell(Layer):
     def build(self, input_shape):
         features = self._check_features(input_shape)
         width = self._gates * self.units
-        self.kernel = self.add_weight("kernel", (features, width), self.kernel_initializer, self.kernel_regularizer)
+        self.kernel = self.add_weight(
+            (features, width),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
+        )
         self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", (self.units, width), self.recurrent_initializer, self.recurrent_regularizer
+            (self.units, width),
+            self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
+            name="recurrent_kernel",
         )
         if self.use_bias:
-            self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(), self.bias_regularizer)
+            self.bias = self.add_weight(
+                self._bias_shape(),
+                self._bias_init(),
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
+            )
 
     def _bias_shape(self) -> tuple:
         return (self._gates * self.units,)
@@ -167,6 +180,9 @@ class _Cell(Layer):
             "kernel_regularizer": _config_of(self.kernel_regularizer),
             "recurrent_regularizer": _config_of(self.recurrent_regularizer),
             "bias_regularizer": _config_of(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,

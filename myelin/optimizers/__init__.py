@@ -84,6 +84,13 @@ class _Group:
         return flat[self.offsets[i] : self.offsets[i + 1]]
 
 
+def _special_variables(variables: list) -> tuple[list, list]:
+    """The variables the optimizer treats apart: overwritten with their gradient, and constrained after the step."""
+    overwrite = [v for v in variables if getattr(v, "overwrite_with_gradient", False)]
+    constrained = [v for v in variables if getattr(v, "constraint", None) is not None]
+    return overwrite, constrained
+
+
 class Optimizer:
     """Base class: bookkeeping shared by every algorithm; subclasses define ``_rule``.
 
@@ -129,6 +136,7 @@ class Optimizer:
         self.name = name or type(self).__name__.lower()
         self.iterations = 0
         self._groups: list[_Group] | None = None
+        self._special: tuple | None = None
         self._where: dict[int, tuple[_Group, int]] = {}
         self._variables: list[Tensor] = []
         self._exclude_names: tuple[str, ...] = ()
@@ -186,6 +194,7 @@ class Optimizer:
         self._groups = [_Group(vs, self._all_slots(), self._initial_state()) for vs in by_dtype.values()]
         self._where = {id(v): (g, i) for g in self._groups for i, v in enumerate(g.variables)}
         self._variables = [v for g in self._groups for v in g.variables]
+        self._special = None  # (overwrite_with_gradient variables, constrained variables), found on the first step
         self._refresh_decay_masks()
 
     def _all_slots(self) -> tuple[str, ...]:
@@ -290,6 +299,18 @@ class Optimizer:
             v.grad = None
 
     def _step(self, grads: dict) -> None:
+        if self._special is None:
+            self._special = _special_variables(self._variables)
+        overwrite, constrained = self._special
+        for v in overwrite:  # Keras's overwrite_with_gradient: the gradient is the new value
+            g = grads.pop(id(v), None)
+            if g is not None:
+                v.data[...] = g
+        self._update(grads)
+        for v in constrained:  # Keras applies each weight's constraint after the update
+            v.data[...] = v.constraint(v.data)
+
+    def _update(self, grads: dict) -> None:
         lr = self.learning_rate
         for group in self._groups:
             present = 0

@@ -46,8 +46,6 @@ def test_embedding_weights_argument_and_errors():
         layers.Embedding(0, 2)
     with pytest.raises(TypeError, match="input_length is Keras 2's argument"):
         layers.Embedding(3, 2, input_length=5)
-    with pytest.raises(ValueError, match="embeddings_constraint is not supported"):
-        layers.Embedding(3, 2, embeddings_constraint="non_neg")
 
 
 def test_masking_zeroes_and_masks_the_padded_steps(float64):

@@ -316,8 +316,6 @@ def test_bad_inputs_name_the_layer():
         layers.LSTM(0)
     with pytest.raises(ValueError, match="dropout must be in"):
         layers.GRU(2, dropout=1.5)
-    with pytest.raises(ValueError, match="kernel_constraint is not supported"):
-        layers.LSTM(2, kernel_constraint="non_neg")
     with pytest.raises(ValueError, match="merge_mode"):
         layers.Bidirectional(layers.LSTM(2), merge_mode="max")
     with pytest.raises(ValueError, match="return_state=True gives several outputs"):
@@ -427,3 +425,24 @@ def test_onnx_export_of_an_embedding_and_refusals(tmp_path):
     odd = myelin.Sequential([myelin.Input(shape=(4, 2)), layers.LSTM(2, activation="relu")])
     with pytest.raises(ExportError, match="default activations"):
         odd.export(tmp_path / "o.onnx", format="onnx")
+
+
+def test_constraints_hold_after_every_training_step():
+    """Embedding and the recurrent layers take Keras's constraints; the optimizer applies them after each update."""
+    rng = np.random.default_rng(0)
+    tokens, targets = rng.integers(0, 20, (32, 6)), rng.standard_normal((32, 1))
+    model = myelin.Sequential(
+        [
+            myelin.Input(shape=(6,)),
+            layers.Embedding(20, 4, embeddings_constraint="non_neg", embeddings_initializer="random_normal"),
+            layers.LSTM(3, kernel_constraint="non_neg", recurrent_constraint=myelin.constraints.MaxNorm(0.5, axis=0)),
+            layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer=myelin.optimizers.SGD(0.5), loss="mse")
+    model.fit(tokens, targets, batch_size=8, epochs=2, verbose=0)
+    emb, lstm = model.layers[0], model.layers[1]
+    assert emb.embeddings.data.min() >= 0 and lstm.cell.kernel.data.min() >= 0
+    norms = np.sqrt((lstm.cell.recurrent_kernel.data**2).sum(axis=0))
+    assert norms.max() <= 0.5 + 1e-6
+    assert lstm.get_config()["kernel_constraint"]["class_name"] == "NonNeg"
