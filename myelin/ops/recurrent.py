@@ -61,11 +61,16 @@ class EmbeddingLookup(Function):
         if xp.__name__ != "numpy" or flat.size == 0:
             xp.add.at(grad, flat, rows)
             return None, grad
-        # Sorted ids, then one sum per run of equal ids: several times faster than add.at.
+        # Sorted ids: the first row of each run of equal ids is copied, only the repeats are added (add.at on few rows).
         order = xp.argsort(flat, kind="stable")
-        ids = flat[order]
-        starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), ids[1:] != ids[:-1]]))
-        grad[ids[starts]] = xp.add.reduceat(rows[order], starts, axis=0)
+        ids, sorted_rows = flat[order], rows[order]
+        first = xp.concatenate([xp.ones(1, dtype=bool), ids[1:] != ids[:-1]])
+        sums = sorted_rows[first]
+        repeats = ~first
+        if repeats.any():
+            run = xp.cumsum(first) - 1
+            xp.add.at(sums, run[repeats], sorted_rows[repeats])
+        grad[ids[first]] = sums
         return None, grad
 
 
@@ -515,10 +520,7 @@ class GRUScan(_Scan):
                 drk[:, 2 * u :] = rec_h.reshape(n * b, u).T @ flat[:, 2 * u :]
         extra = []
         if has_rbias:
-            db = d_inner.reshape(n * b, 3 * u).sum(axis=0)
-            if not reset_after:
-                db[2 * u :] = 0  # no recurrent bias there (the layer never passes one without reset_after)
-            extra.append(db)
+            extra.append(d_inner.reshape(n * b, 3 * u).sum(axis=0))  # only with reset_after (gru_scan checks)
         if has_state:
             extra.append(dh)
         if has_mask:
