@@ -427,3 +427,15 @@ def test_onnx_export_of_an_embedding_and_refusals(tmp_path):
     odd = myelin.Sequential([myelin.Input(shape=(4, 2)), layers.LSTM(2, activation="relu")])
     with pytest.raises(ExportError, match="default activations"):
         odd.export(tmp_path / "o.onnx", format="onnx")
+
+
+def test_unroll_is_an_implementation_hint_with_the_same_numbers():
+    x = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    rolled, unrolled = layers.LSTM(4, return_sequences=True), layers.LSTM(4, return_sequences=True, unroll=True)
+    rolled(x)
+    unrolled(x)
+    unrolled.set_weights(rolled.get_weights())
+    np.testing.assert_array_equal(unrolled(x).data, rolled(x).data)
+    assert unrolled.get_config()["unroll"] is True
+    with pytest.raises(ValueError, match="unroll=True needs a known number of time steps"):
+        layers.GRU(2, unroll=True)(myelin.Input(shape=(None, 3)))
