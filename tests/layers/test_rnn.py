@@ -439,3 +439,14 @@ def test_unroll_is_an_implementation_hint_with_the_same_numbers():
     assert unrolled.get_config()["unroll"] is True
     with pytest.raises(ValueError, match="unroll=True needs a known number of time steps"):
         layers.GRU(2, unroll=True)(myelin.Input(shape=(None, 3)))
+
+
+def test_dropout_reaches_stacked_and_unfused_cells():
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    for layer in (
+        layers.RNN([layers.SimpleRNNCell(3, dropout=0.5, seed=1), layers.LSTMCell(2, recurrent_dropout=0.5, seed=2)]),
+        layers.LSTM(3, dropout=0.5, recurrent_dropout=0.5, recurrent_activation="hard_sigmoid", seed=3),
+    ):
+        inference = layer(x, training=False).data
+        assert not np.allclose(layer(x, training=True).data, inference)
+        np.testing.assert_array_equal(layer(x, training=False).data, inference)
