@@ -2,8 +2,8 @@
 
 Keras's example program with its imports changed to myelin: an LSTM encoder reads the
 (reversed) question one character at a time, RepeatVector hands its summary to every
-answer position, an LSTM decoder and a softmax Dense spell the answer. It reaches ~0.99
-validation accuracy per character in 30 epochs (0.95 within about 10).
+answer position, an LSTM decoder and a softmax Dense spell the answer. It reaches 0.95
+validation accuracy per character at epoch 8 and ~0.99 from epoch 11 on (30 epochs in all).
 
     python examples/addition_rnn.py [epochs] [training_size]
 """
