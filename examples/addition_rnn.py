@@ -2,8 +2,8 @@
 
 Keras's example program with its imports changed to myelin: an LSTM encoder reads the
 (reversed) question one character at a time, RepeatVector hands its summary to every
-answer position, an LSTM decoder and a softmax Dense spell the answer. It reaches ~0.99
-validation accuracy per character in 30 epochs (0.95 within about 10).
+answer position, an LSTM decoder and a softmax Dense spell the answer. It reaches 0.95
+validation accuracy per character at epoch 8 and ~0.99 from epoch 11 on (30 epochs in all).
 
     python examples/addition_rnn.py [epochs] [training_size]
 """
@@ -58,8 +58,15 @@ def make_data(training_size: int, digits: int, reverse: bool, seed: int = 0):
     return questions, expected
 
 
-def main(epochs: int = 30, training_size: int = 50000, digits: int = 3, batch_size: int = 32, verbose: int = 1) -> float:
-    """Train and return the last validation accuracy."""
+def main(
+    epochs: int = 30,
+    training_size: int = 50000,
+    digits: int = 3,
+    batch_size: int = 32,
+    verbose: int = 1,
+    stop_at: float | None = None,
+) -> float:
+    """Train and return the last validation accuracy (stopping early once it reaches ``stop_at``, if given)."""
     myelin.utils.set_random_seed(0)
     chars = "0123456789+ "
     ctable = CharacterTable(chars)
@@ -101,6 +108,8 @@ def main(epochs: int = 30, training_size: int = 50000, digits: int = 3, batch_si
                 question = ctable.decode(x_val[row])[::-1]
                 correct, guess = ctable.decode(y_val[row]), ctable.decode(pred, calc_argmax=False)
                 print(f"  Q {question}  T {correct}  {'ok' if correct == guess else '--'} {guess}")
+        if stop_at is not None and accuracy >= stop_at:
+            break
     return accuracy
 
 

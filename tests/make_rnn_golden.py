@@ -1,6 +1,6 @@
 """Regenerate tests/data/rnn_golden.json: PyTorch's LSTM, GRU and RNN on fixed float64 inputs.
 
-    /work/main/.venv/bin/python tests/make_rnn_golden.py
+    python -m tests.make_rnn_golden        # from the repository root
 
 The inputs and weights are drawn from fixed seeds (tests/layers/rnn_torch.py::case_arrays),
 so the file holds only PyTorch's results.

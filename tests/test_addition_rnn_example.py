@@ -32,5 +32,6 @@ def test_a_short_seeded_run_learns_to_add_two_digit_numbers():
 
 @pytest.mark.slow
 def test_keras_program_reaches_095_validation_accuracy():
-    # Keras's settings (50,000 three-digit questions, batch 32); 10 of its 30 epochs, ~90 s on one core.
-    assert _example().main(epochs=10, training_size=50000, verbose=0) >= 0.95
+    # Keras's settings (50,000 three-digit questions, batch 32), stopping at 0.95: 8 to 11 of its 30 epochs
+    # in our runs (~9 s each on one core).
+    assert _example().main(epochs=20, training_size=50000, verbose=0, stop_at=0.95) >= 0.95

@@ -571,11 +571,11 @@ class RNN(_AnyLength, Layer):
         cell = self.cell
         dropout, rec_dropout = getattr(cell, "dropout", 0.0), getattr(cell, "recurrent_dropout", 0.0)
         drop = training and dropout > 0
-        rdrop = None
-        if training and rec_dropout > 0:
-            rdrop = ops.dropout_mask(x, cell.units, rec_dropout, getattr(cell, "_generator", None))
         n = x.shape[1]
         if getattr(cell, "_fusable", lambda: False)():
+            rdrop = None
+            if training and rec_dropout > 0:
+                rdrop = ops.dropout_mask(x, cell.units, rec_dropout, cell._generator)
             if drop:
                 dmask = ops.dropout_mask(x, x.shape[2], dropout, cell._generator)
                 x = ops.mul(x, ops.reshape(dmask, (x.shape[0], 1, x.shape[2])))
@@ -586,13 +586,21 @@ class RNN(_AnyLength, Layer):
         else:
             if states is None:
                 states = [s if isinstance(s, Tensor) else Tensor(s) for s in _zero_states(cell, x.shape[0])]
-            if drop:
-                cell._dropout_mask = ops.dropout_mask(x, x.shape[2], dropout, cell._generator)
-            cell._recurrent_dropout_mask = rdrop
+            cells = cell.cells if isinstance(cell, StackedRNNCells) else [cell]
+            if training:  # one mask per cell for the whole sequence (Keras's semantics)
+                features = x.shape[2]
+                for c in cells:
+                    if getattr(c, "dropout", 0.0) > 0:
+                        c._dropout_mask = ops.dropout_mask(x, features, c.dropout, c._generator)
+                    if getattr(c, "recurrent_dropout", 0.0) > 0:
+                        c._recurrent_dropout_mask = ops.dropout_mask(x, c.units, c.recurrent_dropout, c._generator)
+                    features = getattr(c, "output_size", features)
             try:
                 sequence, last, finals = self._loop(x, states, mask, training)
             finally:
-                cell._dropout_mask = cell._recurrent_dropout_mask = None
+                for c in cells:
+                    if isinstance(c, _Cell):
+                        c._dropout_mask = c._recurrent_dropout_mask = None
         if self.stateful:
             self.states = [np.array(s.data, copy=True) for s in finals]
         output = sequence if self.return_sequences else last

@@ -57,7 +57,20 @@ class EmbeddingLookup(Function):
             return None, None
         xp = self.xp
         grad = xp.zeros(self.table_shape, dtype=g.dtype)
-        xp.add.at(grad, self.idx.reshape(-1), g.reshape(-1, self.table_shape[1]))
+        flat, rows = self.idx.reshape(-1), g.reshape(-1, self.table_shape[1])
+        if xp.__name__ != "numpy" or flat.size == 0:
+            xp.add.at(grad, flat, rows)
+            return None, grad
+        # Sorted ids: the first row of each run of equal ids is copied, only the repeats are added (add.at on few rows).
+        order = xp.argsort(flat, kind="stable")
+        ids, sorted_rows = flat[order], rows[order]
+        first = xp.concatenate([xp.ones(1, dtype=bool), ids[1:] != ids[:-1]])
+        sums = sorted_rows[first]
+        repeats = ~first
+        if repeats.any():
+            run = xp.cumsum(first) - 1
+            xp.add.at(sums, run[repeats], sorted_rows[repeats])
+        grad[ids[first]] = sums
         return None, grad
 
 
@@ -244,6 +257,12 @@ class LSTMScan(_Scan):
     (units, 4 units); then, as flagged, ``h0``, ``c0`` (batch, units), ``mask`` (batch,
     steps) and ``rdrop`` (batch, units), the recurrent-dropout mask multiplying h before the
     recurrent product. Output: (batch, steps + 2, units), the outputs then the final h and c.
+
+    Inside the loop: one recurrent product, one tanh over all four gates (sigmoid(z) = 0.5 +
+    0.5 tanh(z / 2), the halving folded into the kernel and the projection before the loop),
+    written into preallocated buffers. The backward computes every step's gate derivatives
+    in a few whole-sequence operations before its reverse sweep, which then does five small
+    operations and one product per step.
     """
 
     def forward(self, xz, rk, *extra, has_state=False, has_mask=False, has_rdrop=False, reverse=False, zero_output=False):
@@ -251,67 +270,78 @@ class LSTMScan(_Scan):
         got = _split_extra(extra, (("h0", has_state), ("c0", has_state), ("mask", has_mask), ("rdrop", has_rdrop)))
         b, n, four = xz.shape
         u = four // 4
-        h = got["h0"] if has_state else xp.zeros((b, u), dtype=xz.dtype)
-        c = got["c0"] if has_state else xp.zeros((b, u), dtype=xz.dtype)
+        dtype = xz.dtype
         rdrop = got["rdrop"]
-        keep = None if got["mask"] is None else got["mask"].astype(xz.dtype)
-        packed = xp.empty((b, n + 2, u), dtype=xz.dtype)
-        # Saved for the backward pass: gate activations, cells, tanh of cells, h fed to the product.
-        gates = xp.empty((n, b, four), dtype=xz.dtype)
-        cells = xp.empty((n + 1, b, u), dtype=xz.dtype)  # cells[k] is the cell before step k
-        tanh_c = xp.empty((n, b, u), dtype=xz.dtype)
-        hin = xp.empty((n, b, u), dtype=xz.dtype)
-        scale = xp.full(four, 0.5, dtype=xz.dtype)
+        keep = None if got["mask"] is None else got["mask"].astype(dtype)
+        scale = xp.full(four, 0.5, dtype=dtype)
         scale[2 * u : 3 * u] = 1.0
-        shift = xp.full(four, 0.5, dtype=xz.dtype)
+        shift = xp.full(four, 0.5, dtype=dtype)
         shift[2 * u : 3 * u] = 0.0
-        cells[0] = c
+        xz_s, rk_s = xz * scale, rk * scale
+        gates = xp.empty((n, b, four), dtype=dtype)  # activations i, f, g, o of every step
+        cells = xp.empty((n + 1, b, u), dtype=dtype)  # cells[k]: the cell carried into step k
+        hs = xp.empty((n + 1, b, u), dtype=dtype)  # hs[k]: the state carried into step k
+        tanh_c = xp.empty((n, b, u), dtype=dtype)  # tanh of each step's new cell
+        hin = hs if rdrop is None else xp.empty((n, b, u), dtype=dtype)  # h fed to the product
+        hs[0] = got["h0"] if has_state else 0.0
+        cells[0] = got["c0"] if has_state else 0.0
+        emitted = xp.empty((n, b, u), dtype=dtype) if keep is not None and zero_output else None
         for s, t in enumerate(_steps(n, reverse)):
-            hd = h * rdrop if rdrop is not None else h
-            hin[s] = hd
-            z = hd @ rk
-            z += xz[:, t]
-            # sigmoid(z) = 0.5 + 0.5 tanh(z / 2) on i, f, o and tanh on c: one tanh for all gates.
-            z *= scale
+            h, c = hs[s], cells[s]
+            if rdrop is not None:
+                xp.multiply(h, rdrop, out=hin[s])
+            z = gates[s]
+            xp.matmul(hin[s], rk_s, out=z)
+            z += xz_s[:, t]
             xp.tanh(z, out=z)
             z *= scale
             z += shift
-            gates[s] = z
             i, f, g, o = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
-            c_new = f * c
+            c_new, h_new, tc = cells[s + 1], hs[s + 1], tanh_c[s]
+            xp.multiply(f, c, out=c_new)
             c_new += i * g
-            tc = xp.tanh(c_new)
-            tanh_c[s] = tc
-            h_new = o * tc
+            xp.tanh(c_new, out=tc)
+            xp.multiply(o, tc, out=h_new)
             if keep is not None:
                 m = keep[:, t, None]
-                h_new = h + m * (h_new - h)
-                c_new = c + m * (c_new - c)
-                packed[:, s] = m * h_new if zero_output else h_new
-            else:
-                packed[:, s] = h_new
-            h, c = h_new, c_new
-            cells[s + 1] = c
-        packed[:, n] = h
-        packed[:, n + 1] = c
-        self.saved = (gates, cells, tanh_c, hin, rk, keep, rdrop, reverse, zero_output, has_state, has_mask, has_rdrop)
+                h_new -= h
+                h_new *= m
+                h_new += h
+                c_new -= c
+                c_new *= m
+                c_new += c
+                if emitted is not None:
+                    xp.multiply(h_new, m, out=emitted[s])
+        packed = xp.empty((b, n + 2, u), dtype=dtype)
+        packed[:, :n] = (emitted if emitted is not None else hs[1:]).transpose(1, 0, 2)
+        packed[:, n] = hs[n]
+        packed[:, n + 1] = cells[n]
+        self.saved = (gates, cells, tanh_c, hin, rk, keep, rdrop, reverse, zero_output)
+        self.flags = (has_state, has_mask, has_rdrop)
         return packed
 
     def backward(self, grad):
-        gates, cells, tanh_c, hin, rk, keep, rdrop, reverse, zero_output, has_state, has_mask, has_rdrop = self.saved
+        gates, cells, tanh_c, hin, rk, keep, rdrop, reverse, zero_output = self.saved
+        has_state, has_mask, has_rdrop = self.flags
         xp = array_module(grad)
         n, b, four = gates.shape
         u = four // 4
+        # Whole-sequence factors: d(activation)/d(pre-activation) of the gates, times what each gate multiplies.
+        i, f, g, o = gates[..., :u], gates[..., u : 2 * u], gates[..., 2 * u : 3 * u], gates[..., 3 * u :]
+        factors = xp.empty_like(gates)
+        factors[..., :u] = g * i * (1 - i)
+        factors[..., u : 2 * u] = cells[:n] * f * (1 - f)
+        factors[..., 2 * u : 3 * u] = i * (1 - g * g)
+        factors[..., 3 * u :] = tanh_c * o * (1 - o)
+        to_cell = o * (1 - tanh_c * tanh_c)  # d c from d h
+        factors4 = factors.reshape(n, b, 4, u)
+        dxz = xp.empty((b, n, four), dtype=grad.dtype)  # written step by step, in time order
+        dz4 = dxz.reshape(b, n, 4, u)
         dh = grad[:, n].copy()
         dc = grad[:, n + 1].copy()
-        dxz = xp.empty((b, n, four), dtype=grad.dtype)
-        dz_all = xp.empty((n, b, four), dtype=grad.dtype)
         rkt = rk.T
-        order = list(enumerate(_steps(n, reverse)))
-        for s, t in reversed(order):
+        for s, t in reversed(list(enumerate(_steps(n, reverse)))):
             gout = grad[:, s]
-            z = gates[s]
-            i, f, g, o = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
             if keep is not None:
                 m = keep[:, t, None]
                 if zero_output:
@@ -323,28 +353,24 @@ class LSTMScan(_Scan):
                     dh = dh - dh_c
                 dc_c = m * dc
                 dc = dc - dc_c
+                dc_c += dh_c * to_cell[s]
             else:
                 dh_c = dh + gout
-                dc_c = dc
-                dh = None
-                dc = None
-            tc = tanh_c[s]
-            dc_c = dc_c + dh_c * o * (1 - tc * tc)
-            dz = dz_all[s]
-            dz[:, 3 * u :] = dh_c * tc * o * (1 - o)
-            dz[:, :u] = dc_c * g * i * (1 - i)
-            dz[:, u : 2 * u] = dc_c * cells[s] * f * (1 - f)
-            dz[:, 2 * u : 3 * u] = dc_c * i * (1 - g * g)
-            dxz[:, t] = dz
-            dc_prev = dc_c * f
-            dh_prev = dz @ rkt
+                dc_c = dh_c * to_cell[s]
+                dc_c += dc
+                dh = dc = None
+            xp.multiply(factors4[s, :, :3], dc_c[:, None, :], out=dz4[:, t, :3])
+            xp.multiply(factors4[s, :, 3], dh_c, out=dz4[:, t, 3])
+            dc_prev = dc_c * f[s]
+            dh_prev = dxz[:, t] @ rkt
             if rdrop is not None:
                 dh_prev *= rdrop
             dh = dh_prev if dh is None else dh + dh_prev
             dc = dc_prev if dc is None else dc + dc_prev
         drk = None
         if self.needs_input_grad[1]:
-            drk = hin.reshape(n * b, u).T @ dz_all.reshape(n * b, four)
+            h_in_time = hin[n - 1 :: -1] if reverse else hin[:n]  # (steps, batch, units), in time order
+            drk = xp.ascontiguousarray(h_in_time.transpose(1, 0, 2)).reshape(n * b, u).T @ dxz.reshape(n * b, four)
         extra = []
         if has_state:
             extra += [dh, dc]
@@ -494,10 +520,7 @@ class GRUScan(_Scan):
                 drk[:, 2 * u :] = rec_h.reshape(n * b, u).T @ flat[:, 2 * u :]
         extra = []
         if has_rbias:
-            db = d_inner.reshape(n * b, 3 * u).sum(axis=0)
-            if not reset_after:
-                db[2 * u :] = 0  # no recurrent bias there (the layer never passes one without reset_after)
-            extra.append(db)
+            extra.append(d_inner.reshape(n * b, 3 * u).sum(axis=0))  # only with reset_after (gru_scan checks)
         if has_state:
             extra.append(dh)
         if has_mask:

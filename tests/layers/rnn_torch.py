@@ -3,7 +3,7 @@
 Used by tests/layers/test_rnn.py (when torch is installed) and by tests/make_rnn_golden.py,
 which writes the golden values tests/data/rnn_golden.json for runs without torch.
 
-    python tests/make_rnn_golden.py        # regenerate (needs torch)
+    python -m tests.make_rnn_golden        # regenerate, from the repository root (needs torch)
 """
 
 from __future__ import annotations

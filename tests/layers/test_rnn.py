@@ -446,3 +446,26 @@ def test_constraints_hold_after_every_training_step():
     norms = np.sqrt((lstm.cell.recurrent_kernel.data**2).sum(axis=0))
     assert norms.max() <= 0.5 + 1e-6
     assert lstm.get_config()["kernel_constraint"]["class_name"] == "NonNeg"
+
+
+def test_unroll_is_an_implementation_hint_with_the_same_numbers():
+    x = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    rolled, unrolled = layers.LSTM(4, return_sequences=True), layers.LSTM(4, return_sequences=True, unroll=True)
+    rolled(x)
+    unrolled(x)
+    unrolled.set_weights(rolled.get_weights())
+    np.testing.assert_array_equal(unrolled(x).data, rolled(x).data)
+    assert unrolled.get_config()["unroll"] is True
+    with pytest.raises(ValueError, match="unroll=True needs a known number of time steps"):
+        layers.GRU(2, unroll=True)(myelin.Input(shape=(None, 3)))
+
+
+def test_dropout_reaches_stacked_and_unfused_cells():
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    for layer in (
+        layers.RNN([layers.SimpleRNNCell(3, dropout=0.5, seed=1), layers.LSTMCell(2, recurrent_dropout=0.5, seed=2)]),
+        layers.LSTM(3, dropout=0.5, recurrent_dropout=0.5, recurrent_activation="hard_sigmoid", seed=3),
+    ):
+        inference = layer(x, training=False).data
+        assert not np.allclose(layer(x, training=True).data, inference)
+        np.testing.assert_array_equal(layer(x, training=False).data, inference)
