@@ -18,6 +18,7 @@ from . import (
     losses,
     metrics,
     models,
+    onnx,  # registers Model.export's ONNX writer (the onnx package itself loads only when exporting)
     ops,
     optimizers,
     regularizers,
@@ -55,6 +56,7 @@ __all__ = [
     "metrics",
     "models",
     "no_grad",
+    "onnx",
     "ops",
     "optimizers",
     "regularizers",

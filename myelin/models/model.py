@@ -22,6 +22,10 @@ from ..tensor import Tensor, no_grad
 from ..trainers.trainer import Trainer
 from . import functional, summary_utils
 
+# format -> function(model, filepath, opset_version) writing the file; myelin.onnx (level 6,
+# imported by the package) registers "onnx", so the model never imports its exporter.
+_EXPORTERS: dict = {}
+
 
 class Model(Trainer, Layer):
     """A trainable network: a functional graph ``Model(inputs, outputs)`` or a subclass with ``call``.
@@ -319,9 +323,7 @@ class Model(Trainer, Layer):
         unknown = set(kwargs) - {"opset_version"}
         if unknown:
             raise TypeError(f"Model {self.name!r}: export() got unexpected argument(s) {', '.join(sorted(unknown))}")
-        from .. import onnx  # noqa: PLC0415  (level 6, and the optional onnx package, only when exporting)
-
-        onnx.export(self, filepath, opset_version=kwargs.get("opset_version"))
+        _EXPORTERS["onnx"](self, filepath, opset_version=kwargs.get("opset_version"))
         if verbose:
             print(f"Saved the model as ONNX at {filepath}")
 

@@ -12,6 +12,11 @@ Example:
     array([[2., 0., 2.]], dtype=float32)
 """
 
+import sys as _sys
+
+from .. import tensor as _tensor
 from ..tensor import Function, Tensor  # noqa: F401  (the base class of every primitive, as before)
 from .primitives import *  # noqa: F403  (the primitives' public functions and classes)
 from .primitives import _log_softmax, _ones, _softmax_fn  # noqa: F401  (used by tests and fused losses)
+
+_tensor._bind_ops(_sys.modules[__name__])  # Tensor's operators call these functions (tensor never imports ops)
