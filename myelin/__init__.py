@@ -29,6 +29,7 @@ from . import (
 )
 from .debugging import detect_anomaly
 from .gradcheck import gradcheck
+from .gradient_tape import GradientTape
 from .layers import Input
 from .models import Model, Sequential
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
@@ -36,6 +37,7 @@ from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
 __version__ = "0.1.0"
 
 __all__ = [
+    "GradientTape",
     "Input",
     "Model",
     "Sequential",
