@@ -1,8 +1,8 @@
 """myelin: a readable deep-learning library with Keras's API and its own autodiff.
 
-``import myelin`` loads nothing but this file: each submodule (``myelin.layers``,
-``myelin.models``, ...) and each name below is imported the first time it is used, as
-SciPy's submodules are, so a program pays only for what it asks for.
+``import myelin`` loads only the autodiff core (``backend``, ``tensor``, ``ops``): each other
+submodule (``myelin.layers``, ``myelin.models``, ...) and each name below is imported the
+first time it is used, as SciPy's submodules are, so a program pays only for what it asks for.
 
 Example:
     >>> import myelin
@@ -13,6 +13,8 @@ Example:
 from __future__ import annotations
 
 import importlib
+
+from . import ops  # noqa: F401  (the autodiff core: binds Tensor's operators to the ops; tensor never imports ops)
 
 __version__ = "0.1.0"
 
@@ -31,6 +33,7 @@ _SUBMODULES = (
     "losses",
     "metrics",
     "models",
+    "onnx",
     "ops",
     "optimizers",
     "random",
@@ -42,6 +45,7 @@ _SUBMODULES = (
 )
 # Names re-exported at the top level -> the submodule that defines them.
 _NAMES = {
+    "GradientTape": "gradient_tape",
     "Input": "layers",
     "Model": "models",
     "Sequential": "models",

@@ -8,6 +8,7 @@ Example:
     >>> stop = callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
 """
 
+# Over 800 lines because it holds Keras's whole family of built-in callbacks; ones with other dependencies get own modules.
 from __future__ import annotations
 
 import contextlib
@@ -19,6 +20,9 @@ import time
 import warnings
 
 import numpy as np
+
+from .callback_base import Callback
+from .diagnostics import Diagnostics, TrainingWarning  # noqa: F401  (re-exported: Diagnostics lives in its own module)
 
 _HOOKS = (
     "on_train_begin",
@@ -38,45 +42,6 @@ _BATCH_HOOKS = (
     "on_predict_batch_begin",
     "on_predict_batch_end",
 )
-
-
-class Callback:
-    """Base class with every hook as a no-op; ``self.model`` and ``self.params`` are set by ``fit``.
-
-    Example:
-        >>> class Printer(Callback):
-        ...     def on_epoch_end(self, epoch, logs=None):
-        ...         print(epoch, round(logs["loss"], 2))
-    """
-
-    def __init__(self):
-        self.model = None
-        self.params: dict = {}
-
-    def set_model(self, model) -> None:
-        self.model = model
-
-    def set_params(self, params: dict) -> None:
-        self.params = params
-
-    def on_train_begin(self, logs=None): ...
-    def on_train_end(self, logs=None): ...
-    def on_epoch_begin(self, epoch, logs=None): ...
-    def on_epoch_end(self, epoch, logs=None): ...
-    def on_test_begin(self, logs=None): ...
-    def on_test_end(self, logs=None): ...
-    def on_predict_begin(self, logs=None): ...
-    def on_predict_end(self, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
-    def on_test_batch_begin(self, batch, logs=None): ...
-    def on_test_batch_end(self, batch, logs=None): ...
-    def on_predict_batch_begin(self, batch, logs=None): ...
-    def on_predict_batch_end(self, batch, logs=None): ...
-
-    # Keras 2 names, still called by Keras 3
-    def on_batch_begin(self, batch, logs=None): ...
-    def on_batch_end(self, batch, logs=None): ...
 
 
 def _overrides(cb: Callback, hook: str) -> bool:
@@ -954,8 +919,3 @@ def __getattr__(name: str):
 
         return TensorBoard
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-# Diagnostics lives in its own module (it walks models with myelin.explain) and subclasses
-# Callback, so it is imported last, once Callback exists.
-from .diagnostics import Diagnostics, TrainingWarning  # noqa: E402, F401  (re-exported)

@@ -44,7 +44,7 @@ import warnings
 import numpy as np
 
 from .backend import array_module
-from .callbacks import Callback
+from .callback_base import Callback
 from .explain import layer_weights, walk
 
 

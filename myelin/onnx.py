@@ -33,6 +33,7 @@ from . import activations
 from .layers import core, merging, rnn
 from .layers.preprocessing import tabular as preprocessing
 from .models import Model, Sequential
+from .models.model import _EXPORTERS
 
 OPSET = 17
 ML_OPSET = 3
@@ -634,6 +635,8 @@ def export(model: Model, filepath, opset_version: int | None = None) -> None:
             os.unlink(tmp)
         raise
 
+
+_EXPORTERS["onnx"] = export  # Model.export(format="onnx") calls it
 
 __all__ = [
     "BATCH",

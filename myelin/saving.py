@@ -27,6 +27,7 @@ Example:
     >>> again = saving.load_model("classifier.myelin")  # doctest: +SKIP
 """
 
+# Over 800 lines because the file format's reader and its validation of untrusted input are one unit, audited together.
 from __future__ import annotations
 
 import contextlib

@@ -21,6 +21,18 @@ import numpy as np
 
 from . import backend
 
+# Tensor's methods (+, @, .sum(), ...) are thin calls into myelin.ops, and ops builds on Function
+# and Tensor. So that the dependency runs one way (ops -> tensor), this module never imports ops:
+# myelin/ops/__init__.py hands itself over here as it loads (``_bind_ops``).
+ops = None
+
+
+def _bind_ops(module) -> None:
+    """Called once by ``myelin.ops`` when it loads: the module Tensor's operator methods call."""
+    global ops
+    ops = module
+
+
 _grad_enabled = True
 
 
@@ -429,9 +441,3 @@ def _reverse_topological_order(root: Tensor) -> list:
             order.append(node)
     order.reverse()
     return order
-
-
-# Tensor's methods are thin calls into ops, and ops builds on Function and Tensor: the one
-# place where a lower room reaches into the room below it. Importing at the end of the module
-# keeps both names defined before ops needs them.
-from . import ops  # noqa: E402

@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from .callbacks import Callback
+from .callback_base import Callback
 
 
 def _writer_class():

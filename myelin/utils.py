@@ -81,4 +81,62 @@ def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
     return x / np.where(norm == 0, 1, norm)
 
 
-__all__ = ["clear_session", "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["clear_session", "normalize", "pad_sequences", "set_random_seed", "to_categorical"]
+
+
+def pad_sequences(
+    sequences, maxlen: int | None = None, dtype="int32", padding: str = "pre", truncating: str = "pre", value=0.0
+) -> np.ndarray:
+    """Sequences of different lengths as one array ``(len(sequences), maxlen, *item_shape)`` (Keras's arguments).
+
+    Shorter sequences are filled with ``value`` before (``padding="pre"``, the default) or
+    after (``"post"``) their items; longer ones lose items at the start (``truncating="pre"``)
+    or the end (``"post"``). ``maxlen`` defaults to the longest sequence. Items may be
+    vectors (all of one shape); ``dtype=object`` pads strings.
+
+    Example:
+        >>> pad_sequences([[1], [2, 3], [4, 5, 6]])
+        array([[0, 0, 1],
+               [0, 2, 3],
+               [4, 5, 6]], dtype=int32)
+        >>> pad_sequences([[1], [2, 3, 4]], maxlen=2, padding="post", truncating="post", value=-1)
+        array([[ 1, -1],
+               [ 2,  3]], dtype=int32)
+    """
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
+        raise ValueError(f"pad_sequences: sequences must be a list of sequences, got {type(sequences).__name__}")
+    if padding not in ("pre", "post"):
+        raise ValueError(f"pad_sequences: padding must be 'pre' or 'post', got {padding!r}")
+    if truncating not in ("pre", "post"):
+        raise ValueError(f"pad_sequences: truncating must be 'pre' or 'post', got {truncating!r}")
+    lengths, item_shape = [], None
+    for i, s in enumerate(sequences):
+        if isinstance(s, (str, bytes)) or not hasattr(s, "__len__"):
+            raise ValueError(f"pad_sequences: sequences[{i}] must be a sequence (a list or array), got {s!r}")
+        lengths.append(len(s))
+        if item_shape is None and len(s):
+            item_shape = np.asarray(s[0]).shape
+    item_shape = item_shape or ()
+    if maxlen is None:
+        maxlen = max(lengths, default=0)
+    elif isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 0:
+        raise ValueError(f"pad_sequences: maxlen must be a non-negative integer or None, got {maxlen!r}")
+    text = np.issubdtype(np.dtype(dtype), np.str_) or np.issubdtype(np.dtype(dtype), np.bytes_)
+    if isinstance(value, str) and np.dtype(dtype) != object and not text:
+        raise ValueError(f"pad_sequences: value {value!r} is a string but dtype is {dtype}; use dtype=object for strings")
+    out = np.full((len(sequences), int(maxlen)) + item_shape, value, dtype=dtype)
+    if maxlen == 0:
+        return out
+    for i, s in enumerate(sequences):
+        if not len(s):
+            continue
+        kept = np.asarray(s[-maxlen:] if truncating == "pre" else s[:maxlen], dtype=dtype)
+        if kept.shape[1:] != item_shape:
+            raise ValueError(
+                f"pad_sequences: sequences[{i}] has items of shape {kept.shape[1:]}, but the first items are {item_shape}"
+            )
+        if padding == "post":
+            out[i, : len(kept)] = kept
+        else:
+            out[i, maxlen - len(kept) :] = kept
+    return out

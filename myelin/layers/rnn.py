@@ -22,6 +22,8 @@ Example:
     (2, 5, 8)
 """
 
+# Over 800 lines because the cells, the RNN wrapper that runs them and the layers built on it share one contract
+# (states, masks, dropout drawn per sequence) that is read and checked together, as in Keras's rnn/ folder.
 from __future__ import annotations
 
 import numpy as np

@@ -18,6 +18,10 @@ Example:
     array([[0., 0., 1.]], dtype=float32)
 """
 
+import sys as _sys
+
+from .. import tensor as _tensor
+
 # The order matters: Keras's families take the names they share with the primitives.
 # isort: off
 from ..tensor import Function, Tensor  # noqa: F401  (the base class of every primitive, as before)
@@ -34,3 +38,5 @@ from .nn import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .core import shape as shape  # Keras's ops.shape: a tuple of ints (numpy's shape helper is not exported)
 # isort: on
+
+_tensor._bind_ops(_sys.modules[__name__])  # Tensor's operators call these functions (tensor never imports ops)

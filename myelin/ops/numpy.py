@@ -16,6 +16,8 @@ Example:
     array([1, 1], dtype=int32)
 """
 
+# Over 800 lines because it is Keras's whole numpy family (about 250 names, most a few lines over the primitives), kept
+# in one file as Keras keeps it (keras/src/ops/numpy.py), so that a name is found where a Keras reader looks for it.
 from __future__ import annotations
 
 import builtins

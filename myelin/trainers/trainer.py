@@ -1,0 +1,805 @@
+"""The training loop: ``compile``, ``fit``, ``evaluate``, ``predict`` and the step they run.
+
+``Trainer`` is the half of ``myelin.Model`` that trains (as in Keras 3, where ``Model``
+inherits from ``keras.src.trainers.trainer.Trainer``); the model and its graph live in
+:mod:`myelin.models`. One training step::
+
+    outputs = model(x_batch, training=True)           # forward, recording the graph
+    loss = compiled_loss(y_batch, outputs) + penalties
+    loss.backward()                                    # gradients of every trainable weight
+    optimizer.step(weights); optimizer.zero_grad()     # in-place update over one flat buffer
+
+Validation, ``evaluate`` and ``predict`` run under ``no_grad``: no graph is built. Models
+whose every part is one of myelin's own record their first step of each batch shape on a
+``Tape`` and replay it afterwards (:mod:`myelin.tape`; ``_replay_refusal`` says when not).
+
+``Trainer`` reads the model's graph through ``Model``'s methods (``_ensure_built``, ``_output_names``, ...).
+
+Example:
+    >>> import myelin
+    >>> from myelin import layers
+    >>> m = myelin.Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+    >>> m.compile(optimizer="sgd", loss="mse")
+    >>> isinstance(m, Trainer)
+    True
+"""
+
+# Over 800 lines because fit, evaluate and predict share one data preparation, one step and one set of checks,
+# which are read together; the adapters, compiled losses, interrupt handling and thread policy live beside it.
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+
+import numpy as np
+
+from .. import backend, data, debugging, losses, ops, optimizers, saving
+from .. import callbacks as callbacks_module
+from .. import metrics as metrics_module
+from .. import tensor as tensor_module
+from ..layers.base import replay_safe
+from ..tape import Plan, Tape
+from ..tensor import Tensor, no_grad
+from .compile_utils import _CompiledLoss, _CompiledMetrics, _loss_kind, _misfits
+from .data_adapters import array_data_adapter
+from .interrupt import _interrupted, _StopAtBatchEnd
+from .threads import _thread_policy
+
+# Samples per batch when evaluating or predicting without a batch_size (Keras uses 32): a batch's
+# outputs do not depend on the others in it, so only speed and the metrics' float rounding change.
+INFERENCE_BATCH = 1024
+
+
+class Trainer:
+    """What ``Model`` can do to train: ``compile``, ``fit``, ``evaluate``, ``predict`` and ``*_on_batch``.
+
+    Mixed into :class:`myelin.Model`; see the module's docstring for what it reads from the model.
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> from myelin.models import Sequential
+        >>> m = myelin.Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+        >>> m.compile(optimizer="sgd", loss="mse")
+        >>> m.evaluate(np.zeros((4, 2)), np.zeros(4), verbose=0)
+        0.0
+    """
+
+    # Set by fit for its duration: whether a non-finite loss stops training (before its update),
+    # and the value that did. Set by a callback (BackupAndRestore) in on_train_begin: where to
+    # resume, as (epoch, batches of that epoch already done).
+    _stop_on_nonfinite = False
+    _nonfinite_loss = None
+    _resume_at = None
+
+    def _init_trainer(self) -> None:
+        """The training state of a new model (nothing compiled yet)."""
+        self.optimizer = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._compiled_loss = None
+        self._compiled_metrics = None
+        self._step_hooks: list = []  # called as hook(xs, weights) between backward() and the optimizer step
+        self._jit_compile, self._run_eagerly = "auto", False
+        self._infer_plans, self._infer_checked = None, False
+
+    # ------------------------------------------------------------------ compile
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile="auto",
+        auto_scale_loss: bool = True,
+    ):
+        """Choose the optimizer, the loss (one, or one per output), loss weights and metrics.
+
+        ``jit_compile`` ("auto", the default) lets ``fit`` record the first training step of
+        each batch shape and replay it afterwards, with bit-identical results, when every layer,
+        activation, loss and regularizer is one of myelin's own (``model.compile_status`` says
+        whether it did, or why not); ``True`` makes that an error when it cannot, ``False`` or
+        ``run_eagerly=True`` turn it off. ``steps_per_execution`` and ``auto_scale_loss`` are
+        accepted for Keras compatibility.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Dense(3, activation="softmax")])
+            >>> m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        """
+        if loss is None:
+            raise ValueError(f"Model {self.name!r}: compile() needs a loss, e.g. loss='categorical_crossentropy'")
+        self.optimizer = optimizers.get(optimizer)
+        self._compiled_loss = _CompiledLoss(loss, loss_weights)
+        self._compiled_metrics = _CompiledMetrics(metrics, weighted_metrics)
+        self._loss_tracker = metrics_module.Mean(name="loss")
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"compile: jit_compile must be 'auto', True or False, got {jit_compile!r}")
+        self._jit_compile, self._run_eagerly = jit_compile, bool(run_eagerly)
+        self.compiled = True
+        self._train_params = None
+        self._reset_plans()
+
+    @property
+    def loss(self):
+        return self._compiled_loss.spec if self._compiled_loss is not None else None
+
+    def _assert_compiled(self, method: str) -> None:
+        if not self.compiled:
+            raise RuntimeError(
+                f"Model {self.name!r}: call compile(optimizer=..., loss=...) before {method}(), "
+                "e.g. model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])"
+            )
+
+    @property
+    def metrics(self) -> list:
+        out = [self._loss_tracker] if self.compiled else []
+        if self._compiled_metrics is not None:
+            out += self._compiled_metrics.all()
+        return out
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return ["loss"] + ([n for n in self._compiled_metrics.names()] if self._compiled_metrics else [])
+
+    def _log_trackers(self) -> list:
+        """Every running tracker of the training logs: the loss, per-output losses, compiled metrics."""
+        per_output = self._compiled_loss._trackers if self._compiled_loss is not None else []
+        return self.metrics[:1] + list(per_output) + self.metrics[1:]
+
+    def _tracker_state(self) -> list:
+        """[name, {variable: value}] per tracker, JSON-ready (BackupAndRestore saves it mid-epoch)."""
+        out = []
+        for m in self._log_trackers():
+            values = {k: getattr(m, k) for k in m._additive_state}
+            out.append([m.name, {k: v.tolist() if hasattr(v, "tolist") else float(v) for k, v in values.items()}])
+        return out
+
+    def _add_tracker_state(self, saved: list) -> None:
+        """Add a saved ``_tracker_state`` to the trackers, matched by position and name (sums add up)."""
+        for m, entry in zip(self._log_trackers(), saved):
+            if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == m.name and isinstance(entry[1], dict)):
+                continue
+            for key in m._additive_state:
+                value = entry[1].get(key)
+                if value is None:
+                    continue
+                current = getattr(m, key)
+                try:
+                    if isinstance(current, np.ndarray):
+                        added = current + np.asarray(value, dtype=current.dtype).reshape(current.shape)
+                    else:
+                        added = current + float(value)
+                except (TypeError, ValueError):  # not what this tracker holds: leave it
+                    continue
+                setattr(m, key, added)
+
+    def reset_metrics(self) -> None:
+        """Reset the loss tracker and every compiled metric."""
+        for m in self.metrics:
+            m.reset_state()
+        if self._compiled_loss is not None:
+            self._compiled_loss.reset()
+
+    # ------------------------------------------------------------------ steps
+    def _run(self, xs: list, training: bool) -> list[Tensor]:
+        x = [Tensor._wrap(a, False) for a in xs]
+        out = self(x[0] if len(x) == 1 else x, training=training)
+        return list(out) if isinstance(out, (list, tuple)) else [out]
+
+    def _loss(self, ys: list, outs: list, sw) -> Tensor:
+        total = self._compiled_loss(ys, outs, sw, self._output_names(len(outs)))
+        penalties = self.losses
+        if penalties:
+            for p in penalties:
+                total = ops.add(total, p)
+        return total
+
+    def _step(self, xs: list, ys: list, sw, training: bool) -> float:
+        """One batch: forward, loss, and (training) backward and update; then the trackers.
+
+        Eligible models record their first step of each batch shape on a ``Tape`` and replay
+        it afterwards (``myelin.tape``): same primitives, same order, same results, without
+        the Python work of layers, losses and graph bookkeeping.
+        """
+        dynamic = xs + ys if sw is None else xs + ys + [sw]
+        key, plan, record = _lookup_plan(self._plans if training else self._test_plans, dynamic)
+        if plan is not None:
+            loss, values, grads = plan.run(dynamic, backward=training)
+            for w, g in zip(plan.weights, grads):
+                w.grad = g
+        else:
+            plans = self._plans if training else self._test_plans
+            with Tape(dynamic, self.weights) if record else contextlib.nullcontext() as tape, contextlib.ExitStack() as stack:
+                if not training:
+                    stack.enter_context(no_grad())
+                self._clear_call_losses()
+                outs = self._run(xs, training=training)
+                total = self._loss(ys, outs, sw)
+            watched = outs + self._compiled_loss.last_values
+            if record:
+                self._keep_plan(plans, key, tape, total, watched, training)
+            if training:
+                total.backward()
+            loss, values = total.data, [t.data for t in watched]
+        value = float(loss)
+        if training:
+            if self._stop_on_nonfinite and not math.isfinite(value):
+                self._nonfinite_loss = value  # fit explains it and stops; this batch's update is not applied
+                for w in self._train_params:
+                    w.grad = None
+                return value
+            if self._step_hooks:  # e.g. callbacks.Diagnostics reading the gradients
+                for hook in self._step_hooks:
+                    hook(xs, self._train_params)
+            self.optimizer.step(self._train_params)
+            self.optimizer.zero_grad()
+        n = len(xs[0])
+        self._loss_tracker.add(value * n, n)
+        n_out = len(values) - len(self._compiled_loss.last_values)
+        self._compiled_loss.track(values[n_out:], n)
+        self._compiled_metrics.update(ys, values[:n_out], sw, self._compiled_loss, self._output_names(n_out))
+        return value
+
+    def _keep_plan(self, plans: dict, key, tape, total, watched, training: bool) -> None:
+        reason = _replay_refusal(self) or None
+        if reason is None:
+            try:
+                plans[key] = Plan(tape, total, watched)
+                return
+            except ValueError as err:
+                reason = str(err)
+        if self._jit_compile is True:
+            raise ValueError(f"Model {self.name!r}: jit_compile=True, but the step cannot be compiled: {reason}")
+        # Not replayable: stop trying, and remember why (model.compile_status says it).
+        self._replay_reason = reason
+        if training:
+            self._plans = None
+        else:
+            self._test_plans = None
+
+    def _begin_steps(self) -> None:
+        """Reset per-fit state: the weights to train and the recorded plans."""
+        params = self.trainable_weights
+        if not params:
+            raise ValueError(f"Model {self.name!r} has no trainable weights: nothing to train")
+        self._train_params = params
+        self._reset_plans()
+
+    def _reset_plans(self) -> None:
+        on = self._jit_compile is not False and not self._run_eagerly
+        self._plans = {} if on else None
+        self._test_plans = {} if on else None
+        self._infer_plans, self._infer_checked = None, False
+        self._replay_reason = None if on else "run_eagerly=True or jit_compile=False"
+
+    @property
+    def compile_status(self) -> str:
+        """Whether training steps are replayed from a recording, and if not, why.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse")
+            >>> _ = m.fit(np.zeros((4, 2)), np.zeros(4), verbose=0)
+            >>> m.compile_status
+            'compiled: 1 training step shape(s) recorded'
+        """
+        if self._replay_reason is not None:
+            return f"not compiled: {self._replay_reason}"
+        return f"compiled: {len(self._plans or {})} training step shape(s) recorded"
+
+    def _logs(self) -> dict:
+        logs = {"loss": self._loss_tracker.result()}
+        logs.update(self._compiled_loss.results())
+        logs.update(self._compiled_metrics.results())
+        return logs
+
+    # ------------------------------------------------------------------ data handling
+    def _prepare_x(self, x, name: str = "x", check_finite: bool = True, method: str = "fit") -> list:
+        return array_data_adapter.prepare_x(self, x, name, check_finite, method)
+
+    def _prepare_xy(
+        self, x, y, sample_weight=None, class_weight=None, what: str = "", check_finite: bool = True, method: str = "fit"
+    ) -> tuple:
+        return array_data_adapter.prepare_xy(self, x, y, sample_weight, class_weight, what, check_finite, method)
+
+    def _check_targets(self, ys: list, what: str = "") -> None:
+        """Before any work: targets that cannot fit the loss or the output layer are an error; misfits a warning."""
+        shapes = self.output_shape if isinstance(self.output_shape, list) else [self.output_shape]
+        n_out = len(self.outputs) if self._functional else len(shapes)
+        if len(ys) != n_out:
+            raise ValueError(
+                f"Model {self.name!r} has {n_out} output(s) ({', '.join(self._output_names(n_out))}) but "
+                f"{len(ys)} target array(s) were given as y{what}"
+            )
+        compiled = self._compiled_loss
+        if compiled._losses is None:
+            compiled.resolve(self._output_names(n_out))
+        for i, (y, shape) in enumerate(zip(ys, shapes)):
+            loss = compiled._losses[i]
+            if loss is None:
+                continue
+            name = f"y{what}" if n_out == 1 else f"y{what}[{i}]"
+            data.check_targets(y, _loss_kind(loss), getattr(loss, "from_logits", False), shape, name, self._output_label(i))
+        if compiled is not getattr(self, "_misfits_checked", None):
+            self._misfits_checked = compiled
+            for message in _misfits(self, n_out):
+                warnings.warn(message, UserWarning, stacklevel=3)
+
+    def _shape_targets(self, ys: list) -> list:
+        """Give (n,) targets of a one-unit output their trailing axis, once, before the batches."""
+        shapes = self.output_shape if isinstance(self.output_shape, list) else [self.output_shape]
+        return [
+            y[..., None] if s is not None and y.ndim == len(s) - 1 and s[-1] == 1 else y
+            for y, s in zip(ys, shapes + [None] * (len(ys) - len(shapes)))
+        ]
+
+    @staticmethod
+    def _check_batch_size(batch_size, default: int = 32) -> int:
+        if batch_size is None:
+            return default
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return int(batch_size)
+
+    # ------------------------------------------------------------------ fit
+    @_thread_policy
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose="auto",
+        callbacks=None,
+        validation_split: float = 0.0,
+        validation_data=None,
+        shuffle: bool = True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+        on_nonfinite_loss: str | None = None,
+        check_finite: bool = True,
+        diagnostics: bool = False,
+    ):
+        """Train for ``epochs`` passes over the data; returns the ``History``.
+
+        ``validation_split`` holds out the last fraction of the samples (taken before
+        shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, weights)``.
+        ``class_weight`` maps a class to a weight of its samples' loss.
+        ``diagnostics=True`` adds a ``callbacks.Diagnostics()``: per-layer weight and gradient
+        norms, update ratios, dead and saturated units in ``history.diagnostics``, and
+        warnings about exploding or vanishing gradients and dead layers.
+
+        Data is checked before any work: lengths, widths, class labels against the loss and
+        the output layer, text, and (``check_finite=True``) NaN or infinite values; a loss
+        and output activation that do not fit each other give a warning that says why.
+
+        When the loss becomes NaN or infinite, ``on_nonfinite_loss="raise"`` (the default)
+        stops before that batch's update and raises ``myelin.debugging.NonFiniteLossError``
+        saying at which epoch and batch, which layer went non-finite first and what usually
+        causes it; ``"stop"`` stops with that message as a warning; ``"continue"`` trains on,
+        as Keras does (the default when a ``TerminateOnNaN`` callback is given: it decides).
+
+        Ctrl-C stops at the end of the current batch: the progress line is closed,
+        callbacks' ``on_train_end`` runs, ``model.history`` holds the epochs completed, and
+        ``KeyboardInterrupt`` is raised again (a second Ctrl-C stops at once).
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1, activation="sigmoid")])
+            >>> m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+            >>> h = m.fit(np.random.rand(64, 2), np.random.randint(0, 2, 64), epochs=3, verbose=0)
+            >>> sorted(h.history)
+            ['accuracy', 'loss']
+        """
+        self._assert_compiled("fit")
+        if on_nonfinite_loss is None:
+            given = callbacks or []
+            on_nonfinite_loss = "continue" if any(isinstance(c, callbacks_module.TerminateOnNaN) for c in given) else "raise"
+        if on_nonfinite_loss not in ("raise", "stop", "continue"):
+            raise ValueError(f"on_nonfinite_loss must be 'raise', 'stop' or 'continue', got {on_nonfinite_loss!r}")
+        batch_size = self._check_batch_size(batch_size)
+        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.floating)):
+            raise TypeError(f"validation_split must be a number in [0, 1), got {validation_split!r}")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        if not isinstance(validation_freq, int) or validation_freq < 1:
+            raise ValueError(f"validation_freq must be a positive integer, got {validation_freq!r}")
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, check_finite=check_finite)
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)")
+            vx, vy = validation_data[0], validation_data[1]
+            vsw = validation_data[2] if len(validation_data) == 3 else None
+            val = self._prepare_xy(vx, vy, vsw, what="_val", check_finite=check_finite)
+        elif validation_split:
+            train, held = data.split_last([*xs, *ys, sw], validation_split)
+            k, m = len(xs), len(xs) + len(ys)
+            val = (held[:k], held[k:m], held[m])
+            xs, ys, sw = train[:k], train[k:m], train[m]
+        self._ensure_built(xs)
+        self._check_targets(ys)
+        ys = self._shape_targets(ys)
+        if val is not None:
+            self._check_model_input(val[0])
+            self._check_targets(val[1], "_val")
+            val = (val[0], self._shape_targets(val[1]), val[2])
+        n = len(xs[0])
+        steps = math.ceil(n / batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, int(steps_per_epoch))
+        verbose = 1 if verbose == "auto" else int(verbose)
+        self._begin_steps()
+        self.stop_training = False
+
+        history = callbacks_module.History()
+        cb_list = list(callbacks or [])
+        if verbose:
+            cb_list.insert(0, callbacks_module.ProgbarLogger())
+        if diagnostics and not any(isinstance(cb, callbacks_module.Diagnostics) for cb in cb_list):
+            cb_list.append(callbacks_module.Diagnostics())
+        cb_list.append(history)
+        params = {"verbose": verbose, "epochs": epochs, "steps": steps, "mode": "train"}
+        cbs = callbacks_module.CallbackList(cb_list, model=self, params=params)
+        self.history = history
+        want_begin = cbs.wants("on_train_batch_begin")
+        want_end = cbs.wants("on_train_batch_end")
+        gen = backend.rng()
+
+        self._stop_on_nonfinite, self._nonfinite_loss = on_nonfinite_loss != "continue", None
+        ctrl_c = _StopAtBatchEnd()
+        epoch = step = 0
+        cbs.on_train_begin()
+        initial_epoch, skip = self._resume_at or (initial_epoch, 0)  # a callback may resume an interrupted run
+        self._resume_at = None
+        logs: dict = {}
+        try:
+            with ctrl_c:
+                for epoch in range(initial_epoch, epochs):
+                    self.reset_metrics()
+                    cbs.on_epoch_begin(epoch)
+                    for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
+                        if step >= steps:
+                            break
+                        if step < skip:
+                            continue
+                        if want_begin:
+                            cbs.batch("on_train_batch_begin", step)
+                        xb = [a[idx] for a in xs]
+                        yb = [a[idx] for a in ys]
+                        swb = None if sw is None else sw[idx]
+                        self._step(xb, yb, swb, training=True)
+                        if self._nonfinite_loss is not None:
+                            self._nonfinite_stop(on_nonfinite_loss, xb, yb, swb, epoch, step, epochs, steps)
+                            break
+                        if want_end:
+                            cbs.batch("on_train_batch_end", step, self._logs())
+                        if self.stop_training or ctrl_c.requested:
+                            break
+                    skip = 0
+                    if ctrl_c.requested:
+                        raise KeyboardInterrupt(_interrupted(epoch, step, epochs, steps))
+                    logs = self._logs()
+                    if val is not None and (epoch + 1) % validation_freq == 0:
+                        vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
+                        val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
+                        logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                    cbs.on_epoch_end(epoch, logs)
+                    if self.stop_training:
+                        break
+                    if ctrl_c.requested:
+                        raise KeyboardInterrupt(_interrupted(epoch, steps - 1, epochs, steps))
+        finally:
+            self._stop_on_nonfinite = False
+            cbs.on_train_end(logs)
+            self.optimizer.finalize_variable_values()
+        return history
+
+    def _nonfinite_stop(self, policy: str, xb, yb, swb, epoch: int, step: int, epochs: int, steps: int) -> None:
+        """The loss of this batch is NaN or infinite: explain where it came from, then raise or stop."""
+        value, self._nonfinite_loss = self._nonfinite_loss, None
+        message = debugging.explain_nonfinite_loss(self, xb, yb, swb, epoch, step, value, epochs, steps)
+        if policy == "raise":
+            raise debugging.NonFiniteLossError(message, epoch, step, value)
+        warnings.warn(message, UserWarning, stacklevel=3)
+        self.stop_training = True
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def _evaluate_arrays(self, xs, ys, sw, batch_size: int, cbs, steps=None) -> dict:
+        self.reset_metrics()
+        n = len(xs[0])
+        cbs.on_test_begin()
+        want_end = cbs.wants("on_test_batch_end")
+        for step, idx in enumerate(data.batch_indices(n, batch_size)):
+            if steps is not None and step >= steps:
+                break
+            self._step([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx], training=False)
+            if want_end:
+                cbs.batch("on_test_batch_end", step, self._logs())
+        logs = self._logs()
+        cbs.on_test_end(logs)
+        return logs
+
+    @_thread_policy
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size: int | None = None,
+        verbose="auto",
+        sample_weight=None,
+        steps: int | None = None,
+        callbacks=None,
+        return_dict: bool = False,
+        check_finite: bool = True,
+    ):
+        """Loss and metrics on data, without training: a scalar (loss only), a list, or a dict.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> loss, mae = m.evaluate(np.zeros((4, 2)), np.zeros(4), verbose=0)
+        """
+        self._assert_compiled("evaluate")
+        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, check_finite=check_finite, method="evaluate")
+        self._ensure_built(xs)
+        self._check_targets(ys)
+        ys = self._shape_targets(ys)
+        verbose = 1 if verbose == "auto" else int(verbose)
+        n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
+        cb_list = list(callbacks or [])
+        if verbose:
+            cb_list.insert(0, callbacks_module.ProgbarLogger())
+        cbs = callbacks_module.CallbackList(cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "test"})
+        logs = self._evaluate_arrays(xs, ys, sw, batch_size, cbs, steps)
+        if return_dict:
+            return logs
+        values = [logs[k] for k in self.metrics_names if k in logs]
+        values += [v for k, v in logs.items() if k not in self.metrics_names]
+        return values[0] if len(values) == 1 else values
+
+    @_thread_policy
+    def predict(
+        self,
+        x,
+        batch_size: int | None = None,
+        verbose="auto",
+        steps: int | None = None,
+        callbacks=None,
+        check_finite: bool = True,
+    ):
+        """Outputs for ``x`` as NumPy arrays, computed batch by batch without a graph.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Input(shape=(3,)), layers.Dense(2, activation="softmax")])
+            >>> m.predict(np.zeros((5, 3)), verbose=0).shape
+            (5, 2)
+        """
+        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
+        xs = self._prepare_x(x, check_finite=check_finite, method="predict")
+        self._ensure_built(xs)
+        n = len(xs[0])
+        verbose = 1 if verbose == "auto" else int(verbose)
+        n_steps = math.ceil(n / batch_size) if steps is None else min(int(steps), math.ceil(n / batch_size))
+        cb_list = list(callbacks or [])
+        if verbose:
+            cb_list.insert(0, callbacks_module.ProgbarLogger())
+        cbs = callbacks_module.CallbackList(
+            cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "predict"}
+        )
+        want_end = cbs.wants("on_predict_batch_end")
+        cbs.on_predict_begin()
+        results = None
+        stop = min(n, n_steps * batch_size)
+        for step, idx in enumerate(data.batch_indices(stop, batch_size)):
+            outs = self._infer([a[idx] for a in xs])
+            if results is None:  # one output buffer per output, filled in place
+                kinds = [object if o.dtype.kind in "US" else o.dtype for o in outs]  # strings of any length
+                results = [backend.array_module(o).empty((stop,) + o.shape[1:], dtype=k) for o, k in zip(outs, kinds)]
+            for buf, o in zip(results, outs):
+                buf[idx] = o
+            if want_end:
+                cbs.batch("on_predict_batch_end", step, {"outputs": outs})
+        cbs.on_predict_end()
+        results = [Tensor._wrap(r, False).numpy() for r in results]
+        return results[0] if len(results) == 1 else results
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):
+        """One gradient step on one batch; returns that batch's loss (and metrics).
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse")
+            >>> loss = m.train_on_batch(np.ones((4, 2)), np.ones(4))
+        """
+        self._assert_compiled("train_on_batch")
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, method="train_on_batch")
+        self._ensure_built(xs)
+        self._check_targets(ys)
+        ys = self._shape_targets(ys)
+        self.reset_metrics()
+        if self._train_params is None:
+            self._begin_steps()
+        self._step(xs, ys, sw, training=True)
+        return self._batch_result(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict: bool = False):
+        """Loss (and metrics) on one batch, without training.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse")
+            >>> m.test_on_batch(np.zeros((4, 2)), np.zeros(4))
+            0.0
+        """
+        self._assert_compiled("test_on_batch")
+        xs, ys, sw = self._prepare_xy(x, y, sample_weight, method="test_on_batch")
+        self._ensure_built(xs)
+        self._check_targets(ys)
+        ys = self._shape_targets(ys)
+        self.reset_metrics()
+        self._step(xs, ys, sw, training=False)
+        return self._batch_result(return_dict)
+
+    def _batch_result(self, return_dict: bool):
+        logs = self._logs()
+        if return_dict:
+            return logs
+        values = [logs[k] for k in self.metrics_names if k in logs]
+        return values[0] if len(values) == 1 else values
+
+    def predict_on_batch(self, x):
+        """Outputs for one batch as NumPy arrays.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(3)])
+            >>> m.predict_on_batch(np.zeros((4, 2))).shape
+            (4, 3)
+        """
+        xs = self._prepare_x(x, method="predict_on_batch")
+        self._ensure_built(xs)
+        results = [Tensor._wrap(o, False).numpy() for o in self._infer(xs)]
+        return results[0] if len(results) == 1 else results
+
+    def _infer(self, xs: list) -> list:
+        """The outputs' arrays for one batch, without a graph; replayed from a recording when eligible."""
+        if not self._infer_checked:  # decided once per structure: may inference be replayed?
+            self._infer_checked = True
+            eligible = self._jit_compile is not False and not self._run_eagerly and not _replay_refusal(self, with_loss=False)
+            self._infer_plans = {} if eligible else None
+        key, plan, record = _lookup_plan(self._infer_plans, xs)
+        if plan is not None:
+            return plan.run(xs)[1]
+        with Tape(xs, self.weights) if record else contextlib.nullcontext() as tape, no_grad():
+            outs = self._run(xs, training=False)
+        if record:
+            try:
+                self._infer_plans[key] = Plan(tape, None, outs)
+            except ValueError:
+                self._infer_plans = None
+        return [o.data for o in outs]
+
+    def get_compile_config(self) -> dict | None:
+        """The arguments given to ``compile``, as JSON (None before ``compile``); what ``save`` stores.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+            >>> m.get_compile_config()["loss"], m.get_compile_config()["optimizer"]["class_name"]
+            ('mse', 'SGD')
+        """
+        if not self.compiled:
+            return None
+        return {
+            "optimizer": saving.serialize_object(self.optimizer, "optimizer"),
+            "loss": saving.serialize_object(self._compiled_loss.spec, "loss"),
+            "loss_weights": saving.serialize_object(self._compiled_loss.weights_spec, "loss"),
+            "metrics": saving.serialize_object(self._compiled_metrics.spec, "metric"),
+            "weighted_metrics": saving.serialize_object(self._compiled_metrics.weighted_spec, "metric"),
+        }
+
+    def compile_from_config(self, config: dict) -> None:
+        """``compile`` with the arguments :meth:`get_compile_config` returned.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential
+            >>> m = Sequential([layers.Dense(1)])
+            >>> m.compile_from_config({"optimizer": "adam", "loss": "mse"})
+            >>> m.optimizer.name
+            'adam'
+        """
+        if not isinstance(config, dict):
+            raise TypeError(f"compile_from_config expects a dict, got {type(config).__name__}")
+        weights = config.get("loss_weights")
+        values = weights.values() if isinstance(weights, dict) else weights if isinstance(weights, list) else [weights]
+        if not all(w is None or (isinstance(w, (int, float)) and not isinstance(w, bool)) for w in values):
+            raise TypeError(f"compile_from_config: loss_weights must be numbers (a list or dict of them), got {weights!r}")
+        self.compile(
+            optimizer=saving.deserialize_object(config.get("optimizer", "rmsprop"), "optimizer"),
+            loss=saving.deserialize_object(config.get("loss"), "loss"),
+            loss_weights=config.get("loss_weights"),
+            metrics=saving.deserialize_object(config.get("metrics"), "metric"),
+            weighted_metrics=saving.deserialize_object(config.get("weighted_metrics"), "metric"),
+        )
+
+
+# ---------------------------------------------------------------------------- which steps may be replayed
+def _lookup_plan(plans: dict | None, arrays: list) -> tuple:
+    """(key, the recorded plan or None, whether to record this batch) for a batch of ``arrays``.
+
+    Nothing is replayed or recorded when ``plans`` is None (replay is off or refused) or while
+    ``detect_anomaly`` watches every primitive (a replay would bypass its hook).
+    """
+    if plans is None or tensor_module._anomaly_hook is not None:
+        return None, None, False
+    key = tuple((a.shape, a.dtype.str) for a in arrays)
+    plan = plans.get(key)
+    return key, plan, plan is None
+
+
+def _replay_refusal(model: Trainer, with_loss: bool = True) -> str:
+    """Why ``model``'s steps must not be replayed from a recording ('' when they may be).
+
+    A recording holds the primitives one step ran; it stays right only if no Python code in
+    the step looks at data values to decide what to compute. That holds for myelin's own
+    layers, activations, losses and regularizers, and is not known for user code.
+    """
+    from .. import activations, regularizers  # noqa: PLC0415
+
+    own_regularizers = (regularizers.L1, regularizers.L2, regularizers.L1L2)
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, Trainer):
+            if not layer._graph_replayable():
+                return f"model {layer.name!r} has its own call()"
+            stack.extend(layer.layers)
+            continue
+        if not replay_safe(layer):
+            return f"layer {layer.name!r} ({type(layer).__name__}) is not one of myelin's own"
+        act = getattr(layer, "activation", None)
+        if act is not None and getattr(act, "__module__", None) != activations.__name__:
+            return f"layer {layer.name!r} uses a custom activation"
+        for reg, _ in layer._regularizers:
+            if type(reg) not in own_regularizers:
+                return f"layer {layer.name!r} uses a custom regularizer"
+        if layer.activity_regularizer is not None and type(layer.activity_regularizer) not in own_regularizers:
+            return f"layer {layer.name!r} uses a custom activity regularizer"
+    for loss in model._compiled_loss.losses if with_loss and model._compiled_loss is not None else ():
+        fn = loss.fn if isinstance(loss, losses.LossFunctionWrapper) else None
+        if type(loss).__module__ != losses.__name__ or (fn is not None and getattr(fn, "__module__", None) != losses.__name__):
+            return f"loss {loss.name!r} is not one of myelin's own"
+        if loss.reduction == "mean_with_sample_weight":
+            return "reduction 'mean_with_sample_weight' depends on the weights' sum"
+    return ""
