@@ -329,6 +329,19 @@ class Layer:
         for layer in self._sublayers:
             layer._clear_call_losses()
 
+    def add_loss(self, loss) -> None:
+        """Add a loss term (a scalar computed in ``call``) to ``losses``; ``fit`` adds it to the loss (Keras's ``add_loss``).
+
+        The terms of one call are cleared before the next training or evaluation step.
+
+        Example:
+            >>> from myelin import Tensor
+            >>> layer = Layer()
+            >>> layer.add_loss(Tensor(0.5)); [float(t.data) for t in layer.losses]
+            [0.5]
+        """
+        self._call_losses.append(loss if isinstance(loss, Tensor) else Tensor(loss))
+
     # ------------------------------------------------------------------ calling
     def build(self, input_shape: tuple) -> None:
         """Create the weights once the input shape is known (default: none)."""
