@@ -44,6 +44,7 @@ from ..tensor import Tensor, no_grad
 from .compile_utils import _CompiledLoss, _CompiledMetrics, _loss_kind, _misfits
 from .data_adapters import array_data_adapter
 from .interrupt import _interrupted, _StopAtBatchEnd
+from .steps import StepOverrides
 from .threads import _thread_policy
 
 # Samples per batch when evaluating or predicting without a batch_size (Keras uses 32): a batch's
@@ -51,7 +52,7 @@ from .threads import _thread_policy
 INFERENCE_BATCH = 1024
 
 
-class Trainer:
+class Trainer(StepOverrides):
     """What ``Model`` can do to train: ``compile``, ``fit``, ``evaluate``, ``predict`` and ``*_on_batch``.
 
     Mixed into :class:`myelin.Model`; see the module's docstring for what it reads from the model.
@@ -113,7 +114,7 @@ class Trainer:
             >>> m = Sequential([layers.Dense(3, activation="softmax")])
             >>> m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
         """
-        if loss is None:
+        if loss is None and not self._overrides("train_step"):
             raise ValueError(f"Model {self.name!r}: compile() needs a loss, e.g. loss='categorical_crossentropy'")
         self.optimizer = optimizers.get(optimizer)
         self._compiled_loss = _CompiledLoss(loss, loss_weights)
@@ -182,6 +183,7 @@ class Trainer:
 
     def reset_metrics(self) -> None:
         """Reset the loss tracker and every compiled metric."""
+        self._custom_logs = None
         for m in self.metrics:
             m.reset_state()
         if self._compiled_loss is not None:
@@ -297,6 +299,8 @@ class Trainer:
         return f"compiled: {len(self._plans or {})} training step shape(s) recorded"
 
     def _logs(self) -> dict:
+        if self._custom_logs is not None:  # what the overridden step returned for the last batch
+            return dict(self._custom_logs)
         logs = {"loss": self._loss_tracker.result()}
         logs.update(self._compiled_loss.results())
         logs.update(self._compiled_metrics.results())
@@ -305,6 +309,14 @@ class Trainer:
     # ------------------------------------------------------------------ data handling
     def _prepare_x(self, x, name: str = "x", check_finite: bool = True, method: str = "fit") -> list:
         return array_data_adapter.prepare_x(self, x, name, check_finite, method)
+
+    def _prepare_data(self, x, y, sample_weight, class_weight, check_finite: bool, custom: bool, method: str) -> tuple:
+        """``_prepare_xy``; for an overridden step, ``y`` may be None (the step takes ``x`` alone)."""
+        if y is None and custom:
+            if sample_weight is not None or class_weight is not None:
+                raise ValueError(f"Model {self.name!r}: {method}() got sample_weight or class_weight without y")
+            return self._prepare_x(x, check_finite=check_finite, method=method), [], None
+        return self._prepare_xy(x, y, sample_weight, class_weight, check_finite=check_finite, method=method)
 
     def _prepare_xy(
         self, x, y, sample_weight=None, class_weight=None, what: str = "", check_finite: bool = True, method: str = "fit"
@@ -421,7 +433,8 @@ class Trainer:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         if not isinstance(validation_freq, int) or validation_freq < 1:
             raise ValueError(f"validation_freq must be a positive integer, got {validation_freq!r}")
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, check_finite=check_finite)
+        custom = self._overrides("train_step")
+        xs, ys, sw = self._prepare_data(x, y, sample_weight, class_weight, check_finite, custom, "fit")
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -434,19 +447,25 @@ class Trainer:
             k, m = len(xs), len(xs) + len(ys)
             val = (held[:k], held[k:m], held[m])
             xs, ys, sw = train[:k], train[k:m], train[m]
-        self._ensure_built(xs)
-        self._check_targets(ys)
+        if not custom:  # an overridden step decides what its data is (a GAN's x is not the model's input)
+            self._ensure_built(xs)
+            self._check_targets(ys)
         ys = self._shape_targets(ys)
         if val is not None:
-            self._check_model_input(val[0])
-            self._check_targets(val[1], "_val")
+            if not custom:
+                self._check_model_input(val[0])
+                self._check_targets(val[1], "_val")
             val = (val[0], self._shape_targets(val[1]), val[2])
         n = len(xs[0])
         steps = math.ceil(n / batch_size)
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
         verbose = 1 if verbose == "auto" else int(verbose)
-        self._begin_steps()
+        if custom:
+            self._train_params = self.trainable_weights  # the step may build its weights on its first batch
+            self._reset_plans()
+        else:
+            self._begin_steps()
         self.stop_training = False
 
         history = callbacks_module.History()
@@ -485,7 +504,10 @@ class Trainer:
                         xb = [a[idx] for a in xs]
                         yb = [a[idx] for a in ys]
                         swb = None if sw is None else sw[idx]
-                        self._step(xb, yb, swb, training=True)
+                        if custom:
+                            self._custom_logs = self._custom_batch("train_step", xb, yb, swb)
+                        else:
+                            self._step(xb, yb, swb, training=True)
                         if self._nonfinite_loss is not None:
                             self._nonfinite_stop(on_nonfinite_loss, xb, yb, swb, epoch, step, epochs, steps)
                             break
@@ -527,10 +549,15 @@ class Trainer:
         n = len(xs[0])
         cbs.on_test_begin()
         want_end = cbs.wants("on_test_batch_end")
+        custom = self._overrides("test_step")
         for step, idx in enumerate(data.batch_indices(n, batch_size)):
             if steps is not None and step >= steps:
                 break
-            self._step([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx], training=False)
+            batch = ([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx])
+            if custom:
+                self._custom_logs = self._custom_batch("test_step", *batch)
+            else:
+                self._step(*batch, training=False)
             if want_end:
                 cbs.batch("on_test_batch_end", step, self._logs())
         logs = self._logs()
@@ -561,9 +588,11 @@ class Trainer:
         """
         self._assert_compiled("evaluate")
         batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
-        xs, ys, sw = self._prepare_xy(x, y, sample_weight, check_finite=check_finite, method="evaluate")
-        self._ensure_built(xs)
-        self._check_targets(ys)
+        custom = self._overrides("test_step")
+        xs, ys, sw = self._prepare_data(x, y, sample_weight, None, check_finite, custom, "evaluate")
+        if not custom:
+            self._ensure_built(xs)
+            self._check_targets(ys)
         ys = self._shape_targets(ys)
         verbose = 1 if verbose == "auto" else int(verbose)
         n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
@@ -610,11 +639,13 @@ class Trainer:
             cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "predict"}
         )
         want_end = cbs.wants("on_predict_batch_end")
+        custom = self._overrides("predict_step")
         cbs.on_predict_begin()
         results = None
         stop = min(n, n_steps * batch_size)
         for step, idx in enumerate(data.batch_indices(stop, batch_size)):
-            outs = self._infer([a[idx] for a in xs])
+            xb = [a[idx] for a in xs]
+            outs = self._custom_batch("predict_step", xb, [], None) if custom else self._infer(xb)
             if results is None:  # one output buffer per output, filled in place
                 kinds = [object if o.dtype.kind in "US" else o.dtype for o in outs]  # strings of any length
                 results = [backend.array_module(o).empty((stop,) + o.shape[1:], dtype=k) for o, k in zip(outs, kinds)]
