@@ -6,12 +6,29 @@ Example:
 
 from .base import REGISTRY, Input, InputLayer, Layer, SymbolicTensor
 from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape, Softmax
-from .merging import Concatenate, concatenate
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
 
 __all__ = [
     "REGISTRY",
     "Activation",
+    "Add",
+    "Average",
     "CategoryEncoding",
     "Concatenate",
     "Dense",
@@ -22,12 +39,22 @@ __all__ = [
     "IntegerLookup",
     "Layer",
     "LeakyReLU",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "Normalization",
     "ReLU",
     "Rescaling",
     "Reshape",
     "Softmax",
     "StringLookup",
+    "Subtract",
     "SymbolicTensor",
+    "add",
+    "average",
     "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]
