@@ -23,6 +23,7 @@ from .merging import (
     subtract,
 )
 from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
+from .reshaping import Permute, RepeatVector
 
 __all__ = [
     "REGISTRY",
@@ -43,7 +44,9 @@ __all__ = [
     "Minimum",
     "Multiply",
     "Normalization",
+    "Permute",
     "ReLU",
+    "RepeatVector",
     "Rescaling",
     "Reshape",
     "Softmax",
