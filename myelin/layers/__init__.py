@@ -23,6 +23,7 @@ from .merging import (
     subtract,
 )
 from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
+from .regularization import SpatialDropout1D, SpatialDropout2D
 from .reshaping import Permute, RepeatVector
 
 __all__ = [
@@ -50,6 +51,8 @@ __all__ = [
     "Rescaling",
     "Reshape",
     "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
     "StringLookup",
     "Subtract",
     "SymbolicTensor",
