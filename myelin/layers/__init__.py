@@ -5,7 +5,7 @@ Example:
 """
 
 from .base import REGISTRY, Input, InputLayer, Layer, SymbolicTensor
-from .core import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape, Softmax
+from .core import Activation, Dense, Dropout, Flatten, Identity, LeakyReLU, ReLU, Reshape, Softmax
 from .merging import (
     Add,
     Average,
@@ -36,6 +36,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Flatten",
+    "Identity",
     "Input",
     "InputLayer",
     "IntegerLookup",

@@ -41,3 +41,10 @@ def test_bad_input_names_the_layer():
         layers.RepeatVector(2)(np.zeros((2, 3, 4)))
     with pytest.raises(ValueError, match="positive integer"):
         layers.RepeatVector(0)
+
+
+def test_identity_passes_values_and_gradients(float64):
+    x = rng.standard_normal((2, 3))
+    checks.close(layers.Identity()(x).data, x, what="Identity")
+    checks.gradients(layers.Identity(), x)
+    checks.config_round_trip(layers.Identity(name="same"), x)
