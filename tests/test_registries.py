@@ -175,6 +175,14 @@ CASES = {
         },
         "input": X.reshape(2, 4, 3),
     },
+    **{("layer", m): {"input": [X, 2 * X]} for m in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")},
+    ("layer", "Permute"): {"kwargs": {"dims": (2, 1)}, "input": X.reshape(2, 4, 3)},
+    ("layer", "SpatialDropout1D"): {"kwargs": {"rate": 0.5}, "not_arguments": ("noise_shape",), "input": X.reshape(2, 4, 3)},
+    ("layer", "SpatialDropout2D"): {
+        "kwargs": {"rate": 0.5},
+        "not_arguments": ("noise_shape",),
+        "input": X.reshape(1, 2, 4, 3),
+    },
     ("layer", "TimeDistributed"): {"kwargs": {"layer": Fresh(lambda: myelin.layers.Dense(2))}, "input": X.reshape(2, 4, 3)},
     **{
         ("layer", cell): {"kwargs": {"units": 3}, "input": X[:, :3], "call": _cell_step}

@@ -5,9 +5,39 @@ Example:
 """
 
 from .base import REGISTRY, Input, InputLayer, Layer, SymbolicTensor
-from .core import Activation, Dense, Dropout, Embedding, Flatten, LeakyReLU, Masking, ReLU, RepeatVector, Reshape, Softmax
-from .merging import Concatenate, concatenate
+from .core import (
+    Activation,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Masking,
+    ReLU,
+    RepeatVector,
+    Reshape,
+    Softmax,
+)
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
+from .regularization import SpatialDropout1D, SpatialDropout2D
+from .reshaping import Permute
 from .rnn import (
     GRU,
     LSTM,
@@ -27,6 +57,8 @@ __all__ = [
     "REGISTRY",
     "RNN",
     "Activation",
+    "Add",
+    "Average",
     "Bidirectional",
     "CategoryEncoding",
     "Concatenate",
@@ -35,6 +67,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRUCell",
+    "Identity",
     "Input",
     "InputLayer",
     "IntegerLookup",
@@ -42,7 +75,11 @@ __all__ = [
     "Layer",
     "LeakyReLU",
     "Masking",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "Normalization",
+    "Permute",
     "ReLU",
     "RepeatVector",
     "Rescaling",
@@ -50,9 +87,18 @@ __all__ = [
     "SimpleRNN",
     "SimpleRNNCell",
     "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
     "StackedRNNCells",
     "StringLookup",
+    "Subtract",
     "SymbolicTensor",
     "TimeDistributed",
+    "add",
+    "average",
     "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
 ]

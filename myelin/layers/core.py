@@ -178,6 +178,24 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
 
 
+@REGISTRY.register("Identity")
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder that keeps a model's structure).
+
+    Example:
+        >>> Identity()([[1.0, 2.0]]).data
+        array([[1., 2.]], dtype=float32)
+    """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
+    def call(self, x, training=False):
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
 @REGISTRY.register("Flatten")
 class Flatten(Layer):
     """Reshapes each sample to one axis: (batch, d1, d2, ...) -> (batch, d1 * d2 * ...).

@@ -96,4 +96,240 @@ def concatenate(inputs, axis: int = -1, **kwargs):
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
-__all__ = ["Concatenate", "concatenate"]
+class _Merge(Layer):
+    """Elementwise merge of a list of same-shape (or broadcastable) inputs; subclasses name the reduction."""
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    _min_inputs = 2
+    _max_inputs: int | None = None
+
+    def _check(self, shapes) -> None:
+        kind = type(self).__name__
+        if not isinstance(shapes, list) or len(shapes) < self._min_inputs:
+            raise ValueError(f"{kind} {self.name!r} needs a list of at least {self._min_inputs} inputs, got {len(shapes)}")
+        if self._max_inputs is not None and len(shapes) > self._max_inputs:
+            raise ValueError(f"{kind} {self.name!r} needs exactly {self._max_inputs} inputs, got {len(shapes)}")
+        self.compute_output_shape(shapes)
+
+    def __call__(self, inputs, training: bool = False, **kwargs):
+        kind = type(self).__name__
+        if not isinstance(inputs, (list, tuple)):
+            raise ValueError(f"{kind} {self.name!r} needs a list of inputs, got {type(inputs).__name__}")
+        inputs = list(inputs)
+        if inputs and isinstance(inputs[0], SymbolicTensor):
+            self._check([t.shape for t in inputs])
+            self.built = True
+            self.output_shape = self.compute_output_shape([t.shape for t in inputs])
+            return SymbolicTensor(self.output_shape, self.compute_dtype, layer=self, inputs=tuple(inputs))
+        dtype = self.compute_dtype
+        x = [
+            i
+            if isinstance(i, Tensor) and (i.data.dtype == dtype or i.requires_grad)
+            else Tensor(i.data if isinstance(i, Tensor) else i, dtype=dtype)
+            for i in inputs
+        ]
+        self._check([t.shape for t in x])
+        self.built = True
+        return self.call(x, training=training)
+
+    def call(self, inputs, training=False):
+        out = inputs[0]
+        for t in inputs[1:]:
+            out = self._merge(out, t)
+        return out
+
+    def _merge(self, a, b):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape):
+        shapes = [tuple(s) for s in input_shape]
+        ndim = max(len(s) for s in shapes)
+        out = []
+        for i in range(ndim):
+            dims = [s[len(s) - ndim + i] for s in shapes if len(s) - ndim + i >= 0]
+            known = {d for d in dims if d is not None and d != 1}
+            if len(known) > 1:
+                raise ValueError(
+                    f"{type(self).__name__} {self.name!r}: inputs must have shapes that broadcast together, got "
+                    f"{', '.join(_shape_str(s) for s in shapes)}"
+                )
+            if known:
+                out.append(known.pop())
+            elif None in dims:
+                out.append(None)
+            else:
+                out.append(1)
+        return tuple(out)
+
+
+@REGISTRY.register("Add")
+class Add(_Merge):
+    """Sum of a list of inputs (which broadcast together).
+
+    Example:
+        >>> import numpy as np
+        >>> Add()([np.ones((1, 2)), np.full((1, 2), 2.0)]).data
+        array([[3., 3.]], dtype=float32)
+    """
+
+    def _merge(self, a, b):
+        return ops.add(a, b)
+
+
+@REGISTRY.register("Subtract")
+class Subtract(_Merge):
+    """The first of exactly two inputs minus the second.
+
+    Example:
+        >>> import numpy as np
+        >>> Subtract()([np.ones((1, 2)), np.full((1, 2), 2.0)]).data
+        array([[-1., -1.]], dtype=float32)
+    """
+
+    _max_inputs = 2
+
+    def _merge(self, a, b):
+        return ops.sub(a, b)
+
+
+@REGISTRY.register("Multiply")
+class Multiply(_Merge):
+    """Elementwise product of a list of inputs.
+
+    Example:
+        >>> import numpy as np
+        >>> Multiply()([np.full((1, 2), 3.0), np.full((1, 2), 2.0)]).data
+        array([[6., 6.]], dtype=float32)
+    """
+
+    def _merge(self, a, b):
+        return ops.mul(a, b)
+
+
+@REGISTRY.register("Average")
+class Average(_Merge):
+    """Elementwise mean of a list of inputs.
+
+    Example:
+        >>> import numpy as np
+        >>> Average()([np.full((1, 2), 3.0), np.full((1, 2), 1.0)]).data
+        array([[2., 2.]], dtype=float32)
+    """
+
+    def call(self, inputs, training=False):
+        return ops.mul(super().call(inputs), 1.0 / len(inputs))
+
+    def _merge(self, a, b):
+        return ops.add(a, b)
+
+
+@REGISTRY.register("Maximum")
+class Maximum(_Merge):
+    """Elementwise maximum of a list of inputs.
+
+    Example:
+        >>> import numpy as np
+        >>> Maximum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).data
+        array([[3., 5.]], dtype=float32)
+    """
+
+    def _merge(self, a, b):
+        return ops.maximum(a, b)
+
+
+@REGISTRY.register("Minimum")
+class Minimum(_Merge):
+    """Elementwise minimum of a list of inputs.
+
+    Example:
+        >>> import numpy as np
+        >>> Minimum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).data
+        array([[1., 2.]], dtype=float32)
+    """
+
+    def _merge(self, a, b):
+        return ops.minimum(a, b)
+
+
+def add(inputs, **kwargs):
+    """Functional form of :class:`Add`.
+
+    Example:
+        >>> import numpy as np
+        >>> add([np.ones((1, 1)), np.ones((1, 1))]).data
+        array([[2.]], dtype=float32)
+    """
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """Functional form of :class:`Subtract`.
+
+    Example:
+        >>> import numpy as np
+        >>> subtract([np.ones((1, 1)), np.ones((1, 1))]).data
+        array([[0.]], dtype=float32)
+    """
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """Functional form of :class:`Multiply`.
+
+    Example:
+        >>> import numpy as np
+        >>> multiply([np.full((1, 1), 2.0), np.full((1, 1), 3.0)]).data
+        array([[6.]], dtype=float32)
+    """
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """Functional form of :class:`Average`.
+
+    Example:
+        >>> import numpy as np
+        >>> average([np.full((1, 1), 2.0), np.full((1, 1), 4.0)]).data
+        array([[3.]], dtype=float32)
+    """
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """Functional form of :class:`Maximum`.
+
+    Example:
+        >>> import numpy as np
+        >>> maximum([np.full((1, 1), 2.0), np.full((1, 1), 4.0)]).data
+        array([[4.]], dtype=float32)
+    """
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """Functional form of :class:`Minimum`.
+
+    Example:
+        >>> import numpy as np
+        >>> minimum([np.full((1, 1), 2.0), np.full((1, 1), 4.0)]).data
+        array([[2.]], dtype=float32)
+    """
+    return Minimum(**kwargs)(inputs)
+
+
+__all__ = [
+    "Add",
+    "Average",
+    "Concatenate",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
+]
