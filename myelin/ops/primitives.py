@@ -542,15 +542,18 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 def erf(x):
     """The error function, elementwise (NumPy has none and SciPy is not a dependency).
 
-    Numerical Recipes' Chebyshev fit of erfc: fractional error below 1.2e-7 everywhere,
-    below float32's resolution.
+    float64 arrays on the CPU: ``math.erf`` on each element (correct to the last bit, so
+    float64 GELU agrees with PyTorch to 1e-15). Otherwise Numerical Recipes' Chebyshev fit
+    of erfc: fractional error below 1.2e-7 everywhere, below float32's resolution.
 
     Example:
         >>> import numpy as np
-        >>> round(float(erf(np.array(0.5))), 6)
-        0.5205
+        >>> float(erf(np.array(0.5)))
+        0.5204998778130465
     """
     xp = array_module(x)
+    if xp.__name__ == "numpy" and getattr(x, "dtype", None) == xp.float64:
+        return xp.asarray(xp.frompyfunc(math.erf, 1, 1)(x), dtype=xp.float64)
     z = xp.abs(x)
     t = 1 / (1 + 0.5 * z)
     poly = (

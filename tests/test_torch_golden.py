@@ -1,0 +1,40 @@
+"""myelin against PyTorch's results on every machine: the committed golden values of tests/data/torch_golden.json.
+
+Each case of tests/torch_cases.py (ten steps of every optimizer variant and clipping rule,
+every loss's value and gradient, the unary ops, a whole network's gradients) is checked here
+against the values PyTorch produced; where torch is installed, the committed values are also
+checked against torch itself, so a stale file is caught. Regenerate with
+``python -m tests.make_torch_golden``. All in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .make_torch_golden import generate, load
+from .torch_cases import CASES
+
+GOLDEN = load()["cases"]
+
+
+def test_the_golden_file_holds_every_case():
+    assert sorted(GOLDEN) == sorted(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_myelin_matches_pytorchs_golden_values(name, float64):
+    ours, _, rtol, atol = CASES[name]
+    got, expected = ours(), GOLDEN[name]
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        np.testing.assert_allclose(np.asarray(got[key]), expected[key], rtol=rtol, atol=atol, err_msg=f"{name}: {key}")
+
+
+def test_the_golden_values_are_what_this_torch_gives(torch):
+    fresh = generate(torch)["cases"]
+    for name, entry in fresh.items():
+        for key, value in entry.items():
+            # the same float64 arithmetic: equal to the last bits (1e-13 allows another BLAS's summation order)
+            theirs = np.asarray(value["values"]).reshape(value["shape"])
+            np.testing.assert_allclose(theirs, GOLDEN[name][key], rtol=1e-13, atol=1e-16, err_msg=f"{name}: {key}")
