@@ -234,7 +234,8 @@ UNARY = {
     "relu": (ops.relu, "relu"),
     "softplus": (ops.softplus, "nn.functional.softplus"),
     "silu": (ops.silu, "nn.functional.silu"),
-    "gelu": (ops.gelu, "nn.functional.gelu"),
+    "gelu": (lambda x: ops.gelu(x, approximate=False), "nn.functional.gelu"),
+    "gelu_tanh": (ops.gelu, "nn.functional.gelu", {"approximate": "tanh"}),
     "elu": (ops.elu, "nn.functional.elu"),
     "selu": (ops.selu, "nn.functional.selu"),
     "softmax": (ops.softmax, "softmax"),
@@ -263,7 +264,8 @@ def _unary_torch(torch, name):
     for part in UNARY[name][1].split("."):
         fn = getattr(fn, part)
     t = torch.tensor(x, requires_grad=True)
-    out = fn(t, dim=-1) if name in ("softmax", "log_softmax") else fn(t)
+    kwargs = UNARY[name][2] if len(UNARY[name]) > 2 else {}
+    out = fn(t, dim=-1) if name in ("softmax", "log_softmax") else fn(t, **kwargs)
     (out * torch.tensor(w)).sum().backward()
     return {"value": out.detach().numpy(), "grad": t.grad.numpy()}
 
