@@ -22,8 +22,8 @@ import warnings
 import numpy as np
 
 from .callback_base import Callback
-from .distribution.data_parallel import is_chief
 from .diagnostics import Diagnostics, TrainingWarning  # noqa: F401  (re-exported: Diagnostics lives in its own module)
+from .distribution.data_parallel import is_chief
 
 _HOOKS = (
     "on_train_begin",

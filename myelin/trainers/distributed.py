@@ -216,6 +216,10 @@ class DistributedRun:
         model.optimizer.step(model._train_params)
         model.optimizer.zero_grad()
 
+    def gather(self, value) -> list:
+        """Every process's ``value`` (JSON), in rank order."""
+        return world.allgather_json(value)
+
     def any(self, flag: bool) -> bool:
         """True on every process when it is True on one (to agree before a collective)."""
         return bool(world.allreduce_(np.array([1.0 if flag else 0.0]))[0])
@@ -228,6 +232,10 @@ class DistributedRun:
             values = np.array([float(model._custom_logs[k]) for k in keys])
             world.allreduce_(values)
             return {k: v / self.size for k, v in zip(keys, values.tolist())}
+        return self.with_summed_trackers(model, plain_logs)
+
+    def with_summed_trackers(self, model, fn):
+        """``fn()`` while the trackers hold their sums over every process (restored afterwards)."""
         trackers = model._log_trackers()
         saved, parts = [], []
         for m in trackers:
@@ -248,7 +256,7 @@ class DistributedRun:
             else:
                 setattr(m, key, type(value)(chunk[0]) if isinstance(value, (int, float)) else float(chunk[0]))
         try:
-            return plain_logs()
+            return fn()
         finally:
             for m, key, value in saved:
                 setattr(m, key, value)

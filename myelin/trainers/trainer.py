@@ -158,7 +158,17 @@ class Trainer(StepOverrides):
         return self.metrics[:1] + list(per_output) + self.metrics[1:]
 
     def _tracker_state(self) -> list:
-        """[name, {variable: value}] per tracker, JSON-ready (BackupAndRestore saves it mid-epoch)."""
+        """[name, {variable: value}] per tracker, JSON-ready (BackupAndRestore saves it mid-epoch).
+
+        On N processes, every process's own sums (each adds its own back on resuming, so the
+        resumed epoch adds up in the same order as an uninterrupted one).
+        """
+        if self._dist is not None:
+            everyone = self._dist.gather(self._local_tracker_state())
+            return [["__processes__", {str(r): state for r, state in enumerate(everyone)}]]
+        return self._local_tracker_state()
+
+    def _local_tracker_state(self) -> list:
         out = []
         for m in self._log_trackers():
             values = {k: getattr(m, k) for k in m._additive_state}
@@ -167,6 +177,9 @@ class Trainer(StepOverrides):
 
     def _add_tracker_state(self, saved: list) -> None:
         """Add a saved ``_tracker_state`` to the trackers, matched by position and name (sums add up)."""
+        if self._dist is not None:  # this process's own sums, saved beside the others'
+            mine = [e[1].get(str(self._dist.rank)) for e in saved if isinstance(e, list) and e[:1] == ["__processes__"]]
+            saved = mine[0] if mine and isinstance(mine[0], list) else []
         for m, entry in zip(self._log_trackers(), saved):
             if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == m.name and isinstance(entry[1], dict)):
                 continue
