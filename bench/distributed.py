@@ -17,6 +17,7 @@ collective per step) on 2 processes.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -111,7 +112,7 @@ def _run(args: list[str], processes: int, threads: int | None) -> dict:
 
 
 def _flat_floats(sizes: list[int]) -> int:
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum(a * b + b for a, b in itertools.pairwise(sizes))
 
 
 def main() -> None:
@@ -120,14 +121,13 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--batches", default="128,256")
     args = parser.parse_args()
-    import platform
 
     from threadpoolctl import threadpool_info
 
     kernels = sorted({f"{i.get('internal_api')} {i.get('architecture')}" for i in threadpool_info()})
-    cpu = next(
-        (ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), platform.machine()
-    )
+    from bench.machine import cpu_model
+
+    cpu = cpu_model()
     print(f"# Data-parallel training, {time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores, BLAS {', '.join(kernels)}")
     print(f"# data: {_data()[4]}; {args.epochs} epochs timed after a warm-up epoch; {args.reps} repetitions in turn\n")
     setups = [("1 process, default threads", 1, None), ("1 process, 1 thread", 1, 1), ("2 processes x 1 thread", 2, 1)]
