@@ -23,7 +23,7 @@ _comm = None  # mpi4py's COMM_WORLD once initialize() ran with MPI present
 _MPI = None
 _initialized = False
 _hook_installed = False
-_local = 1  # processes on this machine, counted once at initialize (a collective call)
+_local = None  # processes on this machine: from the launcher's environment, else counted once (a collective call)
 
 
 def _load_mpi():
@@ -49,7 +49,7 @@ def initialize(job_addresses=None, num_processes: int | None = None, process_id:
     The launcher decides the processes and their machines (``mpiexec -n 8 -f hostfile``), so
     ``job_addresses`` must stay None; ``num_processes`` and ``process_id``, when given, are
     checked against what MPI says. Without ``mpiexec`` this is a world of one process, and
-    mpi4py is not even needed. Afterwards an uncaught exception in any process aborts them
+    mpi4py is not even needed (MPI is initialised only in a process that ``mpiexec`` started). Afterwards an uncaught exception in any process aborts them
     all (``MPI_Abort``), so that no process waits forever for a dead peer.
 
     Example:
@@ -64,12 +64,10 @@ def initialize(job_addresses=None, num_processes: int | None = None, process_id:
             f"(mpiexec -n N -f hostfile python train.py), got job_addresses={job_addresses!r}"
         )
     if not _initialized:
-        if _under_launcher() or "mpi4py" in sys.modules:
+        if _under_launcher():
             _MPI = _load_mpi()
             _comm = _MPI.COMM_WORLD
-            node = _comm.Split_type(_MPI.COMM_TYPE_SHARED)
-            _local = node.Get_size()
-            node.Free()
+            _local = _local_from_environment()
             _install_abort_hook()
         _initialized = True
     if num_processes is not None and int(num_processes) != world_size():
@@ -105,15 +103,45 @@ def world_size() -> int:
     return 1 if _comm is None else _comm.Get_size()
 
 
+def _local_from_environment() -> int | None:
+    """Processes on this machine as the launcher tells them (MPICH's hydra, Open MPI), without a collective."""
+    for key in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE"):
+        value = os.environ.get(key, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
 def local_size() -> int:
     """How many of the processes run on this machine (they share its cores).
+
+    Read from the launcher's environment; where it says nothing, counted by a collective
+    call (every process must then call this, as it does at the start of a data-parallel fit).
 
     Example:
         >>> local_size()
         1
     """
+    global _local
     _ensure()
+    if _comm is None:
+        return 1
+    if _local is None:
+        node = _comm.Split_type(_MPI.COMM_TYPE_SHARED)
+        _local = node.Get_size()
+        node.Free()
     return _local
+
+
+def local_size_hint() -> int:
+    """``local_size()`` when it is known without a collective call, else 1 (for the thread policy).
+
+    Example:
+        >>> local_size_hint()
+        1
+    """
+    _ensure()
+    return 1 if _comm is None or _local is None else _local
 
 
 def _install_abort_hook() -> None:

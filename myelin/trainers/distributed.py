@@ -52,6 +52,7 @@ class DistributedRun:
     def __init__(self, dp: data_parallel.DataParallel):
         self.dp = dp
         self.rank, self.size = world.rank(), world.world_size()
+        world.local_size()  # every process starts fit together: the one moment a collective count is safe
         self.auto = dp.auto_shard_dataset
         self.factor = 1.0  # this process's share of the current global batch
         self.n_global = 0
