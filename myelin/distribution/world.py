@@ -49,8 +49,9 @@ def initialize(job_addresses=None, num_processes: int | None = None, process_id:
     The launcher decides the processes and their machines (``mpiexec -n 8 -f hostfile``), so
     ``job_addresses`` must stay None; ``num_processes`` and ``process_id``, when given, are
     checked against what MPI says. Without ``mpiexec`` this is a world of one process, and
-    mpi4py is not even needed (MPI is initialised only in a process that ``mpiexec`` started). Afterwards an uncaught exception in any process aborts them
-    all (``MPI_Abort``), so that no process waits forever for a dead peer.
+    mpi4py is not even needed (MPI is initialised only in a process that ``mpiexec``
+    started). Afterwards an uncaught exception in any process aborts them all
+    (``MPI_Abort``), so that no process waits forever for a dead peer.
 
     Example:
         >>> initialize()
