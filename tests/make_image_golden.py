@@ -25,7 +25,12 @@ def images() -> np.ndarray:
 # (name, layer class, constructor arguments, how to call: "train", "infer" or a transformation to apply)
 CASES = [
     *[
-        (f"Resizing-{interp}-{h}x{w}{'-aa' if aa else ''}", "Resizing", {"height": h, "width": w, "interpolation": interp, "antialias": aa}, "infer")
+        (
+            f"Resizing-{interp}-{h}x{w}{'-aa' if aa else ''}",
+            "Resizing",
+            {"height": h, "width": w, "interpolation": interp, "antialias": aa},
+            "infer",
+        )
         for interp in ("bilinear", "nearest", "bicubic")
         for (h, w) in ((3, 4), (8, 11), (4, 10))
         for aa in ((False, True) if interp != "nearest" else (False,))
@@ -80,7 +85,12 @@ CASES = [
         for interp in ("bilinear", "nearest")
     ],
     ("RandomContrast", "RandomContrast", {"factor": 0.5}, {"contrast_factor": [1.3, 0.6]}),
-    ("RandomContrast-first", "RandomContrast", {"factor": 0.5, "data_format": "channels_first"}, {"contrast_factor": [1.45, 0.8]}),
+    (
+        "RandomContrast-first",
+        "RandomContrast",
+        {"factor": 0.5, "data_format": "channels_first"},
+        {"contrast_factor": [1.45, 0.8]},
+    ),
     ("RandomContrast-clip", "RandomContrast", {"factor": 0.9, "value_range": (50, 200)}, {"contrast_factor": [1.9, 0.2]}),
     ("RandomBrightness", "RandomBrightness", {"factor": (0.2, 0.2)}, "train"),
     ("RandomBrightness-down", "RandomBrightness", {"factor": (-0.5, -0.5), "value_range": (0, 300)}, "train"),
@@ -109,7 +119,9 @@ def main() -> None:
         elif how == "train":
             y = layer(data, training=True)
         else:
-            y = layer.transform_images(keras.ops.convert_to_tensor(data), _keras_transformation(name, how, len(x)), training=True)
+            y = layer.transform_images(
+                keras.ops.convert_to_tensor(data), _keras_transformation(name, how, len(x)), training=True
+            )
         y = np.asarray(keras.ops.convert_to_numpy(y), dtype="float64")
         out["cases"][name] = {"layer": cls, "kwargs": kwargs, "how": how, "output": np.round(y, 4).tolist()}
     path = Path(__file__).with_name("data") / "image_preprocessing_golden.json"

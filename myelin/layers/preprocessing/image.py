@@ -623,9 +623,9 @@ class RandomZoom(_AffineLayer):
     ):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         name = type(self).__name__
-        self.height_factor = height_factor
+        self.height_factor = tuple(height_factor) if isinstance(height_factor, list) else height_factor
         self.height_lower, self.height_upper = _factor(height_factor, (-1, 1), name, "height_factor", open_low=True)
-        self.width_factor = width_factor
+        self.width_factor = tuple(width_factor) if isinstance(width_factor, list) else width_factor
         self._width = None
         if width_factor is not None:
             self._width = _factor(width_factor, (-1, 1), name, "width_factor", open_low=True)
@@ -691,9 +691,9 @@ class RandomTranslation(_AffineLayer):
     ):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         name = type(self).__name__
-        self.height_factor = height_factor
+        self.height_factor = tuple(height_factor) if isinstance(height_factor, list) else height_factor
         self.height_lower, self.height_upper = _factor(height_factor, (-1, 1), name, "height_factor")
-        self.width_factor = width_factor
+        self.width_factor = tuple(width_factor) if isinstance(width_factor, list) else width_factor
         self.width_lower, self.width_upper = _factor(width_factor, (-1, 1), name, "width_factor")
 
     def get_random_transformation(self, images, training: bool = True, seed=None):
@@ -742,7 +742,7 @@ class RandomContrast(_RandomLayer):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         self.factor = _factor(factor, (0, 1), type(self).__name__)
-        self.value_range = _value_range(value_range, type(self).__name__)
+        self.value_range = tuple(_value_range(value_range, type(self).__name__))
 
     def get_random_transformation(self, images, training: bool = True, seed=None):
         """``{"contrast_factor": (batch, 1, 1, 1)}``, or None when not training."""
