@@ -35,6 +35,7 @@ __all__ = [
     "Resample",
     "affine_transform",
     "resize",
+    "resize_geometry",
     "resize_matrix",
 ]
 
@@ -358,6 +359,28 @@ def _images(images, what: str) -> tuple[Tensor, bool]:
     return x, False
 
 
+def resize_geometry(h: int, w: int, th: int, tw: int, crop_to_aspect_ratio: bool, pad_to_aspect_ratio: bool):
+    """(crop, pad) for ``Resample`` resizing (h, w) to (th, tw): Keras's centred aspect-ratio window or even padding.
+
+    ``crop`` is (top, height, left, width) or None; ``pad`` the (rows, columns) added on each side.
+
+    Example:
+        >>> resize_geometry(4, 8, 2, 2, True, False)
+        ((0, 4, 2, 4), (0, 0))
+        >>> resize_geometry(4, 8, 2, 2, False, True)
+        (None, (2, 0))
+    """
+    if crop_to_aspect_ratio:
+        ch = max(min(h, int(float(w * th) / tw)), 1)
+        cw = max(min(w, int(float(h * tw) / th)), 1)
+        return (int(float(h - ch) / 2), ch, int(float(w - cw) / 2), cw), (0, 0)
+    if pad_to_aspect_ratio:
+        ph = max(h, int(float(w * th) / tw))
+        pw = max(w, int(float(h * tw) / th))
+        return None, (int(float(ph - h) / 2), int(float(pw - w) / 2))
+    return None, (0, 0)
+
+
 def resize(
     images,
     size,
@@ -396,17 +419,8 @@ def resize(
     fmt = _data_format(data_format)
     x, unbatched = _images(images, "resize")
     hx = 1 if fmt == "channels_last" else 2
-    h, w = x.shape[hx], x.shape[hx + 1]
     th, tw = int(size[0]), int(size[1])
-    crop, pad = None, (0, 0)
-    if crop_to_aspect_ratio:
-        ch = max(min(h, int(float(w * th) / tw)), 1)
-        cw = max(min(w, int(float(h * tw) / th)), 1)
-        crop = (int(float(h - ch) / 2), ch, int(float(w - cw) / 2), cw)
-    elif pad_to_aspect_ratio:
-        ph = max(h, int(float(w * th) / tw))
-        pw = max(w, int(float(h * tw) / th))
-        pad = (int(float(ph - h) / 2), int(float(pw - w) / 2))
+    crop, pad = resize_geometry(x.shape[hx], x.shape[hx + 1], th, tw, crop_to_aspect_ratio, pad_to_aspect_ratio)
     out = Resample.apply(
         x,
         height=th,

@@ -424,3 +424,32 @@ def test_ops_image_bad_input():
         image_ops.resize(np.zeros((4, 4)), (2, 2))
     with pytest.raises(ValueError, match="resize: size must be two positive integers"):
         image_ops.resize(IMAGES, (2,))
+
+
+# ---------------------------------------------------------------------------- ONNX (inference)
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.Resizing(4, 5),
+        lambda: layers.Resizing(11, 6, interpolation="nearest"),
+        lambda: layers.Resizing(3, 4, interpolation="bicubic", antialias=True),
+        lambda: layers.Resizing(6, 6, crop_to_aspect_ratio=True),
+        lambda: layers.Resizing(4, 9, pad_to_aspect_ratio=True, fill_value=0.25, data_format="channels_first"),
+        lambda: layers.CenterCrop(3, 4),
+        lambda: layers.CenterCrop(9, 4, data_format="channels_first"),
+        lambda: layers.RandomCrop(5, 3, seed=1),
+        *[lambda name=name: RANDOM_LAYERS[name](seed=2) for name in sorted(set(RANDOM_LAYERS) - {"RandomCrop"})],
+    ],
+)
+def test_onnx_export_matches_predict(make, tmp_path):
+    x = np.random.default_rng(6).uniform(0, 1, (3, 8, 10, 3)).astype("float32")
+    layer = make()
+    checks.onnx_export(checks.model_of(layer, x.shape[1:]), x, tmp_path)
+
+
+def test_onnx_export_needs_a_known_image_size(tmp_path):
+    pytest.importorskip("onnx")
+    inputs = Input(shape=(None, None, 3))
+    model = Model(inputs, layers.Resizing(4, 4)(inputs))
+    with pytest.raises(myelin.onnx.ExportError, match="needs a known image height and width"):
+        model.export(tmp_path / "m.onnx", format="onnx")

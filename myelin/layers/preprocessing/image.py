@@ -189,6 +189,8 @@ class _ImageLayer(Layer):
         self._rank_check(shape)
         super()._maybe_build(shape)
         self._build_input_shape = (None,) * len(shape)  # any image size: the layers work on each batch's
+        h, w = self._axes(len(shape))
+        self._input_size = (shape[h], shape[w])  # as first built (None where unknown): for ONNX export
 
     def _check_input(self, shape: tuple) -> None:
         self._rank_check(shape)
