@@ -192,23 +192,27 @@ class Resample(Function):
 
 
 # ---------------------------------------------------------------------------- affine transforms
-def _mirror(index, size: int):
-    if size == 1:
-        return index * 0
-    s = size - 1
-    return abs((index + s) % (2 * s) - s)
-
-
 def _fix_index(index, size: int, fill_mode: str):
-    """Map out-of-range integer indices back into [0, size) by ``fill_mode`` (constant is masked separately)."""
+    """Map out-of-range integer indices back into [0, size) by ``fill_mode`` (constant is masked separately).
+
+    Example:
+        >>> import numpy as np
+        >>> i = np.arange(-4, 8)
+        >>> _fix_index(i, 4, "reflect").tolist(), _fix_index(i, 4, "mirror").tolist()
+        ([3, 2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0], [2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1])
+    """
     xp = array_module(index)
     if fill_mode in ("constant", "nearest"):
         return xp.clip(index, 0, size - 1)
     if fill_mode == "wrap":
         return index % size
-    if fill_mode == "mirror":
-        return _mirror(index, size)
-    return (_mirror(2 * index + 1, 2 * size + 1) - 1) // 2  # reflect: (d c b a | a b c d | d c b a)
+    if fill_mode == "mirror":  # (d c b | a b c d | c b a): period 2 (size - 1)
+        if size == 1:
+            return xp.zeros_like(index)
+        m = index % (2 * size - 2)
+        return xp.where(m < size, m, 2 * size - 2 - m)
+    m = index % (2 * size)  # reflect: (d c b a | a b c d | d c b a), period 2 size
+    return xp.where(m < size, m, 2 * size - 1 - m)
 
 
 class AffineTransform(Function):
@@ -234,31 +238,42 @@ class AffineTransform(Function):
         k = c0 * xs + c1 * ys + 1
         sx = (a0 * xs + a1 * ys + a2) / k
         sy = (b0 * xs + b1 * ys + b2) / k
-        if interpolation == "nearest":
-            corners = [(xp.round(sy).astype(np.int64), xp.round(sx).astype(np.int64), None)]
-        else:
-            y0, x0 = xp.floor(sy), xp.floor(sx)
-            wy1, wx1 = sy - y0, sx - x0
-            wy0, wx0 = 1 - wy1, 1 - wx1
-            y0, x0 = y0.astype(np.int64), x0.astype(np.int64)
-            corners = [(y0, x0, wy0 * wx0), (y0, x0 + 1, wy0 * wx1), (y0 + 1, x0, wy1 * wx0), (y0 + 1, x0 + 1, wy1 * wx1)]
+        constant = fill_mode == "constant"
+
+        def axis_nodes(coord, size, weighted):
+            """(fixed index, validity or None, weight or None) of each interpolation node along one axis."""
+            if not weighted:
+                nodes = [(xp.round(coord).astype(np.int64), None)]
+            else:
+                low = xp.floor(coord)
+                frac = coord - low
+                low = low.astype(np.int64)
+                nodes = [(low, 1 - frac), (low + 1, frac)]
+            return [(_fix_index(i, size, fill_mode), ((i >= 0) & (i < size)) if constant else None, wt) for i, wt in nodes]
+
+        bilinear = interpolation != "nearest"
+        rows, cols = axis_nodes(sy, h, bilinear), axis_nodes(sx, w, bilinear)
         flat = x.reshape(n * h * w, c)
         base = (xp.arange(n) * (h * w))[:, None, None]
+        fill = xp.asarray(fill_value, dtype=x.dtype)
         out = None
         self.indices, self.weights = [], []
-        for iy, ix, weight in corners:
-            valid = ((iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)) if fill_mode == "constant" else None
-            idx = base + _fix_index(iy, h, fill_mode) * w + _fix_index(ix, w, fill_mode)
-            values = flat[idx]
-            if valid is not None:
-                values = xp.where(valid[..., None], values, xp.asarray(fill_value, dtype=x.dtype))
-            term = values if weight is None else weight[..., None] * values
-            out = term if out is None else out + term
-            effective = xp.ones(idx.shape, dtype=x.dtype) if weight is None else weight
-            if valid is not None:
-                effective = effective * valid
-            self.indices.append(idx)
-            self.weights.append(effective)
+        for fy, vy, wy in rows:
+            row_index = base + fy * w
+            for fx, vx, wx in cols:
+                idx = row_index + fx
+                values = xp.take(flat, idx, axis=0)
+                weight = None if wy is None else wy * wx
+                valid = None if vy is None else vy & vx
+                if valid is not None:
+                    values = xp.where(valid[..., None], values, fill)
+                term = values if weight is None else weight[..., None] * values
+                out = term if out is None else out + term
+                effective = xp.ones(idx.shape, dtype=x.dtype) if weight is None else weight
+                if valid is not None:
+                    effective = effective * valid
+                self.indices.append(idx)
+                self.weights.append(effective)
         return out if channels_last else out.transpose(0, 3, 1, 2)
 
     def backward(self, g):
@@ -266,10 +281,14 @@ class AffineTransform(Function):
         if not self.channels_last:
             g = g.transpose(0, 2, 3, 1)
         n, h, w, c = self.shape
-        channels = xp.arange(c)
-        index = xp.concatenate([(i[..., None] * c + channels).reshape(-1) for i in self.indices])
-        values = xp.concatenate([(g * wt[..., None]).reshape(-1) for wt in self.weights])
-        gx = xp.bincount(index, weights=values, minlength=n * h * w * c).astype(g.dtype).reshape(n, h, w, c)
+        index = xp.concatenate([i.reshape(-1) for i in self.indices])
+        weights = xp.concatenate([wt.reshape(-1) for wt in self.weights])
+        g = g.reshape(-1, c)
+        # one scatter-add (bincount) per channel over every corner of every pixel of the batch
+        columns = [
+            xp.bincount(index, weights=weights * xp.tile(g[:, k], len(self.indices)), minlength=n * h * w) for k in range(c)
+        ]
+        gx = xp.stack(columns, axis=-1).astype(g.dtype).reshape(n, h, w, c)
         return (gx if self.channels_last else gx.transpose(0, 3, 1, 2)), None
 
 

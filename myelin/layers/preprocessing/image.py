@@ -25,6 +25,7 @@ Example:
     [[5.0, 6.0], [9.0, 10.0]]
 """
 
+# Over 800 lines because the nine Keras image layers share their base classes and argument checks here.
 from __future__ import annotations
 
 import functools
