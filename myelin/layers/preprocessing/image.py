@@ -245,17 +245,13 @@ class _RandomLayer(_ImageLayer):
         return image_ops.RandomDraw.apply(x, sampler=sampler, generator=self._generator(seed))
 
     def call(self, x, training=False):
+        """Each subclass's ``get_random_transformation`` then ``transform_images`` in training; identity otherwise."""
         if not training:
-            return self._batched(x)[0].reshape(*x.shape)  # identity (floats, as Keras casts)
+            x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.compute_dtype)
+            return x if x.data.dtype.kind == "f" else knp.cast(x, self.compute_dtype)  # floats, as Keras casts
         images, unbatched = self._batched(x)
         out = self.transform_images(images, self.get_random_transformation(images, training=True), training=True)
         return self._unbatched(out, unbatched)
-
-    def get_random_transformation(self, images, training: bool = True, seed=None):
-        raise NotImplementedError  # every random layer defines it
-
-    def transform_images(self, images, transformation, training: bool = True):
-        raise NotImplementedError  # every random layer defines it
 
     def get_config(self) -> dict:
         return {**super().get_config(), "seed": self.seed}
