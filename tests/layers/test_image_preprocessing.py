@@ -415,6 +415,11 @@ def test_bad_arguments_name_the_layer_and_argument(make, match):
         make()
 
 
+def test_dictionary_inputs_are_refused_by_name():
+    with pytest.raises(ValueError, match="RandomFlip 'flip' takes a batch of images; dictionaries"):
+        layers.RandomFlip(name="flip")({"images": IMAGES, "labels": np.zeros(2)})
+
+
 def test_ops_image_bad_input():
     with pytest.raises(ValueError, match=r"affine_transform: transform must have shape \(8,\) or \(batch, 8\)"):
         image_ops.affine_transform(IMAGES, np.zeros((3, 8)))

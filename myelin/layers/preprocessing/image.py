@@ -176,6 +176,11 @@ class _ImageLayer(Layer):
         self.data_format = _choice(value, ("channels_last", "channels_first"), "data_format", name)
 
     def __call__(self, inputs, training: bool | None = None, **kwargs):
+        if isinstance(inputs, dict):
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r} takes a batch of images; dictionaries of images, boxes, labels "
+                f"and segmentation masks (Keras's other input form) are not supported, got keys {sorted(inputs)}"
+            )
         return super().__call__(inputs, training=True if training is None else bool(training), **kwargs)
 
     def _rank_check(self, shape) -> None:
