@@ -35,9 +35,20 @@ from .merging import (
     multiply,
     subtract,
 )
+from .normalization import BatchNormalization, GroupNormalization
 from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
-from .regularization import SpatialDropout1D, SpatialDropout2D
-from .reshaping import Permute
+from .regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
+from .reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    Permute,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from .rnn import (
     GRU,
     LSTM,
@@ -59,14 +70,21 @@ __all__ = [
     "Activation",
     "Add",
     "Average",
+    "BatchNormalization",
     "Bidirectional",
     "CategoryEncoding",
     "Concatenate",
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
     "Dense",
     "Dropout",
     "Embedding",
     "Flatten",
     "GRUCell",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GroupNormalization",
     "Identity",
     "Input",
     "InputLayer",
@@ -94,6 +112,11 @@ __all__ = [
     "Subtract",
     "SymbolicTensor",
     "TimeDistributed",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
     "add",
     "average",
     "concatenate",
