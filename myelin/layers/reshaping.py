@@ -196,10 +196,10 @@ class ZeroPadding3D(_ZeroPadding):
 class _Cropping(Layer):
     _rank = 1
 
-    def __init__(self, cropping, data_format=None, **kwargs):
+    def __init__(self, cropping, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        self.data_format = _data_format(data_format, name)
+        self.data_format = "channels_last"  # the rank-2 and rank-3 layers set theirs
         if self._rank == 1:
             self.cropping = _pair(cropping, "cropping", name)
         else:
@@ -253,7 +253,7 @@ class Cropping1D(_Cropping):
     _rank = 1
 
     def __init__(self, cropping=(1, 1), **kwargs):
-        super().__init__(cropping, None, **kwargs)
+        super().__init__(cropping, **kwargs)
 
 
 @REGISTRY.register("Cropping2D")
@@ -270,7 +270,8 @@ class Cropping2D(_Cropping):
     _rank = 2
 
     def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
-        super().__init__(cropping, data_format, **kwargs)
+        super().__init__(cropping, **kwargs)
+        self.data_format = _data_format(data_format, "Cropping2D")
 
 
 @REGISTRY.register("Cropping3D")
@@ -287,7 +288,8 @@ class Cropping3D(_Cropping):
     _rank = 3
 
     def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
-        super().__init__(cropping, data_format, **kwargs)
+        super().__init__(cropping, **kwargs)
+        self.data_format = _data_format(data_format, "Cropping3D")
 
 
 @REGISTRY.register("UpSampling1D")
