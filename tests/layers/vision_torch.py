@@ -12,7 +12,12 @@ correction=0)``, from the same batches), which is what myelin must equal.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+
+GOLDEN = Path(__file__).resolve().parent.parent / "data" / "vision_golden.json"
 
 MOMENTUM = 0.9  # Keras's; torch's is 1 - MOMENTUM
 EPSILON = 1e-3
@@ -216,3 +221,20 @@ for _k in ("zeropad2d", "zeropad3d", "crop2d", "up2d_nearest", "up2d_bilinear"):
 for _k in ("zeropad1d", "up1d"):
     for _q in ("y", "gx"):
         PAIRS[f"{_k}_{_q}"] = f"{_k}_{_q}"
+
+
+def golden() -> dict:
+    """torch's numbers as committed in tests/data/vision_golden.json."""
+    raw = json.loads(GOLDEN.read_text())
+    return {k: np.array(v["values"], dtype=np.float64).reshape(v["shape"]) for k, v in raw.items()}
+
+
+def check_golden(prefixes: tuple, mine: dict, close) -> int:
+    """Compare myelin's results whose keys start with one of ``prefixes`` with the golden file; how many were compared."""
+    numbers = golden()
+    n = 0
+    for key, source in PAIRS.items():
+        if key.startswith(prefixes):
+            close(mine[key], numbers[source], rtol=1e-10, atol=1e-12, what=key)
+            n += 1
+    return n
