@@ -16,12 +16,14 @@ def main() -> None:
     import torch  # only this script needs it (pytest imports the file for doctests)
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests.layers.vision_torch import torch_results  # noqa: PLC0415
+    from tests.layers.vision_torch import torch_results
 
     torch.set_num_threads(1)
     results = torch_results(torch)
     path = Path(__file__).with_name("data") / "vision_golden.json"
-    path.write_text(json.dumps({k: {"shape": list(v.shape), "values": v.ravel().tolist()} for k, v in sorted(results.items())}))
+    path.write_text(
+        json.dumps({k: {"shape": list(v.shape), "values": v.ravel().tolist()} for k, v in sorted(results.items())})
+    )
 
 
 if __name__ == "__main__":

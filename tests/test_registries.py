@@ -40,6 +40,7 @@ def lambda_mask(inputs, previous_mask):
     """A Lambda layer's mask function (registered by name): no mask."""
     return previous_mask
 
+
 REGISTRIES = {
     "metric": metrics.REGISTRY,
     "loss": losses.REGISTRY,

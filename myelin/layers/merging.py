@@ -308,6 +308,7 @@ class Dot(_Merge):
             )
         if a[0] is not None and b[0] is not None and a[0] != b[0]:
             raise ValueError(f"Dot {self.name!r}: the inputs' batch sizes differ: {_shape_str(a)} and {_shape_str(b)}")
+        self._dot_size = a[ax[0]] if a[ax[0]] is not None else b[ax[1]]  # ONNX export reshapes with it
         out = [s for i, s in enumerate(a) if i != ax[0]] + [s for i, s in enumerate(b) if i not in (0, ax[1])]
         return tuple(out) if len(out) > 1 else (out[0], 1)
 

@@ -349,9 +349,11 @@ class UpSampling2D(Layer):
         self.size = _pair(size, "size", f"UpSampling2D {self.name!r}", allow_zero=False)
         interpolation = str(interpolation).lower()
         if interpolation not in _INTERPOLATIONS:
-            extra = " (Keras's bicubic and lanczos kernels are not available in myelin)" if interpolation in (
-                _KERAS_ONLY_INTERPOLATIONS
-            ) else ""
+            extra = (
+                " (Keras's bicubic and lanczos kernels are not available in myelin)"
+                if interpolation in (_KERAS_ONLY_INTERPOLATIONS)
+                else ""
+            )
             raise ValueError(
                 f"UpSampling2D {self.name!r}: interpolation must be 'nearest' or 'bilinear', got {interpolation!r}{extra}"
             )

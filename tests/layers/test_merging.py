@@ -172,9 +172,9 @@ def test_dot_in_a_model_saves_replays_and_exports(tmp_path):
 def test_dot_bad_inputs_name_the_layer():
     with pytest.raises(ValueError, match=r"Dot .*axis 1 of the first input \(4\) and axis 1 of the second \(3\)"):
         layers.Dot(axes=1)([np.ones((2, 4)), np.ones((2, 3))])
-    with pytest.raises(ValueError, match="Dot .*non-batch axis"):
+    with pytest.raises(ValueError, match=r"Dot .*non-batch axis"):
         layers.Dot(axes=0)([np.ones((2, 4)), np.ones((2, 4))])
-    with pytest.raises(ValueError, match="Dot .*exactly 2 inputs"):
+    with pytest.raises(ValueError, match=r"Dot .*exactly 2 inputs"):
         layers.Dot(axes=1)([np.ones((2, 4))] * 3)
     with pytest.raises(ValueError, match="axes must be an int or two ints"):
         layers.Dot(axes=(1, 2, 3))

@@ -142,9 +142,25 @@ def test_weights_names_and_config_round_trip(tmp_path):
     layer(x)
     assert [w.name.split("/")[-1] for w in layer.weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
     config = layer.get_config()
-    for key in ("axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
-                "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
-                "beta_constraint", "gamma_constraint", "synchronized", "renorm", "renorm_clipping", "renorm_momentum"):
+    for key in (
+        "axis",
+        "momentum",
+        "epsilon",
+        "center",
+        "scale",
+        "beta_initializer",
+        "gamma_initializer",
+        "moving_mean_initializer",
+        "moving_variance_initializer",
+        "beta_regularizer",
+        "gamma_regularizer",
+        "beta_constraint",
+        "gamma_constraint",
+        "synchronized",
+        "renorm",
+        "renorm_clipping",
+        "renorm_momentum",
+    ):
         assert key in config, key
     checks.config_round_trip(layer, x)
     model = checks.model_of(layers.BatchNormalization(), (5,))
@@ -166,7 +182,7 @@ def test_bad_arguments_are_refused_with_names():
         layers.BatchNormalization(axis=3)(np.ones((2, 3)))
     with pytest.raises(ValueError, match="groups"):
         layers.GroupNormalization(groups=0)
-    with pytest.raises(ValueError, match="4 channels .* 3 equal groups"):
+    with pytest.raises(ValueError, match=r"4 channels .* 3 equal groups"):
         layers.GroupNormalization(groups=3)(np.ones((2, 4)))
 
 

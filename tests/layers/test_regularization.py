@@ -72,7 +72,13 @@ def test_noise_layers_draw_fresh_noise_in_replayed_steps_and_match_the_ordinary_
     def run(jit):
         myelin.utils.set_random_seed(3)
         model = myelin.Sequential(
-            [layers.Input(shape=(5,)), layers.GaussianNoise(0.5), layers.Dense(4), layers.GaussianDropout(0.4), layers.Dense(1)]
+            [
+                layers.Input(shape=(5,)),
+                layers.GaussianNoise(0.5),
+                layers.Dense(4),
+                layers.GaussianDropout(0.4),
+                layers.Dense(1),
+            ]
         )
         model.compile(optimizer="sgd", loss="mse", jit_compile=jit)
         history = model.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
@@ -100,12 +106,14 @@ def test_noise_layers_config_and_bad_arguments():
     assert layers.GaussianDropout(0.25, seed=1).get_config()["rate"] == 0.25
     with pytest.raises(ValueError, match=r"GaussianNoise .*stddev must be a number in \[0, 1\]"):
         layers.GaussianNoise(1.5)
-    with pytest.raises(ValueError, match="GaussianDropout .*rate=1"):
+    with pytest.raises(ValueError, match=r"GaussianDropout .*rate=1"):
         layers.GaussianDropout(1.0)
     with pytest.raises(ValueError, match="rate must be a number"):
         layers.GaussianDropout(-0.1)
 
 
 def test_noise_layers_export_to_onnx_as_identity(tmp_path):
-    model = myelin.Sequential([layers.Input(shape=(4,)), layers.GaussianNoise(0.3), layers.GaussianDropout(0.2), layers.Dense(2)])
+    model = myelin.Sequential(
+        [layers.Input(shape=(4,)), layers.GaussianNoise(0.3), layers.GaussianDropout(0.2), layers.Dense(2)]
+    )
     checks.onnx_export(model, np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32), tmp_path)

@@ -56,7 +56,7 @@ FORMATS = ["channels_last", "channels_first"]
 
 @pytest.fixture(scope="module")
 def mine():
-    import myelin  # noqa: PLC0415
+    import myelin
 
     myelin.backend.set_floatx("float64")
     try:
@@ -154,22 +154,28 @@ def test_reshaping_save_and_onnx(tmp_path):
         x = rng.standard_normal((2, 4, 5, 3)).astype(np.float32)
         checks.saving(model, x, tmp_path)
         checks.onnx_export(model, x, tmp_path)
-    seq = Model(*(lambda i: (i, layers.Cropping1D((1, 0))(layers.UpSampling1D(2)(layers.ZeroPadding1D((0, 2))(i)))))(Input(shape=(3, 2))))
+    seq = Model(
+        *(lambda i: (i, layers.Cropping1D((1, 0))(layers.UpSampling1D(2)(layers.ZeroPadding1D((0, 2))(i)))))(
+            Input(shape=(3, 2))
+        )
+    )
     checks.onnx_export(seq, rng.standard_normal((2, 3, 2)).astype(np.float32), tmp_path)
-    vol = Model(*(lambda i: (i, layers.Cropping3D(1)(layers.ZeroPadding3D(((1, 0), (0, 2), (1, 1)))(i))))(Input(shape=(3, 4, 3, 2))))
+    vol = Model(
+        *(lambda i: (i, layers.Cropping3D(1)(layers.ZeroPadding3D(((1, 0), (0, 2), (1, 1)))(i))))(Input(shape=(3, 4, 3, 2)))
+    )
     checks.onnx_export(vol, rng.standard_normal((1, 3, 4, 3, 2)).astype(np.float32), tmp_path)
 
 
 def test_bad_reshaping_arguments_name_the_layer():
     with pytest.raises(ValueError, match="ZeroPadding2D: entry 1 of padding must be an int or a pair"):
         layers.ZeroPadding2D(((1, 2, 3), (0, 0)))
-    with pytest.raises(ValueError, match="Cropping2D .*cropping .* axis 1 .* only 2 entries"):
+    with pytest.raises(ValueError, match=r"Cropping2D .*cropping .* axis 1 .* only 2 entries"):
         layers.Cropping2D(((1, 1), (0, 0)))(np.ones((1, 2, 3, 1)))
     with pytest.raises(ValueError, match=r"UpSampling2D .* rank 4 .*\(2, 3\)"):
         layers.UpSampling2D()(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="bicubic.*not available"):
+    with pytest.raises(ValueError, match=r"bicubic.*not available"):
         layers.UpSampling2D(interpolation="bicubic")
-    with pytest.raises(ValueError, match="UpSampling1D .*size must be a positive int"):
+    with pytest.raises(ValueError, match=r"UpSampling1D .*size must be a positive int"):
         layers.UpSampling1D(0)
     with pytest.raises(ValueError, match="data_format"):
         layers.ZeroPadding3D(data_format="NDHWC")

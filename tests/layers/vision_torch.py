@@ -118,9 +118,7 @@ def torch_results(torch) -> dict:
     with_grad("zeropad3d", lambda t: F.pad(t, (1, 0, 0, 2, 1, 1)), i["vol"])  # on axes 4, 3, 2
     with_grad("crop2d", lambda t: t[:, :, 1:3, 2:4], i["img"])
     with_grad("up2d_nearest", lambda t: F.interpolate(t, scale_factor=(2, 3), mode="nearest"), i["img"])
-    with_grad(
-        "up2d_bilinear", lambda t: F.interpolate(t, scale_factor=(2, 3), mode="bilinear", align_corners=False), i["img"]
-    )
+    with_grad("up2d_bilinear", lambda t: F.interpolate(t, scale_factor=(2, 3), mode="bilinear", align_corners=False), i["img"])
     with_grad("up1d", lambda t: torch.repeat_interleave(t, 2, dim=1), i["seq"])
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
@@ -158,9 +156,9 @@ def myelin_results() -> dict:
         out[f"{key}_eval_ggamma"] = layer.gamma.grad.copy()
         out[f"{key}_eval_gbeta"] = layer.beta.grad.copy()
 
-    same = lambda a: a  # noqa: E731
-    last = lambda a: np.moveaxis(a, 1, -1)  # noqa: E731
-    first = lambda a: np.moveaxis(a, -1, 1)  # noqa: E731
+    same = lambda a: a
+    last = lambda a: np.moveaxis(a, 1, -1)
+    first = lambda a: np.moveaxis(a, -1, 1)
     bn_run(i["bn1d_x"], i["r1d"], "bn1d", i["bn_gamma4"], i["bn_beta4"], -1, same, same)
     bn_run(i["bn2d_x"], i["r2d"], "bn2d", i["bn_gamma3"], i["bn_beta3"], 1, same, same)
     bn_run(i["bn2d_x"], i["r2d"], "bn2d_last", i["bn_gamma3"], i["bn_beta3"], -1, last, first)
@@ -187,7 +185,9 @@ def myelin_results() -> dict:
     for fmt, to_layout, from_layout in (("", same, same), ("_last", last, first)):
         df = "channels_first" if fmt == "" else "channels_last"
         with_grad(f"zeropad2d{fmt}", layers.ZeroPadding2D(((2, 0), (3, 1)), data_format=df), i["img"], to_layout, from_layout)
-        with_grad(f"zeropad3d{fmt}", layers.ZeroPadding3D(((1, 1), (0, 2), (1, 0)), data_format=df), i["vol"], to_layout, from_layout)
+        with_grad(
+            f"zeropad3d{fmt}", layers.ZeroPadding3D(((1, 1), (0, 2), (1, 0)), data_format=df), i["vol"], to_layout, from_layout
+        )
         with_grad(f"crop2d{fmt}", layers.Cropping2D(((1, 1), (2, 1)), data_format=df), i["img"], to_layout, from_layout)
         with_grad(f"up2d_nearest{fmt}", layers.UpSampling2D((2, 3), data_format=df), i["img"], to_layout, from_layout)
         with_grad(
