@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from ..backend import array_module
 from ..tensor import Function, Tensor
-from .primitives import as_tensor
+from .primitives import _col_sum, as_tensor
 
 # Keras's backend.epsilon(): added to the count of kept positions when a mask weighs the statistics.
 MASK_EPSILON = 1e-7
@@ -37,12 +37,35 @@ def _channel_shape(ndim: int, axis: int, size: int) -> tuple:
     return tuple(shape)
 
 
+def _channel_view(x, axis: int):
+    """``x`` as (rows, C) when ``axis`` is last, else (pre, C, post): a view, no copy."""
+    c = x.shape[axis]
+    post = 1
+    for n in x.shape[axis + 1 :]:
+        post *= n
+    return x.reshape(-1, c) if post == 1 else x.reshape(-1, c, post)
+
+
+def _channel_sum(v):
+    """The per-channel sum of a channel view: one matrix-vector product for (rows, C)."""
+    if v.ndim == 2:
+        return _col_sum(v)
+    return array_module(v).einsum("ncs->c", v)
+
+
+def _channel_dot(a, b):
+    """The per-channel sum of ``a * b`` (two channel views of the same shape), without a temporary."""
+    return array_module(a).einsum("ij,ij->j" if a.ndim == 2 else "ncs,ncs->c", a, b)
+
+
 class BatchNorm(Function):
     """(x - mean) / sqrt(var + epsilon) * gamma + beta per entry of ``axis``; see the module docstring.
 
     Inputs: x, moving_mean, moving_variance, then gamma (``scale``) and beta (``center``)
-    when present, then the mask (``masked``; a float array of 0/1 broadcastable to x) when
-    present. The moving statistics get no gradient.
+    when present, then the mask (``masked``; 0/1 values broadcastable to x) when present.
+    The moving statistics get no gradient. The data is viewed as (rows, channels) or (pre,
+    channels, post) so that every reduction is one pass (a matrix-vector product or an
+    ``einsum``), and the normalized values are computed in place in one buffer.
     """
 
     def forward(
@@ -61,68 +84,84 @@ class BatchNorm(Function):
     ):
         xp = array_module(x)
         axis = axis % x.ndim
-        cshape = _channel_shape(x.ndim, axis, x.shape[axis])
-        reduce = tuple(i for i in range(x.ndim) if i != axis)
         rest = list(rest)
         gamma = rest.pop(0) if scale else None
         beta = rest.pop(0) if center else None
         weight = rest.pop(0) if masked else None
-        self.axis, self.reduce, self.cshape, self.training = axis, reduce, cshape, training
+        v = _channel_view(x, axis)
+        bshape = (v.shape[1],) if v.ndim == 2 else (1, v.shape[1], 1)  # a per-channel vector against the view
+        self.shape, self.bshape, self.training, self.axis = x.shape, bshape, training, axis
         self.scale, self.center = scale, center
+        self.masked = weight is not None
+        eps = x.dtype.type(epsilon)
         if training:
             if weight is None:
-                count = x.size // x.shape[axis]
-                mean = x.mean(axis=reduce, keepdims=True)
-                xc = x - mean
-                var = (xc * xc).mean(axis=reduce, keepdims=True)
+                count = v.size // v.shape[1]
+                mean = _channel_sum(v) / x.dtype.type(count)
+                xc = v - mean.reshape(bshape)
+                var = _channel_dot(xc, xc) / x.dtype.type(count)
                 self.count = count
             else:
-                weight = xp.broadcast_to(weight.astype(x.dtype, copy=False), x.shape)
-                total = weight.sum(axis=reduce, keepdims=True) + x.dtype.type(MASK_EPSILON)
-                mean = (weight * x).sum(axis=reduce, keepdims=True) / total
-                xc = x - mean
-                wxc = weight * xc
-                var = (wxc * xc).sum(axis=reduce, keepdims=True) / total
-                self.weight, self.total, self.wxc_sum = weight, total, wxc.sum(axis=reduce, keepdims=True)
-            moving_mean[...] = moving_mean * momentum + mean.reshape(-1) * (1.0 - momentum)
-            moving_variance[...] = moving_variance * momentum + var.reshape(-1) * (1.0 - momentum)
+                w = _channel_view(xp.broadcast_to(weight.astype(x.dtype, copy=False), x.shape), axis)
+                total = _channel_sum(w) + x.dtype.type(MASK_EPSILON)
+                mean = _channel_dot(w, v) / total
+                xc = v - mean.reshape(bshape)
+                wxc = w * xc
+                var = _channel_dot(wxc, xc) / total
+                self.weight, self.total, self.wxc_sum = w, total.reshape(bshape), _channel_sum(wxc).reshape(bshape)
+            moving_mean[...] = moving_mean * momentum + mean * (1.0 - momentum)
+            moving_variance[...] = moving_variance * momentum + var * (1.0 - momentum)
         else:
-            mean, var = moving_mean.reshape(cshape), moving_variance.reshape(cshape)
-            xc = x - mean
-        self.masked = weight is not None
-        inv = 1.0 / xp.sqrt(var + x.dtype.type(epsilon))
-        xhat = xc * inv
-        self.inv, self.xhat = inv, xhat
-        self.gamma = gamma
-        out = xhat * gamma.reshape(cshape) if gamma is not None else xhat.copy()
-        if beta is not None:
-            out += beta.reshape(cshape)
-        return out
+            mean, var = moving_mean, moving_variance
+            xc = v - mean.reshape(bshape)
+        inv = (1.0 / xp.sqrt(var + eps)).reshape(bshape)
+        xc *= inv  # now the normalized values
+        self.inv, self.xhat = inv, xc
+        self.gamma = None if gamma is None else gamma.reshape(bshape)
+        if gamma is not None:
+            out = xc * self.gamma
+            if beta is not None:
+                out += beta.reshape(bshape)
+        else:
+            out = xc + beta.reshape(bshape) if beta is not None else xc.copy()
+        return out.reshape(x.shape)
 
     def backward(self, g):
         needs = self.needs_input_grad
-        reduce, cshape, xhat, inv = self.reduce, self.cshape, self.xhat, self.inv
-        grads = [None, None, None]
-        gxhat = g * self.gamma.reshape(cshape) if self.gamma is not None else g
+        g = _channel_view(g, self.axis)
+        xhat, inv, bshape, gamma = self.xhat, self.inv, self.bshape, self.gamma
+        i_gamma, i_beta = 3, 3 + self.scale
+        need_gamma = self.scale and needs[i_gamma]
+        need_beta = self.center and needs[i_beta]
+        stats = needs[0] and self.training
+        gsum = _channel_sum(g) if need_beta or stats else None  # the sum of g per channel
+        gxs = _channel_dot(g, xhat) if need_gamma or stats else None  # the sum of g * xhat per channel
+        gx = None
+        if needs[0]:
+            scale = inv if gamma is None else inv * gamma
+            if not self.training:
+                gx = g * scale
+            elif not self.masked:
+                n = g.dtype.type(self.count)
+                gx = xhat * (gxs / n).reshape(bshape)
+                array_module(g).subtract(g, gx, out=gx)
+                gx -= (gsum / n).reshape(bshape)
+                gx *= scale
+            else:
+                # d mean / d x_i = w_i / S, d var / d x_i = 2 w_i (x_i - mean) / S, and var also depends
+                # on the mean through sum(w (x - mean)) (not exactly 0: S holds an epsilon).
+                a = gsum.reshape(bshape) * (1.0 if gamma is None else gamma)  # sum of g * gamma
+                b = gxs.reshape(bshape) * (1.0 if gamma is None else gamma)  # sum of g * gamma * xhat
+                dmean = -inv * a + inv * inv * b * self.wxc_sum / self.total
+                gx = g * scale + (self.weight / self.total) * (dmean - inv * b * xhat)
+            gx = gx.reshape(self.shape)
+        grads = [gx, None, None]
         if self.scale:
-            grads.append((g * xhat).sum(axis=reduce) if needs[3] else None)
+            grads.append(gxs if need_gamma else None)
         if self.center:
-            grads.append(g.sum(axis=reduce) if needs[3 + self.scale] else None)
+            grads.append(gsum if need_beta else None)
         if self.masked:
             grads.append(None)
-        if needs[0]:
-            if not self.training:
-                grads[0] = gxhat * inv
-            else:
-                a = gxhat.sum(axis=reduce, keepdims=True)
-                b = (gxhat * xhat).sum(axis=reduce, keepdims=True)
-                if not self.masked:
-                    grads[0] = (inv / self.count) * (self.count * gxhat - a - xhat * b)
-                else:
-                    # d mean / d x_i = w_i / S, d var / d x_i = 2 w_i (x_i - mean) / S, and var also
-                    # depends on the mean through sum(w (x - mean)) (not exactly 0: S holds an epsilon).
-                    dmean = -inv * a + inv * inv * b * self.wxc_sum / self.total
-                    grads[0] = gxhat * inv + (self.weight / self.total) * (dmean - inv * b * xhat)
         return tuple(grads)
 
 
