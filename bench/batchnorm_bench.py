@@ -63,43 +63,47 @@ _AXIS = [-1]
 _SEED = [None]  # the output gradient (ones), made once per shape as torch's is
 
 
-def layer_bench(reps: int, inner: int) -> list[dict]:
+def _layer_case(layout: str, shape: tuple, axis: int, reps: int, inner: int) -> dict:
     import torch
 
     from myelin import Tensor
 
-    rows = []
-    for layout, shape, axis in (("channels_last", (128, 16, 16, 32), -1), ("channels_first", (128, 32, 16, 16), 1)):
-        _AXIS[0] = axis
-        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 2 + 1
-        _SEED[0] = np.ones_like(x)
-        c = shape[axis]
-        gamma, beta = Tensor(np.ones(c, np.float32), requires_grad=True), Tensor(np.zeros(c, np.float32), requires_grad=True)
-        mean, var = Tensor(np.zeros(c, np.float32)), Tensor(np.ones(c, np.float32))
-        bn = torch.nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
-        xt = torch.tensor(x if layout == "channels_first" else np.ascontiguousarray(np.moveaxis(x, -1, 1)), requires_grad=True)
-        ones = torch.ones_like(xt)
+    _AXIS[0] = axis
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 2 + 1
+    _SEED[0] = np.ones_like(x)
+    c = shape[axis]
+    gamma, beta = Tensor(np.ones(c, np.float32), requires_grad=True), Tensor(np.zeros(c, np.float32), requires_grad=True)
+    mean, var = Tensor(np.zeros(c, np.float32)), Tensor(np.ones(c, np.float32))
+    bn = torch.nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+    xt = torch.tensor(x if layout == "channels_first" else np.ascontiguousarray(np.moveaxis(x, -1, 1)), requires_grad=True)
+    ones = torch.ones_like(xt)
 
-        def torch_step():
-            xt.grad = None
-            bn(xt).backward(ones)
+    def torch_step():
+        xt.grad = None
+        bn(xt).backward(ones)
 
-        contenders = {
-            "fused": lambda: _fused(x, gamma, beta, mean, var),
-            "composed": lambda: _composed(x, gamma, beta, mean, var),
-            "torch": torch_step,
-        }
-        for fn in contenders.values():  # warm-up
-            fn()
-        times = {k: [] for k in contenders}
-        for _ in range(reps):
-            for name, fn in contenders.items():
-                t = time.perf_counter()
-                for _ in range(inner):
-                    fn()
-                times[name].append((time.perf_counter() - t) / inner * 1000)
-        rows.append({"what": f"layer {layout} {shape}", "times": times})
-    return rows
+    contenders = {
+        "fused": lambda: _fused(x, gamma, beta, mean, var),
+        "composed": lambda: _composed(x, gamma, beta, mean, var),
+        "torch": torch_step,
+    }
+    for fn in contenders.values():  # warm-up
+        fn()
+    times = {k: [] for k in contenders}
+    for _ in range(reps):
+        for name, fn in contenders.items():
+            t = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            times[name].append((time.perf_counter() - t) / inner * 1000)
+    return {"what": f"layer {layout} {shape}", "times": times}
+
+
+def layer_bench(reps: int, inner: int) -> list[dict]:
+    return [
+        _layer_case(layout, shape, axis, reps, inner)
+        for layout, shape, axis in (("channels_last", (128, 16, 16, 32), -1), ("channels_first", (128, 32, 16, 16), 1))
+    ]
 
 
 def _clusters(n: int, seed: int = 0):
