@@ -209,9 +209,8 @@ def main() -> None:
         import threadpoolctl
 
         threadpoolctl.threadpool_limits(args.threads)
-    print(
-        f"threads: {args.threads or 'default'}; BLAS: {_kernel()}; torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    )
+    threads = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    print(f"threads: {args.threads or 'default'}; BLAS: {_kernel()}; {threads}")
     rows = layer_bench(args.reps, args.inner) + mlp_bench(args.reps, args.epochs)
     for row in rows:
         times = row["times"]
