@@ -23,7 +23,7 @@ def main() -> None:
     import torch
 
     torch.set_grad_enabled(False)
-    to_list = lambda t: keras.ops.convert_to_numpy(t).tolist()  # noqa: E731
+    to_list = lambda t: keras.ops.convert_to_numpy(t).tolist()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 3, 4)).astype("float32") * 2 + 1
     a, b = rng.standard_normal((2, 3, 5)).astype("float32"), rng.standard_normal((2, 5, 3)).astype("float32")
