@@ -278,3 +278,6 @@ def test_normalization_onnx_export(tmp_path):
     cf = Sequential([layers.Input(shape=(3, 4)), layers.BatchNormalization(axis=1), layers.GroupNormalization(3, axis=1)])
     cf.layers[0].moving_mean.data[...] = [0.5, -1.0, 2.0]
     checks.onnx_export(cf, rng.standard_normal((2, 3, 4)).astype(np.float32), tmp_path)
+    flat = Sequential([layers.Input(shape=(6,)), layers.Dense(4), layers.BatchNormalization(center=False, scale=False)])
+    flat.layers[-1].moving_variance.data[...] = [0.5, 2.0, 1.0, 3.0]
+    checks.onnx_export(flat, rng.standard_normal((5, 6)).astype(np.float32), tmp_path)

@@ -117,3 +117,25 @@ def test_noise_layers_export_to_onnx_as_identity(tmp_path):
         [layers.Input(shape=(4,)), layers.GaussianNoise(0.3), layers.GaussianDropout(0.2), layers.Dense(2)]
     )
     checks.onnx_export(model, np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32), tmp_path)
+
+
+@pytest.mark.parametrize("which", ["noise", "dropout"])
+def test_noise_primitives_gradients_by_central_differences(float64, which):
+    from myelin.ops.resampling import gaussian_dropout, gaussian_noise  # noqa: PLC0415
+
+    x = np.random.default_rng(3).standard_normal((4, 5))
+    r = np.random.default_rng(4).standard_normal((4, 5))
+
+    def apply(t):  # the same draw every time: a generator seeded afresh
+        gen = np.random.default_rng(11)
+        return gaussian_noise(t, 0.3, gen) if which == "noise" else gaussian_dropout(t, 0.3, gen)
+
+    t = myelin.Tensor(x, requires_grad=True)
+    (apply(t) * myelin.Tensor(r)).sum().backward()
+    eps = 1e-6
+    for i in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[i] += eps
+        minus[i] -= eps
+        numeric = ((apply(myelin.Tensor(plus)).data - apply(myelin.Tensor(minus)).data) * r).sum() / (2 * eps)
+        assert abs(t.grad[i] - numeric) <= 1e-8 + 1e-6 * abs(numeric), (i, t.grad[i], numeric)
