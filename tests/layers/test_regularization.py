@@ -121,7 +121,7 @@ def test_noise_layers_export_to_onnx_as_identity(tmp_path):
 
 @pytest.mark.parametrize("which", ["noise", "dropout"])
 def test_noise_primitives_gradients_by_central_differences(float64, which):
-    from myelin.ops.resampling import gaussian_dropout, gaussian_noise  # noqa: PLC0415
+    from myelin.ops.resampling import gaussian_dropout, gaussian_noise
 
     x = np.random.default_rng(3).standard_normal((4, 5))
     r = np.random.default_rng(4).standard_normal((4, 5))
