@@ -39,7 +39,22 @@ from .merging import (
     subtract,
 )
 from .normalization import BatchNormalization, GroupNormalization
-from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
+from .preprocessing import (
+    CategoryEncoding,
+    CenterCrop,
+    IntegerLookup,
+    Normalization,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+    StringLookup,
+)
 from .regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .reshaping import (
     Cropping1D,
@@ -76,6 +91,7 @@ __all__ = [
     "BatchNormalization",
     "Bidirectional",
     "CategoryEncoding",
+    "CenterCrop",
     "Concatenate",
     "Cropping1D",
     "Cropping2D",
@@ -103,10 +119,18 @@ __all__ = [
     "Multiply",
     "Normalization",
     "Permute",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
     "RepeatVector",
     "Rescaling",
     "Reshape",
+    "Resizing",
     "SimpleRNN",
     "SimpleRNNCell",
     "Softmax",
