@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import myelin
+import myelin.onnx
 from myelin import Input, Model, Sequential, ops
 from myelin.layers import Dense, Lambda, Masking
 from myelin.saving import register_serializable
@@ -110,3 +111,10 @@ def test_a_file_naming_an_unknown_function_is_refused():
         myelin.saving.deserialize_layer(entry)
     with pytest.raises(TypeError, match="function must be a function or a registered"):
         Lambda(3)
+
+
+def test_onnx_export_refuses_a_lambda_naming_it(tmp_path):
+    pytest.importorskip("onnx")
+    model = Sequential([Input(shape=(3,)), Lambda(shifted_square, name="sq")])
+    with pytest.raises(myelin.onnx.ExportError, match=r"layer 'sq' \(Lambda\) cannot be exported"):
+        model.export(tmp_path / "m.onnx", format="onnx")
