@@ -20,6 +20,7 @@ Example:
     >>> model.export("model.onnx", format="onnx")  # doctest: +SKIP
 """
 
+# Over 800 lines because every layer family adds its converters in its own section, beside the shared graph builder.
 from __future__ import annotations
 
 import math
@@ -747,3 +748,142 @@ for _cls in (
     _image.RandomBrightness,
 ):
     register_converter(_cls)(_image_identity)
+
+
+# ---------------------------------------------------------------------------- vision layers (c15layers)
+# BatchNormalization -> BatchNormalization (channels moved to axis 1 and back when needed),
+# GroupNormalization -> reductions over (batch, groups, -1), padding -> Pad, cropping -> Slice,
+# upsampling -> Resize, the noise layers -> Identity (inference), Dot -> MatMul.
+from .layers import normalization as _normalization_layers  # noqa: E402
+from .layers import regularization as _regularization_layers  # noqa: E402
+from .layers import reshaping as _reshaping_layers  # noqa: E402
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _ints(graph: GraphBuilder, values, name: str) -> str:
+    return graph.const(list(values), name, dtype=np.int64)
+
+
+def _channels_to_axis1(graph: GraphBuilder, x: str, axis: int, rank: int, name: str) -> tuple[str, list | None]:
+    """``x`` with ``axis`` moved to position 1 (a Transpose, unless it is there already) and the inverse permutation."""
+    if axis == 1:
+        return x, None
+    perm = [0, axis] + [i for i in range(1, rank) if i != axis]
+    inverse = [perm.index(i) for i in range(rank)]
+    return graph.op("Transpose", [x], name=f"{name}/to_channels_first", perm=perm), inverse
+
+
+def _channels_back(graph: GraphBuilder, y: str, inverse, name: str) -> str:
+    return y if inverse is None else graph.op("Transpose", [y], name=name, perm=inverse)
+
+
+@register_converter(_normalization_layers.BatchNormalization)
+def _batch_normalization(graph, layer, inputs):
+    rank = graph.rank_of(inputs[0])
+    axis = layer.axis % rank
+    x, inverse = _channels_to_axis1(graph, inputs[0], axis, rank, layer.name)
+    c = layer.moving_mean.shape[0]
+    gamma = layer.gamma.numpy() if layer.gamma is not None else np.ones(c)
+    beta = layer.beta.numpy() if layer.beta is not None else np.zeros(c)
+    parts = [
+        graph.const(gamma, f"{layer.name}/gamma"),
+        graph.const(beta, f"{layer.name}/beta"),
+        graph.const(layer.moving_mean.numpy(), f"{layer.name}/moving_mean"),
+        graph.const(layer.moving_variance.numpy(), f"{layer.name}/moving_variance"),
+    ]
+    y = graph.op("BatchNormalization", [x, *parts], name=f"{layer.name}/bn", epsilon=layer.epsilon)
+    return _channels_back(graph, y, inverse, layer.name)
+
+
+@register_converter(_normalization_layers.GroupNormalization)
+def _group_normalization(graph, layer, inputs):
+    rank = graph.rank_of(inputs[0])
+    axis = layer.axis % rank
+    x, inverse = _channels_to_axis1(graph, inputs[0], axis, rank, layer.name)
+    shape = graph.op("Shape", [x], name=f"{layer.name}/shape")
+    grouped = graph.op("Reshape", [x, _ints(graph, [0, layer.groups, -1], f"{layer.name}/groups")])
+    mean = graph.op("ReduceMean", [grouped], name=f"{layer.name}/mean", axes=[2], keepdims=1)
+    centred = graph.op("Sub", [grouped, mean])
+    var = graph.op("ReduceMean", [graph.op("Mul", [centred, centred])], name=f"{layer.name}/variance", axes=[2], keepdims=1)
+    std = graph.op("Sqrt", [graph.op("Add", [var, graph.const(layer.epsilon, f"{layer.name}/epsilon")])])
+    y = graph.op("Reshape", [graph.op("Div", [centred, std]), shape])
+    per_channel = (-1,) + (1,) * (rank - 2)
+    if layer.gamma is not None:
+        y = graph.op("Mul", [y, graph.const(layer.gamma.numpy().reshape(per_channel), f"{layer.name}/gamma")])
+    if layer.beta is not None:
+        y = graph.op("Add", [y, graph.const(layer.beta.numpy().reshape(per_channel), f"{layer.name}/beta")])
+    return _channels_back(graph, y, inverse, layer.name)
+
+
+@register_converter(_reshaping_layers._ZeroPadding)
+def _zero_padding(graph, layer, inputs):
+    rank = graph.rank_of(inputs[0])
+    begins, ends = [0] * rank, [0] * rank
+    for a, (lo, hi) in zip(_reshaping_layers._spatial_axes(layer.data_format, layer._rank), layer._pads()):
+        begins[a], ends[a] = lo, hi
+    return graph.op("Pad", [inputs[0], _ints(graph, begins + ends, f"{layer.name}/pads")], name=layer.name, mode="constant")
+
+
+@register_converter(_reshaping_layers._Cropping)
+def _cropping(graph, layer, inputs):
+    axes = list(_reshaping_layers._spatial_axes(layer.data_format, layer._rank))
+    starts = [lo for lo, _ in layer._crops()]
+    ends = [-hi if hi else _INT64_MAX for _, hi in layer._crops()]
+    names = [_ints(graph, v, f"{layer.name}/{what}") for v, what in ((starts, "starts"), (ends, "ends"), (axes, "axes"))]
+    return graph.op("Slice", [inputs[0], *names], name=layer.name)
+
+
+def _resize(graph: GraphBuilder, x: str, scales: list, name: str, linear: bool) -> str:
+    roi = graph.const([], f"{name}/roi")
+    scale = graph.const(scales, f"{name}/scales", dtype=np.float32)
+    if linear:  # half-pixel centres: Keras's resize and torch's align_corners=False
+        return graph.op("Resize", [x, roi, scale], name=name, mode="linear", coordinate_transformation_mode="half_pixel")
+    return graph.op(
+        "Resize", [x, roi, scale], name=name, mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"
+    )
+
+
+@register_converter(_reshaping_layers.UpSampling1D)
+def _up_sampling_1d(graph, layer, inputs):
+    return _resize(graph, inputs[0], [1.0, float(layer.size), 1.0], layer.name, linear=False)
+
+
+@register_converter(_reshaping_layers.UpSampling2D)
+def _up_sampling_2d(graph, layer, inputs):
+    fh, fw = (float(f) for f in layer.size)
+    if layer.interpolation == "nearest":
+        scales = [1.0, 1.0, fh, fw] if layer.data_format == "channels_first" else [1.0, fh, fw, 1.0]
+        return _resize(graph, inputs[0], scales, layer.name, linear=False)
+    # linear resizing in onnxruntime wants (N, C, H, W): channels_last goes through a transpose
+    x, inverse = _channels_to_axis1(graph, inputs[0], 1 if layer.data_format == "channels_first" else 3, 4, layer.name)
+    y = _resize(graph, x, [1.0, 1.0, fh, fw], f"{layer.name}/resize", linear=True)
+    return _channels_back(graph, y, inverse, layer.name) if inverse is not None else graph.op("Identity", [y], name=layer.name)
+
+
+@register_converter(_regularization_layers.GaussianNoise)
+@register_converter(_regularization_layers.GaussianDropout)
+def _gaussian_noise(graph, layer, inputs):
+    return graph.op("Identity", [inputs[0]], name=layer.name)  # inference: the noise layers pass inputs unchanged
+
+
+@register_converter(merging.Dot)
+def _dot(graph, layer, inputs):
+    x, y = inputs
+    rx, ry = graph.rank_of(x), graph.rank_of(y)
+    ax, ay = merging._dot_axes(layer.axes, [(None,) * rx, (None,) * ry])
+    out_shape = layer.output_shape
+    if layer.normalize:
+        x, y = (_l2_normalize(graph, t, a, f"{layer.name}/normalize_{i}") for i, (t, a) in enumerate(((x, ax), (y, ay))))
+    x = graph.op("Transpose", [x], perm=[i for i in range(rx) if i != ax] + [ax])
+    y = graph.op("Transpose", [y], perm=[0, ay] + [i for i in range(1, ry) if i != ay])
+    k = layer._dot_size  # the summed axis's size, known since the layer was called on its inputs
+    x = graph.op("Reshape", [x, _ints(graph, [0, -1, k], f"{layer.name}/x_shape")])
+    y = graph.op("Reshape", [y, _ints(graph, [0, k, -1], f"{layer.name}/y_shape")])
+    prod = graph.op("MatMul", [x, y])
+    return graph.op("Reshape", [prod, _ints(graph, [0, *out_shape[1:]], f"{layer.name}/shape")], name=layer.name)
+
+
+def _l2_normalize(graph: GraphBuilder, x: str, axis: int, name: str) -> str:
+    norm = graph.op("ReduceL2", [x], name=f"{name}/norm", axes=[axis], keepdims=1)
+    return graph.op("Div", [x, graph.op("Max", [norm, graph.const(1e-7, f"{name}/epsilon")])], name=name)

@@ -25,7 +25,21 @@ import myelin.layers  # registers every layer
 from myelin import Tensor, initializers, losses, metrics, optimizers, regularizers
 from myelin.layers import base as layers_base
 from myelin.optimizers import schedules
+from myelin.saving import register_serializable
 from myelin.utils import set_random_seed
+
+
+@register_serializable(package="RegistryTest")
+def lambda_scale(x, k=1.0):
+    """A function a Lambda layer can be saved with (registered by name)."""
+    return x * k
+
+
+@register_serializable(package="RegistryTest")
+def lambda_mask(inputs, previous_mask):
+    """A Lambda layer's mask function (registered by name): no mask."""
+    return previous_mask
+
 
 REGISTRIES = {
     "metric": metrics.REGISTRY,
@@ -188,6 +202,31 @@ CASES = {
     **{
         ("layer", cell): {"kwargs": {"units": 3}, "input": X[:, :3], "call": _cell_step}
         for cell in ("SimpleRNNCell", "LSTMCell", "GRUCell")
+    },
+    # vision layers (c15layers): images are (batch, rows, cols, channels), or channels first
+    ("layer", "BatchNormalization"): {
+        "kwargs": {"axis": 1, "moving_variance_initializer": "zeros"},  # a variance must not be negative
+        "not_arguments": ("renorm", "renorm_clipping", "renorm_momentum", "synchronized"),  # refused unless default
+    },
+    ("layer", "GroupNormalization"): {"kwargs": {"groups": 3, "axis": 1}},
+    ("layer", "ZeroPadding1D"): {"kwargs": {"padding": (2, 1)}, "input": X.reshape(2, 4, 3)},
+    ("layer", "ZeroPadding2D"): {"kwargs": {"padding": ((1, 0), (2, 1))}, "input": X.reshape(2, 3, 2, 2)},
+    ("layer", "ZeroPadding3D"): {"kwargs": {"padding": ((1, 0), (0, 1), (2, 2))}, "input": X.reshape(1, 2, 3, 2, 2)},
+    ("layer", "Cropping1D"): {"kwargs": {"cropping": (0, 2)}, "input": X.reshape(2, 4, 3)},
+    ("layer", "Cropping2D"): {"kwargs": {"cropping": ((1, 0), (0, 1))}, "input": X.reshape(1, 2, 4, 3)},
+    ("layer", "Cropping3D"): {"kwargs": {"cropping": ((0, 1), (1, 0), (0, 0))}, "input": X.reshape(1, 2, 3, 2, 2)},
+    ("layer", "UpSampling1D"): {"input": X.reshape(2, 4, 3)},
+    ("layer", "UpSampling2D"): {"kwargs": {"interpolation": "bilinear"}, "input": X.reshape(1, 2, 4, 3)},
+    ("layer", "GaussianNoise"): {"kwargs": {"stddev": 0.3}},
+    ("layer", "GaussianDropout"): {"kwargs": {"rate": 0.3}},
+    ("layer", "Dot"): {"kwargs": {"axes": (1, 1)}, "input": [X, 2 * X]},
+    ("layer", "Lambda"): {
+        "kwargs": {
+            "function": "RegistryTest>lambda_scale",
+            "output_shape": (6,),
+            "mask": "RegistryTest>lambda_mask",
+            "arguments": {"k": 3.0},
+        }
     },
     # image layers (myelin/layers/preprocessing/image.py): (batch, channels, height, width) images, as data_format is
     # channels_first here; called in inference (a direct call augments, as Keras); bounding_box_format is refused

@@ -135,7 +135,7 @@ def _set_class(config, index, name):
 def test_unknown_names_are_refused_and_nothing_is_imported(tmp_path, good):
     myelin.models.load_model(good)  # warm up: whatever loading imports is imported now
     before = set(sys.modules)
-    hostile = ["os.system", "subprocess.Popen", "builtins.eval", "__import__", "numpy.load", "Lambda", "pickle.loads"]
+    hostile = ["os.system", "subprocess.Popen", "builtins.eval", "__import__", "numpy.load", "pickle.loads"]
     for name in hostile:
         with_config(good, tmp_path / "c.myelin", lambda c, name=name: _set_class(c, 1, name))
         refused(tmp_path / "c.myelin", f"Unknown layer {name!r}")
@@ -156,6 +156,13 @@ def test_unknown_names_are_refused_and_nothing_is_imported(tmp_path, good):
     refused(tmp_path / "custom.myelin", "Unknown layer 'Someone>Backdoor'.*register_serializable")
     with_config(good, tmp_path / "act.myelin", lambda c: _set_class(c, 1, "Activation"))
     refused(tmp_path / "act.myelin", r"layer 'dense' \(Activation\) cannot be rebuilt from its config: TypeError")
+    # Lambda layers exist, but their functions are names looked up in the registries, never code
+    lam = {"class_name": "Lambda", "config": {"name": "lam", "function": "os.system", "arguments": {}}}
+    with_config(good, tmp_path / "lam.myelin", lambda c: (c["model"]["config"]["layers"].__setitem__(1, lam), c)[1])
+    refused(tmp_path / "lam.myelin", "Unknown activation 'os.system'")
+    code = {**lam, "config": {**lam["config"], "function": {"class_name": "__lambda__", "config": {"code": "x"}}}}
+    with_config(good, tmp_path / "code.myelin", lambda c: (c["model"]["config"]["layers"].__setitem__(1, code), c)[1])
+    refused(tmp_path / "code.myelin", "function must be a function or a registered function's name")
     assert set(sys.modules) == before
 
 

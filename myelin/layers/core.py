@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -474,12 +475,126 @@ class Masking(Layer):
         return {**super().get_config(), "mask_value": self.mask_value}
 
 
+def _function_name(fn, what: str, layer) -> str:
+    """The name under which ``fn`` was registered (``myelin.saving.register_serializable``), or a clear refusal."""
+    name = activations.REGISTRY.name_of(fn)
+    if name is None:
+        label = getattr(fn, "__qualname__", None) or repr(fn)
+        raise ValueError(
+            f"Lambda layer {layer.name!r} cannot be saved or configured: its {what} {label} is not registered. "
+            "myelin never stores code in a file; define it as a named function decorated with "
+            "@myelin.saving.register_serializable() so that the file can name it, and run that definition "
+            "before loading"
+        )
+    return name
+
+
+def _resolve_function(value, what: str):
+    """A function from a config: the object itself (in memory) or a registered name (from a file)."""
+    if value is None or callable(value):
+        return value
+    if isinstance(value, str):
+        from ..saving import _lookup  # noqa: PLC0415  (saving imports the layers)
+
+        fn = _lookup(activations.REGISTRY, value)
+        if not callable(fn):
+            raise ValueError(f"Lambda: the {what} {value!r} is not a function")
+        return fn
+    raise TypeError(f"Lambda: {what} must be a function or a registered function's name, got {value!r}")
+
+
+def _argument_names(fn) -> set:
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+@REGISTRY.register("Lambda")
+class Lambda(Layer):
+    """Wrap a function of tensors as a layer: ``function(inputs, **arguments)``.
+
+    ``output_shape`` (without the batch axis, or a function of the input shape) is only
+    needed when running the function on a sample of zeros cannot tell it; ``mask`` is the
+    output's mask (a fixed value, or a function ``mask(inputs, previous_mask)``); the function
+    is also given ``mask`` and ``training`` when it takes arguments of those names.
+
+    Saving: a file never holds code. A Lambda whose function (and ``output_shape``/``mask``
+    functions) is registered with ``@myelin.saving.register_serializable()`` is saved by that
+    name and found again on loading; any other function (a ``lambda``, a local function) makes
+    ``get_config`` and ``model.save`` fail with an error that names the layer. Fit does not
+    replay a Lambda's steps from a recording (its code is not myelin's own).
+
+    Example:
+        >>> import numpy as np
+        >>> from myelin import ops
+        >>> Lambda(lambda x: ops.square(x))(np.array([[2.0, 3.0]])).data
+        array([[4., 9.]], dtype=float32)
+        >>> Lambda(lambda x, k: x * k, arguments={"k": 10.0})(np.ones((1, 1))).data
+        array([[10.]], dtype=float32)
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        function = _resolve_function(function, "function")
+        if not callable(function):
+            raise TypeError(f"Lambda {self.name!r}: function must be callable, got {function!r}")
+        if isinstance(output_shape, str):
+            output_shape = _resolve_function(output_shape, "output_shape")
+        elif output_shape is not None and not callable(output_shape):
+            output_shape = tuple(output_shape)
+        if isinstance(mask, str):
+            mask = _resolve_function(mask, "mask")
+        if arguments is not None and not isinstance(arguments, dict):
+            raise TypeError(f"Lambda {self.name!r}: arguments must be a dict of keyword arguments, got {arguments!r}")
+        self.function, self.mask, self.arguments = function, mask, dict(arguments or {})
+        self._output_shape = output_shape
+        self.supports_masking = mask is not None
+        names = _argument_names(function)
+        self._takes_mask, self._takes_training = "mask" in names, "training" in names
+
+    def call(self, inputs, mask=None, training=False):
+        kwargs = dict(self.arguments)
+        if self._takes_mask:
+            kwargs["mask"] = mask
+        if self._takes_training:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        if self._output_shape is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self._output_shape):
+            return tuple(self._output_shape(input_shape))
+        batch = input_shape[0][0] if isinstance(input_shape, list) else input_shape[0]
+        return (batch,) + tuple(self._output_shape)
+
+    def compute_mask(self, inputs, previous_mask):
+        if callable(self.mask):
+            return self.mask(inputs, previous_mask)
+        return self.mask
+
+    def get_config(self) -> dict:
+        config = {**super().get_config(), "function": _function_name(self.function, "function", self)}
+        if self._output_shape is not None:
+            config["output_shape"] = (
+                _function_name(self._output_shape, "output_shape function", self)
+                if callable(self._output_shape)
+                else list(self._output_shape)
+            )
+        if self.mask is not None:
+            config["mask"] = _function_name(self.mask, "mask function", self) if callable(self.mask) else self.mask
+        config["arguments"] = dict(self.arguments)
+        return config
+
+
 __all__ = [
     "Activation",
     "Dense",
     "Dropout",
     "Embedding",
     "Flatten",
+    "Lambda",
     "LeakyReLU",
     "Masking",
     "ReLU",

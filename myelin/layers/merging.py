@@ -251,6 +251,98 @@ class Minimum(_Merge):
         return ops.minimum(a, b)
 
 
+def _dot_axes(axes, shapes) -> tuple:
+    """Keras's ``Dot`` axes for two inputs of these shapes: an int for both, or one per input; negatives wrap."""
+    pair = (axes, axes) if isinstance(axes, int) else tuple(axes)
+    return tuple(a % len(s) if a < 0 else a for a, s in zip(pair, shapes))
+
+
+@REGISTRY.register("Dot")
+class Dot(_Merge):
+    """Per-sample dot product of two inputs along ``axes`` (an int for both, or one axis per input).
+
+    The output holds the first input's remaining axes, then the second's (without the batch
+    axis), as Keras's ``batch_dot``; a result with only the batch axis left gets a trailing
+    axis of 1. ``normalize=True`` L2-normalizes both along their axis first (the cosine).
+
+    Example:
+        >>> import numpy as np
+        >>> x, y = np.arange(10.0).reshape(1, 5, 2), np.arange(10.0, 20.0).reshape(1, 2, 5)
+        >>> Dot(axes=(1, 2))([x, y]).data
+        array([[[260., 360.],
+                [320., 445.]]], dtype=float32)
+        >>> Dot(axes=1, normalize=True)([np.array([[3.0, 4.0]]), np.array([[3.0, 4.0]])]).data
+        array([[1.]], dtype=float32)
+    """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    _min_inputs = 2
+    _max_inputs = 2
+
+    def __init__(self, axes, normalize: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axes, (list, tuple)):
+            if len(axes) != 2 or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+                raise ValueError(f"Dot {self.name!r}: axes must be an int or two ints (one per input), got {axes!r}")
+            axes = tuple(axes)
+        elif not isinstance(axes, int) or isinstance(axes, bool):
+            raise TypeError(f"Dot {self.name!r}: axes must be an int or two ints (one per input), got {axes!r}")
+        self.axes, self.normalize = axes, bool(normalize)
+
+    def compute_output_shape(self, input_shape):
+        shapes = [tuple(s) for s in input_shape]
+        if len(shapes) != 2:
+            raise ValueError(f"Dot {self.name!r} needs exactly 2 inputs, got {len(shapes)}")
+        a, b = shapes
+        ax = _dot_axes(self.axes, shapes)
+        for s, axis in zip(shapes, ax):
+            if len(s) < 2 or not 0 < axis < len(s):
+                raise ValueError(
+                    f"Dot {self.name!r}: axes {self.axes!r} must name a non-batch axis of each input, got shapes "
+                    f"{_shape_str(a)} and {_shape_str(b)}"
+                )
+        if a[ax[0]] is not None and b[ax[1]] is not None and a[ax[0]] != b[ax[1]]:
+            raise ValueError(
+                f"Dot {self.name!r}: axis {ax[0]} of the first input ({a[ax[0]]}) and axis {ax[1]} of the second "
+                f"({b[ax[1]]}) must have the same size; shapes {_shape_str(a)} and {_shape_str(b)}"
+            )
+        if a[0] is not None and b[0] is not None and a[0] != b[0]:
+            raise ValueError(f"Dot {self.name!r}: the inputs' batch sizes differ: {_shape_str(a)} and {_shape_str(b)}")
+        self._dot_size = a[ax[0]] if a[ax[0]] is not None else b[ax[1]]  # ONNX export reshapes with it
+        out = [s for i, s in enumerate(a) if i != ax[0]] + [s for i, s in enumerate(b) if i not in (0, ax[1])]
+        return tuple(out) if len(out) > 1 else (out[0], 1)
+
+    def call(self, inputs, training=False):
+        x, y = inputs
+        out_shape = self.compute_output_shape([x.shape, y.shape])
+        ax, ay = _dot_axes(self.axes, [x.shape, y.shape])
+        if self.normalize:
+            x, y = ops.normalize(x, axis=ax), ops.normalize(y, axis=ay)
+        n, k = x.shape[0], x.shape[ax]
+        x = ops.transpose(x, [i for i in range(x.ndim) if i != ax] + [ax])  # (batch, ..., k)
+        y = ops.transpose(y, [0, ay] + [i for i in range(1, y.ndim) if i != ay])  # (batch, k, ...)
+        prod = ops.matmul(ops.reshape(x, (n, -1, k)), ops.reshape(y, (n, k, -1)))
+        return ops.reshape(prod, (n,) + tuple(out_shape[1:]))
+
+    def compute_mask(self, inputs, previous_mask):
+        return None
+
+    def get_config(self) -> dict:
+        axes = list(self.axes) if isinstance(self.axes, tuple) else self.axes
+        return {**super().get_config(), "axes": axes, "normalize": self.normalize}
+
+
+def dot(inputs, axes=-1, **kwargs):
+    """Functional form of :class:`Dot` (``normalize`` and layer arguments go in ``kwargs``).
+
+    Example:
+        >>> import numpy as np
+        >>> dot([np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])], axes=1).data
+        array([[11.]], dtype=float32)
+    """
+    return Dot(axes=axes, **kwargs)(inputs)
+
+
 def add(inputs, **kwargs):
     """Functional form of :class:`Add`.
 
@@ -321,6 +413,7 @@ __all__ = [
     "Add",
     "Average",
     "Concatenate",
+    "Dot",
     "Maximum",
     "Minimum",
     "Multiply",
@@ -328,6 +421,7 @@ __all__ = [
     "add",
     "average",
     "concatenate",
+    "dot",
     "maximum",
     "minimum",
     "multiply",

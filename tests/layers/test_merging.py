@@ -98,3 +98,83 @@ def test_matches_torch_golden_values(name, float64):
     checks.close(y.data, np.array(golden[name]["output"]), what=name)
     for m, g in zip(ms, golden[name]["grads"]):
         checks.close(m.grad, np.array(g), what=f"{name} grad")
+
+
+# ---------------------------------------------------------------------------- Dot
+DOT_CASES = [
+    # (shape of x, shape of y, axes, einsum of the expected result)
+    ((3, 4), (3, 4), 1, "bi,bi->b"),
+    ((3, 4), (3, 4), -1, "bi,bi->b"),
+    ((3, 5, 2), (3, 2, 5), (1, 2), "bkm,bnk->bmn"),
+    ((3, 5, 2), (3, 5, 4), 1, "bkm,bkn->bmn"),
+    ((3, 5, 2), (3, 4, 2), (-1, -1), "bmk,bnk->bmn"),
+    ((3, 4), (3, 4, 6), (1, 1), "bk,bkn->bn"),
+    ((3, 2, 4, 3), (3, 3, 5), (3, 1), "bijk,bkn->bijn"),
+]
+
+
+@pytest.mark.parametrize(("xs", "ys", "axes", "spec"), DOT_CASES)
+def test_dot_follows_keras_batch_dot(float64, xs, ys, axes, spec):
+    x, y = rng.standard_normal(xs), rng.standard_normal(ys)
+    out = layers.Dot(axes=axes)([x, y])
+    expected = np.einsum(spec, x, y)
+    if expected.ndim == 1:
+        expected = expected[:, None]  # Keras keeps a (batch, 1) result
+    checks.close(out.data, expected, what=spec)
+    assert layers.Dot(axes=axes).compute_output_shape([(None, *xs[1:]), (None, *ys[1:])]) == (None, *expected.shape[1:])
+    checks.gradients(layers.Dot(axes=axes), [x, y])
+    checks.gradients(layers.Dot(axes=axes, normalize=True), [x, y])
+    checks.config_round_trip(layers.Dot(axes=axes, normalize=True), [x, y])
+
+
+def test_dot_normalize_is_the_cosine_and_matches_torch(float64, torch):
+    x, y = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+    cos = torch.nn.functional.cosine_similarity(tx, ty, dim=1)
+    (cos * 3.0).sum().backward()
+    mx, my = Tensor(x, requires_grad=True), Tensor(y, requires_grad=True)
+    out = layers.Dot(axes=1, normalize=True)([mx, my])
+    (out * 3.0).sum().backward()
+    checks.close(out.data[:, 0], cos.detach().numpy())
+    checks.close(mx.grad, tx.grad.numpy(), rtol=1e-8)
+    checks.close(my.grad, ty.grad.numpy(), rtol=1e-8)
+    a, b = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 4))
+    checks.close(layers.dot([a, b], axes=1).data, torch.bmm(torch.tensor(a).transpose(1, 2), torch.tensor(b)).numpy())
+
+
+def test_dot_in_a_model_saves_replays_and_exports(tmp_path):
+    a, b = Input(shape=(5, 3)), Input(shape=(5, 4))
+    model = Model([a, b], layers.Dense(2)(layers.Flatten()(layers.Dot(axes=1)([a, b]))))
+    assert model.output_shape == (None, 2)
+    xa = rng.standard_normal((20, 5, 3)).astype(np.float32)
+    xb = rng.standard_normal((20, 5, 4)).astype(np.float32)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit([xa, xb], np.zeros((20, 2), np.float32), verbose=0, batch_size=10)
+    assert model.compile_status.startswith("compiled"), model.compile_status
+    path = tmp_path / "dot.myelin"
+    model.save(path)
+    loaded = __import__("myelin").models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict([xa, xb], verbose=0), model.predict([xa, xb], verbose=0))
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    for axes, shapes in (((1, 1), ((5, 3), (5, 4))), ((2, 2), ((5, 3), (4, 3))), (1, ((6,), (6,)))):
+        for normalize in (False, True):
+            ia, ib = Input(shape=shapes[0]), Input(shape=shapes[1])
+            m = Model([ia, ib], layers.Dot(axes=axes, normalize=normalize)([ia, ib]))
+            m.export(tmp_path / "dot.onnx", format="onnx")
+            onnx.checker.check_model(onnx.load(str(tmp_path / "dot.onnx")), full_check=True)
+            sess = ort.InferenceSession(str(tmp_path / "dot.onnx"), providers=["CPUExecutionProvider"])
+            xs = [rng.standard_normal((3, *s)).astype(np.float32) for s in shapes]
+            got = sess.run(None, {i.name: x for i, x in zip(sess.get_inputs(), xs)})[0]
+            np.testing.assert_allclose(got, m.predict(xs, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_dot_bad_inputs_name_the_layer():
+    with pytest.raises(ValueError, match=r"Dot .*axis 1 of the first input \(4\) and axis 1 of the second \(3\)"):
+        layers.Dot(axes=1)([np.ones((2, 4)), np.ones((2, 3))])
+    with pytest.raises(ValueError, match=r"Dot .*non-batch axis"):
+        layers.Dot(axes=0)([np.ones((2, 4)), np.ones((2, 4))])
+    with pytest.raises(ValueError, match=r"Dot .*exactly 2 inputs"):
+        layers.Dot(axes=1)([np.ones((2, 4))] * 3)
+    with pytest.raises(ValueError, match="axes must be an int or two ints"):
+        layers.Dot(axes=(1, 2, 3))
