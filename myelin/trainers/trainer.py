@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import warnings
 
@@ -42,7 +43,7 @@ from ..layers.base import replay_safe
 from ..tape import Plan, Tape
 from ..tensor import Tensor, no_grad
 from .compile_utils import _CompiledLoss, _CompiledMetrics, _loss_kind, _misfits
-from .data_adapters import array_data_adapter
+from .data_adapters import array_data_adapter, get_stream_adapter, is_stream
 from .interrupt import _interrupted, _StopAtBatchEnd
 from .steps import StepOverrides
 from .threads import _thread_policy
@@ -424,6 +425,10 @@ class Trainer(StepOverrides):
             on_nonfinite_loss = "continue" if any(isinstance(c, callbacks_module.TerminateOnNaN) for c in given) else "raise"
         if on_nonfinite_loss not in ("raise", "stop", "continue"):
             raise ValueError(f"on_nonfinite_loss must be 'raise', 'stop' or 'continue', got {on_nonfinite_loss!r}")
+        custom = self._overrides("train_step")
+        stream = is_stream(x)
+        if stream:
+            adapter = get_stream_adapter(self, x, y, sample_weight, batch_size, "fit", check_finite, class_weight, custom)
         batch_size = self._check_batch_size(batch_size)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
@@ -433,10 +438,34 @@ class Trainer(StepOverrides):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         if not isinstance(validation_freq, int) or validation_freq < 1:
             raise ValueError(f"validation_freq must be a positive integer, got {validation_freq!r}")
-        custom = self._overrides("train_step")
-        xs, ys, sw = self._prepare_data(x, y, sample_weight, class_weight, check_finite, custom, "fit")
-        val = None
-        if validation_data is not None:
+        if stream:
+            if validation_split:
+                raise ValueError("fit(): validation_split needs arrays; with a generator or PyDataset, give validation_data")
+            xs, ys, sw = adapter.first()
+        else:
+            xs, ys, sw = self._prepare_data(x, y, sample_weight, class_weight, check_finite, custom, "fit")
+        val = val_adapter = None
+        n_validations = sum((e + 1) % validation_freq == 0 for e in range(initial_epoch, epochs))
+        if is_stream(validation_data):
+            val_adapter = get_stream_adapter(
+                self,
+                validation_data,
+                None,
+                None,
+                None,
+                "fit",
+                check_finite,
+                None,
+                self._overrides("test_step"),
+                what="validation_data",
+            )
+            if val_adapter.num_batches is None and validation_steps is None and n_validations > 1:
+                raise ValueError(
+                    "fit(): validation_data is a generator without a length, read by "
+                    f"{n_validations} validations: give validation_steps (the batches of each one)"
+                )
+            val = val_adapter.first()
+        elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)")
             vx, vy = validation_data[0], validation_data[1]
@@ -457,9 +486,12 @@ class Trainer(StepOverrides):
                 self._check_targets(val[1], "_val")
             val = (val[0], self._shape_targets(val[1]), val[2])
         n = len(xs[0])
-        steps = math.ceil(n / batch_size)
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+        if stream:
+            steps = _stream_steps(adapter, steps_per_epoch, epochs - initial_epoch, "fit", "steps_per_epoch")
+        else:
+            steps = math.ceil(n / batch_size)
+            if steps_per_epoch is not None:
+                steps = min(steps, int(steps_per_epoch))
         verbose = 1 if verbose == "auto" else int(verbose)
         if custom:
             self._train_params = self.trainable_weights  # the step may build its weights on its first batch
@@ -494,34 +526,43 @@ class Trainer(StepOverrides):
                 for epoch in range(initial_epoch, epochs):
                     self.reset_metrics()
                     cbs.on_epoch_begin(epoch)
-                    for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
-                        if step >= steps:
-                            break
-                        if step < skip:
-                            continue
-                        if want_begin:
-                            cbs.batch("on_train_batch_begin", step)
-                        xb = [a[idx] for a in xs]
-                        yb = [a[idx] for a in ys]
-                        swb = None if sw is None else sw[idx]
-                        if custom:
-                            self._custom_logs = self._custom_batch("train_step", xb, yb, swb)
-                        else:
-                            self._step(xb, yb, swb, training=True)
-                        if self._nonfinite_loss is not None:
-                            self._nonfinite_stop(on_nonfinite_loss, xb, yb, swb, epoch, step, epochs, steps)
-                            break
-                        if want_end:
-                            cbs.batch("on_train_batch_end", step, self._logs())
-                        if self.stop_training or ctrl_c.requested:
-                            break
+                    if stream:
+                        adapter.on_epoch_begin()
+                        batches = self._stream_batches(adapter, steps, shuffle, gen, custom)
+                    else:
+                        batches = _array_batches(xs, ys, sw, batch_size, steps, shuffle, gen)
+                    step = -1
+                    with contextlib.closing(batches):
+                        for step, (xb, yb, swb) in enumerate(batches):
+                            if step < skip:
+                                continue
+                            if want_begin:
+                                cbs.batch("on_train_batch_begin", step)
+                            if self._train_batch(xb, yb, swb, custom, on_nonfinite_loss, epoch, step, epochs, steps):
+                                break
+                            if want_end:
+                                cbs.batch("on_train_batch_end", step, self._logs())
+                            if self.stop_training or ctrl_c.requested:
+                                break
+                    if stream:
+                        adapter.on_epoch_end()
+                        if steps is None:  # a generator read to its end: now its length is known
+                            steps = max(step + 1, 1)
+                            cbs.params["steps"] = steps
+                        if _ran_out(adapter, step, steps):
+                            if step < 0:
+                                break
+                            self.stop_training = True
                     skip = 0
                     if ctrl_c.requested:
                         raise KeyboardInterrupt(_interrupted(epoch, step, epochs, steps))
                     logs = self._logs()
                     if val is not None and (epoch + 1) % validation_freq == 0:
-                        vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
-                        val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
+                        if val_adapter is not None:
+                            val_logs = self._evaluate_batches(self._stream_batches(val_adapter, validation_steps), cbs)
+                        else:
+                            vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
+                            val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
                         logs.update({f"val_{k}": v for k, v in val_logs.items()})
                     cbs.on_epoch_end(epoch, logs)
                     if self.stop_training:
@@ -534,6 +575,30 @@ class Trainer(StepOverrides):
             self.optimizer.finalize_variable_values()
         return history
 
+    def _train_batch(self, xb, yb, swb, custom: bool, policy: str, epoch: int, step: int, epochs: int, steps) -> bool:
+        """One training batch (the model's step or the overridden one); True when a non-finite loss stops the epoch."""
+        if custom:
+            self._custom_logs = self._custom_batch("train_step", xb, yb, swb)
+        else:
+            self._step(xb, yb, swb, training=True)
+        if self._nonfinite_loss is not None:
+            self._nonfinite_stop(policy, xb, yb, swb, epoch, step, epochs, steps)
+            return True
+        return False
+
+    def _stream_batches(self, adapter, steps, shuffle: bool = False, rng=None, custom: bool | None = None):
+        """The prepared batches of one epoch of a generator or ``PyDataset``; its targets checked against the model."""
+        check = not adapter.custom and adapter.mode == "xy"
+        inner = adapter.epoch(steps, rng, shuffle)
+        try:
+            for xs, ys, sw in inner:
+                if check:
+                    self._check_model_input(xs)
+                    self._check_targets(ys)
+                yield xs, self._shape_targets(ys), sw
+        finally:
+            inner.close()
+
     def _nonfinite_stop(self, policy: str, xb, yb, swb, epoch: int, step: int, epochs: int, steps: int) -> None:
         """The loss of this batch is NaN or infinite: explain where it came from, then raise or stop."""
         value, self._nonfinite_loss = self._nonfinite_loss, None
@@ -545,21 +610,22 @@ class Trainer(StepOverrides):
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_arrays(self, xs, ys, sw, batch_size: int, cbs, steps=None) -> dict:
+        return self._evaluate_batches(_array_batches(xs, ys, sw, batch_size, steps), cbs)
+
+    def _evaluate_batches(self, batches, cbs) -> dict:
+        """Loss and metrics over ``batches`` of ``(xs, ys, sw)``, with the test callbacks."""
         self.reset_metrics()
-        n = len(xs[0])
         cbs.on_test_begin()
         want_end = cbs.wants("on_test_batch_end")
         custom = self._overrides("test_step")
-        for step, idx in enumerate(data.batch_indices(n, batch_size)):
-            if steps is not None and step >= steps:
-                break
-            batch = ([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx])
-            if custom:
-                self._custom_logs = self._custom_batch("test_step", *batch)
-            else:
-                self._step(*batch, training=False)
-            if want_end:
-                cbs.batch("on_test_batch_end", step, self._logs())
+        with contextlib.closing(batches):
+            for step, batch in enumerate(batches):
+                if custom:
+                    self._custom_logs = self._custom_batch("test_step", *batch)
+                else:
+                    self._step(*batch, training=False)
+                if want_end:
+                    cbs.batch("on_test_batch_end", step, self._logs())
         logs = self._logs()
         cbs.on_test_end(logs)
         return logs
@@ -587,20 +653,31 @@ class Trainer(StepOverrides):
             >>> loss, mae = m.evaluate(np.zeros((4, 2)), np.zeros(4), verbose=0)
         """
         self._assert_compiled("evaluate")
-        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
         custom = self._overrides("test_step")
-        xs, ys, sw = self._prepare_data(x, y, sample_weight, None, check_finite, custom, "evaluate")
+        adapter = None
+        if is_stream(x):
+            adapter = get_stream_adapter(self, x, y, sample_weight, batch_size, "evaluate", check_finite, None, custom)
+            xs, ys, sw = adapter.first()
+        else:
+            batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
+            xs, ys, sw = self._prepare_data(x, y, sample_weight, None, check_finite, custom, "evaluate")
         if not custom:
             self._ensure_built(xs)
             self._check_targets(ys)
         ys = self._shape_targets(ys)
         verbose = 1 if verbose == "auto" else int(verbose)
-        n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
+        if adapter is not None:
+            n_steps = _stream_steps(adapter, steps, 1, "evaluate", "steps")
+        else:
+            n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
         cb_list = list(callbacks or [])
         if verbose:
             cb_list.insert(0, callbacks_module.ProgbarLogger())
         cbs = callbacks_module.CallbackList(cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "test"})
-        logs = self._evaluate_arrays(xs, ys, sw, batch_size, cbs, steps)
+        if adapter is not None:
+            logs = self._evaluate_batches(self._stream_batches(adapter, n_steps), cbs)
+        else:
+            logs = self._evaluate_arrays(xs, ys, sw, batch_size, cbs, steps)
         if return_dict:
             return logs
         values = [logs[k] for k in self.metrics_names if k in logs]
@@ -626,6 +703,8 @@ class Trainer(StepOverrides):
             >>> m.predict(np.zeros((5, 3)), verbose=0).shape
             (5, 2)
         """
+        if is_stream(x):
+            return self._predict_stream(x, batch_size, verbose, steps, callbacks, check_finite)
         batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
         xs = self._prepare_x(x, check_finite=check_finite, method="predict")
         self._ensure_built(xs)
@@ -655,6 +734,33 @@ class Trainer(StepOverrides):
                 cbs.batch("on_predict_batch_end", step, {"outputs": outs})
         cbs.on_predict_end()
         results = [Tensor._wrap(r, False).numpy() for r in results]
+        return results[0] if len(results) == 1 else results
+
+    def _predict_stream(self, x, batch_size, verbose, steps, callbacks, check_finite: bool):
+        """``predict`` on a generator or ``PyDataset``: the outputs of its batches, in order, concatenated."""
+        adapter = get_stream_adapter(self, x, None, None, batch_size, "predict", check_finite, mode="x")
+        self._ensure_built(adapter.first()[0])
+        n_steps = _stream_steps(adapter, steps, 1, "predict", "steps")
+        verbose = 1 if verbose == "auto" else int(verbose)
+        cb_list = list(callbacks or [])
+        if verbose:
+            cb_list.insert(0, callbacks_module.ProgbarLogger())
+        cbs = callbacks_module.CallbackList(
+            cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "predict"}
+        )
+        want_end = cbs.wants("on_predict_batch_end")
+        custom = self._overrides("predict_step")
+        cbs.on_predict_begin()
+        parts = []
+        with contextlib.closing(adapter.epoch(n_steps)) as batches:
+            for step, (xb, _, _) in enumerate(batches):
+                self._check_model_input(xb)
+                outs = self._custom_batch("predict_step", xb, [], None) if custom else self._infer(xb)
+                parts.append([Tensor._wrap(o, False).numpy() for o in outs])
+                if want_end:
+                    cbs.batch("on_predict_batch_end", step, {"outputs": outs})
+        cbs.on_predict_end()
+        results = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
         return results[0] if len(results) == 1 else results
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):
@@ -783,6 +889,52 @@ class Trainer(StepOverrides):
             metrics=saving.deserialize_object(config.get("metrics"), "metric"),
             weighted_metrics=saving.deserialize_object(config.get("weighted_metrics"), "metric"),
         )
+
+
+# ---------------------------------------------------------------------------- batches of one epoch
+def _array_batches(xs: list, ys: list, sw, batch_size: int, steps: int | None, shuffle: bool = False, rng=None):
+    """``(xs, ys, sw)`` of each batch of arrays in memory: views in order, or a new permutation with ``shuffle``."""
+    for idx in itertools.islice(data.batch_indices(len(xs[0]), batch_size, shuffle, rng), steps):
+        yield [a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx]
+
+
+def _stream_steps(adapter, steps, passes: int, method: str, argument: str) -> int | None:
+    """The batches of each pass over a generator or ``PyDataset``; errors for what would hang or cannot be."""
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"{method}(): {argument} must be a positive integer, got {steps!r}")
+        steps = int(steps)
+        if adapter.num_batches is not None and steps > adapter.num_batches:
+            raise ValueError(
+                f"{method}(): {argument}={steps}, but {adapter.source} has only {adapter.num_batches} batches "
+                f"(its __len__): give {argument} <= {adapter.num_batches}, or None for all of them"
+            )
+        return steps
+    if adapter.num_batches is not None:
+        return adapter.num_batches
+    if adapter.source != "generator":  # a PyDataset whose num_batches is None
+        raise ValueError(
+            f"{method}(): {adapter.source} is endless (num_batches is None): give {argument} (the batches of each epoch)"
+        )
+    if passes > 1:
+        raise ValueError(
+            f"{method}(): x is a generator or iterator, which has no length and is read once: with epochs={passes} "
+            f"give {argument} (the batches of each epoch; an endless generator always needs it), or use a PyDataset"
+        )
+    return None
+
+
+def _ran_out(adapter, step: int, steps) -> bool:
+    """After an epoch of ``steps_per_epoch`` batches: the generator ended before them (a warning, as Keras gives)."""
+    if not adapter.ran_out:
+        return False
+    warnings.warn(
+        f"fit(): the generator ran out of data after {step + 1} of the {steps} batches of this epoch; training stops. "
+        "Make sure it can yield steps_per_epoch * epochs batches (or make it endless)",
+        UserWarning,
+        stacklevel=4,
+    )
+    return True
 
 
 # ---------------------------------------------------------------------------- which steps may be replayed
