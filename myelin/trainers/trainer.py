@@ -548,7 +548,7 @@ class Trainer(StepOverrides):
                         adapter.on_epoch_end()
                         if steps is None:  # a generator read to its end: now its length is known
                             steps = max(step + 1, 1)
-                            cbs.params["steps"] = steps
+                            params["steps"] = steps  # what callbacks read from now on
                         if _ran_out(adapter, step, steps):
                             if step < 0:
                                 break

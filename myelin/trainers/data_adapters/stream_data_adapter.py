@@ -201,7 +201,7 @@ class PyDatasetAdapter(StreamAdapter):
         >>> m = myelin.Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
         >>> m.compile(optimizer="sgd", loss="mse")
         >>> a = PyDatasetAdapter(Two(), m, "xy", "fit", True)
-        >>> [b[0][0][0, 0] for b in a.epoch(None)]
+        >>> [float(b[0][0][0, 0]) for b in a.epoch(None)]
         [0.0, 1.0]
     """
 
@@ -238,6 +238,7 @@ class PyDatasetAdapter(StreamAdapter):
             indices = list(range(self._next, self._next + steps))
             self._next += steps
         else:
+            shuffle = shuffle and not getattr(self.dataset, "_keeps_order", False)  # a dataset that shuffles itself
             order = (rng or np.random.default_rng()).permutation(n).tolist() if shuffle else range(n)
             indices = list(itertools.islice(order, steps))
         batches = read_batches(self.dataset, indices)
