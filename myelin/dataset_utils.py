@@ -107,8 +107,15 @@ class Dataset(PyDataset):
 
     def _like(self, order, batch_size) -> Dataset:
         out = Dataset(
-            self._make, len(order), batch_size, self.shuffle, self.seed, order=order,
-            workers=self._workers, use_multiprocessing=self._use_multiprocessing, max_queue_size=self._max_queue_size,
+            self._make,
+            len(order),
+            batch_size,
+            self.shuffle,
+            self.seed,
+            order=order,
+            workers=self._workers,
+            use_multiprocessing=self._use_multiprocessing,
+            max_queue_size=self._max_queue_size,
         )
         if hasattr(self, "class_names"):
             out.class_names = self.class_names
@@ -173,7 +180,9 @@ def timeseries_dataset_from_array(
         if end_index <= 0 or end_index >= n:
             raise ValueError(f"end_index must be in (0, {n}) (the length of the data), got {end_index}")
         if start_index and end_index <= start_index:
-            raise ValueError(f"end_index must be higher than start_index, got start_index={start_index}, end_index={end_index}")
+            raise ValueError(
+                f"end_index must be higher than start_index, got start_index={start_index}, end_index={end_index}"
+            )
     start = start_index or 0
     end = end_index or n
     num_seqs = end - start - (sequence_length - 1) * sampling_rate
@@ -203,7 +212,9 @@ def _index_directory(directory, labels, formats, class_names, shuffle, seed, fol
     if not os.path.isdir(directory):
         raise ValueError(f"{what}: directory {directory!r} does not exist or is not a folder")
     if labels == "inferred":
-        subdirs = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)) and not d.startswith("."))
+        subdirs = sorted(
+            d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)) and not d.startswith(".")
+        )
         if class_names is not None:
             if not set(class_names) <= set(subdirs):
                 raise ValueError(f"{what}: class_names {list(class_names)} must be sub-folders of {directory!r}: {subdirs}")
@@ -390,7 +401,9 @@ def image_dataset_from_directory(
         x = np.stack([load_one(p) for p in batch_paths])
         return x.transpose(0, 3, 1, 2) if data_format == "channels_first" else x
 
-    return _from_files(paths, labels, names, label_mode, batch_size, shuffle, seed, validation_split, subset, load, what, verbose)
+    return _from_files(
+        paths, labels, names, label_mode, batch_size, shuffle, seed, validation_split, subset, load, what, verbose
+    )
 
 
 def text_dataset_from_directory(
@@ -445,7 +458,9 @@ def text_dataset_from_directory(
         out[:] = [read(p) for p in batch_paths]
         return out
 
-    return _from_files(paths, labels, names, label_mode, batch_size, shuffle, seed, validation_split, subset, load, what, verbose)
+    return _from_files(
+        paths, labels, names, label_mode, batch_size, shuffle, seed, validation_split, subset, load, what, verbose
+    )
 
 
 def _split_sizes(left_size, right_size, total: int) -> tuple[int, int]:
@@ -474,7 +489,9 @@ def _split_sizes(left_size, right_size, total: int) -> tuple[int, int]:
     return int(left), int(right)
 
 
-def split_dataset(dataset, left_size=None, right_size=None, shuffle: bool = False, seed: int | None = None, preferred_backend=None):
+def split_dataset(
+    dataset, left_size=None, right_size=None, shuffle: bool = False, seed: int | None = None, preferred_backend=None
+):
     """Split a dataset (an array, a tuple/list of arrays of one length, a dict of them, or a :class:`Dataset`) in two.
 
     Sizes are fractions in (0, 1) or sample counts (one may be None: the rest). The left
