@@ -173,9 +173,8 @@ def timeseries_dataset_from_array(
         if value >= n:
             raise ValueError(f"{name} must be lower than the length of the data ({n}), got {name}={value}")
     _check_int(batch_size, "batch_size", allow_none=True)
-    if start_index:
-        if start_index < 0 or start_index >= n:
-            raise ValueError(f"start_index must be in [0, {n}) (the length of the data), got {start_index}")
+    if start_index and (start_index < 0 or start_index >= n):
+        raise ValueError(f"start_index must be in [0, {n}) (the length of the data), got {start_index}")
     if end_index:
         if end_index <= 0 or end_index >= n:
             raise ValueError(f"end_index must be in (0, {n}) (the length of the data), got {end_index}")
@@ -356,7 +355,7 @@ def image_dataset_from_directory(
     """
     what = "image_dataset_from_directory"
     try:
-        from PIL import Image
+        from PIL import Image  # noqa: PLC0415  (Pillow is optional: the images extra)
     except ImportError:
         raise ImportError(f"{what} reads images with Pillow: pip install 'myelin[images]' (or pillow)") from None
     channels = {"grayscale": 1, "rgb": 3, "rgba": 4}

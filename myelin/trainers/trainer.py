@@ -29,7 +29,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 import warnings
 
@@ -44,6 +43,7 @@ from ..tape import Plan, Tape
 from ..tensor import Tensor, no_grad
 from .compile_utils import _CompiledLoss, _CompiledMetrics, _loss_kind, _misfits
 from .data_adapters import array_data_adapter, get_stream_adapter, is_stream
+from .epoch_iterator import _array_batches, _ran_out, _stream_steps
 from .interrupt import _interrupted, _StopAtBatchEnd
 from .steps import StepOverrides
 from .threads import _thread_policy
@@ -889,52 +889,6 @@ class Trainer(StepOverrides):
             metrics=saving.deserialize_object(config.get("metrics"), "metric"),
             weighted_metrics=saving.deserialize_object(config.get("weighted_metrics"), "metric"),
         )
-
-
-# ---------------------------------------------------------------------------- batches of one epoch
-def _array_batches(xs: list, ys: list, sw, batch_size: int, steps: int | None, shuffle: bool = False, rng=None):
-    """``(xs, ys, sw)`` of each batch of arrays in memory: views in order, or a new permutation with ``shuffle``."""
-    for idx in itertools.islice(data.batch_indices(len(xs[0]), batch_size, shuffle, rng), steps):
-        yield [a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx]
-
-
-def _stream_steps(adapter, steps, passes: int, method: str, argument: str) -> int | None:
-    """The batches of each pass over a generator or ``PyDataset``; errors for what would hang or cannot be."""
-    if steps is not None:
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"{method}(): {argument} must be a positive integer, got {steps!r}")
-        steps = int(steps)
-        if adapter.num_batches is not None and steps > adapter.num_batches:
-            raise ValueError(
-                f"{method}(): {argument}={steps}, but {adapter.source} has only {adapter.num_batches} batches "
-                f"(its __len__): give {argument} <= {adapter.num_batches}, or None for all of them"
-            )
-        return steps
-    if adapter.num_batches is not None:
-        return adapter.num_batches
-    if adapter.source != "generator":  # a PyDataset whose num_batches is None
-        raise ValueError(
-            f"{method}(): {adapter.source} is endless (num_batches is None): give {argument} (the batches of each epoch)"
-        )
-    if passes > 1:
-        raise ValueError(
-            f"{method}(): x is a generator or iterator, which has no length and is read once: with epochs={passes} "
-            f"give {argument} (the batches of each epoch; an endless generator always needs it), or use a PyDataset"
-        )
-    return None
-
-
-def _ran_out(adapter, step: int, steps) -> bool:
-    """After an epoch of ``steps_per_epoch`` batches: the generator ended before them (a warning, as Keras gives)."""
-    if not adapter.ran_out:
-        return False
-    warnings.warn(
-        f"fit(): the generator ran out of data after {step + 1} of the {steps} batches of this epoch; training stops. "
-        "Make sure it can yield steps_per_epoch * epochs batches (or make it endless)",
-        UserWarning,
-        stacklevel=4,
-    )
-    return True
 
 
 # ---------------------------------------------------------------------------- which steps may be replayed

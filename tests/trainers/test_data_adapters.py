@@ -233,7 +233,7 @@ def test_an_endless_generator_without_steps_per_epoch_is_an_error_not_a_hang():
         def __getitem__(self, i):
             return X[:16], Y[:16]
 
-    with pytest.raises(ValueError, match="endless.*steps_per_epoch"):
+    with pytest.raises(ValueError, match=r"endless.*steps_per_epoch"):
         _model().fit(Endless(), verbose=0)
     h = _model().fit(Endless(workers=2), steps_per_epoch=3, epochs=2, verbose=0)
     assert len(h.history["loss"]) == 2
@@ -318,7 +318,8 @@ def test_a_memory_map_larger_than_what_fit_may_hold_is_read_batch_by_batch(tmp_p
         from myelin import layers
         x = np.memmap({str(path)!r}, dtype=np.float32, mode="r", shape=({rows}, {width}))
         y = (np.arange({rows}) % 10)
-        m = myelin.Sequential([layers.Input(shape=({width},)), layers.Dense(16, activation="relu"), layers.Dense(10, activation="softmax")])
+        dense = [layers.Dense(16, activation="relu"), layers.Dense(10, activation="softmax")]
+        m = myelin.Sequential([layers.Input(shape=({width},)), *dense])
         m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         m.predict(x[:256], verbose=0)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
