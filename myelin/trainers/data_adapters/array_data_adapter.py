@@ -36,18 +36,18 @@ def prepare_x(model, x, name: str = "x", check_finite: bool = True, method: str 
         raise ValueError(f"Model {model.name!r}: {name} is required")
     dtype = model.compute_dtype
     mapped = {i: a for i, a in enumerate(xs) if isinstance(a, np.memmap) and a.dtype.kind in "biuf"}
-    if mapped:  # read batch by batch, never whole: cast each batch, check the file in chunks
+    if mapped:  # read batch by batch, never whole: each batch cast on its own, the file checked in chunks
         kinds = declared if declared is not None and len(declared) == len(xs) else [None] * len(xs)
-        for i, a in mapped.items():
-            if kinds[i] is not None and np.dtype(kinds[i]).kind in "iu" and a.dtype.kind not in "iu":
+        for i, a in enumerate(xs):
+            if i not in mapped:
+                xs[i] = data.cast_features(data.to_array(a, name), dtype)
+                continue
+            integer = kinds[i] is not None and np.dtype(kinds[i]).kind in "iu"
+            if integer and a.dtype.kind not in "iu":
                 raise TypeError(f"{name}: this model input is declared as {kinds[i]}, got a memory map of {a.dtype}")
-            target = kinds[i] if kinds[i] is not None and np.dtype(kinds[i]).kind in "iu" else dtype
-            xs[i] = MappedRows(a, target, name if len(xs) == 1 else f"{name}[{i}]", check_finite, method)
-        check_finite = check_finite and len(mapped) < len(xs)
-    if mapped:
-        others = [i for i in range(len(xs)) if i not in mapped]
-        for i in others:
-            xs[i] = data.cast_features(data.to_array(xs[i], name), dtype)
+            xs[i] = MappedRows(
+                a, kinds[i] if integer else dtype, name if len(xs) == 1 else f"{name}[{i}]", check_finite, method
+            )
     elif declared is None or len(declared) != len(xs):
         xs = [data.cast_features(data.to_array(a, name), dtype) for a in xs]
     else:
