@@ -82,6 +82,7 @@ def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
 
 
 __all__ = [
+    "Dataset",
     "PyDataset",
     "Sequence",
     "clear_session",
@@ -156,7 +157,7 @@ def pad_sequences(
 
 # Data that is not one array in memory (docs/data.md): Keras's PyDataset and dataset utilities.
 from .dataset_utils import (  # noqa: E402
-    Dataset,  # noqa: F401
+    Dataset,
     image_dataset_from_directory,
     split_dataset,
     text_dataset_from_directory,

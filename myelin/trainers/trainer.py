@@ -459,11 +459,14 @@ class Trainer(StepOverrides):
                 self._overrides("test_step"),
                 what="validation_data",
             )
-            if val_adapter.num_batches is None and validation_steps is None and n_validations > 1:
+            endless = val_adapter.source != "generator"  # a PyDataset whose num_batches is None
+            if val_adapter.num_batches is None and validation_steps is None and (n_validations > 1 or endless):
                 raise ValueError(
-                    "fit(): validation_data is a generator without a length, read by "
-                    f"{n_validations} validations: give validation_steps (the batches of each one)"
+                    f"fit(): validation_data is {'an endless PyDataset' if endless else 'a generator without a length'}, "
+                    f"read by {n_validations} validation(s): give validation_steps (the batches of each one)"
                 )
+            if val_adapter.num_batches is not None:
+                validation_steps = _stream_steps(val_adapter, validation_steps, 1, "fit", "validation_steps")
             val = val_adapter.first()
         elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -528,7 +531,7 @@ class Trainer(StepOverrides):
                     cbs.on_epoch_begin(epoch)
                     if stream:
                         adapter.on_epoch_begin()
-                        batches = self._stream_batches(adapter, steps, shuffle, gen, custom)
+                        batches = self._stream_batches(adapter, steps, shuffle, gen)
                     else:
                         batches = _array_batches(xs, ys, sw, batch_size, steps, shuffle, gen)
                     step = -1
@@ -586,7 +589,7 @@ class Trainer(StepOverrides):
             return True
         return False
 
-    def _stream_batches(self, adapter, steps, shuffle: bool = False, rng=None, custom: bool | None = None):
+    def _stream_batches(self, adapter, steps, shuffle: bool = False, rng=None):
         """The prepared batches of one epoch of a generator or ``PyDataset``; its targets checked against the model."""
         check = not adapter.custom and adapter.mode == "xy"
         inner = adapter.epoch(steps, rng, shuffle)
