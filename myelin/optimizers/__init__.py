@@ -105,6 +105,9 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
+    # Set by data-parallel training (myelin.trainers.distributed) for the length of a fit: called
+    # with the groups once their flat gradient buffers are filled, before clipping and the update.
+    _gradient_reducer = None
 
     def __init__(
         self,
@@ -312,6 +315,7 @@ class Optimizer:
 
     def _update(self, grads: dict) -> None:
         lr = self.learning_rate
+        counts = []
         for group in self._groups:
             present = 0
             for v, view in zip(group.variables, group.grad_views):
@@ -321,6 +325,10 @@ class Optimizer:
                 else:
                     view[...] = g
                     present += 1
+            counts.append(present)
+        if self._gradient_reducer is not None:  # data-parallel: the sum over processes, before clipping
+            self._gradient_reducer(self._groups)
+        for group, present in zip(self._groups, counts):
             if not present:
                 continue
             self._clip(group)
