@@ -412,6 +412,9 @@ class Trainer(StepOverrides):
     ):
         """Train for ``epochs`` passes over the data; returns the ``History``.
 
+        ``x`` is arrays (``y`` beside them), a NumPy memory map (read batch by batch), or a
+        generator, iterator or ``myelin.utils.PyDataset`` of ``(x, y[, sample_weight])``
+        batches (``steps_per_epoch`` for an endless one; ``docs/data.md``).
         ``validation_split`` holds out the last fraction of the samples (taken before
         shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, weights)``.
         ``class_weight`` maps a class to a weight of its samples' loss.

@@ -371,3 +371,53 @@ def test_pydataset_interface_as_keras_has_it():
 
     with pytest.warns(UserWarning, match="super"):
         assert NoSuper().workers == 1
+
+
+def test_progress_bar_and_callbacks_with_a_generator_of_unknown_length(capsys):
+    class Seen(myelin.callbacks.Callback):
+        batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
+
+    seen = Seen()
+    h = _model().fit(_batches(), verbose=1, callbacks=[seen])
+    assert seen.batches == 7 and len(h.history["loss"]) == 1
+    assert "7/7" in capsys.readouterr().out
+
+
+def test_a_custom_train_step_reads_x_only_batches_from_a_generator():
+    class Autoencoder(myelin.Sequential):
+        def train_step(self, data):
+            x = data
+            with myelin.GradientTape() as tape:
+                loss = self.compute_loss(x, x, self(x, training=True))
+            self.optimizer.apply(tape.gradient(loss, self.trainable_variables), self.trainable_variables)
+            self._loss_tracker.update_state(loss)
+            return self.get_metrics_result()
+
+    def build():
+        myelin.utils.set_random_seed(0)
+        m = Autoencoder([layers.Input(shape=(4,)), layers.Dense(4)])
+        m.compile(optimizer="adam", loss="mse")
+        return m
+
+    ref = build()
+    h_ref = ref.fit(X, batch_size=BS, epochs=3, shuffle=False, verbose=0)
+    m = build()
+    h = m.fit((x for _ in range(3) for x, _ in _batches()), steps_per_epoch=7, epochs=3, verbose=0)
+    assert _same_weights(ref, m) and h.history == h_ref.history
+    assert h.history["loss"][-1] < h.history["loss"][0]
+
+
+def test_an_endless_pydataset_as_validation_data_needs_validation_steps():
+    class Endless(PyDataset):
+        num_batches = None
+
+        def __getitem__(self, i):
+            return X[:16], Y[:16]
+
+    with pytest.raises(ValueError, match="endless PyDataset.*validation_steps"):
+        _model().fit(Batches(), validation_data=Endless(), verbose=0)
+    h = _model().fit(Batches(), validation_data=Endless(), validation_steps=2, epochs=2, verbose=0)
+    assert len(h.history["val_loss"]) == 2
