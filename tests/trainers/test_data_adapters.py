@@ -417,7 +417,7 @@ def test_an_endless_pydataset_as_validation_data_needs_validation_steps():
         def __getitem__(self, i):
             return X[:16], Y[:16]
 
-    with pytest.raises(ValueError, match="endless PyDataset.*validation_steps"):
+    with pytest.raises(ValueError, match=r"endless PyDataset.*validation_steps"):
         _model().fit(Batches(), validation_data=Endless(), verbose=0)
     h = _model().fit(Batches(), validation_data=Endless(), validation_steps=2, epochs=2, verbose=0)
     assert len(h.history["val_loss"]) == 2
