@@ -421,3 +421,12 @@ def test_an_endless_pydataset_as_validation_data_needs_validation_steps():
         _model().fit(Batches(), validation_data=Endless(), verbose=0)
     h = _model().fit(Batches(), validation_data=Endless(), validation_steps=2, epochs=2, verbose=0)
     assert len(h.history["val_loss"]) == 2
+
+
+def test_the_thread_policy_counts_only_workers_that_run_beside_the_step():
+    from myelin.trainers.threads import _data_workers
+
+    assert _data_workers((Batches(),), {}) == 0  # workers=1: batches made in the loop, as Keras does
+    assert _data_workers((), {"x": Batches(workers=3)}) == 3
+    assert _data_workers((Batches(workers=1, use_multiprocessing=True),), {}) == 1
+    assert _data_workers((X,), {}) == 0
