@@ -45,12 +45,32 @@ def _stream_steps(adapter, steps, passes: int, method: str, argument: str) -> in
         raise ValueError(
             f"{method}(): {adapter.source} is endless (num_batches is None): give {argument} (the batches of each epoch)"
         )
+    if _endless(getattr(adapter, "_it", None)):
+        raise ValueError(
+            f"{method}(): x is an endless iterator ({type(adapter._it).__name__}): give {argument} (the batches of each "
+            "epoch), or it would never end"
+        )
     if passes > 1:
         raise ValueError(
             f"{method}(): x is a generator or iterator, which has no length and is read once: with epochs={passes} "
             f"give {argument} (the batches of each epoch; an endless generator always needs it), or use a PyDataset"
         )
     return None
+
+
+def _endless(it) -> bool:
+    """Whether ``it`` is one of Python's iterators known never to end (``cycle``, ``count``, ``repeat`` without times).
+
+    A generator function's ``while True`` cannot be told from a long loop before running it.
+    """
+    if isinstance(it, itertools.cycle | itertools.count):
+        return True
+    if isinstance(it, itertools.repeat):
+        try:
+            it.__length_hint__()
+        except TypeError:
+            return True
+    return False
 
 
 def _ran_out(adapter, step: int, steps) -> bool:

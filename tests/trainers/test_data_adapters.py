@@ -226,6 +226,13 @@ def test_an_endless_generator_without_steps_per_epoch_is_an_error_not_a_hang():
 
     with pytest.raises(ValueError, match="give steps_per_epoch"):
         _model().fit(endless(), epochs=2, verbose=0)
+    import itertools
+
+    for it in (itertools.cycle(_batches()), itertools.repeat((X[:16], Y[:16]))):  # endless even for one epoch
+        with pytest.raises(ValueError, match=r"endless iterator \((cycle|repeat)\): give steps_per_epoch"):
+            _model().fit(it, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="endless iterator"):
+        _model().evaluate(itertools.repeat((X[:16], Y[:16])), verbose=0)
 
     class Endless(PyDataset):
         num_batches = None
