@@ -294,7 +294,8 @@ def split_last(arrays: list, fraction: float) -> tuple[list, list]:
         raise ValueError(f"validation_split={fraction} leaves no training samples out of {n}")
     if cut == n:
         raise ValueError(f"validation_split={fraction} leaves no validation samples out of {n}")
-    return [None if a is None else a[:cut] for a in arrays], [None if a is None else a[cut:] for a in arrays]
+    parts = [(None, None) if a is None else a.split_at(cut) if hasattr(a, "split_at") else (a[:cut], a[cut:]) for a in arrays]
+    return [p[0] for p in parts], [p[1] for p in parts]
 
 
 def batch_indices(n: int, batch_size: int, shuffle: bool = False, rng: np.random.Generator | None = None):

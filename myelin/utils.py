@@ -81,7 +81,20 @@ def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
     return x / np.where(norm == 0, 1, norm)
 
 
-__all__ = ["clear_session", "normalize", "pad_sequences", "set_random_seed", "to_categorical"]
+__all__ = [
+    "Dataset",
+    "PyDataset",
+    "Sequence",
+    "clear_session",
+    "image_dataset_from_directory",
+    "normalize",
+    "pad_sequences",
+    "set_random_seed",
+    "split_dataset",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
+    "to_categorical",
+]
 
 
 def pad_sequences(
@@ -140,3 +153,14 @@ def pad_sequences(
         else:
             out[i, maxlen - len(kept) :] = kept
     return out
+
+
+# Data that is not one array in memory (docs/data.md): Keras's PyDataset and dataset utilities.
+from .dataset_utils import (  # noqa: E402
+    Dataset,
+    image_dataset_from_directory,
+    split_dataset,
+    text_dataset_from_directory,
+    timeseries_dataset_from_array,
+)
+from .trainers.data_adapters.py_dataset_adapter import PyDataset, Sequence  # noqa: E402

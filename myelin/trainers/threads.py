@@ -29,7 +29,10 @@ def _data_workers(args, kwargs) -> int:
     """Data-loading workers that run beside the step (a PyDataset's ``workers``); 0 for arrays."""
     x = kwargs.get("x", args[0] if args else None)
     workers = getattr(x, "workers", 0)  # Keras's PyDataset attribute; arrays have none
-    return workers if isinstance(workers, int) and not isinstance(workers, bool) else 0
+    if not isinstance(workers, int) or isinstance(workers, bool):
+        return 0
+    # As Keras: workers=1 without processes makes the batches in the loop itself (no worker beside the step).
+    return workers if workers > 1 or (workers > 0 and getattr(x, "use_multiprocessing", False) is True) else 0
 
 
 def _local_processes() -> int:

@@ -42,8 +42,9 @@ from ..layers.base import replay_safe
 from ..tape import Plan, Tape
 from ..tensor import Tensor, no_grad
 from .compile_utils import _CompiledLoss, _CompiledMetrics, _loss_kind, _misfits
-from .data_adapters import array_data_adapter
+from .data_adapters import array_data_adapter, get_stream_adapter, is_stream
 from .distributed import DistributedRun
+from .epoch_iterator import _array_batches, _ran_out, _stream_steps
 from .interrupt import _interrupted, _StopAtBatchEnd
 from .steps import StepOverrides
 from .threads import _thread_policy
@@ -411,6 +412,9 @@ class Trainer(StepOverrides):
     ):
         """Train for ``epochs`` passes over the data; returns the ``History``.
 
+        ``x`` is arrays (``y`` beside them), a NumPy memory map (read batch by batch), or a
+        generator, iterator or ``myelin.utils.PyDataset`` of ``(x, y[, sample_weight])``
+        batches (``steps_per_epoch`` for an endless one; ``docs/data.md``).
         ``validation_split`` holds out the last fraction of the samples (taken before
         shuffling); ``validation_data`` is ``(x_val, y_val)`` or ``(x_val, y_val, weights)``.
         ``class_weight`` maps a class to a weight of its samples' loss.
@@ -447,6 +451,10 @@ class Trainer(StepOverrides):
             on_nonfinite_loss = "continue" if any(isinstance(c, callbacks_module.TerminateOnNaN) for c in given) else "raise"
         if on_nonfinite_loss not in ("raise", "stop", "continue"):
             raise ValueError(f"on_nonfinite_loss must be 'raise', 'stop' or 'continue', got {on_nonfinite_loss!r}")
+        custom = self._overrides("train_step")
+        stream = is_stream(x)
+        if stream:
+            adapter = get_stream_adapter(self, x, y, sample_weight, batch_size, "fit", check_finite, class_weight, custom)
         batch_size = self._check_batch_size(batch_size)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
@@ -456,10 +464,37 @@ class Trainer(StepOverrides):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         if not isinstance(validation_freq, int) or validation_freq < 1:
             raise ValueError(f"validation_freq must be a positive integer, got {validation_freq!r}")
-        custom = self._overrides("train_step")
-        xs, ys, sw = self._prepare_data(x, y, sample_weight, class_weight, check_finite, custom, "fit")
-        val = None
-        if validation_data is not None:
+        if stream:
+            if validation_split:
+                raise ValueError("fit(): validation_split needs arrays; with a generator or PyDataset, give validation_data")
+            xs, ys, sw = adapter.first()
+        else:
+            xs, ys, sw = self._prepare_data(x, y, sample_weight, class_weight, check_finite, custom, "fit")
+        val = val_adapter = None
+        n_validations = sum((e + 1) % validation_freq == 0 for e in range(initial_epoch, epochs))
+        if is_stream(validation_data):
+            val_adapter = get_stream_adapter(
+                self,
+                validation_data,
+                None,
+                None,
+                None,
+                "fit",
+                check_finite,
+                None,
+                self._overrides("test_step"),
+                what="validation_data",
+            )
+            endless = val_adapter.source != "generator"  # a PyDataset whose num_batches is None
+            if val_adapter.num_batches is None and validation_steps is None and (n_validations > 1 or endless):
+                raise ValueError(
+                    f"fit(): validation_data is {'an endless PyDataset' if endless else 'a generator without a length'}, "
+                    f"read by {n_validations} validation(s): give validation_steps (the batches of each one)"
+                )
+            if val_adapter.num_batches is not None:
+                validation_steps = _stream_steps(val_adapter, validation_steps, 1, "fit", "validation_steps")
+            val = val_adapter.first()
+        elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
                 raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)")
             vx, vy = validation_data[0], validation_data[1]
@@ -481,14 +516,21 @@ class Trainer(StepOverrides):
             val = (val[0], self._shape_targets(val[1]), val[2])
         n = len(xs[0])
         dist = DistributedRun.current()
+        if dist is not None and (stream or val_adapter is not None):
+            raise ValueError(
+                "fit(): data-parallel training (myelin.distribution) shards arrays in memory; got a generator or PyDataset"
+            )
         if dist is not None:  # data-parallel: agree, broadcast the state; batch_size becomes this process's draw
             facts = {"epochs": epochs, "initial_epoch": initial_epoch, "shuffle": bool(shuffle), "steps": steps_per_epoch}
             facts["validation"] = None if val is None else [len(val[0][0]), validation_freq, validation_steps]
             facts["custom step"] = custom
             batch_size = dist.start(self, xs, ys, sw, batch_size, facts)
-        steps = math.ceil(n / batch_size)
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+        if stream:
+            steps = _stream_steps(adapter, steps_per_epoch, epochs - initial_epoch, "fit", "steps_per_epoch")
+        else:
+            steps = math.ceil(n / batch_size)
+            if steps_per_epoch is not None:
+                steps = min(steps, int(steps_per_epoch))
         verbose = 1 if verbose == "auto" else int(verbose)
         if dist is not None:
             verbose = dist.verbose(verbose)
@@ -530,38 +572,43 @@ class Trainer(StepOverrides):
                     if dist is not None:
                         dist.epoch_begin()
                     cbs.on_epoch_begin(epoch)
-                    for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
-                        if step >= steps:
-                            break
-                        if step < skip:
-                            continue
-                        if want_begin:
-                            cbs.batch("on_train_batch_begin", step)
-                        xb = [a[idx] for a in xs]
-                        yb = [a[idx] for a in ys]
-                        swb = None if sw is None else sw[idx]
-                        if dist is not None:
-                            xb, yb, swb = dist.shard((xb, yb, swb))
-                        if dist is not None and not len(xb[0]):
-                            dist.idle_step(self)
-                        elif custom:
-                            self._custom_logs = self._custom_batch("train_step", xb, yb, swb)
-                        else:
-                            self._step(xb, yb, swb, training=True)
-                        if self._nonfinite_loss is not None:
-                            self._nonfinite_stop(on_nonfinite_loss, xb, yb, swb, epoch, step, epochs, steps)
-                            break
-                        if want_end:
-                            cbs.batch("on_train_batch_end", step, self._logs())
-                        if self.stop_training or ctrl_c.requested:
-                            break
+                    if stream:
+                        adapter.on_epoch_begin()
+                        batches = self._stream_batches(adapter, steps, shuffle, gen)
+                    else:
+                        batches = _array_batches(xs, ys, sw, batch_size, steps, shuffle, gen)
+                    step = -1
+                    with contextlib.closing(batches):
+                        for step, (xb, yb, swb) in enumerate(batches):
+                            if step < skip:
+                                continue
+                            if want_begin:
+                                cbs.batch("on_train_batch_begin", step)
+                            if self._train_batch(xb, yb, swb, custom, on_nonfinite_loss, epoch, step, epochs, steps):
+                                break
+                            if want_end:
+                                cbs.batch("on_train_batch_end", step, self._logs())
+                            if self.stop_training or ctrl_c.requested:
+                                break
+                    if stream:
+                        adapter.on_epoch_end()
+                        if steps is None:  # a generator read to its end: now its length is known
+                            steps = max(step + 1, 1)
+                            params["steps"] = steps  # what callbacks read from now on
+                        if _ran_out(adapter, step, steps):
+                            if step < 0:
+                                break
+                            self.stop_training = True
                     skip = 0
                     if ctrl_c.requested:
                         raise KeyboardInterrupt(_interrupted(epoch, step, epochs, steps))
                     logs = self._logs()
                     if val is not None and (epoch + 1) % validation_freq == 0:
-                        vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
-                        val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
+                        if val_adapter is not None:
+                            val_logs = self._evaluate_batches(self._stream_batches(val_adapter, validation_steps), cbs)
+                        else:
+                            vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
+                            val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
                         logs.update({f"val_{k}": v for k, v in val_logs.items()})
                     cbs.on_epoch_end(epoch, logs)
                     if self.stop_training:
@@ -577,6 +624,34 @@ class Trainer(StepOverrides):
             self._dist = None
         return history
 
+    def _train_batch(self, xb, yb, swb, custom: bool, policy: str, epoch: int, step: int, epochs: int, steps) -> bool:
+        """One training batch (the model's step or the overridden one); True when a non-finite loss stops the epoch."""
+        if self._dist is not None:  # data-parallel: this process's rows of the batch
+            xb, yb, swb = self._dist.shard((xb, yb, swb))
+        if self._dist is not None and not len(xb[0]):
+            self._dist.idle_step(self)
+        elif custom:
+            self._custom_logs = self._custom_batch("train_step", xb, yb, swb)
+        else:
+            self._step(xb, yb, swb, training=True)
+        if self._nonfinite_loss is not None:
+            self._nonfinite_stop(policy, xb, yb, swb, epoch, step, epochs, steps)
+            return True
+        return False
+
+    def _stream_batches(self, adapter, steps, shuffle: bool = False, rng=None):
+        """The prepared batches of one epoch of a generator or ``PyDataset``; its targets checked against the model."""
+        check = not adapter.custom and adapter.mode == "xy"
+        inner = adapter.epoch(steps, rng, shuffle)
+        try:
+            for xs, ys, sw in inner:
+                if check:
+                    self._check_model_input(xs)
+                    self._check_targets(ys)
+                yield xs, self._shape_targets(ys), sw
+        finally:
+            inner.close()
+
     def _nonfinite_stop(self, policy: str, xb, yb, swb, epoch: int, step: int, epochs: int, steps: int) -> None:
         """The loss of this batch is NaN or infinite: explain where it came from, then raise or stop."""
         value, self._nonfinite_loss = self._nonfinite_loss, None
@@ -588,27 +663,28 @@ class Trainer(StepOverrides):
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_arrays(self, xs, ys, sw, batch_size: int, cbs, steps=None) -> dict:
+        return self._evaluate_batches(_array_batches(xs, ys, sw, batch_size, steps), cbs)
+
+    def _evaluate_batches(self, batches, cbs) -> dict:
+        """Loss and metrics over ``batches`` of ``(xs, ys, sw)``, with the test callbacks."""
         self.reset_metrics()
-        n = len(xs[0])
         cbs.on_test_begin()
         want_end = cbs.wants("on_test_batch_end")
         if self._dist is not None:
             want_end = self._dist.any(want_end)
         custom = self._overrides("test_step")
-        for step, idx in enumerate(data.batch_indices(n, batch_size)):
-            if steps is not None and step >= steps:
-                break
-            batch = ([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx])
-            if self._dist is not None:
-                batch = self._dist.shard_eval(batch)
-            if not len(batch[0][0]):
-                pass  # this process has no rows of this (last, small) batch; its trackers add nothing
-            elif custom:
-                self._custom_logs = self._custom_batch("test_step", *batch)
-            else:
-                self._step(*batch, training=False)
-            if want_end:
-                cbs.batch("on_test_batch_end", step, self._logs())
+        with contextlib.closing(batches):
+            for step, batch in enumerate(batches):
+                if self._dist is not None:
+                    batch = self._dist.shard_eval(batch)
+                if not len(batch[0][0]):
+                    pass  # this process has no rows of this (last, small) batch; its trackers add nothing
+                elif custom:
+                    self._custom_logs = self._custom_batch("test_step", *batch)
+                else:
+                    self._step(*batch, training=False)
+                if want_end:
+                    cbs.batch("on_test_batch_end", step, self._logs())
         logs = self._logs()
         cbs.on_test_end(logs)
         return logs
@@ -636,16 +712,29 @@ class Trainer(StepOverrides):
             >>> loss, mae = m.evaluate(np.zeros((4, 2)), np.zeros(4), verbose=0)
         """
         self._assert_compiled("evaluate")
-        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
         custom = self._overrides("test_step")
-        xs, ys, sw = self._prepare_data(x, y, sample_weight, None, check_finite, custom, "evaluate")
+        adapter = None
+        if is_stream(x):
+            adapter = get_stream_adapter(self, x, y, sample_weight, batch_size, "evaluate", check_finite, None, custom)
+            xs, ys, sw = adapter.first()
+        else:
+            batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
+            xs, ys, sw = self._prepare_data(x, y, sample_weight, None, check_finite, custom, "evaluate")
         if not custom:
             self._ensure_built(xs)
             self._check_targets(ys)
         ys = self._shape_targets(ys)
         verbose = 1 if verbose == "auto" else int(verbose)
-        n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
         dist = DistributedRun.current()
+        if adapter is not None:
+            if dist is not None:
+                raise ValueError(
+                    "evaluate(): data-parallel evaluation (myelin.distribution) shards arrays in memory; "
+                    "got a generator or PyDataset"
+                )
+            n_steps = _stream_steps(adapter, steps, 1, "evaluate", "steps")
+        else:
+            n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
         if dist is not None:  # data-parallel: each process evaluates its rows of every batch; the logs are summed
             dist.start_evaluate(xs, ys, sw, {"batch_size": batch_size, "steps": steps})
             verbose = dist.verbose(verbose)
@@ -655,7 +744,10 @@ class Trainer(StepOverrides):
         cbs = callbacks_module.CallbackList(cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "test"})
         self._dist = dist
         try:
-            logs = self._evaluate_arrays(xs, ys, sw, batch_size, cbs, steps)
+            if adapter is not None:
+                logs = self._evaluate_batches(self._stream_batches(adapter, n_steps), cbs)
+            else:
+                logs = self._evaluate_arrays(xs, ys, sw, batch_size, cbs, steps)
         finally:
             self._dist = None
         if return_dict:
@@ -683,6 +775,8 @@ class Trainer(StepOverrides):
             >>> m.predict(np.zeros((5, 3)), verbose=0).shape
             (5, 2)
         """
+        if is_stream(x):
+            return self._predict_stream(x, batch_size, verbose, steps, callbacks, check_finite)
         batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
         xs = self._prepare_x(x, check_finite=check_finite, method="predict")
         self._ensure_built(xs)
@@ -712,6 +806,33 @@ class Trainer(StepOverrides):
                 cbs.batch("on_predict_batch_end", step, {"outputs": outs})
         cbs.on_predict_end()
         results = [Tensor._wrap(r, False).numpy() for r in results]
+        return results[0] if len(results) == 1 else results
+
+    def _predict_stream(self, x, batch_size, verbose, steps, callbacks, check_finite: bool):
+        """``predict`` on a generator or ``PyDataset``: the outputs of its batches, in order, concatenated."""
+        adapter = get_stream_adapter(self, x, None, None, batch_size, "predict", check_finite, mode="x")
+        self._ensure_built(adapter.first()[0])
+        n_steps = _stream_steps(adapter, steps, 1, "predict", "steps")
+        verbose = 1 if verbose == "auto" else int(verbose)
+        cb_list = list(callbacks or [])
+        if verbose:
+            cb_list.insert(0, callbacks_module.ProgbarLogger())
+        cbs = callbacks_module.CallbackList(
+            cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "predict"}
+        )
+        want_end = cbs.wants("on_predict_batch_end")
+        custom = self._overrides("predict_step")
+        cbs.on_predict_begin()
+        parts = []
+        with contextlib.closing(adapter.epoch(n_steps)) as batches:
+            for step, (xb, _, _) in enumerate(batches):
+                self._check_model_input(xb)
+                outs = self._custom_batch("predict_step", xb, [], None) if custom else self._infer(xb)
+                parts.append([Tensor._wrap(o, False).numpy() for o in outs])
+                if want_end:
+                    cbs.batch("on_predict_batch_end", step, {"outputs": outs})
+        cbs.on_predict_end()
+        results = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
         return results[0] if len(results) == 1 else results
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):

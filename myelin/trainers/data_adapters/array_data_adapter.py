@@ -3,6 +3,11 @@
 ``prepare_x`` and ``prepare_xy`` check and cast what ``fit``, ``evaluate`` and ``predict``
 were given, once, before any batch: lengths, widths, dtypes and NaN or infinite values.
 
+A NumPy memory-mapped input (``np.memmap``, ``np.load(..., mmap_mode="r")``) is never
+copied whole: it is checked in chunks, and each batch is read (and cast) on its own;
+the pages read are handed back to the operating system as training goes
+(:class:`MappedRows`), so a file larger than memory trains in little memory.
+
 Example:
     >>> import numpy as np, myelin
     >>> from myelin import layers
@@ -12,6 +17,8 @@ Example:
 """
 
 from __future__ import annotations
+
+import mmap
 
 import numpy as np
 
@@ -28,7 +35,20 @@ def prepare_x(model, x, name: str = "x", check_finite: bool = True, method: str 
     if not xs:
         raise ValueError(f"Model {model.name!r}: {name} is required")
     dtype = model.compute_dtype
-    if declared is None or len(declared) != len(xs):
+    mapped = {i: a for i, a in enumerate(xs) if isinstance(a, np.memmap) and a.dtype.kind in "biuf"}
+    if mapped:  # read batch by batch, never whole: each batch cast on its own, the file checked in chunks
+        kinds = declared if declared is not None and len(declared) == len(xs) else [None] * len(xs)
+        for i, a in enumerate(xs):
+            if i not in mapped:
+                xs[i] = data.cast_features(data.to_array(a, name), dtype)
+                continue
+            integer = kinds[i] is not None and np.dtype(kinds[i]).kind in "iu"
+            if integer and a.dtype.kind not in "iu":
+                raise TypeError(f"{name}: this model input is declared as {kinds[i]}, got a memory map of {a.dtype}")
+            xs[i] = MappedRows(
+                a, kinds[i] if integer else dtype, name if len(xs) == 1 else f"{name}[{i}]", check_finite, method
+            )
+    elif declared is None or len(declared) != len(xs):
         xs = [data.cast_features(data.to_array(a, name), dtype) for a in xs]
     else:
         labels = [name] if len(xs) == 1 else [f"{name}[{n!r}]" for _, _, n in specs]
@@ -41,7 +61,8 @@ def prepare_x(model, x, name: str = "x", check_finite: bool = True, method: str 
     if check_finite:
         columns = list(x.columns) if len(xs) == 1 and hasattr(x, "columns") else None
         for i, a in enumerate(xs):
-            data.check_finite(a, name if len(xs) == 1 else f"{name}[{i}]", columns, method)
+            if not isinstance(a, MappedRows):
+                data.check_finite(a, name if len(xs) == 1 else f"{name}[{i}]", columns, method)
     return xs
 
 
@@ -72,3 +93,72 @@ def prepare_xy(
     if sw is not None:
         sw = sw.astype(model.compute_dtype)
     return xs, ys, sw
+
+
+# Bytes of a memory map read between two hand-backs of its pages (keeps the resident set small).
+MAPPED_BUDGET = 32 << 20
+
+
+class MappedRows:
+    """Rows of a NumPy memory map, read (and cast to ``dtype``) one batch at a time; never copied whole.
+
+    Indexing with a slice or an index array returns a new in-memory array of those rows.
+    Every ``MAPPED_BUDGET`` bytes read, the map's pages are handed back to the operating
+    system (``madvise(MADV_DONTNEED)``: the file's data stays in the page cache, not in this
+    process), so the resident memory of a pass over a file of any size stays small. Maps
+    opened copy-on-write (``mode="c"``) keep their pages (handing them back would drop
+    changes made in memory).
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.dat")
+        >>> mm = np.memmap(path, dtype="float64", mode="w+", shape=(6, 2)); mm[:] = 1.0; mm.flush()
+        >>> rows = MappedRows(np.memmap(path, dtype="float64", mode="r", shape=(6, 2)), "float32")
+        >>> rows[1:3].dtype, rows[np.array([5, 0])].shape, len(rows), rows.shape
+        (dtype('float32'), (2, 2), 6, (6, 2))
+    """
+
+    def __init__(self, array: np.memmap, dtype, name: str = "x", check_finite: bool = True, method: str = "fit"):
+        self._array = array
+        self.dtype = np.dtype(dtype)
+        self.shape = array.shape
+        self.ndim = array.ndim
+        self._read = 0
+        mapping = getattr(array, "_mmap", None)
+        can_release = getattr(array, "mode", "r") != "c" and hasattr(mmap, "MADV_DONTNEED")
+        self._mmap = mapping if isinstance(mapping, mmap.mmap) and can_release else None
+        if check_finite and self.dtype.kind == "f":
+            self._check_finite(name, method)
+
+    def _check_finite(self, name: str, method: str) -> None:
+        row = max(1, int(np.prod(self.shape[1:], dtype=np.int64)) * self._array.itemsize)
+        chunk = max(1, MAPPED_BUDGET // row)
+        for start in range(0, len(self), chunk):
+            part = self[start : start + chunk]
+            data.check_finite(part, f"{name} (rows {start} to {start + len(part) - 1} of the memory map)", None, method)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        out = np.array(self._array[index], dtype=self.dtype)  # a batch: its rows only, in memory
+        self._read += max(out.nbytes, len(out) * 4096)
+        if self._read >= MAPPED_BUDGET:
+            self.release()
+        return out
+
+    def split_at(self, cut: int) -> tuple[MappedRows, MappedRows]:
+        """The rows before ``cut`` and from ``cut`` on, both still mapped (``validation_split``)."""
+        return self._view(self._array[:cut]), self._view(self._array[cut:])
+
+    def _view(self, array) -> MappedRows:
+        view = MappedRows.__new__(MappedRows)
+        view._array, view.dtype, view.shape, view.ndim = array, self.dtype, array.shape, array.ndim
+        view._read, view._mmap = 0, self._mmap
+        return view
+
+    def release(self) -> None:
+        """Hand the map's resident pages back to the operating system (their data stays in the file)."""
+        self._read = 0
+        if self._mmap is not None:
+            self._mmap.madvise(mmap.MADV_DONTNEED)
