@@ -17,11 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops.convolution import _data_format, _padding, _tuple, conv_transpose_crops, padding_amounts
-from .base import REGISTRY, Layer, _shape_str
+from .base import REGISTRY, Layer, _shape_str, unique_name
 from .core import _FUSED, _config_of
 
 _LAYOUT = {"channels_last": "(batch, *spatial, channels)", "channels_first": "(batch, channels, *spatial)"}
@@ -33,11 +35,18 @@ def _positive_int(value, what: str, name: str) -> int:
     return int(value)
 
 
+def _keras_name(cls_name: str) -> str:
+    """Keras's default layer name: ``Conv2DTranspose`` -> ``conv2d_transpose`` (digits and D stay together)."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls_name)).lower()
+
+
 class _SpatialLayer(Layer):
     """Shared input checks of the convolution and pooling layers: rank and channel count, naming the layer."""
 
+    def __init__(self, name=None, **kwargs):
+        super().__init__(name=name or unique_name(_keras_name(type(self).__name__)), **kwargs)
+
     _rank = 2
-    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     def _channel_axis(self) -> int:
         return -1 if self.data_format == "channels_last" else 1
@@ -101,7 +110,7 @@ class _BaseConv(_SpatialLayer):
             raise ValueError(
                 f"{kind}: lora_rank is not supported by myelin (LoRA adapters are not implemented), got {lora_rank!r}"
             )
-        Layer.__init__(self, activity_regularizer=activity_regularizer, **kwargs)
+        _SpatialLayer.__init__(self, activity_regularizer=activity_regularizer, **kwargs)
         self.filters = None if filters is None else _positive_int(filters, "filters", kind)
         self.kernel_size = _tuple(kernel_size, self._rank, "kernel_size", kind)
         self.strides = _tuple(strides, self._rank, "strides", kind)
@@ -295,6 +304,7 @@ class Conv1D(_Conv):
         (2, 10, 4)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 1
 
 
@@ -308,6 +318,7 @@ class Conv2D(_Conv):
         (1, 26, 26, 32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 2
 
 
@@ -321,6 +332,7 @@ class Conv3D(_Conv):
         (1, 3, 3, 3, 2)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 3
 
 
@@ -451,6 +463,7 @@ class Conv1DTranspose(_ConvTranspose):
         (1, 10, 2)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 1
 
 
@@ -464,6 +477,7 @@ class Conv2DTranspose(_ConvTranspose):
         (1, 9, 9, 3)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 2
 
 
@@ -477,6 +491,7 @@ class Conv3DTranspose(_ConvTranspose):
         (1, 4, 4, 4, 1)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 3
 
 
@@ -580,6 +595,7 @@ class DepthwiseConv1D(_DepthwiseConv):
         (1, 4, 8)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 1
 
 
@@ -593,6 +609,7 @@ class DepthwiseConv2D(_DepthwiseConv):
         (1, 8, 8, 5)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 2
 
 
@@ -703,6 +720,7 @@ class SeparableConv1D(_SeparableConv):
         (1, 4, 4)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 1
 
 
@@ -716,6 +734,7 @@ class SeparableConv2D(_SeparableConv):
         (1, 6, 6, 8)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank = 2
 
 

@@ -82,6 +82,7 @@ class MaxPooling1D(_Pooling):
         array([1., 3.], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 1, "max"
 
 
@@ -96,6 +97,7 @@ class MaxPooling2D(_Pooling):
                [13., 15.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 2, "max"
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
@@ -112,6 +114,7 @@ class MaxPooling3D(_Pooling):
         (1, 2, 2, 2, 2)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 3, "max"
 
     def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
@@ -128,6 +131,7 @@ class AveragePooling1D(_Pooling):
         array([0.5, 2.5], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 1, "average"
 
 
@@ -142,6 +146,7 @@ class AveragePooling2D(_Pooling):
                [10.5, 12.5]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 2, "average"
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
@@ -158,6 +163,7 @@ class AveragePooling3D(_Pooling):
         (1, 2, 2, 2, 2)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 3, "average"
 
     def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
@@ -207,6 +213,7 @@ class GlobalMaxPooling1D(_GlobalPooling):
         array([[4., 5.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 1, "max"
 
 
@@ -220,6 +227,7 @@ class GlobalMaxPooling2D(_GlobalPooling):
         array([[6., 7.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 2, "max"
 
 
@@ -233,6 +241,7 @@ class GlobalMaxPooling3D(_GlobalPooling):
         (2, 4)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 3, "max"
 
 
@@ -246,6 +255,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
         array([[1., 2.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 1, "average"
     supports_masking = True
 
@@ -253,8 +263,8 @@ class GlobalAveragePooling1D(_GlobalPooling):
         if mask is None:
             return super().call(x, training=training)
         self._check_layout(x.shape)
-        m = mask.data if isinstance(mask, Tensor) else mask
-        keep = ops.cast(ops.expand_dims(m, 2 if self.data_format == "channels_last" else 1), x.dtype)
+        mask = mask if isinstance(mask, Tensor) else Tensor(mask)  # a recorded mask stays recorded (replayed steps)
+        keep = ops.cast(ops.expand_dims(mask, 2 if self.data_format == "channels_last" else 1), x.dtype)
         axis = 1 if self.data_format == "channels_last" else 2
         return ops.sum(x * keep, axis=axis, keepdims=self.keepdims) / ops.sum(keep, axis=axis, keepdims=self.keepdims)
 
@@ -272,6 +282,7 @@ class GlobalAveragePooling2D(_GlobalPooling):
         array([[3., 4.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 2, "average"
 
 
@@ -285,6 +296,7 @@ class GlobalAveragePooling3D(_GlobalPooling):
         (2, 1, 1, 1, 4)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
     _rank, _mode = 3, "average"
 
 
