@@ -31,7 +31,7 @@ import math
 from .. import backend
 from ..backend import array_module
 from ..tensor import Function, Tensor
-from .primitives import _FUSED_ACTIVATIONS, as_tensor
+from .primitives import _FUSED_ACTIVATIONS, _col_sum, as_tensor
 
 # ---------------------------------------------------------------------------- geometry
 
@@ -263,7 +263,7 @@ class Conv(Function):
             gx = _channels_back(gpad[_interior(x_shape, pads)], self.channels_first)
         if not self.has_bias:
             return gx, gk
-        gb = g.sum(axis=0) if self.needs_input_grad[2] else None
+        gb = _col_sum(g) if self.needs_input_grad[2] else None
         return gx, gk, gb
 
 
@@ -336,8 +336,10 @@ class ConvTranspose(Function):
 class MaxPool(Function):
     """Max pooling over windows of ``pool`` taps with ``strides``; ``pads`` are filled with -inf.
 
-    The forward keeps, for every output, which tap of its window held the first maximum;
-    the backward sends the gradient there (PyTorch's rule for ties).
+    The forward is a running maximum over the taps of the window (one strided view each)
+    and keeps, per tap, where it beat every earlier tap; the backward walks the taps from
+    the last and sends each gradient to the last tap that won, i.e. to the first maximum of
+    its window (PyTorch's rule for ties).
     """
 
     def forward(self, x, pool=(2,), strides=(2,), pads=((0, 0),), channels_first=False):
@@ -347,29 +349,39 @@ class MaxPool(Function):
         xpad = _pad(xl, pads, value=-xp.inf)
         taps = _tap_slices(pool, strides, (1,) * len(pool), out_sp)
         best = xp.array(xpad[taps[0][1]], copy=True)  # contiguous (N, *out, C)
-        which = xp.zeros(best.shape, dtype="int8" if len(taps) < 128 else "int32")
-        for t, (_, index) in enumerate(taps[1:], start=1):
+        track = self.needs_input_grad is not None
+        wins = []
+        for _, index in taps[1:]:
             tap = xpad[index]
-            wins = tap > best
-            xp.copyto(best, tap, where=wins)
-            xp.copyto(which, t, where=wins)
-        if self.needs_input_grad is not None:
-            self.which, self.taps, self.padded_shape = which, taps, xpad.shape
+            if track:
+                wins.append(xp.greater(tap, best))
+            xp.maximum(best, tap, out=best)
+        if track:
+            self.wins, self.taps, self.padded_shape = wins, taps, xpad.shape
             self.x_shape, self.pads, self.channels_first = xl.shape, pads, channels_first
             self.disjoint = all(s >= p for s, p in zip(strides, pool))
+            # windows that tile the padded input exactly leave no position unwritten
+            self.tiled = all(s == p and o * s == n for s, p, o, n in zip(strides, pool, out_sp, xpad.shape[1:-1]))
         return _channels_back(best, channels_first)
 
     def backward(self, g):
         xp = array_module(g)
         g = _channels_last(g, self.channels_first)
-        gpad = xp.zeros(self.padded_shape, dtype=g.dtype)
-        zero = xp.zeros((), dtype=g.dtype)
-        for t, (_, index) in enumerate(self.taps):
-            hit = self.which == t
-            if self.disjoint:  # windows do not overlap: each input position is written once
-                gpad[index] = xp.where(hit, g, zero)
+        gpad = (xp.empty if self.tiled else xp.zeros)(self.padded_shape, dtype=g.dtype)
+        taken = None
+        scratch = None if self.disjoint else xp.empty(g.shape, dtype=g.dtype)
+        for t in range(len(self.taps) - 1, -1, -1):
+            if t == 0:  # the first tap holds the maximum wherever no later tap won
+                hit = xp.ones(g.shape, dtype=bool) if taken is None else xp.logical_not(taken, out=taken)
             else:
-                gpad[index] += xp.where(hit, g, zero)
+                won = self.wins[t - 1]
+                hit = won if taken is None else xp.greater(won, taken)  # won and not taken by a later tap
+                taken = won.copy() if taken is None else xp.logical_or(taken, won, out=taken)
+            index = self.taps[t][1]
+            if self.disjoint:  # each input position belongs to one window: write, do not add
+                xp.multiply(g, hit, out=gpad[index])
+            else:
+                gpad[index] += xp.multiply(g, hit, out=scratch)
         return (_channels_back(gpad[_interior(self.x_shape, self.pads)], self.channels_first),)
 
 
