@@ -206,3 +206,53 @@ def test_tensor_input_keeps_grad():
     x = Tensor(rng.standard_normal((1, 5, 5, 2)), requires_grad=True)
     layers.Conv2D(3, 3)(x).sum().backward()
     assert x.grad.shape == (1, 5, 5, 2) and np.abs(x.grad).sum() > 0
+
+
+ONNX_CASES = [
+    "conv1d_same_s2",
+    "conv1d_causal_d2",
+    "conv1d_groups_cf",
+    "conv2d_valid_relu",
+    "conv2d_same_s2",
+    "conv2d_dilated_cf",
+    "conv2d_groups_tanh",
+    "conv3d_same",
+    "conv1d_transpose_same",
+    "conv2d_transpose_valid",
+    "conv2d_transpose_outpad_cf",
+    "conv3d_transpose_same",
+    "depthwise2d_same_m2",
+    "depthwise1d_cf",
+    "separable2d_m2",
+    "separable1d_same",
+]
+
+
+@pytest.mark.parametrize("name", ONNX_CASES)
+def test_onnx_export_runs_in_onnxruntime(name, tmp_path):
+    arrays = case_arrays(name)
+    x = arrays["x"].astype("float32")
+    layer = make_layer(name)
+    model = checks.model_of(layer, x.shape[1:])
+    layer.set_weights([w.astype("float32") for w in arrays["weights"]])
+    checks.onnx_export(model, x, tmp_path)
+
+
+def test_onnx_export_of_the_mnist_convnet_and_its_summary(tmp_path, capsys):
+    model = myelin.Sequential(
+        [
+            myelin.Input((28, 28, 1)),
+            layers.Conv2D(8, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(16, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    checks.onnx_export(model, rng.random((3, 28, 28, 1)).astype("float32"), tmp_path)
+    model.summary()
+    text = capsys.readouterr().out
+    assert "conv2d (Conv2D)" in text and "(None, 26, 26, 8)" in text and "max_pooling2d (MaxPooling2D)" in text
+    assert "(None, 5, 5, 16)" in text and "1,168" in text  # 3 * 3 * 8 * 16 + 16 parameters

@@ -110,3 +110,9 @@ def test_bad_arguments():
         layers.MaxPooling2D((2, 2, 2))
     with pytest.raises(ValueError, match="AveragePooling1D: padding must be one of"):
         layers.AveragePooling1D(padding="causal")
+
+
+@pytest.mark.parametrize("name", POOL)
+def test_onnx_export_runs_in_onnxruntime(name, tmp_path):
+    x = case_arrays(name)["x"].astype("float32")
+    checks.onnx_export(checks.model_of(make_layer(name), x.shape[1:]), x, tmp_path)
