@@ -120,14 +120,34 @@ def _add_windows(cols, padded_shape, kernel, strides, dilation, out):
     return acc
 
 
-def _pad(x, pads, value=0.0):
-    """Channels-last ``x`` with ``pads`` (left, right) along each spatial axis (``x`` itself when none)."""
+def _pad(x, pads, value=0.0, buffers=None, key="pad"):
+    """Channels-last ``x`` with ``pads`` (left, right) along each spatial axis (``x`` itself when none).
+
+    ``buffers`` (a dict kept on a Function that a compiled step replays) holds the padded
+    array of the last call: its border already holds ``value``, only the interior is written.
+    """
     if not any(lo or hi for lo, hi in pads):
         return x
     xp = array_module(x)
     shape = (x.shape[0], *(n + lo + hi for n, (lo, hi) in zip(x.shape[1:-1], pads)), x.shape[-1])
-    out = xp.full(shape, value, dtype=x.dtype) if value else xp.zeros(shape, dtype=x.dtype)
+    out = None if buffers is None else buffers.get(key)
+    if out is None or out.shape != shape or out.dtype != x.dtype:
+        out = xp.full(shape, value, dtype=x.dtype) if value else xp.zeros(shape, dtype=x.dtype)
+        if buffers is not None:
+            buffers[key] = out
     out[_interior(x.shape, pads)] = x
+    return out
+
+
+def _im2col(view, rows: int, buffers, key: str):
+    """The windows ``view`` copied into a (rows, taps * channels) matrix, into the last call's buffer when it fits."""
+    xp = array_module(view)
+    shape = (rows, view.size // rows if rows else 0)
+    out = buffers.get(key)
+    if out is None or out.shape != shape or out.dtype != view.dtype:
+        out = xp.empty(shape, dtype=view.dtype)
+        buffers[key] = out
+    xp.copyto(out.reshape(view.shape), view)
     return out
 
 
@@ -199,11 +219,13 @@ class Conv(Function):
         ksize, filters = kernel.shape[:rank], kernel.shape[-1]
         windows = tuple((k - 1) * d + 1 for k, d in zip(ksize, dilation))
         out_sp = _out_sizes(xl.shape[1:-1], pads, windows, strides)
-        xpad = _pad(xl, pads)
+        # Scratch arrays survive on this Function: a compiled step replays it, and then allocates nothing here.
+        buffers = self.__dict__.setdefault("buffers", {})
+        xpad = _pad(xl, pads, buffers=buffers)
         view = _windows(xpad, ksize, strides, dilation, out_sp)
         n, taps = xl.shape[0], math.prod(ksize)
         m = n * math.prod(out_sp)
-        cols = view.reshape(m, -1)  # im2col: the one copy of the windows
+        cols = _im2col(view, m, buffers, "cols")  # im2col: the one copy of the windows
         backend.blas_threads_for(2.0 * cols.size * filters / groups)
         if groups == 1:
             w = kernel.reshape(-1, filters)
@@ -254,17 +276,40 @@ class Conv(Function):
         if need_x:
             c = x_shape[-1]
             backend.blas_threads_for(2.0 * m * taps * c * filters / groups)
-            if groups == 1:
-                gcols = g @ self.w.T
+            if groups == 1 and all(st == 1 for st in strides):
+                gx = _channels_back(self._input_grad_by_conv(g), self.channels_first)
             else:
-                gcols = (gg @ self.w.transpose(0, 2, 1)).reshape(groups, m, taps, c // groups).transpose(1, 2, 0, 3)
-            gcols = gcols.reshape(x_shape[0], *out_sp, *ksize, c)
-            gpad = _add_windows(gcols, padded_shape, ksize, strides, dilation, out_sp)
-            gx = _channels_back(gpad[_interior(x_shape, pads)], self.channels_first)
+                if groups == 1:
+                    gcols = g @ self.w.T
+                else:
+                    gcols = (gg @ self.w.transpose(0, 2, 1)).reshape(groups, m, taps, c // groups).transpose(1, 2, 0, 3)
+                gcols = gcols.reshape(x_shape[0], *out_sp, *ksize, c)
+                gpad = _add_windows(gcols, padded_shape, ksize, strides, dilation, out_sp)
+                gx = _channels_back(gpad[_interior(x_shape, pads)], self.channels_first)
         if not self.has_bias:
             return gx, gk
         gb = _col_sum(g) if self.needs_input_grad[2] else None
         return gx, gk, gb
+
+    def _input_grad_by_conv(self, g):
+        """Stride 1: the input gradient is the full correlation of the output gradient with the flipped kernel.
+
+        One im2col copy and one product, instead of a product and an add per window tap:
+        the output gradient padded by (window - 1 - left, window - 1 - right) along each axis,
+        its windows at every input position, times the kernel turned 180 degrees with its
+        channel axes swapped.
+        """
+        _, ksize, _, dilation, out_sp, pads, x_shape, taps, _ = self.geometry
+        filters, rank = self.kernel_shape[-1], len(ksize)
+        windows = [(k - 1) * d + 1 for k, d in zip(ksize, dilation)]
+        buffers = self.buffers
+        pads_g = [(w - 1 - lo, w - 1 - hi) for w, (lo, hi) in zip(windows, pads)]
+        g_pad = _pad(g.reshape(x_shape[0], *out_sp, filters), pads_g, buffers=buffers, key="g_pad")
+        view = _windows(g_pad, ksize, (1,) * rank, dilation, x_shape[1:-1])
+        cols = _im2col(view, math.prod(x_shape[:-1]), buffers, "g_cols")
+        flipped = self.w.reshape(self.kernel_shape)[(slice(None, None, -1),) * rank]  # (*k, C, F) turned 180 degrees
+        w_t = array_module(g).ascontiguousarray(flipped.swapaxes(-1, -2)).reshape(taps * filters, x_shape[-1])
+        return (cols @ w_t).reshape(x_shape)
 
 
 class ConvTranspose(Function):
