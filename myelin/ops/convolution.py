@@ -139,6 +139,31 @@ def _pad(x, pads, value=0.0, buffers=None, key="pad"):
     return out
 
 
+def _scratch(buffers: dict, key: str, shape, dtype, xp):
+    """An uninitialised array kept in ``buffers`` under ``key``: the last call's when it has this shape and dtype.
+
+    Only for arrays a Function uses inside one call: one a later call overwrites must never be returned.
+    """
+    out = buffers.get(key)
+    if out is None or out.shape != tuple(shape) or out.dtype != dtype:
+        out = xp.empty(shape, dtype=dtype)
+        buffers[key] = out
+    return out
+
+
+def _activation_grad(g, out, activation: str, buffers: dict):
+    """``g`` times the derivative of the fused activation, read off its output, into a kept buffer."""
+    xp = array_module(g)
+    res = _scratch(buffers, "g_act", g.shape, g.dtype, xp)
+    if activation == "relu":
+        xp.multiply(g, xp.greater(out, 0, out=_scratch(buffers, "mask", out.shape, bool, xp)), out=res)
+    else:  # tanh: g * (1 - out^2)
+        xp.multiply(out, out, out=res)
+        xp.subtract(1, res, out=res)
+        xp.multiply(g, res, out=res)
+    return res
+
+
 def _im2col(view, rows: int, buffers, key: str):
     """The windows ``view`` copied into a (rows, taps * channels) matrix, into the last call's buffer when it fits."""
     xp = array_module(view)
@@ -260,10 +285,8 @@ class Conv(Function):
         padded_shape, ksize, strides, dilation, out_sp, pads, x_shape, taps, m = self.geometry
         groups, filters = self.groups, self.kernel_shape[-1]
         g = _channels_last(g, self.channels_first).reshape(m, filters)
-        if self.activation == "relu":
-            g = g * (self.out > 0)
-        elif self.activation == "tanh":
-            g = g * (1 - self.out * self.out)
+        if self.activation != "linear":
+            g = _activation_grad(g, self.out, self.activation, self.buffers)
         need_x, need_k = self.needs_input_grad[:2]
         gx = gk = None
         gg = None if groups == 1 else xp.ascontiguousarray(g.reshape(m, groups, -1).transpose(1, 0, 2))
@@ -276,11 +299,15 @@ class Conv(Function):
         if need_x:
             c = x_shape[-1]
             backend.blas_threads_for(2.0 * m * taps * c * filters / groups)
-            if groups == 1 and all(st == 1 for st in strides):
+            # Stride 1: the full correlation of the gradient (copies m_in x taps x filters numbers) when that is not
+            # much more than the per-tap adds of the window products (m x taps x channels numbers).
+            m_in = math.prod(x_shape[:-1])
+            if groups == 1 and all(st == 1 for st in strides) and m_in * filters <= 1.5 * m * c:
                 gx = _channels_back(self._input_grad_by_conv(g), self.channels_first)
             else:
                 if groups == 1:
-                    gcols = g @ self.w.T
+                    gcols = _scratch(self.buffers, "g_windows", (m, self.w.shape[0]), g.dtype, xp)
+                    xp.matmul(g, self.w.T, out=gcols)
                 else:
                     gcols = (gg @ self.w.transpose(0, 2, 1)).reshape(groups, m, taps, c // groups).transpose(1, 2, 0, 3)
                 gcols = gcols.reshape(x_shape[0], *out_sp, *ksize, c)
@@ -395,11 +422,12 @@ class MaxPool(Function):
         taps = _tap_slices(pool, strides, (1,) * len(pool), out_sp)
         best = xp.array(xpad[taps[0][1]], copy=True)  # contiguous (N, *out, C)
         track = self.needs_input_grad is not None
+        buffers = self.__dict__.setdefault("buffers", {})
         wins = []
-        for _, index in taps[1:]:
+        for t, (_, index) in enumerate(taps[1:]):
             tap = xpad[index]
             if track:
-                wins.append(xp.greater(tap, best))
+                wins.append(xp.greater(tap, best, out=_scratch(buffers, f"wins{t}", best.shape, bool, xp)))
             xp.maximum(best, tap, out=best)
         if track:
             self.wins, self.taps, self.padded_shape = wins, taps, xpad.shape
@@ -414,14 +442,18 @@ class MaxPool(Function):
         g = _channels_last(g, self.channels_first)
         gpad = (xp.empty if self.tiled else xp.zeros)(self.padded_shape, dtype=g.dtype)
         taken = None
-        scratch = None if self.disjoint else xp.empty(g.shape, dtype=g.dtype)
+        buffers = self.buffers
+        scratch = None if self.disjoint else _scratch(buffers, "g_tap", g.shape, g.dtype, xp)
         for t in range(len(self.taps) - 1, -1, -1):
             if t == 0:  # the first tap holds the maximum wherever no later tap won
                 hit = xp.ones(g.shape, dtype=bool) if taken is None else xp.logical_not(taken, out=taken)
             else:
                 won = self.wins[t - 1]
-                hit = won if taken is None else xp.greater(won, taken)  # won and not taken by a later tap
-                taken = won.copy() if taken is None else xp.logical_or(taken, won, out=taken)
+                if taken is None:
+                    hit, taken = won, xp.copyto(_scratch(buffers, "taken", won.shape, bool, xp), won) or buffers["taken"]
+                else:
+                    hit = xp.greater(won, taken, out=_scratch(buffers, "hit", won.shape, bool, xp))  # won, not taken later
+                    xp.logical_or(taken, won, out=taken)
             index = self.taps[t][1]
             if self.disjoint:  # each input position belongs to one window: write, do not add
                 xp.multiply(g, hit, out=gpad[index])
