@@ -224,6 +224,11 @@ class Conv(Function):
     *spatial); ``kernel`` is (*kernel_size, channels / groups, filters); ``pads`` gives the
     zeros (left, right) added along each spatial axis. The activation is one of linear,
     relu, tanh, applied in place to the output buffer.
+
+    Example:
+        >>> import numpy as np
+        >>> Conv.apply(Tensor(np.ones((1, 4, 1))), Tensor(np.ones((3, 1, 2))), pads=((1, 1),)).data[0, :, 0]
+        array([2., 3., 3., 2.])
     """
 
     def forward(
@@ -346,6 +351,11 @@ class ConvTranspose(Function):
     ``(n - 1) * stride + dilated kernel`` along each axis is cropped by ``crops`` (left, right;
     a negative amount pads with zeros instead), as Keras's ``padding`` and ``output_padding``
     ask.
+
+    Example:
+        >>> import numpy as np
+        >>> ConvTranspose.apply(Tensor(np.ones((1, 2, 1))), Tensor(np.ones((2, 1, 1))), strides=(2,)).data.ravel()
+        array([1., 1., 1., 1.])
     """
 
     def forward(
@@ -412,6 +422,11 @@ class MaxPool(Function):
     and keeps, per tap, where it beat every earlier tap; the backward walks the taps from
     the last and sends each gradient to the last tap that won, i.e. to the first maximum of
     its window (PyTorch's rule for ties).
+
+    Example:
+        >>> import numpy as np
+        >>> MaxPool.apply(Tensor(np.array([[[1.0], [3.0], [2.0], [0.0]]]))).data.ravel()
+        array([3., 2.])
     """
 
     def forward(self, x, pool=(2,), strides=(2,), pads=((0, 0),), channels_first=False):
@@ -476,7 +491,13 @@ def _window_counts(sizes, pads, pool, strides, out_sp, xp, dtype):
 
 
 class AveragePool(Function):
-    """Average pooling over windows of ``pool`` taps with ``strides``; padded positions are not counted."""
+    """Average pooling over windows of ``pool`` taps with ``strides``; padded positions are not counted.
+
+    Example:
+        >>> import numpy as np
+        >>> AveragePool.apply(Tensor(np.array([[[1.0], [3.0], [2.0], [0.0]]]))).data.ravel()
+        array([2., 1.])
+    """
 
     def forward(self, x, pool=(2,), strides=(2,), pads=((0, 0),), channels_first=False):
         xp = array_module(x)
