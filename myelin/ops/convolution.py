@@ -97,7 +97,9 @@ def _windows(xpad, kernel, strides, dilation, out):
     rank = len(kernel)
     shape = (xpad.shape[0], *out, *kernel, xpad.shape[-1])
     steps = (st[0], *(st[1 + i] * strides[i] for i in range(rank)), *(st[1 + i] * dilation[i] for i in range(rank)), st[-1])
-    return xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=steps, writeable=False)
+    if xp.__name__ == "numpy":
+        return xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=steps, writeable=False)
+    return xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=steps)  # CuPy's takes no writeable flag
 
 
 def _tap_slices(kernel, strides, dilation, out):
