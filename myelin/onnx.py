@@ -887,3 +887,161 @@ def _dot(graph, layer, inputs):
 def _l2_normalize(graph: GraphBuilder, x: str, axis: int, name: str) -> str:
     norm = graph.op("ReduceL2", [x], name=f"{name}/norm", axes=[axis], keepdims=1)
     return graph.op("Div", [x, graph.op("Max", [norm, graph.const(1e-7, f"{name}/epsilon")])], name=name)
+
+
+# ---------------------------------------------------------------------------- convolution and pooling (issue 15)
+# ONNX's Conv, ConvTranspose and pooling operators take channels-first values: a channels-last layer is wrapped in
+# two Transpose nodes. "same" padding becomes explicit pads where the spatial sizes are known (Keras's rule: the odd
+# zero at the end), ONNX's auto_pad SAME_UPPER (the same rule) where they are not.
+from .layers import convolutional, pooling  # noqa: E402
+from .ops.convolution import conv_transpose_crops, padding_amounts  # noqa: E402
+
+
+def _to_channels_first(graph: GraphBuilder, layer, x: str, rank: int) -> str:
+    if layer.data_format == "channels_first":
+        return x
+    return graph.op("Transpose", [x], perm=[0, rank + 1, *range(1, rank + 1)])
+
+
+def _to_layout(graph: GraphBuilder, layer, x: str, rank: int, name: str) -> str:
+    if layer.data_format == "channels_first":
+        return graph.op("Identity", [x], name=name)
+    return graph.op("Transpose", [x], name=name, perm=[0, *range(2, rank + 2), 1])
+
+
+def _spatial_pads(layer, windows, strides) -> dict:
+    """ONNX's ``pads`` (or ``auto_pad``) for the layer's padding, from the shape it was built for."""
+    rank = len(windows)
+    if layer.padding == "valid":
+        return {"pads": [0] * (2 * rank)}
+    if layer.padding == "causal":
+        return {"pads": [windows[0] - 1, 0]}
+    shape = layer._build_input_shape
+    sizes = shape[1:-1] if layer.data_format == "channels_last" else shape[2:]
+    if any(n is None for n in sizes):
+        return {"auto_pad": "SAME_UPPER"}
+    amounts = [padding_amounts(n, w, s, "same") for n, w, s in zip(sizes, windows, strides)]
+    return {"pads": [lo for lo, _ in amounts] + [hi for _, hi in amounts]}
+
+
+def _conv_node(graph, layer, x, kernel, bias, groups: int, name: str, strides, dilation) -> str:
+    """One ONNX Conv of a channels-first value; ``kernel`` in Keras's (*size, in / groups, out) layout."""
+    rank = kernel.ndim - 2
+    weight = np.ascontiguousarray(np.transpose(kernel, (rank + 1, rank, *range(rank))))
+    windows = [(k - 1) * d + 1 for k, d in zip(kernel.shape[:rank], dilation)]
+    inputs = [x, graph.const(weight, f"{name}/kernel")]
+    if bias is not None:
+        inputs.append(graph.const(bias, f"{name}/bias"))
+    return graph.op(
+        "Conv",
+        inputs,
+        kernel_shape=list(kernel.shape[:rank]),
+        strides=list(strides),
+        dilations=list(dilation),
+        group=int(groups),
+        **_spatial_pads(layer, windows, strides),
+    )
+
+
+def _bias_of(layer):
+    return layer.bias.numpy() if layer.use_bias else None
+
+
+@register_converter(convolutional._Conv)
+def _conv(graph, layer, inputs):
+    rank = layer._rank
+    x = _to_channels_first(graph, layer, inputs[0], rank)
+    out = _conv_node(
+        graph, layer, x, layer.kernel.numpy(), _bias_of(layer), layer.groups, layer.name, layer.strides, layer.dilation_rate
+    )
+    out = activation(graph, layer.activation, out, f"{type(layer).__name__} layer {layer.name!r}")
+    return _to_layout(graph, layer, out, rank, layer.name)
+
+
+@register_converter(convolutional._DepthwiseConv)
+def _depthwise_conv(graph, layer, inputs):
+    rank, c = layer._rank, layer._channels
+    x = _to_channels_first(graph, layer, inputs[0], rank)
+    kernel = layer.kernel.numpy().reshape(*layer.kernel_size, 1, c * layer.depth_multiplier)
+    out = _conv_node(graph, layer, x, kernel, _bias_of(layer), c, layer.name, layer.strides, layer.dilation_rate)
+    out = activation(graph, layer.activation, out, f"{type(layer).__name__} layer {layer.name!r}")
+    return _to_layout(graph, layer, out, rank, layer.name)
+
+
+@register_converter(convolutional._SeparableConv)
+def _separable_conv(graph, layer, inputs):
+    rank, c = layer._rank, layer._channels
+    x = _to_channels_first(graph, layer, inputs[0], rank)
+    depth = layer.depthwise_kernel.numpy().reshape(*layer.kernel_size, 1, c * layer.depth_multiplier)
+    out = _conv_node(graph, layer, x, depth, None, c, f"{layer.name}/depthwise", layer.strides, layer.dilation_rate)
+    ones = (1,) * rank
+    pointwise = graph.op(
+        "Conv",
+        [
+            out,
+            graph.const(
+                np.ascontiguousarray(np.transpose(layer.pointwise_kernel.numpy(), (rank + 1, rank, *range(rank)))),
+                f"{layer.name}/pointwise",
+            ),
+        ]
+        + ([graph.const(layer.bias.numpy(), f"{layer.name}/bias")] if layer.use_bias else []),
+        kernel_shape=list(ones),
+        strides=list(ones),
+        pads=[0] * (2 * rank),
+    )
+    out = activation(graph, layer.activation, pointwise, f"{type(layer).__name__} layer {layer.name!r}")
+    return _to_layout(graph, layer, out, rank, layer.name)
+
+
+@register_converter(convolutional._ConvTranspose)
+def _conv_transpose(graph, layer, inputs):
+    rank = layer._rank
+    x = _to_channels_first(graph, layer, inputs[0], rank)
+    kernel = layer.kernel.numpy()  # (*size, filters, channels) -> ONNX's (channels, filters, *size)
+    weight = np.ascontiguousarray(np.transpose(kernel, (rank + 1, rank, *range(rank))))
+    outs = layer.output_padding or (None,) * rank
+    crops = [
+        conv_transpose_crops(k, s, layer.padding, o, d)
+        for k, s, o, d in zip(layer.kernel_size, layer.strides, outs, layer.dilation_rate)
+    ]
+    # Keras's crops from the full result: a positive amount is an ONNX pad, a negative one (always at the end) extra output
+    node_inputs = [x, graph.const(weight, f"{layer.name}/kernel")]
+    if layer.use_bias:
+        node_inputs.append(graph.const(layer.bias.numpy(), f"{layer.name}/bias"))
+    out = graph.op(
+        "ConvTranspose",
+        node_inputs,
+        kernel_shape=list(layer.kernel_size),
+        strides=list(layer.strides),
+        dilations=list(layer.dilation_rate),
+        pads=[lo for lo, _ in crops] + [max(hi, 0) for _, hi in crops],
+        output_padding=[max(-hi, 0) for _, hi in crops],
+    )
+    out = activation(graph, layer.activation, out, f"{type(layer).__name__} layer {layer.name!r}")
+    return _to_layout(graph, layer, out, rank, layer.name)
+
+
+@register_converter(pooling._Pooling)
+def _pool(graph, layer, inputs):
+    rank = layer._rank
+    x = _to_channels_first(graph, layer, inputs[0], rank)
+    attrs = {
+        "kernel_shape": list(layer.pool_size),
+        "strides": list(layer.strides),
+        **_spatial_pads(layer, layer.pool_size, layer.strides),
+    }
+    if layer._mode == "max":
+        out = graph.op("MaxPool", [x], **attrs)
+    else:
+        out = graph.op("AveragePool", [x], count_include_pad=0, **attrs)  # the padding is not counted, as in Keras
+    return _to_layout(graph, layer, out, rank, layer.name)
+
+
+@register_converter(pooling._GlobalPooling)
+def _global_pool(graph, layer, inputs):
+    rank = layer._rank
+    x = _to_channels_first(graph, layer, inputs[0], rank)
+    out = graph.op("GlobalMaxPool" if layer._mode == "max" else "GlobalAveragePool", [x])  # (batch, channels, 1, ...)
+    if not layer.keepdims:
+        return graph.op("Flatten", [out], name=layer.name, axis=1)
+    return _to_layout(graph, layer, out, rank, layer.name)

@@ -122,6 +122,7 @@ def _cell_step(cell, x):
 # Classes the inference cannot build (or that need other data): keyword arguments, and for layers the input.
 X = np.linspace(-1.0, 1.0, 24).reshape(4, 6)
 IMAGES = np.linspace(0.0, 1.0, 2 * 3 * 5 * 6).reshape(2, 3, 5, 6)
+CONV_INPUTS = {1: X.reshape(2, 4, 3), 2: X.reshape(1, 2, 3, 4), 3: X.reshape(1, 2, 3, 2, 2)}  # channels_first
 CASES = {
     ("layer", "Dense"): {"kwargs": {"units": 3}},
     ("layer", "Activation"): {"kwargs": {"activation": "sigmoid"}},
@@ -197,6 +198,37 @@ CASES = {
         "kwargs": {"rate": 0.5},
         "not_arguments": ("noise_shape",),
         "input": X.reshape(1, 2, 4, 3),
+    },
+    # Convolution and pooling layers (channels_first data: data_format's inferred choice); strides > 1 excludes dilation.
+    **{
+        ("layer", f"{kind}{rank}D{suffix}"): {
+            "kwargs": {
+                **({"filters": 2} if kind != "DepthwiseConv" else {}),
+                "kernel_size": 2,
+                "strides": 2,
+                "padding": "same",
+                **({"output_padding": 1} if suffix else {}),
+            },
+            "not_arguments": ("dilation_rate",),
+            "input": CONV_INPUTS[rank],
+        }
+        for kind, suffix, ranks in (
+            ("Conv", "", (1, 2, 3)),
+            ("Conv", "Transpose", (1, 2, 3)),
+            ("DepthwiseConv", "", (1, 2)),
+            ("SeparableConv", "", (1, 2)),
+        )
+        for rank in ranks
+    },
+    **{
+        ("layer", f"{kind}Pooling{rank}D"): {"kwargs": {"strides": 1, "padding": "same"}, "input": CONV_INPUTS[rank]}
+        for kind in ("Max", "Average")
+        for rank in (1, 2, 3)
+    },
+    **{
+        ("layer", f"Global{kind}Pooling{rank}D"): {"input": CONV_INPUTS[rank]}
+        for kind in ("Max", "Average")
+        for rank in (1, 2, 3)
     },
     ("layer", "TimeDistributed"): {"kwargs": {"layer": Fresh(lambda: myelin.layers.Dense(2))}, "input": X.reshape(2, 4, 3)},
     **{

@@ -12,12 +12,6 @@ _IMAGE = "not written yet (`ops.image` has `resize` and `affine_transform`, whic
 ABSENT = {
     "adaptive_average_pool": _CONV,
     "adaptive_max_pool": _CONV,
-    "average_pool": _CONV,
-    "conv": _CONV,
-    "conv_transpose": _CONV,
-    "depthwise_conv": _CONV,
-    "separable_conv": _CONV,
-    "max_pool": _CONV,
     "fold": _CONV,
     "unfold": _CONV,
     "extract_sequences": _CONV,

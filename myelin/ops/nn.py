@@ -24,6 +24,7 @@ from ..backend import array_module
 from ..tensor import Tensor
 from . import numpy as knp
 from . import primitives as prim
+from .convolution import average_pool, conv, conv_transpose, depthwise_conv, max_pool, separable_conv
 from .core import _standard_dtype, convert_to_tensor
 
 _EPSILON = 1e-7  # Keras's backend.epsilon()
@@ -592,4 +593,4 @@ __all__ = [
     name
     for name, value in list(globals().items())
     if not name.startswith("_") and callable(value) and getattr(value, "__module__", None) == __name__
-]
+] + ["average_pool", "conv", "conv_transpose", "depthwise_conv", "max_pool", "separable_conv"]  # keras.ops.nn's convolutions
