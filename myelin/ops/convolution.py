@@ -23,6 +23,7 @@ Example:
     (1, 2, 2, 1)
 """
 
+# Over 800 lines because the convolution, its transpose and both poolings share one strided-window machinery, read together.
 from __future__ import annotations
 
 import itertools
