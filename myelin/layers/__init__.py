@@ -4,6 +4,7 @@ Example:
     >>> from myelin.layers import Dense, Dropout, Flatten, Input, Normalization, StringLookup
 """
 
+from .attention import AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention, MultiHeadAttention
 from .base import REGISTRY, Input, InputLayer, Layer, SymbolicTensor
 from .core import (
     Activation,
@@ -35,6 +36,7 @@ from .merging import (
     multiply,
     subtract,
 )
+from .normalization import LayerNormalization, RMSNormalization, UnitNormalization
 from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
 from .regularization import SpatialDropout1D, SpatialDropout2D
 from .reshaping import Permute
@@ -58,6 +60,8 @@ __all__ = [
     "RNN",
     "Activation",
     "Add",
+    "AdditiveAttention",
+    "Attention",
     "Average",
     "Bidirectional",
     "CategoryEncoding",
@@ -67,19 +71,24 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRUCell",
+    "GroupQueryAttention",
+    "GroupedQueryAttention",
     "Identity",
     "Input",
     "InputLayer",
     "IntegerLookup",
     "LSTMCell",
     "Layer",
+    "LayerNormalization",
     "LeakyReLU",
     "Masking",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "Normalization",
     "Permute",
+    "RMSNormalization",
     "ReLU",
     "RepeatVector",
     "Rescaling",
@@ -94,6 +103,7 @@ __all__ = [
     "Subtract",
     "SymbolicTensor",
     "TimeDistributed",
+    "UnitNormalization",
     "add",
     "average",
     "concatenate",
