@@ -31,8 +31,8 @@ import numpy as np
 
 from .. import constraints, initializers, regularizers
 from ..ops import attention as attn
-from ..ops import primitives as P
-from ..ops import recurrent as R
+from ..ops import primitives as prim
+from ..ops import recurrent as rec
 from ..tensor import Tensor
 from .base import REGISTRY, Layer, SymbolicTensor, _shape_str
 from .core import _config_of
@@ -246,10 +246,10 @@ class _QueryValueAttention(Layer):
     def _project(x: Tensor, kernel, bias, activation: str = "linear") -> Tensor:
         """(batch, steps, dim) through a (dim, heads, size) kernel: (batch, steps, heads, size)."""
         dim, heads, size = kernel.shape
-        k2 = P.reshape(kernel, (dim, heads * size))
-        b2 = None if bias is None else P.reshape(bias, (heads * size,))
-        y = P.dense(x, k2, b2, activation)
-        return P.reshape(y, (x.shape[0], x.shape[1], heads, size))
+        k2 = prim.reshape(kernel, (dim, heads * size))
+        b2 = None if bias is None else prim.reshape(bias, (heads * size,))
+        y = prim.dense(x, k2, b2, activation)
+        return prim.reshape(y, (x.shape[0], x.shape[1], heads, size))
 
     def _core(self, q, k, v, mask, causal: bool, training: bool, scale: float, groups: int = 1):
         """softmax(q k^T * scale) v per head: q (B, T, H, D), k (B, S, Hkv, D), v (B, S, Hkv, Dv) -> (B, T, H, Dv).
@@ -259,33 +259,33 @@ class _QueryValueAttention(Layer):
         """
         B, T, H, D = q.shape
         S, Hkv = k.shape[1], k.shape[2]
-        q = P.mul(q, scale)
-        qh = P.transpose(q, (0, 2, 1, 3))  # (B, H, T, D)
-        kt = P.transpose(k, (0, 2, 3, 1))  # (B, Hkv, D, S)
-        vh = P.transpose(v, (0, 2, 1, 3))  # (B, Hkv, S, Dv)
+        q = prim.mul(q, scale)
+        qh = prim.transpose(q, (0, 2, 1, 3))  # (B, H, T, D)
+        kt = prim.transpose(k, (0, 2, 3, 1))  # (B, Hkv, D, S)
+        vh = prim.transpose(v, (0, 2, 1, 3))  # (B, Hkv, S, Dv)
         if groups > 1:
-            qh = P.reshape(qh, (B, Hkv, groups * T, D))
-        scores = P.matmul(qh, kt)
+            qh = prim.reshape(qh, (B, Hkv, groups * T, D))
+        scores = prim.matmul(qh, kt)
         if groups > 1:
-            scores = P.reshape(scores, (B, H, T, S))
+            scores = prim.reshape(scores, (B, H, T, S))
         probs = attn.masked_softmax(scores, mask, causal=causal, sliding_window=self.sliding_window, empty="zeros")
         used = probs
         if training and self.dropout > 0:
-            used = P.dropout(probs, self.dropout, None, self._generator)
+            used = prim.dropout(probs, self.dropout, None, self._generator)
         if groups > 1:
-            used = P.reshape(used, (B, Hkv, groups * T, S))
-        out = P.matmul(used, vh)  # (B, H(kv), (groups *) T, Dv)
+            used = prim.reshape(used, (B, Hkv, groups * T, S))
+        out = prim.matmul(used, vh)  # (B, H(kv), (groups *) T, Dv)
         if groups > 1:
-            out = P.reshape(out, (B, H, T, v.shape[-1]))
-        return P.transpose(out, (0, 2, 1, 3)), probs  # (B, T, H, Dv)
+            out = prim.reshape(out, (B, H, T, v.shape[-1]))
+        return prim.transpose(out, (0, 2, 1, 3)), probs  # (B, T, H, Dv)
 
     def _output(self, o: Tensor, out_shape: tuple) -> Tensor:
         B, T, H, Dv = o.shape
-        flat = P.reshape(o, (B, T, H * Dv))
-        k2 = P.reshape(self._output_kernel, (H * Dv, math.prod(out_shape)))
-        b2 = None if self._output_bias is None else P.reshape(self._output_bias, (math.prod(out_shape),))
-        y = P.dense(flat, k2, b2)
-        return y if len(out_shape) == 1 else P.reshape(y, (B, T) + tuple(out_shape))
+        flat = prim.reshape(o, (B, T, H * Dv))
+        k2 = prim.reshape(self._output_kernel, (H * Dv, math.prod(out_shape)))
+        b2 = None if self._output_bias is None else prim.reshape(self._output_bias, (math.prod(out_shape),))
+        y = prim.dense(flat, k2, b2)
+        return y if len(out_shape) == 1 else prim.reshape(y, (B, T) + tuple(out_shape))
 
     def compute_mask(self, inputs, previous_mask=None):
         """The query's mask (Keras's rule): the output has one step per query step.
@@ -447,9 +447,9 @@ class MultiHeadAttention(_QueryValueAttention):
         o, probs = self._core(q, k, v, mask, causal, training, 1.0 / math.sqrt(self.key_dim))
         regs = [q, k, v]
         if self.use_gate:
-            gate = P.sigmoid(self._project(query, self._gate_kernel, self._gate_bias))
+            gate = prim.sigmoid(self._project(query, self._gate_kernel, self._gate_bias))
             regs.insert(2, gate)
-            o = P.mul(o, gate)
+            o = prim.mul(o, gate)
         out = self._output(o, self._out_shape)
         self._add_activity(*regs, out)
         return out, probs
@@ -481,7 +481,7 @@ class MultiHeadAttention(_QueryValueAttention):
 
 @REGISTRY.register("GroupedQueryAttention")
 class GroupedQueryAttention(_QueryValueAttention):
-    """Grouped-query attention (Ainslie et al., 2023): ``num_query_heads`` query heads share ``num_key_value_heads`` key/value heads.
+    """Grouped-query attention (Ainslie et al., 2023): query heads share fewer key/value heads.
 
     Query head h reads key/value head ``h // (num_query_heads // num_key_value_heads)``, as
     Keras's ``ops.repeat`` along the head axis gives, but the keys and values are never
@@ -589,9 +589,9 @@ class GroupedQueryAttention(_QueryValueAttention):
         o, probs = self._core(q, k, v, mask, causal, training, 1.0 / math.sqrt(self.head_dim), groups=self.num_repeats)
         regs = [q, k, v]
         if self.use_gate:
-            gate = P.sigmoid(self._project(query, self._gate_kernel, self._gate_bias))
+            gate = prim.sigmoid(self._project(query, self._gate_kernel, self._gate_bias))
             regs.insert(2, gate)
-            o = P.mul(o, gate)
+            o = prim.mul(o, gate)
         out = self._output(o, (self.feature_dim,))
         self._add_activity(*regs, out)
         return out, probs
@@ -625,7 +625,7 @@ GroupQueryAttention = GroupedQueryAttention  # Keras exports the layer as keras.
 # ---------------------------------------------------------------------------- Luong and Bahdanau attention
 @REGISTRY.register("Attention")
 class Attention(Layer):
-    """Dot-product (Luong) attention: ``softmax(query @ key^T) @ value``, called on ``[query, value]`` or ``[query, value, key]``.
+    """Dot-product (Luong) attention ``softmax(query @ key^T) @ value`` on ``[query, value]`` or ``[query, value, key]``.
 
     ``use_scale`` multiplies the scores by a learned scalar ``scale``; ``score_mode="concat"``
     scores ``concat_score_weight * sum(tanh(scale * (query + key)))`` over the features.
@@ -685,7 +685,8 @@ class Attention(Layer):
             )
         if q[-1] is not None and k[-1] is not None and q[-1] != k[-1]:
             raise ValueError(
-                f"{kind} layer {self.name!r}: query and key must have the same last axis, got {_shape_str(q)} and {_shape_str(k)}"
+                f"{kind} layer {self.name!r}: query and key must have the same last axis, got {_shape_str(q)} and "
+                f"{_shape_str(k)}"
             )
         if v[-2] is not None and k[-2] is not None and v[-2] != k[-2]:
             raise ValueError(
@@ -756,27 +757,27 @@ class Attention(Layer):
 
     def _scores(self, q, k):
         if self.score_mode == "dot":
-            scores = P.matmul(q, P.transpose(k, tuple(range(k.ndim - 2)) + (k.ndim - 1, k.ndim - 2)))
-            return P.mul(scores, self.scale) if self.scale is not None else scores
-        s = P.add(P.reshape(q, q.shape[:-1] + (1, q.shape[-1])), P.reshape(k, k.shape[:-2] + (1,) + k.shape[-2:]))
+            scores = prim.matmul(q, prim.transpose(k, tuple(range(k.ndim - 2)) + (k.ndim - 1, k.ndim - 2)))
+            return prim.mul(scores, self.scale) if self.scale is not None else scores
+        s = prim.add(prim.reshape(q, q.shape[:-1] + (1, q.shape[-1])), prim.reshape(k, k.shape[:-2] + (1,) + k.shape[-2:]))
         if self.scale is not None:
-            s = P.mul(s, self.scale)
-        return P.mul(P.sum(P.tanh(s), axis=-1), self.concat_score_weight)
+            s = prim.mul(s, self.scale)
+        return prim.mul(prim.sum(prim.tanh(s), axis=-1), self.concat_score_weight)
 
     def call(self, inputs, q_mask=None, v_mask=None, training=False, use_causal_mask=False):
         q, v = inputs[0], inputs[1]
         k = inputs[2] if len(inputs) > 2 else v
         scores = self._scores(q, k)
-        mask = None if v_mask is None else R.NotEqualMask.apply(v_mask, value=False)
+        mask = None if v_mask is None else rec.NotEqualMask.apply(v_mask, value=False)
         if mask is not None:
-            mask = P.reshape(mask, mask.shape[:-1] + (1, mask.shape[-1]))
+            mask = prim.reshape(mask, mask.shape[:-1] + (1, mask.shape[-1]))
         probs = attn.masked_softmax(scores, mask, causal=bool(use_causal_mask), empty="softmax")
         used = probs
         if training and self.dropout > 0:
-            used = P.dropout(probs, self.dropout, None, self._generator)
-        out = P.matmul(used, v)
+            used = prim.dropout(probs, self.dropout, None, self._generator)
+        out = prim.matmul(used, v)
         if q_mask is not None:
-            out = R.apply_mask(out, q_mask)
+            out = rec.apply_mask(out, q_mask)
         return out, probs
 
     def compute_mask(self, inputs, previous_mask=None):
@@ -831,11 +832,11 @@ class AdditiveAttention(Attention):
             self.scale = self.add_weight(shape=(input_shape[0][-1],), initializer="glorot_uniform", name="scale")
 
     def _scores(self, q, k):
-        s = P.add(P.reshape(q, q.shape[:-1] + (1, q.shape[-1])), P.reshape(k, k.shape[:-2] + (1,) + k.shape[-2:]))
-        t = P.tanh(s)
+        s = prim.add(prim.reshape(q, q.shape[:-1] + (1, q.shape[-1])), prim.reshape(k, k.shape[:-2] + (1,) + k.shape[-2:]))
+        t = prim.tanh(s)
         if self.scale is not None:
-            t = P.mul(t, self.scale)
-        return P.sum(t, axis=-1)
+            t = prim.mul(t, self.scale)
+        return prim.sum(t, axis=-1)
 
     def get_config(self) -> dict:
         config = super().get_config()
