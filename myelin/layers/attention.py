@@ -208,10 +208,8 @@ class _QueryValueAttention(Layer):
 
     def _check_attention_mask(self, shape, B, T, S) -> None:
         shape = tuple(shape)
-        full = (B, self._heads(), T, S)
+        full = (B, self._heads(), T, S) if len(shape) == 4 else (B, T, S)
         ok = 2 <= len(shape) <= 4 and all(m in (1, f) for m, f in zip(reversed(shape), reversed(full)))
-        if len(shape) == 4 and shape[1] not in (1, full[1]):
-            ok = False
         if not ok:
             raise ValueError(
                 f"{type(self).__name__} layer {self.name!r}: attention_mask must broadcast to (batch, target, source) = "

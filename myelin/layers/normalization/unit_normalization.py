@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from ... import ops
+from ...ops import primitives as prim
 from ..base import REGISTRY, Layer
 from ._axes import check_axis, resolve_axes
 
@@ -17,6 +17,8 @@ from ._axes import check_axis, resolve_axes
 @REGISTRY.register("UnitNormalization")
 class UnitNormalization(Layer):
     """``x / max(||x||_2, 1e-12)`` over ``axis`` (Keras's epsilon), no weights; masks pass through.
+
+    Several axes are one vector (the L2 norm of all their elements), as in Keras.
 
     PyTorch's ``F.normalize(x, dim=axis)`` computes the same.
 
@@ -34,7 +36,8 @@ class UnitNormalization(Layer):
 
     def call(self, x, training=False):
         axes = resolve_axes("UnitNormalization", self.name, self.axis, x.shape)
-        return ops.normalize(x, axis=axes, order=2, epsilon=1e-12)
+        norm = prim.sqrt(prim.sum(prim.mul(x, x), axis=axes, keepdims=True))
+        return prim.div(x, prim.maximum(norm, 1e-12))
 
     def compute_output_shape(self, input_shape):
         resolve_axes("UnitNormalization", self.name, self.axis, input_shape)
