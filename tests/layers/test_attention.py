@@ -17,7 +17,7 @@ import pytest
 import myelin
 from myelin import Tensor, layers, ops
 from tests.layers import checks
-from tests.layers.attention_torch import D, E, H, mha_arrays, mha_torch, weights_in_keras_order
+from tests.layers.attention_torch import D, H, mha_arrays, mha_torch, weights_in_keras_order
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "data" / "attention_golden.json").read_text())
 rng = np.random.default_rng(11)
@@ -37,9 +37,7 @@ def _run_mha(case: str, a: dict) -> dict:
     k = Tensor(a["key"], requires_grad=True) if case == "cross" else None
     layer(q, v, k)
     layer.set_weights(weights_in_keras_order(a))
-    out, scores = layer(
-        q, v, k, value_mask=a["value_mask"], use_causal_mask=case == "causal", return_attention_scores=True
-    )
+    out, scores = layer(q, v, k, value_mask=a["value_mask"], use_causal_mask=case == "causal", return_attention_scores=True)
     (out * Tensor(a["r"])).sum().backward()
     w = layer.weights
     names = ["query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel", "value_bias"]
@@ -114,7 +112,16 @@ def test_output_shape_value_dim_and_weight_layout():
     q, v = np.zeros((2, 6, 8), np.float32), np.zeros((2, 9, 10), np.float32)
     out = layer(q, v)
     assert out.shape == (2, 6, 2, 7)
-    assert [w.shape for w in layer.weights] == [(8, 3, 4), (3, 4), (10, 3, 4), (3, 4), (10, 3, 5), (3, 5), (3, 5, 2, 7), (2, 7)]
+    assert [w.shape for w in layer.weights] == [
+        (8, 3, 4),
+        (3, 4),
+        (10, 3, 4),
+        (3, 4),
+        (10, 3, 5),
+        (3, 5),
+        (3, 5, 2, 7),
+        (2, 7),
+    ]
     assert [w.name.split("/", 1)[1] for w in layer.weights][::2] == [
         "query/kernel",
         "key/kernel",
@@ -214,6 +221,29 @@ def test_attention_layers_in_a_functional_model_save_and_export(tmp_path):
     x = rng.standard_normal((3, 4, 6)).astype("float32")
     checks.saving(model, x, tmp_path)
     checks.onnx_export(model, x, tmp_path)
+
+
+def test_onnx_export_of_every_variant(tmp_path):
+    q = myelin.Input((5, 6))
+    kv = myelin.Input((5, 4))
+    a = layers.MultiHeadAttention(2, 3, value_dim=4, output_shape=(2, 3), use_gate=True, sliding_window=2)(q, kv)
+    a = layers.Reshape((5, 6))(a)
+    b = layers.MultiHeadAttention(3, 2, use_bias=False)(a, kv, q)
+    c = layers.GroupedQueryAttention(2, 4, 2, sliding_window=3)(b, b)
+    d = layers.Attention(use_scale=True, score_mode="concat")([c, q])
+    e = layers.AdditiveAttention(use_scale=False)([d, q, q])
+    model = myelin.Model([q, kv], e)
+    for w in model.weights:
+        w.data[...] = rng.standard_normal(w.shape) * 0.5
+    xs = [rng.standard_normal((3, 5, 6)).astype("float32"), rng.standard_normal((3, 5, 4)).astype("float32")]
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    path = tmp_path / "attention.onnx"
+    model.export(path, format="onnx")
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), xs)})[0]
+    np.testing.assert_allclose(got, model.predict(xs, verbose=0), rtol=1e-4, atol=1e-5)
 
 
 # ---------------------------------------------------------------------------- the primitives

@@ -111,7 +111,10 @@ def test_fused_primitives_without_parameters_by_central_differences(float64):
             hi, lo = x.copy().reshape(-1), x.copy().reshape(-1)
             hi[i] += 1e-6
             lo[i] -= 1e-6
-            num = (float((fn(Tensor(hi.reshape(x.shape))).data * r).sum()) - float((fn(Tensor(lo.reshape(x.shape))).data * r).sum())) / 2e-6
+            num = (
+                float((fn(Tensor(hi.reshape(x.shape))).data * r).sum())
+                - float((fn(Tensor(lo.reshape(x.shape))).data * r).sum())
+            ) / 2e-6
             assert abs(t.grad.reshape(-1)[i] - num) < 1e-8
 
 
