@@ -203,7 +203,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- masked softmax
-_EMPTY = ("zeros", "softmax")
+_EMPTY = ("zeros", "softmax", "uniform")
 
 
 def _band(xp, rows: int, cols: int, causal: bool, window):
@@ -223,7 +223,8 @@ class MaskedSoftmax(Function):
     """softmax over the last axis where ``mask`` (broadcastable boolean, optional input) and the causal/window band allow.
 
     Masked positions get probability 0. A row with nothing allowed gives zeros
-    (``empty="zeros"``) or the row's plain softmax (``empty="softmax"``). The backward is
+    (``empty="zeros"``), the row's plain softmax (``empty="softmax"``) or 1 / width
+    everywhere (``empty="uniform"``, a constant: no gradient). The backward is
     ``p * (g - sum(g * p))``, which is 0 at every masked position.
     """
 
@@ -249,7 +250,9 @@ class MaskedSoftmax(Function):
             sums = e.sum(axis=1, keepdims=True)
             sums[empty_rows] = 1.0
             e /= sums
-            if empty == "softmax" and bool(empty_rows.any()):
+            if empty == "uniform":
+                e[empty_rows[:, 0]] = 1.0 / width
+            elif empty == "softmax" and bool(empty_rows.any()):
                 rows = empty_rows[:, 0]
                 plain = x2[rows]
                 plain = xp.exp(plain - plain.max(axis=1, keepdims=True))
@@ -272,8 +275,8 @@ def masked_softmax(x, mask=None, causal: bool = False, sliding_window=None, empt
     ``mask``: a boolean array or tensor broadcastable to ``x`` (True: attend). ``causal``:
     position j of the last axis is allowed for row i of the second-to-last only when j <= i.
     ``sliding_window``: only |i - j| < sliding_window. ``empty``: what a row with nothing
-    allowed gives, "zeros" (Keras's ``Softmax`` with a mask) or "softmax" (the row's plain
-    softmax). Differentiable in ``x``.
+    allowed gives, "zeros" (Keras's ``Softmax`` with a mask), "softmax" (the row's plain
+    softmax) or "uniform" (Keras's ``ops.dot_product_attention``). Differentiable in ``x``.
 
     Example:
         >>> import numpy as np
@@ -346,12 +349,67 @@ def combine_attention_masks(query_mask=None, value_mask=None, key_mask=None, att
     return CombineMasks.apply(*tensors, kinds=tuple(k for _, k in given))
 
 
+def dot_product_attention(
+    query,
+    key,
+    value,
+    bias=None,
+    mask=None,
+    scale=None,
+    is_causal: bool = False,
+    flash_attention=None,
+    attn_logits_soft_cap=None,
+) -> Tensor:
+    """Keras's ``ops.dot_product_attention``: softmax(q k^T * scale + bias) v over (batch, steps, heads, head_dim) inputs.
+
+    ``query`` (B, T, N, H), ``key`` and ``value`` (B, S, N, H); ``scale`` defaults to
+    1 / sqrt(H); ``mask`` is boolean, broadcastable to (B, N, T, S), True where attention is
+    allowed; ``is_causal`` adds the lower-triangular mask; ``attn_logits_soft_cap`` caps the
+    logits as ``cap * tanh(logits / cap)``. A row with nothing allowed is uniform (Keras's
+    NumPy backend). Returns (B, T, N, H). ``flash_attention=True`` is refused (no flash
+    kernel); key/value with fewer heads than the query are refused (use
+    ``layers.GroupedQueryAttention``).
+
+    Example:
+        >>> import numpy as np
+        >>> q = np.ones((1, 2, 1, 4), np.float32)
+        >>> dot_product_attention(q, q, np.arange(8.0, dtype=np.float32).reshape(1, 2, 1, 4), is_causal=True).data[0, :, 0, 0]
+        array([0., 2.], dtype=float32)
+    """
+    from . import primitives as prim  # noqa: PLC0415
+
+    if flash_attention:
+        raise ValueError("dot_product_attention: flash_attention=True is not available in myelin (no flash kernel)")
+    q, k, v = as_tensor(query), as_tensor(key), as_tensor(value)
+    for what, t in (("query", q), ("key", k), ("value", v)):
+        if t.ndim != 4:
+            raise ValueError(
+                f"dot_product_attention: {what} must have rank 4 (batch, steps, heads, head_dim), got shape {t.shape}"
+            )
+    if k.shape[2] != q.shape[2] or v.shape[2] != q.shape[2]:
+        raise ValueError(
+            f"dot_product_attention: query, key and value must have the same number of heads, got {q.shape[2]}, "
+            f"{k.shape[2]} and {v.shape[2]} (layers.GroupedQueryAttention shares key/value heads)"
+        )
+    scale = 1.0 / math.sqrt(k.shape[-1]) if scale is None else float(scale)
+    logits = prim.matmul(prim.transpose(q, (0, 2, 1, 3)), prim.transpose(k, (0, 2, 3, 1)))
+    logits = prim.mul(logits, scale)
+    if bias is not None:
+        logits = prim.add(logits, as_tensor(bias, logits))
+    if attn_logits_soft_cap is not None:
+        cap = float(attn_logits_soft_cap)
+        logits = prim.mul(prim.tanh(prim.mul(logits, 1.0 / cap)), cap)
+    probs = masked_softmax(logits, mask, causal=bool(is_causal), empty="uniform")
+    return prim.transpose(prim.matmul(probs, prim.transpose(v, (0, 2, 1, 3))), (0, 2, 1, 3))
+
+
 __all__ = [
     "CombineMasks",
     "LayerNorm",
     "MaskedSoftmax",
     "RMSNorm",
     "combine_attention_masks",
+    "dot_product_attention",
     "layer_normalization",
     "masked_softmax",
     "rms_normalization",

@@ -330,3 +330,18 @@ def test_config_round_trip():
     ):
         checks.config_round_trip(layer, [x, x])
     checks.config_round_trip(layers.Attention(use_scale=True, score_mode="concat"), [x, x])
+
+
+def test_dot_product_attention_op_matches_the_formula(float64):
+    q, k, v = (rng.standard_normal((2, n, 3, 4)) for n in (4, 5, 5))
+    bias = rng.standard_normal((1, 3, 4, 5)) * 0.1
+    mask = rng.random((2, 1, 4, 5)) > 0.3
+    mask[0, 0, 1] = False  # nothing allowed: uniform, as Keras's NumPy backend
+    got = ops.dot_product_attention(q, k, v, bias=bias, mask=mask, attn_logits_soft_cap=2.0).data
+    z = np.einsum("btnh,bsnh->bnts", q, k) / 2.0 + bias
+    z = 2.0 * np.tanh(z / 2.0)
+    p = _softmax(np.where(mask, z, -1e30))
+    np.testing.assert_allclose(got, np.einsum("bnts,bsnh->btnh", p, v), rtol=1e-12, atol=1e-14)
+    assert ops.nn.dot_product_attention is ops.dot_product_attention
+    with pytest.raises(ValueError, match="same number of heads"):
+        ops.dot_product_attention(q, k[:, :, :1], v)
