@@ -28,7 +28,7 @@ import numbers
 
 from ..backend import array_module
 from ..tensor import Function, Tensor
-from .primitives import _col_sum, as_tensor
+from .primitives import _col_sum, _row_max, _row_sum, as_tensor
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -70,7 +70,15 @@ class _Rows:
         self.count = math.prod(x.shape[a] for a in axes)
 
     def mean(self, a):
+        if self.flat:
+            return (_row_sum(a) * (1.0 / self.count))[:, None]
         return a.mean(axis=self.red, keepdims=True)
+
+    def mean_of_product(self, a, b):
+        """mean(a * b) over the normalized axes, without the product array on the fast path."""
+        if self.flat:
+            return (array_module(a).einsum("ij,ij->i", a, b) * (1.0 / self.count))[:, None]
+        return (a * b).mean(axis=self.red, keepdims=True)
 
     def param(self, p):
         return None if p is None else p.reshape(self.param_shape)
@@ -101,7 +109,7 @@ class LayerNorm(Function):
         beta = next(it) if has_beta else None
         rows = _Rows(x, axes)
         xc = rows.x - rows.mean(rows.x)
-        rstd = 1.0 / xp.sqrt(rows.mean(xc * xc) + epsilon)
+        rstd = 1.0 / xp.sqrt(rows.mean_of_product(xc, xc) + epsilon)
         xhat = xc * rstd
         out = xhat * rows.param(gamma) if gamma is not None else xhat.copy()
         if beta is not None:
@@ -118,7 +126,9 @@ class LayerNorm(Function):
         grads = [None]
         if needs[0]:
             dxhat = g2 * rows.param(self.gamma) if self.gamma is not None else g2
-            dx = self.rstd * (dxhat - rows.mean(dxhat) - xhat * rows.mean(dxhat * xhat))
+            dx = dxhat - rows.mean(dxhat)
+            dx -= xhat * rows.mean_of_product(dxhat, xhat)
+            dx *= self.rstd
             grads[0] = rows.out(dx)
         k = 1
         if self.has[0]:
@@ -136,7 +146,7 @@ class RMSNorm(Function):
         xp = array_module(x)
         scale = params[0] if params else None
         rows = _Rows(x, axes)
-        r = 1.0 / xp.sqrt(rows.mean(rows.x * rows.x) + epsilon)
+        r = 1.0 / xp.sqrt(rows.mean_of_product(rows.x, rows.x) + epsilon)
         xh = rows.x * r
         out = xh * rows.param(scale) if scale is not None else xh
         self.rows, self.xh, self.r, self.scale = rows, xh, r, scale
@@ -149,7 +159,9 @@ class RMSNorm(Function):
         gx = None
         if needs[0]:
             dxh = g2 * rows.param(self.scale) if self.scale is not None else g2
-            gx = rows.out(self.r * (dxh - xh * rows.mean(dxh * xh)))
+            gx = dxh - xh * rows.mean_of_product(dxh, xh)
+            gx *= self.r
+            gx = rows.out(gx)
         if self.scale is None:
             return (gx,)
         return gx, (rows.param_grad(g2 * xh, self.scale.shape) if needs[1] else None)
@@ -237,23 +249,24 @@ class MaskedSoftmax(Function):
         width = x.shape[-1]
         x2 = x.reshape(-1, width)
         if keep is None:
-            e = xp.exp(x2 - x2.max(axis=1, keepdims=True))
-            e /= e.sum(axis=1, keepdims=True)
+            e = x2 - _row_max(x2)
         else:
             keep2 = xp.broadcast_to(keep, x.shape).reshape(-1, width)
-            masked = xp.where(keep2, x2, -xp.inf)
-            top = masked.max(axis=1, keepdims=True)
+            e = xp.where(keep2, x2, -xp.inf)
+            top = _row_max(e)
             empty_rows = ~xp.isfinite(top)
             top[empty_rows] = 0.0
-            masked -= top
-            e = xp.exp(masked, out=masked)
-            sums = e.sum(axis=1, keepdims=True)
-            sums[empty_rows] = 1.0
-            e /= sums
+            e -= top
+        xp.exp(e, out=e)
+        sums = _row_sum(e)
+        if keep is not None:
+            sums[empty_rows[:, 0]] = 1.0
+        e *= (1.0 / sums)[:, None]
+        if keep is not None and bool(empty_rows.any()):
+            rows = empty_rows[:, 0]
             if empty == "uniform":
-                e[empty_rows[:, 0]] = 1.0 / width
-            elif empty == "softmax" and bool(empty_rows.any()):
-                rows = empty_rows[:, 0]
+                e[rows] = 1.0 / width
+            elif empty == "softmax":
                 plain = x2[rows]
                 plain = xp.exp(plain - plain.max(axis=1, keepdims=True))
                 e[rows] = plain / plain.sum(axis=1, keepdims=True)
@@ -262,11 +275,13 @@ class MaskedSoftmax(Function):
         return e.reshape(x.shape)
 
     def backward(self, g):
+        xp = array_module(g)
         p = self.out
         g2 = g.reshape(p.shape)
-        gp = g2 * p
-        gp -= p * gp.sum(axis=1, keepdims=True)
-        return (gp.reshape(g.shape),) + (None,) * self.n_mask
+        dot = xp.einsum("ij,ij->i", g2, p)
+        gx = g2 - dot[:, None]
+        gx *= p
+        return (gx.reshape(g.shape),) + (None,) * self.n_mask
 
 
 def masked_softmax(x, mask=None, causal: bool = False, sliding_window=None, empty: str = "zeros") -> Tensor:
