@@ -345,3 +345,17 @@ def test_dot_product_attention_op_matches_the_formula(float64):
     assert ops.nn.dot_product_attention is ops.dot_product_attention
     with pytest.raises(ValueError, match="same number of heads"):
         ops.dot_product_attention(q, k[:, :, :1], v)
+
+
+def test_explain_shows_the_attention_probabilities():
+    q = myelin.Input((3, 4))
+    y = layers.MultiHeadAttention(2, 2, name="mha")(q, q)
+    out = layers.Dense(2, activation="softmax", name="out")(layers.Flatten()(y))
+    model = myelin.Model(q, out)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x = rng.standard_normal((1, 3, 4)).astype("float32")
+    e = model.explain(x, y=[1])
+    _, want = model.get_layer("mha")(Tensor(x), Tensor(x), return_attention_scores=True)
+    np.testing.assert_allclose(e["mha"]["attention_scores"], want.data, rtol=1e-6)
+    assert e["mha"]["kind"] == "attention" and "attention      p" in e.report()
+    np.testing.assert_allclose(e["out"]["output"], model.predict(x, verbose=0), rtol=1e-6)
