@@ -20,6 +20,7 @@ Example:
     >>> model.export("model.onnx", format="onnx")  # doctest: +SKIP
 """
 
+# Over 800 lines because every layer family's converter sits in its own section of this one module (one registry, easy merges).
 from __future__ import annotations
 
 import math

@@ -23,6 +23,7 @@ class UnitNormalization(Layer):
     PyTorch's ``F.normalize(x, dim=axis)`` computes the same.
 
     Example:
+        >>> import numpy as np
         >>> UnitNormalization(axis=[1, 2])(np.ones((1, 2, 2))).data.ravel().tolist()
         [0.5, 0.5, 0.5, 0.5]
     """
