@@ -290,6 +290,7 @@ def test_masked_softmax_replays_in_a_compiled_fit():
     ids = rng.integers(0, 10, (16, 6))
     hist = model.fit(ids, ids, epochs=3, batch_size=8, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert model.compile_status.startswith("compiled"), model.compile_status
 
 
 # ---------------------------------------------------------------------------- errors, config
