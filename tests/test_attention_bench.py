@@ -7,7 +7,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-import attention_bench  # noqa: E402
+import attention_bench
 
 
 def test_the_two_networks_have_the_same_parameters(torch):
