@@ -185,6 +185,8 @@ class _Walk:
         z_graph = z = attention = None
         if kind == "attention":  # the same call, asking for the probabilities too
             out, attention = layer(leaves[0] if len(leaves) == 1 else leaves, training=False, return_attention_scores=True)
+            if layer.activity_regularizer is not None and layer._call_losses:
+                layer._call_losses.pop()  # the output's penalty (added last), recomputed below from the output's leaf
         elif kind == "dense":
             if len(leaves) != 1:
                 raise ValueError(f"explain: Dense layer {layer.name!r} takes one input, got {len(leaves)}")
