@@ -28,7 +28,7 @@ import numbers
 
 from ..backend import array_module
 from ..tensor import Function, Tensor
-from .primitives import _col_sum, _row_max, _row_sum, as_tensor
+from .primitives import _col_sum, _row_sum, as_tensor
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -248,28 +248,38 @@ class MaskedSoftmax(Function):
             keep = band if keep is None else keep & band
         width = x.shape[-1]
         x2 = x.reshape(-1, width)
-        if keep is None:
-            e = x2 - _row_max(x2)
-        else:
-            keep2 = xp.broadcast_to(keep, x.shape).reshape(-1, width)
-            e = xp.where(keep2, x2, -xp.inf)
-            top = _row_max(e)
-            empty_rows = ~xp.isfinite(top)
-            top[empty_rows] = 0.0
-            e -= top
+        keep2 = None if keep is None else xp.broadcast_to(keep, x.shape).reshape(-1, width)
+        # One shift for the whole array (its maximum): exp never overflows and softmax is shift-invariant. A row
+        # far below that maximum (or with nothing allowed) would underflow; such rows are recomputed with their own.
+        e = (x2 - x2.max() if x2.size else x2.copy()) if keep2 is None else xp.where(keep2, x2, -xp.inf)
+        if keep2 is not None:
+            top = e.max() if e.size else 0.0
+            e -= top if bool(xp.isfinite(top)) else 0.0
         xp.exp(e, out=e)
         sums = _row_sum(e)
-        if keep is not None:
-            sums[empty_rows[:, 0]] = 1.0
+        low = sums < (1e-20 if e.dtype.itemsize <= 4 else 1e-200)
+        has_low = bool(low.any())
+        if has_low:
+            sums[low] = 1.0
         e *= (1.0 / sums)[:, None]
-        if keep is not None and bool(empty_rows.any()):
-            rows = empty_rows[:, 0]
-            if empty == "uniform":
-                e[rows] = 1.0 / width
-            elif empty == "softmax":
-                plain = x2[rows]
-                plain = xp.exp(plain - plain.max(axis=1, keepdims=True))
-                e[rows] = plain / plain.sum(axis=1, keepdims=True)
+        if has_low:
+            rows = xp.nonzero(low)[0]
+            sub = x2[rows] if keep2 is None else xp.where(keep2[rows], x2[rows], -xp.inf)
+            top = sub.max(axis=1, keepdims=True)
+            empty_rows = ~xp.isfinite(top[:, 0])
+            top[empty_rows] = 0.0
+            sub = xp.exp(sub - top)
+            total = sub.sum(axis=1, keepdims=True)
+            total[empty_rows] = 1.0
+            sub /= total
+            if empty_rows.any():
+                if empty == "uniform":
+                    sub[empty_rows] = 1.0 / width
+                elif empty == "softmax":
+                    plain = x2[rows[empty_rows]]
+                    plain = xp.exp(plain - plain.max(axis=1, keepdims=True))
+                    sub[empty_rows] = plain / plain.sum(axis=1, keepdims=True)
+            e[rows] = sub
         self.out = e
         self.n_mask = len(mask)
         return e.reshape(x.shape)

@@ -360,3 +360,14 @@ def test_explain_shows_the_attention_probabilities():
     np.testing.assert_allclose(e["mha"]["attention_scores"], want.data, rtol=1e-6)
     assert e["mha"]["kind"] == "attention" and "attention      p" in e.report()
     np.testing.assert_allclose(e["out"]["output"], model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_masked_softmax_rows_far_below_the_maximum_are_exact():
+    # one global shift would underflow the second row (its scores are 200 below the first's): it is recomputed
+    x = np.array([[[100.0, 99.0, 98.0], [-100.0, -101.0, -102.0]]], np.float32)
+    p = ops.masked_softmax(Tensor(x)).data
+    np.testing.assert_allclose(p[0, 1], _softmax(x[0, 1].astype(np.float64)), rtol=1e-6)
+    np.testing.assert_allclose(p[0, 0], p[0, 1], rtol=1e-6)
+    m = np.array([[[True, True, False], [False, True, True]]])
+    pm = ops.masked_softmax(Tensor(x), m).data
+    np.testing.assert_allclose(pm[0, 1], [0.0, *_softmax(x[0, 1, 1:].astype(np.float64))], rtol=1e-6)
