@@ -52,6 +52,7 @@ import numpy as np
 from . import losses as losses_module
 from . import ops
 from .backend import array_module
+from .layers.attention import AdditiveAttention, Attention, GroupedQueryAttention, MultiHeadAttention
 from .layers.base import InputLayer, Layer, snake_case
 from .layers.core import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape, Softmax
 from .tensor import Tensor, enable_grad, no_grad
@@ -84,7 +85,7 @@ class Step:
     index: int
     name: str
     layer: Layer
-    kind: str  # "dense", "activation", "dropout", "reshape", "model" or "other"
+    kind: str  # "dense", "activation", "dropout", "reshape", "attention", "model" or "other"
     sources: list[str]
     inputs: list[Tensor]
     z_graph: Tensor | None
@@ -95,6 +96,7 @@ class Step:
     consumers: list = field(default_factory=list)
     grad_output: object = None
     is_output: bool = False  # the model's output: the loss reads it
+    attention: Tensor | None = None  # an attention layer's probabilities (batch, [heads,] target, source)
 
 
 def _structure(model) -> str | None:
@@ -124,6 +126,8 @@ def _kind(layer: Layer) -> tuple[str, str | None]:
         return "activation", snake_case(cls.__name__)
     if cls is Dropout:
         return "dropout", None
+    if cls in (MultiHeadAttention, GroupedQueryAttention, Attention, AdditiveAttention):
+        return "attention", None
     if cls in (Flatten, Reshape):
         return "reshape", None
     if _structure(layer) is None and hasattr(layer, "compile"):
@@ -178,8 +182,12 @@ class _Walk:
         name = f"{prefix}{layer.name}" + (f"#{uses}" if uses > 1 else "")
         index = len(self.steps) + 1
         leaves = [self._leaf(v) for v in inputs]
-        z_graph = z = None
-        if kind == "dense":
+        z_graph = z = attention = None
+        if kind == "attention":  # the same call, asking for the probabilities too
+            out, attention = layer(leaves[0] if len(leaves) == 1 else leaves, training=False, return_attention_scores=True)
+            if layer.activity_regularizer is not None and layer._call_losses:
+                layer._call_losses.pop()  # the output's penalty (added last), recomputed below from the output's leaf
+        elif kind == "dense":
             if len(leaves) != 1:
                 raise ValueError(f"explain: Dense layer {layer.name!r} takes one input, got {len(leaves)}")
             layer._maybe_build(leaves[0].shape)
@@ -200,7 +208,7 @@ class _Walk:
         if self.track and layer.activity_regularizer is not None:
             layer._call_losses.append(layer.activity_regularizer(value))
         sources = [symbol for _, symbol, _ in inputs]
-        step = Step(index, name, layer, kind, sources, leaves, z_graph, z, out, value, activation)
+        step = Step(index, name, layer, kind, sources, leaves, z_graph, z, out, value, activation, attention=attention)
         self.steps.append(step)
         return [(step, f"a{index}", value)]
 
@@ -589,6 +597,8 @@ def _collect(model, xs, steps, outputs, names, loss_objs, class_names) -> Explan
             entry["activation"] = step.activation
         if step.kind == "dropout":
             entry["rate"] = step.layer.rate
+        if step.attention is not None:
+            entry["attention_scores"] = _numpy(step.attention)
         layers[step.name] = entry
     if class_names is None:
         class_names = getattr(model, "class_names", None)
@@ -700,6 +710,9 @@ def _describe(step: Step) -> str:
         return f"Dropout, rate {layer.rate:g}: off at inference, output = input"
     if kind == "reshape":
         return f"{type(layer).__name__}: a change of shape only"
+    if kind == "attention":
+        heads = getattr(layer, "num_heads", None) or getattr(layer, "num_query_heads", None)
+        return f"{type(layer).__name__}{f', {heads} heads' if heads else ''}: each target position's weights over the sources"
     if kind == "model":
         return f"{type(layer).__name__}, a subclassed model: its call() is Python code, so only its input and output are shown"
     return f"{type(layer).__name__}: a layer explain cannot see into; only its input and output are shown"
@@ -746,6 +759,10 @@ def _forward_lines(e: Explanation, shown: int) -> list[str]:
         elif step.kind == "activation":
             lines += _rows(f"activations    a{k} = {step.activation}({src})", entry["output"], shown)
             lines += _firing(step, entry["output"])
+        elif step.kind == "attention":
+            scores = np.asarray(entry["attention_scores"])
+            lines += _rows(f"attention      p{k} {tuple(scores.shape[1:])} per sample", scores.reshape(n, -1), shown)
+            lines += _rows(f"output         a{k}", np.asarray(entry["output"]).reshape(n, -1), shown)
         elif step.kind in ("reshape", "dropout"):
             out = np.asarray(entry["output"])
             lines.append(f"    a{k} = {src}, shape {out.shape[1:]} per sample")

@@ -1045,3 +1045,176 @@ def _global_pool(graph, layer, inputs):
     if not layer.keepdims:
         return graph.op("Flatten", [out], name=layer.name, axis=1)
     return _to_layout(graph, layer, out, rank, layer.name)
+
+
+# ---------------------------------------------------------------------------- attention and normalization (issue 16)
+# Inference graphs of the normalization and attention layers from the same weights and formulas.
+# Reductions use ReduceSum with an axes input (the same node from opset 13 on). Masks never reach
+# an exported graph (Embedding(mask_zero=True) and Masking refuse export), so the softmax is plain
+# except for a sliding window, which needs the sequence lengths the layer was built for.
+from .layers import attention as _attention  # noqa: E402  (this section registers its converters on import)
+from .layers import normalization as _normalization  # noqa: E402
+
+
+def _reduce_mean(graph: GraphBuilder, x: str, axes: tuple, count: int, name: str) -> str:
+    total = graph.op("ReduceSum", [x, graph.const(list(axes), f"{name}/axes", dtype=np.int64)], keepdims=1)
+    return graph.op("Div", [total, graph.const(float(count), f"{name}/count")])
+
+
+def _norm_axes_of(layer, rank: int) -> tuple:
+    return tuple(sorted(a % rank for a in (layer.axis if isinstance(layer.axis, list) else [layer.axis])))
+
+
+def _param(graph: GraphBuilder, weight, axes: tuple, rank: int, name: str) -> str:
+    shape = [1] * rank
+    for a, n in zip(axes, weight.shape):
+        shape[a] = n
+    return graph.const(weight.numpy().reshape(shape), name)
+
+
+@register_converter(_normalization.LayerNormalization)
+def _layer_normalization(graph, layer, inputs):
+    x, rank = inputs[0], graph.rank_of(inputs[0])
+    axes = _norm_axes_of(layer, rank)
+    count = math.prod(layer.gamma.shape if layer.gamma is not None else [layer._build_input_shape[a] for a in axes])
+    eps = graph.const(layer.epsilon, f"{layer.name}/epsilon")
+    mean = _reduce_mean(graph, x, axes, count, f"{layer.name}/mean")
+    xc = graph.op("Sub", [x, mean])
+    var = _reduce_mean(graph, graph.op("Mul", [xc, xc]), axes, count, f"{layer.name}/var")
+    std = graph.op("Sqrt", [graph.op("Add", [var, eps])])
+    y = graph.op("Div", [x if layer.rms_scaling else xc, std])
+    if layer.gamma is not None:
+        y = graph.op("Mul", [y, _param(graph, layer.gamma, axes, rank, f"{layer.name}/gamma")])
+    if layer.beta is not None:
+        y = graph.op("Add", [y, _param(graph, layer.beta, axes, rank, f"{layer.name}/beta")])
+    return graph.op("Identity", [y], name=layer.name)
+
+
+@register_converter(_normalization.RMSNormalization)
+def _rms_normalization(graph, layer, inputs):
+    x, rank = inputs[0], graph.rank_of(inputs[0])
+    axes = _norm_axes_of(layer, rank)
+    ms = _reduce_mean(graph, graph.op("Mul", [x, x]), axes, layer.scale.size, f"{layer.name}/ms")
+    rms = graph.op("Sqrt", [graph.op("Add", [ms, graph.const(layer.epsilon, f"{layer.name}/epsilon")])])
+    y = graph.op("Div", [x, rms])
+    return graph.op("Mul", [y, _param(graph, layer.scale, axes, rank, f"{layer.name}/scale")], name=layer.name)
+
+
+@register_converter(_normalization.UnitNormalization)
+def _unit_normalization(graph, layer, inputs):
+    x, rank = inputs[0], graph.rank_of(inputs[0])
+    axes = _norm_axes_of(layer, rank)
+    sq = graph.op(
+        "ReduceSum", [graph.op("Mul", [x, x]), graph.const(list(axes), f"{layer.name}/axes", dtype=np.int64)], keepdims=1
+    )
+    norm = graph.op("Max", [graph.op("Sqrt", [sq]), graph.const(1e-12, f"{layer.name}/epsilon")])
+    return graph.op("Div", [x, norm], name=layer.name)
+
+
+def _i64(graph: GraphBuilder, values, name: str) -> str:
+    return graph.const(list(values), name, dtype=np.int64)
+
+
+def _heads_projection(graph, x: str, kernel, bias, name: str) -> str:
+    """(batch, steps, dim) @ (dim, heads, size) (+ bias): (batch, steps, heads, size)."""
+    dim, heads, size = kernel.shape
+    y = graph.op("MatMul", [x, graph.const(kernel.numpy().reshape(dim, heads * size), f"{name}/kernel")])
+    if bias is not None:
+        y = graph.op("Add", [y, graph.const(bias.numpy().reshape(heads * size), f"{name}/bias")])
+    return graph.op("Reshape", [y, _i64(graph, [0, 0, heads, size], f"{name}/shape")])
+
+
+def _attention_softmax(graph, layer, scores: str, name: str) -> str:
+    window = getattr(layer, "sliding_window", None)
+    if window is None:
+        return graph.op("Softmax", [scores], axis=-1)
+    shapes = layer._build_input_shape
+    t, s = shapes[0][1], shapes[1][1]
+    if t is None or s is None:
+        raise ExportError(
+            f"{type(layer).__name__} layer {layer.name!r}: a sliding_window needs the sequence lengths in the exported "
+            "graph; build the model with Input(shape=(steps, features)) of known steps"
+        )
+    i, j = np.arange(t)[:, None], np.arange(s)[None, :]
+    band = np.abs(i - j) < window
+    allowed = graph.const(band, f"{name}/band", dtype=bool)
+    filled = graph.op("Where", [allowed, scores, graph.const(-1e9, f"{name}/masked")])
+    probs = graph.op("Softmax", [filled], axis=-1)
+    return graph.op("Mul", [probs, graph.const(band.astype(graph.float_dtype), f"{name}/keep")])
+
+
+def _multi_head(graph, layer, inputs, heads: int, groups: int, scale: float, out_shape: tuple) -> str:
+    name = layer.name
+    query, value = inputs[0], inputs[1]
+    key = inputs[2] if len(inputs) > 2 else value
+    q = _heads_projection(graph, query, layer._query_kernel, layer._query_bias, f"{name}/query")
+    k = _heads_projection(graph, key, layer._key_kernel, layer._key_bias, f"{name}/key")
+    v = _heads_projection(graph, value, layer._value_kernel, layer._value_bias, f"{name}/value")
+    if groups > 1:  # key/value head h // groups for query head h
+        index = _i64(graph, [h // groups for h in range(heads)], f"{name}/kv_heads")
+        k = graph.op("Gather", [k, index], axis=2)
+        v = graph.op("Gather", [v, index], axis=2)
+    q = graph.op("Mul", [q, graph.const(scale, f"{name}/scale")])
+    qh = graph.op("Transpose", [q], perm=[0, 2, 1, 3])
+    kt = graph.op("Transpose", [k], perm=[0, 2, 3, 1])
+    vh = graph.op("Transpose", [v], perm=[0, 2, 1, 3])
+    probs = _attention_softmax(graph, layer, graph.op("MatMul", [qh, kt]), name)
+    o = graph.op("Transpose", [graph.op("MatMul", [probs, vh])], perm=[0, 2, 1, 3])  # (batch, target, heads, size)
+    if layer.use_gate:
+        gate = _heads_projection(graph, query, layer._gate_kernel, layer._gate_bias, f"{name}/gate")
+        o = graph.op("Mul", [o, graph.op("Sigmoid", [gate])])
+    size = layer._output_kernel.shape[1]
+    flat = graph.op("Reshape", [o, _i64(graph, [0, 0, heads * size], f"{name}/merge")])
+    wo = layer._output_kernel.numpy().reshape(heads * size, math.prod(out_shape))
+    y = graph.op("MatMul", [flat, graph.const(wo, f"{name}/attention_output/kernel")])
+    if layer._output_bias is not None:
+        y = graph.op("Add", [y, graph.const(layer._output_bias.numpy().reshape(-1), f"{name}/attention_output/bias")])
+    if len(out_shape) > 1:
+        y = graph.op("Reshape", [y, _i64(graph, [0, 0, *out_shape], f"{name}/output_shape")])
+    return graph.op("Identity", [y], name=name)
+
+
+@register_converter(_attention.MultiHeadAttention)
+def _multi_head_attention(graph, layer, inputs):
+    return _multi_head(graph, layer, inputs, layer.num_heads, 1, 1.0 / math.sqrt(layer.key_dim), layer._out_shape)
+
+
+@register_converter(_attention.GroupedQueryAttention)
+def _grouped_query_attention(graph, layer, inputs):
+    scale = 1.0 / math.sqrt(layer.head_dim)
+    return _multi_head(graph, layer, inputs, layer.num_query_heads, layer.num_repeats, scale, (layer.feature_dim,))
+
+
+def _luong_scores(graph, layer, q: str, k: str, additive: bool) -> str:
+    name = layer.name
+    rank = graph.rank_of(q)
+    if not additive and layer.score_mode == "dot":
+        perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+        scores = graph.op("MatMul", [q, graph.op("Transpose", [k], perm=perm)])
+        if layer.scale is not None:
+            scores = graph.op("Mul", [scores, graph.const(layer.scale.numpy(), f"{name}/scale")])
+        return scores
+    qe = graph.op("Unsqueeze", [q, _i64(graph, [rank - 1], f"{name}/q_axis")])  # (..., Tq, 1, dim)
+    ke = graph.op("Unsqueeze", [k, _i64(graph, [rank - 2], f"{name}/k_axis")])  # (..., 1, Tv, dim)
+    s = graph.op("Add", [qe, ke])
+    if additive:
+        t = graph.op("Tanh", [s])
+        if layer.scale is not None:
+            t = graph.op("Mul", [t, graph.const(layer.scale.numpy(), f"{name}/scale")])
+    else:
+        if layer.scale is not None:
+            s = graph.op("Mul", [s, graph.const(layer.scale.numpy(), f"{name}/scale")])
+        t = graph.op("Tanh", [s])
+    scores = graph.op("ReduceSum", [t, _i64(graph, [rank], f"{name}/features")], keepdims=0)
+    if additive:
+        return scores
+    return graph.op("Mul", [scores, graph.const(layer.concat_score_weight.numpy(), f"{name}/concat_score_weight")])
+
+
+@register_converter(_attention.Attention)
+def _luong_attention(graph, layer, inputs):
+    q, v = inputs[0], inputs[1]
+    k = inputs[2] if len(inputs) > 2 else v
+    scores = _luong_scores(graph, layer, q, k, isinstance(layer, _attention.AdditiveAttention))
+    probs = graph.op("Softmax", [scores], axis=-1)
+    return graph.op("MatMul", [probs, v], name=layer.name)

@@ -292,6 +292,30 @@ CASES = {
             "RandomBrightness": {"factor": 0.2},
         }.items()
     },
+    # attention and normalization: (batch, steps, features) inputs; flash_attention is refused when true (no flash kernel)
+    ("layer", "MultiHeadAttention"): {
+        "kwargs": {
+            "num_heads": 2,
+            "key_dim": 3,
+            "value_dim": 2,
+            "output_shape": (5,),
+            "attention_axes": (1,),
+            "sliding_window": 2,
+        },
+        "not_arguments": ("flash_attention",),
+        "input": [X.reshape(2, 4, 3), 2 * X.reshape(2, 4, 3)],
+    },
+    ("layer", "GroupedQueryAttention"): {
+        "kwargs": {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2, "sliding_window": 3},
+        "not_arguments": ("flash_attention",),
+        "input": [X.reshape(2, 4, 3), 2 * X.reshape(2, 4, 3)],
+    },
+    ("layer", "Attention"): {"kwargs": {"score_mode": "concat"}, "input": [X.reshape(2, 4, 3), 2 * X.reshape(2, 4, 3)]},
+    ("layer", "AdditiveAttention"): {"not_arguments": ("score_mode",), "input": [X.reshape(2, 4, 3), 2 * X.reshape(2, 4, 3)]},
+    **{
+        ("layer", norm): {"input": X.reshape(2, 4, 3)}
+        for norm in ("LayerNormalization", "RMSNormalization", "UnitNormalization")
+    },
 }
 
 # Models are layers, but their configs are graphs of other layers: tested in tests/test_saving.py.

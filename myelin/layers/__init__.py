@@ -4,6 +4,7 @@ Example:
     >>> from myelin.layers import Dense, Dropout, Flatten, Input, Normalization, StringLookup
 """
 
+from .attention import AdditiveAttention, Attention, GroupedQueryAttention, GroupQueryAttention, MultiHeadAttention
 from .base import REGISTRY, Input, InputLayer, Layer, SymbolicTensor
 from .convolutional import (
     Conv1D,
@@ -50,7 +51,7 @@ from .merging import (
     multiply,
     subtract,
 )
-from .normalization import BatchNormalization, GroupNormalization
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization, RMSNormalization, UnitNormalization
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -113,6 +114,8 @@ __all__ = [
     "RNN",
     "Activation",
     "Add",
+    "AdditiveAttention",
+    "Attention",
     "Average",
     "AveragePooling1D",
     "AveragePooling2D",
@@ -148,6 +151,8 @@ __all__ = [
     "GlobalMaxPooling2D",
     "GlobalMaxPooling3D",
     "GroupNormalization",
+    "GroupQueryAttention",
+    "GroupedQueryAttention",
     "Identity",
     "Input",
     "InputLayer",
@@ -155,6 +160,7 @@ __all__ = [
     "LSTMCell",
     "Lambda",
     "Layer",
+    "LayerNormalization",
     "LeakyReLU",
     "Masking",
     "MaxPooling1D",
@@ -162,9 +168,11 @@ __all__ = [
     "MaxPooling3D",
     "Maximum",
     "Minimum",
+    "MultiHeadAttention",
     "Multiply",
     "Normalization",
     "Permute",
+    "RMSNormalization",
     "RandomBrightness",
     "RandomContrast",
     "RandomCrop",
@@ -189,6 +197,7 @@ __all__ = [
     "Subtract",
     "SymbolicTensor",
     "TimeDistributed",
+    "UnitNormalization",
     "UpSampling1D",
     "UpSampling2D",
     "ZeroPadding1D",

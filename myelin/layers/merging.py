@@ -172,6 +172,8 @@ class Add(_Merge):
         array([[3., 3.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def _merge(self, a, b):
         return ops.add(a, b)
 
@@ -185,6 +187,8 @@ class Subtract(_Merge):
         >>> Subtract()([np.ones((1, 2)), np.full((1, 2), 2.0)]).data
         array([[-1., -1.]], dtype=float32)
     """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     _max_inputs = 2
 
@@ -202,6 +206,8 @@ class Multiply(_Merge):
         array([[6., 6.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def _merge(self, a, b):
         return ops.mul(a, b)
 
@@ -215,6 +221,8 @@ class Average(_Merge):
         >>> Average()([np.full((1, 2), 3.0), np.full((1, 2), 1.0)]).data
         array([[2., 2.]], dtype=float32)
     """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     def call(self, inputs, training=False):
         return ops.mul(super().call(inputs), 1.0 / len(inputs))
@@ -233,6 +241,8 @@ class Maximum(_Merge):
         array([[3., 5.]], dtype=float32)
     """
 
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+
     def _merge(self, a, b):
         return ops.maximum(a, b)
 
@@ -246,6 +256,8 @@ class Minimum(_Merge):
         >>> Minimum()([np.array([[1.0, 5.0]]), np.array([[3.0, 2.0]])]).data
         array([[1., 2.]], dtype=float32)
     """
+
+    _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
 
     def _merge(self, a, b):
         return ops.minimum(a, b)

@@ -29,6 +29,7 @@ from .primitives import *  # noqa: F403  (the primitives' public functions and c
 from .primitives import _log_softmax, _ones, _softmax_fn  # noqa: F401  (used by tests and fused losses)
 from .recurrent import *  # noqa: F403  (sequence primitives: embedding lookup, masks, fused recurrent loops)
 from .convolution import *  # noqa: F403  (convolution and pooling: im2col products, strided-view pooling)
+from .attention import *  # noqa: F403  (layer and RMS normalization, the masked softmax of attention scores)
 
 # Keras's families, under Keras's names; where a primitive has the same name, Keras's version
 # (a compatible extension of it) takes the name.

@@ -5,7 +5,6 @@ in ``myelin.ops`` or listed in ``ABSENT``.
 """
 
 _CONV = "arrives with the convolution layers (issue 15)"
-_ATTN = "arrives with the attention and normalization layers (issue 16)"
 _COMPLEX = "myelin's tensors are real; complex results have no representation"
 _IMAGE = "not written yet (`ops.image` has `resize` and `affine_transform`, which the image preprocessing layers use)"
 
@@ -15,9 +14,6 @@ ABSENT = {
     "fold": _CONV,
     "unfold": _CONV,
     "extract_sequences": _CONV,
-    "dot_product_attention": _ATTN,
-    "layer_normalization": _ATTN,
-    "rms_normalization": _ATTN,
     "ctc_loss": "optional in issue 14 and not written yet; arrives with the sequence models",
     "ctc_decode": "not written yet; arrives with the sequence models",
     "fft": _COMPLEX,
@@ -45,6 +41,7 @@ for _name in _IMAGE_NAMES.split():
     ABSENT[f"image.{_name}"] = _IMAGE
 
 DIFFERS = {
+    "dot_product_attention": "flash_attention=True is refused; key/value need as many heads as the query",
     "eig": "no gradient (an input that requires one is refused); complex spectra are refused",
     "eigh": "no gradient (an input that requires one is refused)",
     "svd": "no gradient (an input that requires one is refused)",

@@ -589,6 +589,8 @@ def in_top_k(targets, predictions, k) -> Tensor:
     return Tensor._wrap(better < int(k), False)
 
 
+from .attention import dot_product_attention, layer_normalization, rms_normalization  # noqa: E402, F401  (Keras's nn names)
+
 __all__ = [
     name
     for name, value in list(globals().items())
