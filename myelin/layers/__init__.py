@@ -35,7 +35,7 @@ from .merging import (
     multiply,
     subtract,
 )
-from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
+from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup, TextVectorization
 from .regularization import SpatialDropout1D, SpatialDropout2D
 from .reshaping import Permute
 from .rnn import (
@@ -93,6 +93,7 @@ __all__ = [
     "StringLookup",
     "Subtract",
     "SymbolicTensor",
+    "TextVectorization",
     "TimeDistributed",
     "add",
     "average",
