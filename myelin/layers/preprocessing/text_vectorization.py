@@ -33,6 +33,7 @@ from itertools import chain
 
 import numpy as np
 
+from ... import activations
 from ...tensor import Tensor
 from ..base import REGISTRY
 from .tabular import StringLookup, _as_array, _PreprocessingLayer, vocabulary_from_counts
@@ -79,12 +80,6 @@ def _ngrams(tokens: list, widths: tuple) -> list:
         elif len(tokens) >= n:
             out.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)))))
     return out
-
-
-def _name_of_function(fn) -> str | None:
-    from ... import activations  # where register_serializable puts plain functions
-
-    return activations.REGISTRY.name_of(fn)
 
 
 @REGISTRY.register("TextVectorization")
@@ -584,7 +579,7 @@ class TextVectorization(_PreprocessingLayer):
         """A built-in option as itself; a callable by its registered name (``register_serializable``), else itself."""
         if fn is None or isinstance(fn, str):
             return fn
-        name = _name_of_function(fn)
+        name = activations.REGISTRY.name_of(fn)  # where register_serializable puts plain functions
         return fn if name is None else name
 
     @classmethod
@@ -596,8 +591,7 @@ class TextVectorization(_PreprocessingLayer):
             >>> TextVectorization.from_config(tv.get_config()).get_vocabulary()
             ['', '[UNK]', 'a', 'b']
         """
-        from ... import activations
-        from ...saving import _lookup
+        from ...saving import _lookup  # noqa: PLC0415  (saving imports the layers)
 
         config = dict(config)
         for key, builtin in (("standardize", _STANDARDIZE), ("split", _SPLIT)):
