@@ -26,11 +26,64 @@ from myelin import layers
 
 POSITIVE = ["great", "superb", "moving", "brilliant", "delightful", "gripping", "charming", "touching", "witty"]
 NEGATIVE = ["awful", "boring", "clumsy", "dull", "tedious", "bland", "messy", "shallow", "lifeless"]
-FILLER = (
-    "the a of and to in is it that this film movie story plot actor actress scene music camera director "
-    "script character ending beginning with for as was on at by from his her their its one two some very "
-    "quite rather really just still even also then when while after before during about over under"
-).split()
+FILLER = [
+    "the",
+    "a",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "it",
+    "that",
+    "this",
+    "film",
+    "movie",
+    "story",
+    "plot",
+    "actor",
+    "actress",
+    "scene",
+    "music",
+    "camera",
+    "director",
+    "script",
+    "character",
+    "ending",
+    "beginning",
+    "with",
+    "for",
+    "as",
+    "was",
+    "on",
+    "at",
+    "by",
+    "from",
+    "his",
+    "her",
+    "their",
+    "its",
+    "one",
+    "two",
+    "some",
+    "very",
+    "quite",
+    "rather",
+    "really",
+    "just",
+    "still",
+    "even",
+    "also",
+    "then",
+    "when",
+    "while",
+    "after",
+    "before",
+    "during",
+    "about",
+    "over",
+    "under",
+]
 
 
 def make_reviews(n: int, seed: int = 0, words: int = 80) -> tuple[list, np.ndarray]:
@@ -70,7 +123,7 @@ def main(
 
     vectorize = layers.TextVectorization(max_tokens=2000, ngrams=2, output_mode=output_mode)
     vectorize.adapt(train_texts)
-    x_train, x_test = vectorize(train_texts).data, vectorize(test_texts).data
+    x_train = vectorize(train_texts).data
     if verbose:
         print(f"vocabulary: {vectorize.vocabulary_size()} entries, e.g. {vectorize.get_vocabulary()[1:8]}")
 

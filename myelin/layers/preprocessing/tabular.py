@@ -32,6 +32,7 @@ from __future__ import annotations
 import zlib
 from collections import Counter
 from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 
@@ -385,7 +386,8 @@ def vocabulary_from_counts(counts: dict, capacity: int | None = None) -> list:
 
     Keras sorts by count, most frequent first, and breaks ties by the tokens themselves, the
     greater first (``np.lexsort((tokens, counts))[::-1]``); strings compare by code point, as
-    UTF-8 bytes do. Shared by the lookups and ``TextVectorization``.
+    UTF-8 bytes do. With a ``capacity``, only the tokens whose count reaches the
+    ``capacity``-th largest are sorted. Shared by the lookups and ``TextVectorization``.
 
     Example:
         >>> vocabulary_from_counts({"bar": 2, "baz": 2, "foo": 1, "bada": 1})
@@ -393,8 +395,15 @@ def vocabulary_from_counts(counts: dict, capacity: int | None = None) -> list:
         >>> vocabulary_from_counts({3: 1, 5: 2, 9: 1}, capacity=2)
         [5, 9]
     """
-    ordered = sorted(counts.items(), key=lambda tc: (tc[1], tc[0]), reverse=True)
-    return [t for t, _ in ordered[:capacity]]
+    items = list(counts.items())
+    if capacity is not None and capacity < len(items):
+        values = np.fromiter((c for _, c in items), dtype=np.int64, count=len(items))
+        cut = len(items) - capacity
+        threshold = np.partition(values, cut)[cut]  # the capacity-th largest count
+        items = [tc for tc in items if tc[1] >= threshold]
+    items.sort(key=itemgetter(0), reverse=True)  # two stable sorts: by token, then by count
+    items.sort(key=itemgetter(1), reverse=True)
+    return [t for t, _ in items[:capacity]]
 
 
 class _IndexLookup(_PreprocessingLayer):
