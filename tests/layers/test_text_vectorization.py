@@ -275,6 +275,15 @@ def test_output_shapes():
     assert layers.TextVectorization(split=None)(myelin.Input(shape=(2,), dtype="string")).shape == (None, 2)
 
 
+def test_onnx_export_is_refused_naming_the_layer(tmp_path):
+    from myelin.onnx import ExportError
+
+    inp = myelin.Input(shape=(1,), dtype="string")
+    model = myelin.Model(inp, layers.Dense(1)(layers.TextVectorization(output_mode="count", vocabulary=["a"])(inp)))
+    with pytest.raises(ExportError, match=r"'text_vectorization.*' \(TextVectorization\) cannot be exported"):
+        model.export(tmp_path / "text.onnx", format="onnx")
+
+
 # ---------------------------------------------------------------------------- errors name the layer
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="TextVectorization: output_sequence_length is only for output_mode='int'"):
