@@ -59,6 +59,20 @@ _TF_TOKEN = re.compile(r"[^ \t\n\v\f\r]+")
 _PY_ONLY_ASCII_SPACES = "\x1c\x1d\x1e\x1f"
 _OOV = "[UNK]"
 _COUNT_BLOCK = 1 << 24  # the encodings count this many (sample, token) cells at a time
+_CHUNK = 1024  # strings tokenized at a time: their tokens are Python strings, so they are dropped chunk by chunk
+
+
+def _text_array(value, name: str) -> np.ndarray:
+    """Raw text as an array; a list becomes an object array (no copy of the strings into a wide "U" array)."""
+    if isinstance(value, (list, tuple)):
+        try:
+            arr = np.array(value, dtype=object)
+        except ValueError as err:
+            raise ValueError(f"layer {name!r}: could not make an array of the input ({err})") from None
+        if arr.ndim == 0:
+            raise ValueError(f"layer {name!r}: expected one value per sample (an array with a batch axis), got {value!r}")
+        return arr
+    return _as_array(value, name)
 
 
 def _split_whitespace(docs: list) -> list:
@@ -404,13 +418,14 @@ class TextVectorization(_PreprocessingLayer):
         n_docs = 0
         seen = False
         for batch in self._batches(data, batch_size, steps):
-            arr = _as_array(batch, self.name)
-            rows = self._tokens(arr, "adapt()")
-            seen = seen or len(rows) > 0
-            counts.update(chain.from_iterable(rows))
-            if self.output_mode == "tf_idf":
-                documents.update(chain.from_iterable(map(set, rows)))
-                n_docs += len(rows)
+            arr = _text_array(batch, self.name)
+            for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
+                rows = self._tokens(arr[start : start + _CHUNK], "adapt()")
+                seen = seen or len(rows) > 0
+                counts.update(chain.from_iterable(rows))
+                if self.output_mode == "tf_idf":
+                    documents.update(chain.from_iterable(map(set, rows)))
+                    n_docs += len(rows)
         if not seen:
             raise ValueError(f"{who}: adapt() got no data")
         counts.pop("", None)
@@ -431,7 +446,7 @@ class TextVectorization(_PreprocessingLayer):
         if isinstance(data, (str, bytes)):
             raise ValueError(f"{who}: adapt() expects a list or array of strings (one per sample), got a single string")
         if isinstance(data, (list, tuple, np.ndarray, Tensor)) or hasattr(data, "to_numpy"):
-            arr = _as_array(data, self.name)
+            arr = _text_array(data, self.name)
             if batch_size is None:
                 if steps is not None:
                     raise ValueError(f"{who}: adapt() steps counts batches: with an array, give batch_size too")
@@ -484,6 +499,11 @@ class TextVectorization(_PreprocessingLayer):
         return None if self._idf is None else self._idf.copy()
 
     # ------------------------------------------------------------------ calling
+    def __call__(self, inputs, training: bool = False, **kwargs):
+        if isinstance(inputs, (list, tuple)):
+            inputs = Tensor._wrap(_text_array(inputs, self.name), False)
+        return super().__call__(inputs, training=training, **kwargs)
+
     def call(self, x, training=False):
         return Tensor._wrap(self._vectorize(x.data), False)
 
@@ -497,11 +517,13 @@ class TextVectorization(_PreprocessingLayer):
             )
         if self.output_mode == "tf_idf" and self._idf is None:
             raise RuntimeError(f"{who}: output_mode='tf_idf' needs a vocabulary and idf_weights: call adapt() or give them")
-        rows = self._tokens(arr, "the input")
-        n = len(rows)
-        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=n)
-        tokens = list(chain.from_iterable(rows))
-        indices = self._lookup.lookup_tokens(tokens)
+        lengths, indices = [], []
+        for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
+            rows = self._tokens(arr[start : start + _CHUNK], "the input")
+            lengths.append(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
+            indices.append(self._lookup.lookup_tokens(list(chain.from_iterable(rows))))
+        lengths, indices = np.concatenate(lengths), np.concatenate(indices)
+        n, total = len(lengths), len(indices)
         if not encoding:
             if self.split is None and not self._ngram_widths and self.output_sequence_length is None:
                 return indices.reshape(arr.shape)  # one index per string: the input's shape
@@ -510,7 +532,7 @@ class TextVectorization(_PreprocessingLayer):
                 width = int(lengths.max()) if n else 0
             out = np.zeros((n, width), dtype=np.int64)
             row = np.repeat(np.arange(n), lengths)
-            col = np.arange(len(tokens)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            col = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             keep = col < width
             out[row[keep], col[keep]] = indices[keep]
             return out
