@@ -14,11 +14,7 @@ import json
 import os
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-import keras
 import numpy as np
-import tensorflow as tf
 
 CORPUS = [
     "The quick brown fox -- it JUMPED over the lazy dog!",
@@ -64,6 +60,9 @@ CASES = {
 
 
 def run_case(case: dict) -> dict:
+    import keras
+    import tensorflow as tf
+
     kwargs = dict(case["kwargs"])
     layer = keras.layers.TextVectorization(**kwargs)
     column = case.get("shape") == "column"
@@ -84,6 +83,10 @@ def run_case(case: dict) -> dict:
 
 
 def main() -> None:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+    import tensorflow as tf
+
     golden = {
         "keras": keras.__version__,
         "tensorflow": tf.__version__,
