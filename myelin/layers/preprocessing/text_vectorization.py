@@ -518,12 +518,15 @@ class TextVectorization(_PreprocessingLayer):
         if self.output_mode == "tf_idf" and self._idf is None:
             raise RuntimeError(f"{who}: output_mode='tf_idf' needs a vocabulary and idf_weights: call adapt() or give them")
         lengths, indices = [], []
+        cut = self.output_sequence_length if not encoding else None
         for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
             rows = self._tokens(arr[start : start + _CHUNK], "the input")
+            if cut is not None:
+                rows = [r[:cut] for r in rows]  # truncated before the look-up
             lengths.append(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
             indices.append(self._lookup.lookup_tokens(list(chain.from_iterable(rows))))
         lengths, indices = np.concatenate(lengths), np.concatenate(indices)
-        n, total = len(lengths), len(indices)
+        n = len(lengths)
         if not encoding:
             if self.split is None and not self._ngram_widths and self.output_sequence_length is None:
                 return indices.reshape(arr.shape)  # one index per string: the input's shape
@@ -531,10 +534,7 @@ class TextVectorization(_PreprocessingLayer):
             if width is None:
                 width = int(lengths.max()) if n else 0
             out = np.zeros((n, width), dtype=np.int64)
-            row = np.repeat(np.arange(n), lengths)
-            col = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            keep = col < width
-            out[row[keep], col[keep]] = indices[keep]
+            out[np.arange(width) < lengths[:, None]] = indices  # row by row, left-aligned: the tokens' order
             return out
         depth = self._lookup._depth()
         out = np.zeros((n, depth), dtype=self.compute_dtype)
