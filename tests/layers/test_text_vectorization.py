@@ -288,6 +288,8 @@ def test_onnx_export_is_refused_naming_the_layer(tmp_path):
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="TextVectorization: output_sequence_length is only for output_mode='int'"):
         layers.TextVectorization(output_mode="count", output_sequence_length=4)
+    with pytest.raises(ValueError, match="TextVectorization 'bag': output_sequence_length is only for"):
+        layers.TextVectorization(output_mode="multi_hot", output_sequence_length=4, name="bag")
     with pytest.raises(ValueError, match="TextVectorization: output_sequence_length must be None or a positive integer"):
         layers.TextVectorization(output_sequence_length=2.5)
     with pytest.raises(ValueError, match="TextVectorization: standardize must be"):

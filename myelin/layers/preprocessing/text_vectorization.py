@@ -146,7 +146,7 @@ class TextVectorization(_PreprocessingLayer):
         encoding: str = "utf-8",
         **kwargs,
     ):
-        who = "TextVectorization"
+        who = "TextVectorization" + (f" {kwargs['name']!r}" if kwargs.get("name") else "")
         if not (standardize is None or callable(standardize) or standardize in _STANDARDIZE):
             raise ValueError(
                 f"{who}: standardize must be None, a callable or one of {', '.join(map(repr, _STANDARDIZE))}; "
