@@ -121,8 +121,8 @@ def test_string_lookup_adapt_orders_by_frequency():
 def test_string_lookup_max_tokens_mask_and_oov():
     lookup = layers.StringLookup(max_tokens=4, mask_token="")
     lookup.adapt(["x", "x", "y", "y", "z", ""])
-    assert lookup.get_vocabulary() == ["", "[UNK]", "x", "y"]
-    np.testing.assert_array_equal(lookup(["", "z", "y"]).data, [0, 1, 3])
+    assert lookup.get_vocabulary() == ["", "[UNK]", "y", "x"]  # Keras breaks the tie by the greater token first
+    np.testing.assert_array_equal(lookup(["", "z", "x"]).data, [0, 1, 3])
     multi = layers.StringLookup(vocabulary=["x", "y"], mask_token="", output_mode="multi_hot")
     np.testing.assert_array_equal(multi([["x", "", "q"]]).data, [[1, 1, 0]])  # mask dropped, q is OOV
     strict = layers.StringLookup(vocabulary=["x"], num_oov_indices=0, name="strict")
@@ -181,6 +181,17 @@ def test_integer_lookup():
         lookup(np.array([1.5]))
     inv = layers.IntegerLookup(vocabulary=[12, 36], invert=True)
     assert inv(np.array([2, 0])).data.tolist() == [36, -1]
+
+
+def test_lookup_ties_and_max_tokens_follow_keras():
+    # Keras: ties broken by the greater token first; without "int" mode the mask token takes no index
+    ints = layers.IntegerLookup()
+    ints.adapt(np.array([3, 9, 5, 9, 5]))
+    assert ints.get_vocabulary() == [-1, 9, 5, 3]
+    multi = layers.StringLookup(max_tokens=3, mask_token="", output_mode="multi_hot")
+    multi.adapt(["a", "b", "b", "c", "c", ""])
+    assert multi.get_vocabulary() == ["[UNK]", "c", "b"]
+    np.testing.assert_array_equal(multi([["b", "", "a"]]).data, [[1, 0, 1]])
 
 
 def test_lookup_argument_errors():
@@ -320,4 +331,4 @@ def test_a_preprocessing_model_is_saved_and_loaded_whole(tmp_path):
         lookup.get_vocabulary()
         == next(layer for layer in full.layers if isinstance(layer, layers.StringLookup)).get_vocabulary()
     )
-    assert next(layer for layer in loaded.layers if isinstance(layer, layers.IntegerLookup)).get_vocabulary() == [-1, 5, 3, 9]
+    assert next(layer for layer in loaded.layers if isinstance(layer, layers.IntegerLookup)).get_vocabulary() == [-1, 5, 9, 3]

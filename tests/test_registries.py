@@ -160,6 +160,23 @@ CASES = {
         },
         "input": np.array([["a"], ["z"]]),
     },
+    ("layer", "TextVectorization"): {
+        "kwargs": {
+            "max_tokens": 6,
+            "standardize": "lower",
+            "split": "character",
+            "ngrams": 2,
+            "output_mode": "tf_idf",
+            "pad_to_max_tokens": True,
+            "vocabulary": ["a", "b", "ab"],
+            "idf_weights": [0.5, 1.0, 2.0],
+            "encoding": "latin-1",
+            "sparse": False,  # sparse=True and ragged=True are refused
+            "ragged": False,
+        },
+        "not_arguments": ("output_sequence_length",),  # "int" mode only: tests/layers/test_text_vectorization.py
+        "input": np.array([["Ab"], ["bA"]]),
+    },
     ("optimizer", "SGD"): {"kwargs": {"clipnorm": None, "global_clipnorm": 2.0}},
     ("schedule", "ExponentialDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.5}},
     ("schedule", "CosineDecay"): {

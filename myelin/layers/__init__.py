@@ -81,6 +81,7 @@ from .preprocessing import (
     Rescaling,
     Resizing,
     StringLookup,
+    TextVectorization,
 )
 from .regularization import GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .reshaping import (
@@ -196,6 +197,7 @@ __all__ = [
     "StringLookup",
     "Subtract",
     "SymbolicTensor",
+    "TextVectorization",
     "TimeDistributed",
     "UnitNormalization",
     "UpSampling1D",

@@ -1,4 +1,5 @@
-"""Preprocessing layers, as Keras 3 groups them: tabular (``tabular.py``), image (``image.py``) and text.
+"""Preprocessing layers, as Keras 3 groups them: tabular (``tabular.py``), image (``image.py``), text
+(``text_vectorization.py``).
 
 Example:
     >>> from myelin.layers.preprocessing import Normalization
@@ -16,6 +17,7 @@ from .image import (
     Resizing,
 )
 from .tabular import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
+from .text_vectorization import TextVectorization
 
 __all__ = [
     "CategoryEncoding",
@@ -32,4 +34,5 @@ __all__ = [
     "Rescaling",
     "Resizing",
     "StringLookup",
+    "TextVectorization",
 ]

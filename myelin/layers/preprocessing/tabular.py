@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 
@@ -379,6 +381,31 @@ class CategoryEncoding(_PreprocessingLayer):
 _LOOKUP_MODES = ("int",) + _ENCODINGS
 
 
+def vocabulary_from_counts(counts: dict, capacity: int | None = None) -> list:
+    """The tokens of ``counts`` (token -> count) in Keras's vocabulary order, at most ``capacity`` of them.
+
+    Keras sorts by count, most frequent first, and breaks ties by the tokens themselves, the
+    greater first (``np.lexsort((tokens, counts))[::-1]``); strings compare by code point, as
+    UTF-8 bytes do. With a ``capacity``, only the tokens whose count reaches the
+    ``capacity``-th largest are sorted. Shared by the lookups and ``TextVectorization``.
+
+    Example:
+        >>> vocabulary_from_counts({"bar": 2, "baz": 2, "foo": 1, "bada": 1})
+        ['baz', 'bar', 'foo', 'bada']
+        >>> vocabulary_from_counts({3: 1, 5: 2, 9: 1}, capacity=2)
+        [5, 9]
+    """
+    items = list(counts.items())
+    if capacity is not None and capacity < len(items):
+        values = np.fromiter((c for _, c in items), dtype=np.int64, count=len(items))
+        cut = len(items) - capacity
+        threshold = np.partition(values, cut)[cut]  # the capacity-th largest count
+        items = [tc for tc in items if tc[1] >= threshold]
+    items.sort(key=itemgetter(0), reverse=True)  # two stable sorts: by token, then by count
+    items.sort(key=itemgetter(1), reverse=True)
+    return [t for t, _ in items[:capacity]]
+
+
 class _IndexLookup(_PreprocessingLayer):
     """Shared machinery of StringLookup and IntegerLookup.
 
@@ -413,10 +440,11 @@ class _IndexLookup(_PreprocessingLayer):
             raise ValueError(f"{type(self).__name__}: sparse=True is not available: myelin has no sparse tensors")
         if not isinstance(num_oov_indices, (int, np.integer)) or num_oov_indices < 0:
             raise ValueError(f"{type(self).__name__}: num_oov_indices must be an integer >= 0, got {num_oov_indices!r}")
-        if max_tokens is not None and max_tokens <= num_oov_indices + (mask_token is not None):
+        mask_index = mask_token is not None and output_mode == "int"  # the mask has an index in "int" mode only
+        if max_tokens is not None and max_tokens <= num_oov_indices + mask_index:
             raise ValueError(
                 f"{type(self).__name__}: max_tokens={max_tokens} leaves no room for a vocabulary after "
-                f"{num_oov_indices} OOV index(es){' and the mask token' if mask_token is not None else ''}"
+                f"{num_oov_indices} OOV index(es){' and the mask token' if mask_index else ''}"
             )
         if pad_to_max_tokens and max_tokens is None:
             raise ValueError(f"{type(self).__name__}: pad_to_max_tokens=True needs max_tokens")
@@ -435,6 +463,7 @@ class _IndexLookup(_PreprocessingLayer):
         )
         self._vocab: list = []
         self._table: dict = {}
+        self._call_table: dict | None = None  # _table with the mask token: built on first use
         if vocabulary is not None:
             self.set_vocabulary(vocabulary)
 
@@ -459,9 +488,10 @@ class _IndexLookup(_PreprocessingLayer):
         return self.num_oov_indices + int(self._uses_mask_index)
 
     def _capacity(self) -> int | None:
+        """How many vocabulary tokens ``max_tokens`` leaves room for (Keras: ``max_tokens`` less the special indices)."""
         if self.max_tokens is None:
             return None
-        return self.max_tokens - self.num_oov_indices - int(self.mask_token is not None)
+        return self.max_tokens - self._offset
 
     def set_vocabulary(self, vocabulary) -> None:
         """Use ``vocabulary`` (tokens, most useful first; without the mask and OOV tokens).
@@ -491,9 +521,10 @@ class _IndexLookup(_PreprocessingLayer):
             )
         self._vocab = tokens
         self._table = {t: i + self._offset for i, t in enumerate(tokens)}
+        self._call_table = None
 
     def adapt(self, data, batch_size: int | None = None, steps: int | None = None) -> None:
-        """Learn the vocabulary: the distinct tokens of ``data``, most frequent first (ties in sorted order).
+        """Learn the vocabulary: the distinct tokens of ``data``, most frequent first (ties: the greater token first).
 
         The mask token is not counted; ``max_tokens`` keeps the most frequent.
 
@@ -507,11 +538,9 @@ class _IndexLookup(_PreprocessingLayer):
         if arr.size == 0:
             raise ValueError(f"{type(self).__name__} {self.name!r}: adapt() got no data")
         values, counts = np.unique(self._keys(arr.ravel()), return_counts=True)
-        pairs = [(self._key(v), int(c)) for v, c in zip(values, counts)]
-        pairs = [(t, c) for t, c in pairs if t != self.mask_token and t != self.oov_token]
-        pairs.sort(key=lambda tc: -tc[1])  # a stable sort: ties stay in np.unique's sorted order
-        capacity = self._capacity()
-        self.set_vocabulary([t for t, _ in pairs[:capacity]])
+        pairs = {self._key(v): int(c) for v, c in zip(values, counts)}
+        pairs = {t: c for t, c in pairs.items() if t != self.mask_token and t != self.oov_token}
+        self.set_vocabulary(vocabulary_from_counts(pairs, self._capacity()))
 
     def get_vocabulary(self, include_special_tokens: bool = True) -> list:
         """Index -> token: the mask token (int mode), the OOV token per OOV index, then the vocabulary.
@@ -547,23 +576,38 @@ class _IndexLookup(_PreprocessingLayer):
         """
         keys = self._keys(arr.ravel())
         uniq, inverse = np.unique(keys, return_inverse=True)
-        mapped = np.empty(len(uniq), dtype=np.int64)
-        mask_index = 0 if self._uses_mask_index else -1
-        for i, u in enumerate(uniq):
-            token = self._key(u)
-            index = self._table.get(token)
-            if index is None:
-                if self.mask_token is not None and token == self.mask_token:
-                    index = mask_index
-                elif self.num_oov_indices == 0:
+        mapped = self.lookup_tokens([self._key(u) for u in uniq])
+        return mapped[inverse.reshape(-1)].reshape(arr.shape)
+
+    def lookup_tokens(self, tokens) -> np.ndarray:
+        """A sequence of tokens (already of the vocabulary's type) -> 1-D int64 indices, one dict look-up each.
+
+        The mask token maps to 0 in "int" mode and to -1 (dropped by the encodings) otherwise;
+        an unknown token to its OOV index, or an error with ``num_oov_indices=0``.
+
+        Example:
+            >>> StringLookup(vocabulary=["a", "b"], mask_token="").lookup_tokens(["b", "", "z"]).tolist()
+            [3, 0, 1]
+        """
+        table = self._call_table
+        if table is None:
+            table = dict(self._table)
+            if self.mask_token is not None:
+                table[self.mask_token] = 0 if self._uses_mask_index else -1
+            self._call_table = table
+        single = self.num_oov_indices == 1
+        default = int(self._uses_mask_index) if single else -2  # -2: not found, resolved below
+        out = np.fromiter(map(table.get, tokens, repeat(default)), dtype=np.int64, count=len(tokens))
+        if not single:
+            for i in np.flatnonzero(out == -2).tolist():
+                token = tokens[i]
+                if self.num_oov_indices == 0:
                     raise ValueError(
                         f"{type(self).__name__} {self.name!r}: {self._kind} {token!r} is not in the vocabulary and "
                         "num_oov_indices=0"
                     )
-                else:
-                    index = int(self._uses_mask_index) + self._oov_bucket(token)
-            mapped[i] = index
-        return mapped[inverse.reshape(-1)].reshape(arr.shape)
+                out[i] = int(self._uses_mask_index) + self._oov_bucket(token)
+        return out
 
     def call(self, x, training=False):
         arr = x.data
@@ -739,4 +783,4 @@ class IntegerLookup(_IndexLookup):
         return token % self.num_oov_indices if self.num_oov_indices > 1 else 0
 
 
-__all__ = ["CategoryEncoding", "IntegerLookup", "Normalization", "Rescaling", "StringLookup"]
+__all__ = ["CategoryEncoding", "IntegerLookup", "Normalization", "Rescaling", "StringLookup", "vocabulary_from_counts"]

@@ -1,0 +1,636 @@
+"""TextVectorization (Keras's): raw text in, token indices or bag-of-words vectors out, without TensorFlow.
+
+Each string goes through four steps: standardize (by default ASCII lowercasing and removal of
+the 32 ASCII punctuation characters, exactly what TensorFlow's ``tf.strings.lower`` and
+Keras's punctuation regex do), split (by default on the six ASCII whitespace characters, as
+``tf.strings.split``), ngrams (optional, joined by one space, every width in the order given)
+and look-up in a vocabulary learned by ``adapt`` or given. The output is either one index per
+token (``"int"``: 0 for padding, 1 for out-of-vocabulary tokens) or one vector per string
+(``"multi_hot"``, ``"count"``, ``"tf_idf"``).
+
+Everything runs on Python strings: ``str.translate`` for standardizing, ``str.split`` for
+splitting, one dict look-up per token (the vocabulary machinery is ``StringLookup``'s, which
+this layer holds), and whole-array NumPy for padding and counting.
+
+Example:
+    >>> from myelin import layers
+    >>> vectorize = layers.TextVectorization(output_mode="count")
+    >>> vectorize.adapt(["The cat sat.", "The dog sat on the cat!"])
+    >>> vectorize.get_vocabulary()
+    ['[UNK]', 'the', 'sat', 'cat', 'on', 'dog']
+    >>> vectorize(["the bird sat"]).data
+    array([[1., 1., 1., 0., 0., 0.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import string
+from collections import Counter
+from itertools import chain
+
+import numpy as np
+
+from ... import activations
+from ...tensor import Tensor
+from ..base import REGISTRY
+from .tabular import StringLookup, _as_array, _PreprocessingLayer, vocabulary_from_counts
+
+# Keras strips punctuation with this regex (TensorFlow's RE2 syntax). ",-\." is the range from
+# "," to ".", so the class holds the 32 ASCII punctuation characters; the tables below are built
+# from the regex itself so that they delete exactly what it matches.
+PUNCTUATION_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+_PUNCTUATION = "".join(chr(c) for c in range(128) if re.fullmatch(PUNCTUATION_REGEX, chr(c)))
+# tf.strings.lower without an encoding lowercases the ASCII letters only ("É" stays "É").
+_TABLES = {
+    "lower": str.maketrans(string.ascii_uppercase, string.ascii_lowercase),
+    "strip_punctuation": str.maketrans("", "", _PUNCTUATION),
+    "lower_and_strip_punctuation": str.maketrans(string.ascii_uppercase, string.ascii_lowercase, _PUNCTUATION),
+}
+_STANDARDIZE = tuple(_TABLES)
+_SPLIT = ("whitespace", "character")
+_MODES = ("int", "multi_hot", "count", "tf_idf")
+_MODE_ALIASES = {"binary": "multi_hot", "tf-idf": "tf_idf"}  # Keras's deprecated names
+# tf.strings.split splits on " \t\n\v\f\r" only; Python's str.split also on these ASCII
+# separators and on Unicode spaces, so a string holding any of them takes the regex.
+_TF_TOKEN = re.compile(r"[^ \t\n\v\f\r]+")
+_PY_ONLY_ASCII_SPACES = "\x1c\x1d\x1e\x1f"
+_OOV = "[UNK]"
+_COUNT_BLOCK = 1 << 24  # the encodings count this many (sample, token) cells at a time
+_CHUNK = 1024  # strings tokenized at a time: their tokens are Python strings, so they are dropped chunk by chunk
+
+
+def _text_array(value, name: str) -> np.ndarray:
+    """Raw text as an array; a list becomes an object array (no copy of the strings into a wide "U" array)."""
+    if isinstance(value, (list, tuple)):
+        try:
+            arr = np.array(value, dtype=object)
+        except ValueError as err:
+            raise ValueError(f"layer {name!r}: could not make an array of the input ({err})") from None
+        if arr.ndim == 0:
+            raise ValueError(f"layer {name!r}: expected one value per sample (an array with a batch axis), got {value!r}")
+        return arr
+    return _as_array(value, name)
+
+
+def _split_whitespace(docs: list) -> list:
+    """Each string split as tf.strings.split does: on runs of ASCII whitespace, ends stripped."""
+    if all(map(str.isascii, docs)):
+        joined = "".join(docs)
+        if not any(c in joined for c in _PY_ONLY_ASCII_SPACES):
+            return [d.split() for d in docs]
+    findall = _TF_TOKEN.findall
+    return [d.split() if d.isascii() and not any(c in d for c in _PY_ONLY_ASCII_SPACES) else findall(d) for d in docs]
+
+
+def _ngrams(tokens: list, widths: tuple) -> list:
+    """Every n-gram of each width in ``widths``, width by width (tf.strings.ngrams, separator " ")."""
+    out: list = []
+    for n in widths:
+        if n == 1:
+            out.extend(tokens)
+        elif len(tokens) >= n:
+            out.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)))))
+    return out
+
+
+@REGISTRY.register("TextVectorization")
+class TextVectorization(_PreprocessingLayer):
+    """Strings to token indices (``"int"``) or to one vector per string (``"multi_hot"``, ``"count"``, ``"tf_idf"``).
+
+    Arguments are Keras's. ``standardize``: None, "lower_and_strip_punctuation" (default),
+    "lower", "strip_punctuation" or a callable that takes a NumPy array of strings and returns
+    one of the same shape. ``split``: "whitespace" (default), "character", None (each string is
+    one token; a (batch, k) input gives k tokens per sample) or a callable that takes a 1-D
+    array of strings and returns one sequence of tokens per string. ``ngrams``: None, n (all
+    widths 1..n) or a tuple of widths. ``max_tokens`` caps the vocabulary, special indices
+    included (two in "int" mode: 0 for padding, 1 for unknown tokens; one otherwise).
+    ``output_sequence_length`` pads with 0 or truncates "int" outputs to that length (without
+    it, to the longest string of the batch). ``pad_to_max_tokens`` widens the vectors to
+    ``max_tokens``. ``vocabulary`` (a list, array or the path of a file with one token per
+    line, special tokens optional at its start) and ``idf_weights`` (one per vocabulary entry,
+    "tf_idf" only, required there with a vocabulary) replace ``adapt``.
+
+    ``adapt`` orders the vocabulary by count, ties broken by the greater token first, as
+    Keras; "tf_idf" weighs a token by ``log(1 + documents / (1 + documents holding it))`` and
+    the out-of-vocabulary index by the mean of those weights. The vocabulary and the weights
+    are part of ``get_config()``, so a saved model keeps them (JSON, never pickle).
+
+    ``sparse=True`` and ``ragged=True`` are refused (myelin has no sparse or ragged tensors).
+
+    Example:
+        >>> vectorize = TextVectorization(max_tokens=5000, output_mode="int", output_sequence_length=4)
+        >>> vectorize.adapt(["foo bar", "bar baz", "baz bada boom"])
+        >>> vectorize([["foo qux bar"], ["qux baz"]]).data
+        array([[4, 1, 3, 0],
+               [1, 2, 0, 0]])
+        >>> TextVectorization(vocabulary=["earth", "wind", "and", "fire"]).get_vocabulary()
+        ['', '[UNK]', 'earth', 'wind', 'and', 'fire']
+    """
+
+    def __init__(
+        self,
+        max_tokens: int | None = None,
+        standardize="lower_and_strip_punctuation",
+        split="whitespace",
+        ngrams=None,
+        output_mode: str = "int",
+        output_sequence_length: int | None = None,
+        pad_to_max_tokens: bool = False,
+        vocabulary=None,
+        idf_weights=None,
+        sparse: bool = False,
+        ragged: bool = False,
+        encoding: str = "utf-8",
+        **kwargs,
+    ):
+        who = "TextVectorization" + (f" {kwargs['name']!r}" if kwargs.get("name") else "")
+        if not (standardize is None or callable(standardize) or standardize in _STANDARDIZE):
+            raise ValueError(
+                f"{who}: standardize must be None, a callable or one of {', '.join(map(repr, _STANDARDIZE))}; "
+                f"got {standardize!r}"
+            )
+        if not (split is None or callable(split) or split in _SPLIT):
+            raise ValueError(f"{who}: split must be None, a callable, 'whitespace' or 'character'; got {split!r}")
+        output_mode = _MODE_ALIASES.get(output_mode, output_mode)
+        if output_mode not in _MODES:
+            raise ValueError(f"{who}: output_mode must be one of {', '.join(map(repr, _MODES))}; got {output_mode!r}")
+        self._ngram_widths = self._widths(ngrams)
+        if output_sequence_length is not None:
+            if output_mode != "int":
+                raise ValueError(
+                    f"{who}: output_sequence_length is only for output_mode='int'; got "
+                    f"output_sequence_length={output_sequence_length!r} with output_mode={output_mode!r}"
+                )
+            if (
+                isinstance(output_sequence_length, bool)
+                or not isinstance(output_sequence_length, (int, np.integer))
+                or output_sequence_length < 1
+            ):
+                raise ValueError(
+                    f"{who}: output_sequence_length must be None or a positive integer; got {output_sequence_length!r}"
+                )
+            output_sequence_length = int(output_sequence_length)
+        special = 2 if output_mode == "int" else 1
+        if max_tokens is not None:
+            if isinstance(max_tokens, bool) or not isinstance(max_tokens, (int, np.integer)) or max_tokens <= special:
+                raise ValueError(
+                    f"{who}: max_tokens must be None or an integer above {special} (the padding and OOV indices "
+                    f"of output_mode={output_mode!r} come first); got {max_tokens!r}"
+                )
+            max_tokens = int(max_tokens)
+        if pad_to_max_tokens and output_mode == "int":
+            raise ValueError(f"{who}: pad_to_max_tokens is for the vector modes (multi_hot, count, tf_idf), not 'int'")
+        if pad_to_max_tokens and max_tokens is None:
+            raise ValueError(f"{who}: pad_to_max_tokens=True needs max_tokens")
+        if idf_weights is not None and output_mode != "tf_idf":
+            raise ValueError(f"{who}: idf_weights are only for output_mode='tf_idf', got output_mode={output_mode!r}")
+        if output_mode == "tf_idf" and vocabulary is not None and idf_weights is None:
+            raise ValueError(f"{who}: output_mode='tf_idf' with a vocabulary needs idf_weights as well")
+        if sparse:
+            raise ValueError(f"{who}: sparse=True is not available: myelin has no sparse tensors")
+        if ragged:
+            raise ValueError(
+                f"{who}: ragged=True is not available: myelin has no ragged tensors; 'int' outputs are padded "
+                "with 0 (set output_sequence_length for a fixed length)"
+            )
+        try:
+            codecs.lookup(encoding)
+        except (LookupError, TypeError):
+            raise ValueError(f"{who}: unknown text encoding {encoding!r}") from None
+        kwargs.setdefault("dtype", "int64" if output_mode == "int" else None)
+        if kwargs["dtype"] is None:
+            del kwargs["dtype"]
+        super().__init__(**kwargs)
+        self.max_tokens = max_tokens
+        self.standardize, self.split, self.ngrams = standardize, split, ngrams
+        self.output_mode, self.output_sequence_length = output_mode, output_sequence_length
+        self.pad_to_max_tokens, self.sparse, self.ragged, self.encoding = bool(pad_to_max_tokens), False, False, encoding
+        # the vocabulary machinery: a StringLookup with "" as its mask (padding) token, as in Keras
+        self._lookup = StringLookup(
+            max_tokens=max_tokens,
+            mask_token="",
+            output_mode="int" if output_mode == "int" else "count",
+            pad_to_max_tokens=self.pad_to_max_tokens,
+            encoding=encoding,
+            name=f"{self.name}_lookup",
+        )
+        self._idf: np.ndarray | None = None  # one weight per output column ("tf_idf")
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary, idf_weights)
+
+    @staticmethod
+    def _widths(ngrams) -> tuple:
+        if ngrams is None:
+            return ()
+        if isinstance(ngrams, (int, np.integer)) and not isinstance(ngrams, bool) and ngrams >= 1:
+            return tuple(range(1, int(ngrams) + 1))
+        if (
+            isinstance(ngrams, (tuple, list))
+            and ngrams
+            and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in ngrams)
+        ):
+            return tuple(int(n) for n in ngrams)
+        raise ValueError(f"TextVectorization: ngrams must be None, a positive integer or a tuple of them; got {ngrams!r}")
+
+    # ------------------------------------------------------------------ text to tokens
+    def _strings(self, arr: np.ndarray, where: str) -> np.ndarray:
+        """``arr`` as an array of Python strings (bytes decoded), or an error naming the layer."""
+        if arr.dtype.kind == "U":
+            return arr
+        if arr.dtype.kind == "S":
+            return np.char.decode(arr, self.encoding)
+        if arr.dtype.kind == "O":
+            flat = arr.ravel().tolist()
+            if all(type(v) is str for v in flat):
+                return arr
+            out = []
+            for i, v in enumerate(flat):
+                if isinstance(v, bytes):
+                    v = v.decode(self.encoding)
+                elif not isinstance(v, str):
+                    raise TypeError(
+                        f"TextVectorization {self.name!r}: {where} expects strings, got {v!r} "
+                        f"({type(v).__name__}) at flat index {i}"
+                    )
+                out.append(v)
+            return np.array(out, dtype=object).reshape(arr.shape)
+        raise TypeError(f"TextVectorization {self.name!r}: {where} expects strings, got an array of dtype {arr.dtype}")
+
+    def _tokens(self, arr: np.ndarray, where: str) -> list:
+        """One list of tokens per sample: standardized, split and made into n-grams."""
+        strings = self._strings(arr, where)
+        if strings.ndim > 2 or (self.split is not None and strings.ndim == 2 and strings.shape[1] != 1):
+            need = "(batch,) or (batch, 1)" if self.split is not None else "(batch,) or (batch, tokens)"
+            raise ValueError(
+                f"TextVectorization {self.name!r}: {where} expects strings of shape {need}, got shape {strings.shape}"
+            )
+        if callable(self.standardize):
+            out = np.asarray(self.standardize(strings.astype(str)))
+            if out.shape != strings.shape:
+                raise ValueError(
+                    f"TextVectorization {self.name!r}: the standardize callable returned shape {out.shape} "
+                    f"for input of shape {strings.shape}; it must keep the shape"
+                )
+            flat = self._strings(out, "the standardize callable's result").ravel().tolist()
+        else:
+            flat = strings.ravel().tolist()
+            if self.standardize is not None:
+                table = _TABLES[self.standardize]
+                flat = [d.translate(table) for d in flat]
+        if self.split is None:
+            width = strings.shape[1] if strings.ndim == 2 else 1
+            rows = [flat[i : i + width] for i in range(0, len(flat), width)] if width != 1 else [[d] for d in flat]
+        elif self.split == "whitespace":
+            rows = _split_whitespace(flat)
+        elif self.split == "character":
+            rows = [list(d) for d in flat]
+        else:
+            rows = self._split_with(flat)
+        if self._ngram_widths and self._ngram_widths != (1,):
+            widths = self._ngram_widths
+            rows = [_ngrams(r, widths) for r in rows]
+        return rows
+
+    def _split_with(self, flat: list) -> list:
+        result = self.split(np.array(flat, dtype=str) if flat else np.zeros(0, dtype=str))
+        rows = []
+        for row in result:
+            row = row.tolist() if isinstance(row, np.ndarray) else list(row)
+            rows.append([t.decode(self.encoding) if isinstance(t, bytes) else t for t in row])
+        if len(rows) != len(flat):
+            raise ValueError(
+                f"TextVectorization {self.name!r}: the split callable returned {len(rows)} token sequences "
+                f"for {len(flat)} strings; it must return one per string"
+            )
+        for row in rows:
+            bad = next((t for t in row if not isinstance(t, str)), None)
+            if bad is not None:
+                raise TypeError(
+                    f"TextVectorization {self.name!r}: the split callable must return strings, got {bad!r} "
+                    f"({type(bad).__name__})"
+                )
+        return rows
+
+    # ------------------------------------------------------------------ vocabulary
+    def _special_tokens(self) -> list:
+        return [""] * (self.output_mode == "int") + [_OOV]
+
+    def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
+        """Use ``vocabulary`` (tokens, a file path, or ``get_vocabulary()``'s list with the special tokens first).
+
+        ``idf_weights`` (one per entry of ``vocabulary``) are required in "tf_idf" mode and
+        refused otherwise; without the special tokens in ``vocabulary``, the OOV index gets
+        the mean weight.
+
+        Example:
+            >>> tv = TextVectorization(output_mode="tf_idf")
+            >>> tv.set_vocabulary(["a", "b"], idf_weights=[0.5, 1.5])
+            >>> tv(["a b b z"]).data
+            array([[1. , 0.5, 3. ]], dtype=float32)
+        """
+        who = f"TextVectorization {self.name!r}"
+        if self.output_mode == "tf_idf" and idf_weights is None:
+            raise ValueError(f"{who}: output_mode='tf_idf' needs idf_weights with the vocabulary")
+        if self.output_mode != "tf_idf" and idf_weights is not None:
+            raise ValueError(f"{who}: idf_weights are only for output_mode='tf_idf', got output_mode={self.output_mode!r}")
+        if isinstance(vocabulary, (str, os.PathLike)):
+            if self.output_mode == "tf_idf":
+                raise ValueError(f"{who}: output_mode='tf_idf' takes the vocabulary as a list, not a file")
+            if not os.path.isfile(vocabulary):
+                raise ValueError(f"{who}: vocabulary file {os.fspath(vocabulary)!r} does not exist")
+            with open(vocabulary, encoding=self.encoding) as f:
+                tokens = f.read().splitlines()
+            while tokens and tokens[-1] == "":
+                tokens.pop()
+        else:
+            values = vocabulary.tolist() if isinstance(vocabulary, np.ndarray) else list(vocabulary)
+            tokens = []
+            for t in values:
+                if isinstance(t, bytes):
+                    t = t.decode(self.encoding)
+                elif not isinstance(t, str):
+                    raise TypeError(f"{who}: the vocabulary must hold strings, got {t!r} ({type(t).__name__})")
+                tokens.append(t)
+        if not tokens:
+            raise ValueError(f"{who}: the vocabulary is empty")
+        special = self._special_tokens()
+        found_special = tokens[: len(special)] == special
+        body = tokens[len(special) :] if found_special else tokens
+        if len(set(body)) != len(body):
+            repeated = sorted(t for t, c in Counter(body).items() if c > 1)
+            raise ValueError(f"{who}: the vocabulary holds these tokens more than once: {repeated[:10]}")
+        for token, what in (("", "the padding (mask) token ''"), (_OOV, f"the OOV token {_OOV!r}")):
+            if token in body:
+                raise ValueError(
+                    f"{who}: the vocabulary holds {what} at position {tokens.index(token, len(tokens) - len(body))}; "
+                    f"give the special tokens only at the start, in this order: {special}, or not at all"
+                )
+        capacity = self._lookup._capacity()
+        if capacity is not None and len(body) > capacity:
+            raise ValueError(
+                f"{who}: the vocabulary has {len(body)} tokens but max_tokens={self.max_tokens} leaves room for "
+                f"{capacity} after the special indices"
+            )
+        idf = None
+        if idf_weights is not None:
+            idf = np.asarray(idf_weights.data if isinstance(idf_weights, Tensor) else idf_weights, dtype=np.float64)
+            if idf.ndim != 1 or len(idf) != len(tokens):
+                raise ValueError(
+                    f"{who}: idf_weights must be a 1-D list with one weight per vocabulary entry ({len(tokens)}), "
+                    f"got shape {idf.shape}"
+                )
+            if not np.isfinite(idf).all():
+                raise ValueError(f"{who}: idf_weights must be finite numbers")
+        self._lookup.set_vocabulary(body)
+        self._idf = None if idf is None else self._idf_columns(idf.astype(np.float32), not found_special)
+
+    def _idf_columns(self, weights: np.ndarray, add_oov: bool) -> np.ndarray:
+        """One weight per output column: the OOV index (the mean weight when not given), the tokens, zero padding."""
+        if add_oov:
+            mean = np.float32(weights.mean(dtype=np.float64)) if len(weights) else np.float32(0.0)
+            weights = np.concatenate([np.array([mean], dtype=np.float32), weights])
+        if self.pad_to_max_tokens:
+            weights = np.concatenate([weights, np.zeros(self.max_tokens - len(weights), dtype=np.float32)])
+        return weights
+
+    def adapt(self, data, batch_size: int | None = None, steps: int | None = None) -> None:
+        """Learn the vocabulary (and in "tf_idf" mode the document frequencies) from ``data``.
+
+        ``data``: a list or NumPy array of strings, or any iterable of batches (a generator, a
+        dataset); ``steps`` reads only that many batches; with an array, ``batch_size`` reads it
+        in batches of that size (``steps`` of them if given). The vocabulary is ordered by
+        count, ties broken by the greater token first, and cut to ``max_tokens``.
+
+        Example:
+            >>> tv = TextVectorization(output_mode="tf_idf")
+            >>> tv.adapt(["b a c", "c a b d a"])
+            >>> tv.get_vocabulary()
+            ['[UNK]', 'a', 'c', 'b', 'd']
+            >>> [round(float(w), 4) for w in tv.idf_weights]
+            [0.5564, 0.5108, 0.5108, 0.5108, 0.6931]
+        """
+        who = f"TextVectorization {self.name!r}"
+        counts: Counter = Counter()
+        documents: Counter = Counter()
+        n_docs = 0
+        seen = False
+        for batch in self._batches(data, batch_size, steps):
+            arr = _text_array(batch, self.name)
+            for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
+                rows = self._tokens(arr[start : start + _CHUNK], "adapt()")
+                seen = seen or len(rows) > 0
+                counts.update(chain.from_iterable(rows))
+                if self.output_mode == "tf_idf":
+                    documents.update(chain.from_iterable(map(set, rows)))
+                    n_docs += len(rows)
+        if not seen:
+            raise ValueError(f"{who}: adapt() got no data")
+        counts.pop("", None)
+        counts.pop(_OOV, None)
+        if not counts:
+            raise ValueError(f"{who}: adapt() found no tokens in the data (every string standardized and split to nothing)")
+        tokens = vocabulary_from_counts(counts, self._lookup._capacity())
+        self._lookup.set_vocabulary(tokens)
+        if self.output_mode == "tf_idf":
+            df = np.fromiter((documents[t] for t in tokens), dtype=np.float64, count=len(tokens))
+            self._idf = self._idf_columns(np.log(1.0 + n_docs / (1.0 + df)).astype(np.float32), True)
+
+    def _batches(self, data, batch_size, steps):
+        who = f"TextVectorization {self.name!r}"
+        for value, what in ((batch_size, "batch_size"), (steps, "steps")):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+                raise ValueError(f"{who}: adapt() {what} must be a positive integer or None, got {value!r}")
+        if isinstance(data, (str, bytes)):
+            raise ValueError(f"{who}: adapt() expects a list or array of strings (one per sample), got a single string")
+        if isinstance(data, (list, tuple, np.ndarray, Tensor)) or hasattr(data, "to_numpy"):
+            arr = _text_array(data, self.name)
+            if batch_size is None:
+                if steps is not None:
+                    raise ValueError(f"{who}: adapt() steps counts batches: with an array, give batch_size too")
+                yield arr
+                return
+            end = len(arr) if steps is None else min(len(arr), int(steps) * int(batch_size))
+            for start in range(0, end, int(batch_size)):
+                yield arr[start : min(start + int(batch_size), end)]
+            return
+        if not hasattr(data, "__iter__"):
+            raise TypeError(
+                f"{who}: adapt() expects a list or array of strings or an iterable of batches, got {type(data).__name__}"
+            )
+        for i, batch in enumerate(data):
+            if steps is not None and i >= steps:
+                break
+            if isinstance(batch, str):
+                raise ValueError(
+                    f"{who}: adapt() got an iterable of single strings; give the strings as a list or array, "
+                    "or an iterable of batches (lists or arrays of strings)"
+                )
+            yield batch
+
+    def get_vocabulary(self, include_special_tokens: bool = True) -> list:
+        """Index -> token: in "int" mode '' (padding) and '[UNK]' first, otherwise '[UNK]' first.
+
+        Example:
+            >>> TextVectorization(vocabulary=["a"]).get_vocabulary(include_special_tokens=False)
+            ['a']
+        """
+        return self._lookup.get_vocabulary(include_special_tokens)
+
+    def vocabulary_size(self) -> int:
+        """The number of indices, special ones included.
+
+        Example:
+            >>> TextVectorization(vocabulary=["a", "b"], output_mode="multi_hot").vocabulary_size()
+            3
+        """
+        return self._lookup.vocabulary_size()
+
+    @property
+    def idf_weights(self) -> np.ndarray | None:
+        """The weight of each output column in "tf_idf" mode (the OOV index first), else None.
+
+        Example:
+            >>> TextVectorization(output_mode="tf_idf", vocabulary=["a"], idf_weights=[2.0]).idf_weights
+            array([2., 2.], dtype=float32)
+        """
+        return None if self._idf is None else self._idf.copy()
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, inputs, training: bool = False, **kwargs):
+        if isinstance(inputs, (list, tuple)):
+            inputs = Tensor._wrap(_text_array(inputs, self.name), False)
+        return super().__call__(inputs, training=training, **kwargs)
+
+    def call(self, x, training=False):
+        return Tensor._wrap(self._vectorize(x.data), False)
+
+    def _vectorize(self, arr: np.ndarray) -> np.ndarray:
+        who = f"TextVectorization {self.name!r}"
+        encoding = self.output_mode != "int"
+        if encoding and not self.pad_to_max_tokens and not self._lookup._vocab:
+            raise RuntimeError(
+                f"{who}: output_mode={self.output_mode!r} needs a vocabulary before the layer is called: call adapt() or "
+                "give vocabulary= (or set pad_to_max_tokens=True with max_tokens)"
+            )
+        if self.output_mode == "tf_idf" and self._idf is None:
+            raise RuntimeError(f"{who}: output_mode='tf_idf' needs a vocabulary and idf_weights: call adapt() or give them")
+        lengths, indices = [], []
+        cut = self.output_sequence_length if not encoding else None
+        for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
+            rows = self._tokens(arr[start : start + _CHUNK], "the input")
+            if cut is not None:
+                rows = [r[:cut] for r in rows]  # truncated before the look-up
+            lengths.append(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
+            indices.append(self._lookup.lookup_tokens(list(chain.from_iterable(rows))))
+        lengths, indices = np.concatenate(lengths), np.concatenate(indices)
+        n = len(lengths)
+        if not encoding:
+            if self.split is None and not self._ngram_widths and self.output_sequence_length is None:
+                return indices.reshape(arr.shape)  # one index per string: the input's shape
+            width = self.output_sequence_length
+            if width is None:
+                width = int(lengths.max()) if n else 0
+            out = np.zeros((n, width), dtype=np.int64)
+            out[np.arange(width) < lengths[:, None]] = indices  # row by row, left-aligned: the tokens' order
+            return out
+        depth = self._lookup._depth()
+        out = np.zeros((n, depth), dtype=self.compute_dtype)
+        ends = np.cumsum(lengths)
+        step = max(1, _COUNT_BLOCK // max(depth, 1))
+        for start in range(0, n, step):  # whole-array counting, a block of samples at a time
+            stop = min(n, start + step)
+            lo, hi = (int(ends[start - 1]) if start else 0), int(ends[stop - 1]) if stop else 0
+            idx = indices[lo:hi]
+            row = np.repeat(np.arange(stop - start), lengths[start:stop])
+            kept = idx >= 0  # the padding token '' has no column outside "int" mode
+            counts = np.bincount(row[kept] * depth + idx[kept], minlength=(stop - start) * depth)
+            out[start:stop] = counts.reshape(stop - start, depth)
+        if self.output_mode == "multi_hot":
+            np.minimum(out, 1, out=out)
+        elif self.output_mode == "tf_idf":
+            out *= self._idf.astype(out.dtype, copy=False)
+        return out
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if self.output_mode == "int":
+            if self.output_sequence_length is not None:
+                return (input_shape[0], self.output_sequence_length)
+            if self.split is None and not self._ngram_widths:
+                return input_shape
+            return (input_shape[0], None)
+        if self.pad_to_max_tokens:
+            return (input_shape[0], self.max_tokens)
+        return (input_shape[0], self.vocabulary_size() if self._lookup._vocab else None)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        """Keras's keys. The vocabulary (and the idf weights) are saved here; a registered callable by its name.
+
+        In "tf_idf" mode the vocabulary is saved with its special tokens and the weights with the
+        OOV weight, so that loading gives the same weights.
+        """
+        vocabulary, idf = None, None
+        if self._lookup._vocab:
+            if self.output_mode == "tf_idf":
+                vocabulary = self.get_vocabulary()
+                idf = self._idf[: self.vocabulary_size()].tolist()
+            else:
+                vocabulary = self.get_vocabulary(include_special_tokens=False)
+        return {
+            **super().get_config(),
+            "max_tokens": self.max_tokens,
+            "standardize": self._function_config(self.standardize),
+            "split": self._function_config(self.split),
+            "ngrams": list(self.ngrams) if isinstance(self.ngrams, (tuple, list)) else self.ngrams,
+            "output_mode": self.output_mode,
+            "output_sequence_length": self.output_sequence_length,
+            "pad_to_max_tokens": self.pad_to_max_tokens,
+            "vocabulary": vocabulary,
+            "idf_weights": idf,
+            "sparse": False,
+            "ragged": False,
+            "encoding": self.encoding,
+        }
+
+    @staticmethod
+    def _function_config(fn):
+        """A built-in option as itself; a callable by its registered name (``register_serializable``), else itself."""
+        if fn is None or isinstance(fn, str):
+            return fn
+        name = activations.REGISTRY.name_of(fn)  # where register_serializable puts plain functions
+        return fn if name is None else name
+
+    @classmethod
+    def from_config(cls, config: dict) -> TextVectorization:
+        """Rebuild from ``get_config()``; names of registered callables are looked up, vocabulary files refused.
+
+        Example:
+            >>> tv = TextVectorization(vocabulary=["a", "b"], ngrams=(1, 2))
+            >>> TextVectorization.from_config(tv.get_config()).get_vocabulary()
+            ['', '[UNK]', 'a', 'b']
+        """
+        from ...saving import _lookup  # noqa: PLC0415  (saving imports the layers)
+
+        config = dict(config)
+        for key, builtin in (("standardize", _STANDARDIZE), ("split", _SPLIT)):
+            value = config.get(key)
+            if isinstance(value, str) and value not in builtin:
+                fn = _lookup(activations.REGISTRY, value)
+                if not callable(fn):
+                    raise ValueError(f"TextVectorization: {key} {value!r} names {fn!r}, which is not a function")
+                config[key] = fn
+        if isinstance(config.get("ngrams"), list):
+            config["ngrams"] = tuple(config["ngrams"])
+        if isinstance(config.get("vocabulary"), str):
+            raise ValueError(
+                "TextVectorization: a config names a vocabulary file; a saved layer carries its vocabulary as a list "
+                "(reading other files while loading is refused)"
+            )
+        return cls(**config)
+
+
+__all__ = ["PUNCTUATION_REGEX", "TextVectorization"]
