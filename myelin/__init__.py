@@ -42,6 +42,7 @@ _SUBMODULES = (
     "tabular",
     "tune",
     "utils",
+    "wrappers",
 )
 # Names re-exported at the top level -> the submodule that defines them.
 _NAMES = {
