@@ -93,7 +93,68 @@ def loss_cases() -> list[dict]:
     return out
 
 
-CASES = {"loss": loss_cases}
+def metric_cases() -> list[dict]:
+    out = []
+
+    def add(name, batches, config=None):
+        out.append({"kind": "metric", "name": name, "config": config or {}, "inputs": batches})
+
+    yb1, pb1, yb2, pb2 = _binary(21, (8, 2)), _unit(22, (8, 2)), _binary(23, (8, 2)), _unit(24, (8, 2))
+    w1, w2 = _unit(25, (8,)), _unit(26, (8,))
+    binary = [[yb1, pb1], [yb2, pb2, w2]]
+    for name in ("TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives"):
+        add(name, binary)
+        add(name, [[yb1, pb1, w1]], {"thresholds": [0.2, 0.5, 0.7]})
+    yv, pv = _binary(27, (40,)), _unit(28, (40,))
+    pv = np.clip(pv * 0.5 + yv * 0.4, 0.0, 1.0)
+    for name, value in (
+        ("PrecisionAtRecall", "recall"),
+        ("RecallAtPrecision", "precision"),
+        ("SensitivityAtSpecificity", "specificity"),
+        ("SpecificityAtSensitivity", "sensitivity"),
+    ):
+        add(name, [[yv, pv]], {value: 0.6})
+        add(name, [[yv[:20], pv[:20], w1.repeat(5)[:20]], [yv[20:], pv[20:]]], {value: 0.8, "num_thresholds": 50})
+    ymc, pmc = _onehot(31, (10, 3)), _probs(32, (10, 3))
+    ymc2, pmc2 = _onehot(33, (10, 3)), _probs(34, (10, 3))
+    for average in (None, "micro", "macro", "weighted"):
+        add("F1Score", [[ymc, pmc], [ymc2, pmc2]], {"average": average})
+        add("FBetaScore", [[ymc, pmc, _unit(35, (10,))]], {"average": average, "beta": 2.0, "threshold": 0.3})
+    ids_t, ids_p = _rng(36).integers(0, 3, (12,)), _rng(37).integers(0, 3, (12,))
+    add("IoU", [[ids_t, ids_p]], {"num_classes": 3, "target_class_ids": [0, 2]})
+    add("MeanIoU", [[ids_t, ids_p], [ids_p, ids_t, _rng(38).integers(1, 3, (12,)).astype(float)]], {"num_classes": 3})
+    add("MeanIoU", [[ids_t, ids_p]], {"num_classes": 3, "ignore_class": 1})
+    add("BinaryIoU", [[yb1, pb1]], {"target_class_ids": [0, 1], "threshold": 0.4})
+    add("BinaryIoU", [[yb1, pb1]], {"target_class_ids": [1]})
+    add("OneHotIoU", [[ymc, pmc]], {"num_classes": 3, "target_class_ids": [0, 1]})
+    add("OneHotMeanIoU", [[ymc, pmc], [ymc2, pmc2]], {"num_classes": 3})
+    yr1, pr1, yr2, pr2 = _normal(41, (9, 3)), _normal(42, (9, 3)), _normal(43, (9, 3)), _normal(44, (9, 3))
+    regression = [[yr1, yr1 + 0.5 * pr1], [yr2, yr2 + 0.3 * pr2, _unit(45, (9,))]]
+    for aggregation in ("uniform_average", "variance_weighted_average", None):
+        add("R2Score", regression, {"class_aggregation": aggregation})
+    add("R2Score", regression, {"num_regressors": 2})
+    for name in ("CosineSimilarity", "PearsonCorrelation", "ConcordanceCorrelation", "LogCoshError"):
+        add(name, regression)
+    add("MeanAbsolutePercentageError", regression)
+    add("MeanSquaredLogarithmicError", [[_unit(46) * 2, _unit(47) * 2]])
+    add("Sum", [[_normal(48, (5,))], [_normal(49, (5,)), _unit(50, (5,))]])
+    add("Hinge", [[yb1, _normal(51, (8, 2))]])
+    add("SquaredHinge", [[yb1, _normal(51, (8, 2)), w1]])
+    add("CategoricalHinge", [[ymc, _normal(52, (10, 3))]])
+    add("KLDivergence", [[ymc * 0.9 + 0.03, pmc], [ymc2 * 0.9 + 0.03, pmc2, _unit(53, (10,))]])
+    add("Poisson", [[_unit(54) * 3, _unit(55) * 3]])
+    add("BinaryCrossentropy", binary)
+    add("BinaryCrossentropy", [[yb1, _normal(56, (8, 2))]], {"from_logits": True, "label_smoothing": 0.1})
+    add("CategoricalCrossentropy", [[ymc, pmc], [ymc2, pmc2]])
+    add("CategoricalCrossentropy", [[ymc, _normal(57, (10, 3))]], {"from_logits": True, "label_smoothing": 0.2})
+    labels = _rng(58).integers(0, 3, (10,))
+    add("SparseCategoricalCrossentropy", [[labels, pmc]])
+    add("SparseCategoricalCrossentropy", [[labels, _normal(59, (10, 3)), _unit(60, (10,))]], {"from_logits": True})
+    add("SparseCategoricalCrossentropy", [[labels, pmc]], {"ignore_class": 1})
+    return out
+
+
+CASES = {"loss": loss_cases, "metric": metric_cases}
 
 
 def all_cases() -> list[dict]:
