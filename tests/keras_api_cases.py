@@ -154,7 +154,64 @@ def metric_cases() -> list[dict]:
     return out
 
 
-CASES = {"loss": loss_cases, "metric": metric_cases}
+def optimizer_cases() -> list[dict]:
+    out = []
+
+    def add(name, shape, config=None, seed=0):
+        weight = _normal(60 + seed, shape)
+        grads = [_normal(70 + seed + k, shape) * (1.0 + 0.3 * k) for k in range(10)]
+        out.append({"kind": "optimizer", "name": name, "config": config or {}, "inputs": [weight, grads]})
+
+    for name in ("Adamax", "Nadam", "Adadelta", "Lion", "Lamb", "Ftrl", "Adafactor"):
+        add(name, (3, 4), {"learning_rate": 0.05})
+        add(name, (5,), {"learning_rate": 0.01}, seed=1)
+    add("Adamax", (3, 4), {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.9, "epsilon": 1e-5, "weight_decay": 0.1})
+    add("Nadam", (3, 4), {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.95, "clipnorm": 1.0})
+    add("Adadelta", (3, 4), {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-6})
+    add("Lion", (3, 4), {"learning_rate": 0.01, "beta_1": 0.95, "beta_2": 0.98, "weight_decay": 0.5})
+    add("Lamb", (2, 3, 4), {"learning_rate": 0.1, "beta_1": 0.8, "epsilon": 1e-6})
+    add(
+        "Ftrl",
+        (3, 4),
+        {
+            "learning_rate": 0.1,
+            "learning_rate_power": -0.7,
+            "initial_accumulator_value": 0.5,
+            "l1_regularization_strength": 0.05,
+            "l2_regularization_strength": 0.1,
+            "l2_shrinkage_regularization_strength": 0.02,
+            "beta": 0.3,
+        },
+    )
+    add("Adafactor", (2, 3, 4), {"learning_rate": 0.3, "beta_2_decay": -0.6, "clip_threshold": 0.5})
+    add("Adafactor", (3, 4), {"learning_rate": 0.05, "relative_step": False, "epsilon_2": 0.1})
+    return out
+
+
+def schedule_cases() -> list[dict]:
+    steps = [0, 1, 2, 3, 5, 7, 10, 13, 20, 31, 50, 99]
+    out = []
+    for name, config in (
+        ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 10}),
+        (
+            "PolynomialDecay",
+            {"initial_learning_rate": 0.1, "decay_steps": 10, "end_learning_rate": 0.01, "power": 0.5, "cycle": True},
+        ),
+        ("PolynomialDecay", {"initial_learning_rate": 1.0, "decay_steps": 7, "power": 2.0}),
+        ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 4, "decay_rate": 0.5}),
+        ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 4, "decay_rate": 0.5, "staircase": True}),
+        ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 5}),
+        (
+            "CosineDecayRestarts",
+            {"initial_learning_rate": 0.1, "first_decay_steps": 4, "t_mul": 1.0, "m_mul": 0.7, "alpha": 0.1},
+        ),
+        ("CosineDecayRestarts", {"initial_learning_rate": 1.0, "first_decay_steps": 3, "t_mul": 1.5, "m_mul": 0.9}),
+    ):
+        out.append({"kind": "schedule", "name": name, "config": config, "inputs": [steps]})
+    return out
+
+
+CASES = {"loss": loss_cases, "metric": metric_cases, "optimizer": optimizer_cases, "schedule": schedule_cases}
 
 
 def all_cases() -> list[dict]:

@@ -50,7 +50,7 @@ def run_keras(keras, case: dict):
         trajectory = []
         for g in grads:
             opt.apply_gradients([(keras.ops.convert_to_tensor(g, dtype="float64"), var)])
-            trajectory.append(_numpy(var.value))
+            trajectory.append(_numpy(var.value).copy())
         return np.stack(trajectory)
     if kind == "schedule":
         schedule = getattr(keras.optimizers.schedules, name)(**config)

@@ -67,4 +67,7 @@ def test_matches_keras(case_id):
     expected = decode(GOLDEN_CASES[case_id]["expected"])
     got = run_myelin(CASES[case_id])
     assert got.shape == expected.shape, f"{case_id}: shape {got.shape}, Keras {expected.shape}"
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9, err_msg=case_id)
+    # Keras computes a few scalars in float32 even under float64 (Adafactor's beta_2 schedule):
+    # weights of order 1 then agree to ~1e-7 absolute
+    atol = 1e-7 if CASES[case_id]["kind"] == "optimizer" else 1e-9
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=atol, err_msg=case_id)

@@ -153,6 +153,10 @@ CASES = {
     ("initializer", "constant"): {"kwargs": {"value": 0.25}},
     ("initializer", "variance_scaling"): {"kwargs": {"mode": "fan_out", "distribution": "uniform"}},
     ("metric", "AUC"): {"kwargs": {"thresholds": [0.3, 0.6], "num_thresholds": 4}},  # thresholds replace num_thresholds
+    # issue 17's schedules (c17api)
+    ("schedule", "PolynomialDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 6, "end_learning_rate": 0.01}},
+    ("schedule", "InverseTimeDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.5}},
+    ("schedule", "CosineDecayRestarts"): {"kwargs": {"initial_learning_rate": 0.1, "first_decay_steps": 3, "t_mul": 1.5}},
     # issue 17's metrics (c17api)
     ("metric", "BinaryIoU"): {"kwargs": {"target_class_ids": [1], "threshold": 0.3}},
     ("metric", "F1Score"): {"kwargs": {"average": "macro", "threshold": 0.4}},

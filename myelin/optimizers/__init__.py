@@ -105,6 +105,10 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
+    # True for rules that need each variable on its own (a per-variable norm or shape): the
+    # rule then runs once per variable slice, with ``self._variable_shape`` set.
+    _per_variable = False
+    _variable_shape: tuple = ()
 
     def __init__(
         self,
@@ -324,11 +328,12 @@ class Optimizer:
             if not present:
                 continue
             self._clip(group)
-            if present == len(group.variables):
+            if present == len(group.variables) and not self._per_variable:
                 self._decay_and_apply(group, None, lr)
             else:
                 for i, v in enumerate(group.variables):
                     if id(v) in grads:
+                        self._variable_shape = tuple(v.data.shape)
                         self._decay_and_apply(group, slice(group.offsets[i], group.offsets[i + 1]), lr)
         self.iterations += 1
 
@@ -742,4 +747,22 @@ def get(identifier) -> Optimizer:
     raise TypeError(f"optimizer must be a name or an Optimizer, got {type(identifier).__name__}: {identifier!r}")
 
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "schedules"]
+from .algorithms import Adadelta, Adafactor, Adamax, Ftrl, Lamb, Lion, Nadam  # noqa: E402  (they subclass Optimizer)
+
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adafactor",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Ftrl",
+    "Lamb",
+    "Lion",
+    "Nadam",
+    "Optimizer",
+    "RMSprop",
+    "get",
+    "schedules",
+]
