@@ -211,7 +211,44 @@ def schedule_cases() -> list[dict]:
     return out
 
 
-CASES = {"loss": loss_cases, "metric": metric_cases, "optimizer": optimizer_cases, "schedule": schedule_cases}
+def activation_cases() -> list[dict]:
+    x = np.concatenate([np.linspace(-7.0, 7.0, 29), [-0.5, 0.5, 1e-3]]).reshape(4, 8)
+    out = []
+    for name, config in (
+        ("relu6", {}),
+        ("mish", {}),
+        ("hard_silu", {}),
+        ("hard_swish", {}),
+        ("log_sigmoid", {}),
+        ("glu", {}),
+        ("celu", {}),
+        ("celu", {"alpha": 0.5}),
+        ("hard_tanh", {}),
+        ("soft_shrink", {}),
+        ("soft_shrink", {"threshold": 1.5}),
+        ("hard_shrink", {}),
+        ("hard_shrink", {"threshold": 2.0}),
+        ("exponential", {}),
+        ("softsign", {}),
+        ("sparse_plus", {}),
+        ("sparse_sigmoid", {}),
+        # sparsemax is left out: Keras 3.15 on torch leaves the simplex for negative inputs (tests/test_activations_more.py)
+        ("squareplus", {}),
+        ("squareplus", {"b": 2.0}),
+        ("tanh_shrink", {}),
+        ("threshold", {"threshold": 0.5, "default_value": -2.0}),
+    ):
+        out.append({"kind": "activation", "name": name, "config": config, "inputs": [x]})
+    return out
+
+
+CASES = {
+    "loss": loss_cases,
+    "metric": metric_cases,
+    "optimizer": optimizer_cases,
+    "schedule": schedule_cases,
+    "activation": activation_cases,
+}
 
 
 def all_cases() -> list[dict]:
