@@ -116,6 +116,8 @@ class RemoteMonitor(Callback):
         send_as_json: bool = False,
     ):
         super().__init__()
+        if urllib.parse.urlsplit(str(root)).scheme not in ("http", "https"):
+            raise ValueError(f"RemoteMonitor: root must be an http:// or https:// URL, got {root!r}")
         self.root, self.path, self.field = root, path, field
         self.headers, self.send_as_json = headers, bool(send_as_json)
 
@@ -130,7 +132,8 @@ class RemoteMonitor(Callback):
         else:
             body = urllib.parse.urlencode({self.field: json.dumps(send)}).encode()
             headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        request = urllib.request.Request(self.root + self.path, data=body, headers=headers, method="POST")
+        url = self.root + self.path
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310  (http(s) only)
         try:
             with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:  # noqa: S310  (the user's URL)
                 response.read()

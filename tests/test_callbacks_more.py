@@ -7,6 +7,7 @@ import http.server
 import json
 import threading
 import urllib.parse
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -81,7 +82,7 @@ def test_without_use_ema_it_says_so():
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    received: list = []
+    received: ClassVar[list] = []
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -129,5 +130,7 @@ def test_remote_monitor_warns_when_nobody_listens():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    with pytest.raises(ValueError, match="root must be an http"):
+        callbacks.RemoteMonitor(root="file:///etc")
     with pytest.warns(UserWarning, match="Could not reach RemoteMonitor root server"):
         callbacks.RemoteMonitor(root=f"http://127.0.0.1:{port}").on_epoch_end(0, {"loss": 1.0})
