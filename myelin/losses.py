@@ -951,3 +951,27 @@ def get(identifier) -> Loss:
     if callable(identifier):
         return LossFunctionWrapper(identifier)
     raise TypeError(f"loss must be a name, a Loss or a callable, got {type(identifier).__name__}: {identifier!r}")
+
+
+def serialize(obj) -> dict:
+    """Keras's dict for one of these objects: ``{"module", "class_name", "config", "registered_name"}``.
+
+    Example:
+        >>> serialize(Huber(delta=2.0))["config"]["delta"]
+        2.0
+    """
+    from .serialization import serialize_keras_object  # noqa: PLC0415  (it imports this module)
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config, custom_objects: dict | None = None):
+    """The object :func:`serialize`'s dict (or Keras's) describes, or the one a name gives.
+
+    Example:
+        >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).delta
+        2.0
+    """
+    from .serialization import deserialize_in  # noqa: PLC0415
+
+    return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=False)

@@ -216,6 +216,32 @@ def deserialize_keras_object(config, custom_objects: dict | None = None, safe_mo
         return cls.from_config(dict(args)) if hasattr(cls, "from_config") else cls(**args)
 
 
+def deserialize_in(registry, config, custom_objects: dict | None = None, instantiate_names: bool = False):
+    """Like :func:`deserialize_keras_object`, with names looked up in one family's ``registry`` only
+    (what ``losses.deserialize``, ``metrics.deserialize`` ... do). ``instantiate_names``: a name
+    of a class gives an instance with its defaults (optimizers, regularizers), else the object.
+
+    Example:
+        >>> from myelin import losses
+        >>> deserialize_in(losses.REGISTRY, "mse") is losses.mean_squared_error
+        True
+    """
+    if isinstance(config, str):
+        found = get_registered_object(config, custom_objects) or registry.lookup(config)
+        return found() if instantiate_names and isinstance(found, type) else found
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise ValueError(f"deserialize: expected a name or a dict with 'class_name', got {config!r}")
+    if config["class_name"] == "function":
+        return deserialize_in(registry, config["config"], custom_objects)
+    name = config.get("registered_name") or config["class_name"]
+    cls = get_registered_object(name, custom_objects) or registry.lookup(name)
+    args = config.get("config") or {}
+    if not isinstance(args, dict):
+        raise ValueError(f"deserialize: the config of {name!r} must be a dict, got {args!r}")
+    with custom_object_scope(custom_objects):
+        return cls.from_config(dict(args)) if hasattr(cls, "from_config") else cls(**args)
+
+
 __all__ = [
     "CustomObjectScope",
     "custom_object_scope",

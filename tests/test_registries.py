@@ -157,6 +157,7 @@ CASES = {
     ("schedule", "PolynomialDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 6, "end_learning_rate": 0.01}},
     ("schedule", "InverseTimeDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.5}},
     ("schedule", "CosineDecayRestarts"): {"kwargs": {"initial_learning_rate": 0.1, "first_decay_steps": 3, "t_mul": 1.5}},
+    ("regularizer", "OrthogonalRegularizer"): {"kwargs": {"factor": 0.2, "mode": "columns"}},  # c17api
     # issue 17's metrics (c17api)
     ("metric", "BinaryIoU"): {"kwargs": {"target_class_ids": [1], "threshold": 0.3}},
     ("metric", "F1Score"): {"kwargs": {"average": "macro", "threshold": 0.4}},

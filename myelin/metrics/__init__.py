@@ -754,3 +754,27 @@ for _name, _cls in [
     ("concordance_correlation", ConcordanceCorrelation),
 ]:
     REGISTRY.add(_name, _cls)
+
+
+def serialize(obj) -> dict:
+    """Keras's dict for one of these objects: ``{"module", "class_name", "config", "registered_name"}``.
+
+    Example:
+        >>> serialize(F1Score(average="macro"))["class_name"]
+        'F1Score'
+    """
+    from ..serialization import serialize_keras_object  # noqa: PLC0415  (it imports this module)
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config, custom_objects: dict | None = None):
+    """The object :func:`serialize`'s dict (or Keras's) describes, or the one a name gives.
+
+    Example:
+        >>> deserialize({"class_name": "F1Score", "config": {"average": "macro"}}).average
+        'macro'
+    """
+    from ..serialization import deserialize_in  # noqa: PLC0415
+
+    return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=False)

@@ -747,6 +747,30 @@ def get(identifier) -> Optimizer:
     raise TypeError(f"optimizer must be a name or an Optimizer, got {type(identifier).__name__}: {identifier!r}")
 
 
+def serialize(obj) -> dict:
+    """Keras's dict for one of these objects: ``{"module", "class_name", "config", "registered_name"}``.
+
+    Example:
+        >>> serialize(Lion(0.01))["config"]["learning_rate"]
+        0.01
+    """
+    from ..serialization import serialize_keras_object  # noqa: PLC0415  (it imports this module)
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config, custom_objects: dict | None = None):
+    """The object :func:`serialize`'s dict (or Keras's) describes, or the one a name gives.
+
+    Example:
+        >>> type(deserialize("nadam")).__name__
+        'Nadam'
+    """
+    from ..serialization import deserialize_in  # noqa: PLC0415
+
+    return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=True)
+
+
 from .algorithms import Adadelta, Adafactor, Adamax, Ftrl, Lamb, Lion, Nadam  # noqa: E402  (they subclass Optimizer)
 
 __all__ = [
@@ -763,6 +787,8 @@ __all__ = [
     "Nadam",
     "Optimizer",
     "RMSprop",
+    "deserialize",
     "get",
     "schedules",
+    "serialize",
 ]
