@@ -924,6 +924,54 @@ class Tversky(Loss):
         return {**super().get_config(), "alpha": self.alpha, "beta": self.beta, "axis": self.axis}
 
 
+@REGISTRY.register()
+def categorical_generalized_cross_entropy(y_true, y_pred, q: float) -> Tensor:
+    """(1 - p ** q) / q, p the predicted probability of the integer label (Zhang & Sabuncu, 2018).
+
+    Between the cross-entropy (q -> 0) and the mean absolute error (q = 1): robust to noisy labels.
+
+    Example:
+        >>> round(categorical_generalized_cross_entropy([1], [[0.75, 0.25]], q=0.5).item(), 4)
+        1.0
+    """
+    y_pred = ops.as_tensor(y_pred)
+    labels = y_true.data if isinstance(y_true, Tensor) else y_true
+    xp = array_module(y_pred.data)
+    labels = xp.asarray(labels).astype("int64")
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.shape != y_pred.shape[:-1]:
+        raise ValueError(
+            f"categorical_generalized_cross_entropy: y_true holds integer labels of shape {y_pred.shape[:-1]}, "
+            f"got shape {labels.shape}"
+        )
+    onehot = (labels[..., None] == xp.arange(y_pred.shape[-1])).astype(y_pred.dtype)
+    p = ops.sum(ops.mul(y_pred, onehot), axis=-1)
+    return ops.mul(ops.sub(1.0, ops.power(p, q)), 1.0 / q)
+
+
+@REGISTRY.register("CategoricalGeneralizedCrossEntropy")
+class CategoricalGeneralizedCrossEntropy(Loss):
+    """Generalized cross-entropy for integer labels and probability outputs, ``q`` in (0, 1).
+
+    Example:
+        >>> round(CategoricalGeneralizedCrossEntropy(q=0.5)([1], [[0.75, 0.25]]).item(), 4)
+        1.0
+    """
+
+    def __init__(self, q: float = 0.5, reduction="sum_over_batch_size", name="categorical_generalized_cross_entropy"):
+        if not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: q must be in the interval (0, 1), got {q!r}")
+        super().__init__(name, reduction)
+        self.q = float(q)
+
+    def call(self, y_true, y_pred):
+        return categorical_generalized_cross_entropy(y_true, y_pred, self.q)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "q": self.q}
+
+
 def _axis_argument(axis, owner: str):
     if axis is None or (isinstance(axis, int) and not isinstance(axis, bool)):
         return axis

@@ -90,6 +90,10 @@ def loss_cases() -> list[dict]:
     add("Tversky", yb, pb, {"alpha": 0.3, "beta": 0.7})
     add("Tversky", yb, pb, {"alpha": 0.2, "beta": 0.6, "axis": 1})
     add("tversky", yb, pb, {"alpha": 0.1, "beta": 0.9})
+    labels = _rng(12).integers(0, 4, (6,))
+    add("CategoricalGeneralizedCrossEntropy", labels, pc)
+    add("CategoricalGeneralizedCrossEntropy", labels, pc, {"q": 0.2, "reduction": "sum"}, sw)
+    add("categorical_generalized_cross_entropy", labels, pc, {"q": 0.7})
     return out
 
 

@@ -34,6 +34,7 @@ def run_keras(keras, case: dict):
     """Keras's result for one case (float64 throughout)."""
     kind, name, config, inputs = case["kind"], case["name"], case["config"], case["inputs"]
     if kind == "loss":
+        inputs = [keras.ops.convert_to_tensor(a) for a in inputs]
         obj = getattr(keras.losses, name)
         if isinstance(obj, type):
             return _numpy(obj(**config)(*inputs))

@@ -123,3 +123,22 @@ DIFFERS["keras.activations.sparsemax"] = (
     "the true projection onto the simplex (sums to 1, shift invariant); Keras 3.15's torch backend "
     "returns values that sum above 1 for inputs below 0"
 )
+
+# Not written yet, each with what it would take.
+ABSENT.update(
+    {
+        "keras.name_scope": "not yet (myelin names weights 'layer/weight' without scopes)",
+        "keras.tree": "not yet (nested-structure helpers: flatten, map_structure, pack_sequence_as ...)",
+        "keras.losses.Circle": "not yet: it needs Keras's loss masks inside the reduction (Circle masks its zero entries)",
+        "keras.losses.circle": "not yet: it needs Keras's loss masks inside the reduction (Circle masks its zero entries)",
+        "keras.optimizers.MultiOptimizer": "not yet (one optimizer per group of variables)",
+        "keras.optimizers.OptimizerMap": "not yet (one optimizer per group of variables)",
+        "keras.optimizers.Muon": "not yet (orthogonalised momentum by Newton-Schulz iterations)",
+        "keras.optimizers.ScheduleFreeAdamW": "not yet",
+        "keras.saving.KerasFileEditor": "not yet: it edits Keras's .keras files; myelin writes its own format",
+    }
+)
+DIFFERS["keras.Variable"] = (
+    "myelin.Variable(data, requires_grad, dtype, name) is a Tensor holding a weight (assign, value, "
+    "constraint); Keras's initializer/shape/trainable constructor is not taken: use Layer.add_weight"
+)
