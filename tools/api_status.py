@@ -118,7 +118,6 @@ DIFFERS.update(
         "keras.callbacks.TensorBoard": "writes event files through tensorboardX (optional dependency); no profiler",
     }
 )
-DIFFERS["keras.saving.custom_object_scope"] = "a context-manager function, not Keras's CustomObjectScope class"
 DIFFERS["keras.activations.sparsemax"] = (
     "the true projection onto the simplex (sums to 1, shift invariant); Keras 3.15's torch backend "
     "returns values that sum above 1 for inputs below 0"
