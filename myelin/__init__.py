@@ -40,6 +40,7 @@ _SUBMODULES = (
     "regularizers",
     "saving",
     "tabular",
+    "tree",
     "tune",
     "utils",
     "wrappers",

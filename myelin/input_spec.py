@@ -89,6 +89,8 @@ def assert_input_compatibility(input_spec, inputs, layer_name: str) -> None:
     if input_spec is None:
         return
     specs = list(input_spec) if isinstance(input_spec, (list, tuple)) else [input_spec]
+    if not all(spec is None or isinstance(spec, InputSpec) for spec in specs):
+        raise TypeError(f"layer {layer_name!r}: input_spec must be an InputSpec or a list of them, got {input_spec!r}")
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     if len(inputs) != len(specs):
         raise ValueError(f"Layer {layer_name!r} expects {len(specs)} input(s), but it received {len(inputs)} input tensors")

@@ -127,7 +127,6 @@ DIFFERS["keras.activations.sparsemax"] = (
 ABSENT.update(
     {
         "keras.name_scope": "not yet (myelin names weights 'layer/weight' without scopes)",
-        "keras.tree": "not yet (nested-structure helpers: flatten, map_structure, pack_sequence_as ...)",
         "keras.losses.Circle": "not yet: it needs Keras's loss masks inside the reduction (Circle masks its zero entries)",
         "keras.losses.circle": "not yet: it needs Keras's loss masks inside the reduction (Circle masks its zero entries)",
         "keras.optimizers.MultiOptimizer": "not yet (one optimizer per group of variables)",
