@@ -68,14 +68,31 @@ def clean_env(threads: int | None = None, extra: dict | None = None, repo_on_pat
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"  # TensorFlow's start-up chatter goes to stderr otherwise
     env["KERAS_BACKEND"] = "tensorflow"
     env["JAX_PLATFORMS"] = "cpu"
-    if threads is not None:
+    if threads == 0:  # each framework's own default: no thread setting inherited either
+        for key in THREAD_VARIABLES:
+            env.pop(key, None)
+    elif threads is not None:
         env.update(thread_env(threads))
     env.update(extra or {})
     return env
 
 
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "XLA_FLAGS",
+)
+
+
 def thread_env(threads: int) -> dict[str, str]:
-    """Environment variables that give every BLAS and framework runtime ``threads`` threads."""
+    """Environment variables that give every BLAS and framework runtime ``threads`` threads (0: none set)."""
+    if threads == 0:
+        return {}
     n = str(threads)
     env = {
         "OMP_NUM_THREADS": n,

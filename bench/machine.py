@@ -69,7 +69,7 @@ def pin_cpus(threads: int, pin: bool) -> list[int] | None:
     Before each measurement the runner moves the measured process to the ``threads`` idlest of
     these CPUs (``idlest_cpus``). None when pinning is off or would not restrict anything.
     """
-    if not pin or not hasattr(os, "sched_getaffinity"):
+    if not pin or not threads or not hasattr(os, "sched_getaffinity"):  # threads 0: every framework's default
         return None
     allowed = sorted(os.sched_getaffinity(0))
     if threads >= len(allowed):

@@ -289,7 +289,11 @@ def meta_markdown(result: dict) -> str:
         f"- **Measured** {result['started']} to {result.get('finished', '?')}, commit {short_commit(m.get('commit', '?'))}",
         f"- **Command** `{result['command']}` ({result['config']['reps']} repetitions, round-robin)",
         f"- **Machine** {m['cpu']}, {m['cores']} cores, {m.get('memory_gib')} GiB, {m['os']}",
-        f"- **Threads** {m['threads']} (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads, TensorFlow intra-op{pinned})",
+        (
+            f"- **Threads** {m['threads']} (OMP/OPENBLAS/MKL_NUM_THREADS, torch.set_num_threads, TensorFlow intra-op{pinned})"
+            if m["threads"]
+            else "- **Threads** each framework's own default (no thread variable set, no confinement; myelin's thread policy)"
+        ),
         f"- **Python** {m['python']}; **NumPy** {m['numpy']} with {m['blas']}",
     ]
     versions = result.get("versions", {})

@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--quick", action="store_true", help="smoke test: small data, 2 repetitions (2–3 minutes with every peer)"
         )
-        p.add_argument("--threads", type=int, default=1, help="BLAS / framework threads for every framework (default 1)")
+        p.add_argument("--threads", type=int, default=1, help="threads for every framework (default 1; 0: each one's default)")
         p.add_argument(
             "--no-pin", dest="pin", action="store_false", help="do not confine measured processes to --threads CPUs"
         )

@@ -69,8 +69,8 @@ class Config:
             raise ValueError(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
         if self.reps < 1:
             raise ValueError(f"--reps must be at least 1, got {self.reps}")
-        if self.threads < 1:
-            raise ValueError(f"--threads must be at least 1, got {self.threads}")
+        if self.threads < 0:
+            raise ValueError(f"--threads must be 0 (each framework's default) or a positive count, got {self.threads}")
         if "myelin" not in self.variants:  # every ratio is myelin's
             self.variants.insert(0, "myelin")
 

@@ -45,7 +45,6 @@ ABSENT: dict[str, str] = {
     "keras.remat": "no rematerialization (gradient checkpointing): the tape keeps every intermediate",
     "keras.applications": ("pretrained vision models need the convolution layers and downloaded weights; not yet"),
     "keras.distillation": "knowledge-distillation trainers: not yet",
-    "keras.distribution": _DIST,
     "keras.device": _DIST,
     "keras.export": (
         "Keras's ExportArchive writes TensorFlow SavedModels; myelin exports ONNX instead (Model.export, myelin.onnx)"
@@ -139,4 +138,8 @@ ABSENT.update(
 DIFFERS["keras.Variable"] = (
     "myelin.Variable(data, requires_grad, dtype, name) is a Tensor holding a weight (assign, value, "
     "constraint); Keras's initializer/shape/trainable constructor is not taken: use Layer.add_weight"
+)
+DIFFERS["keras.distribution"] = (
+    "data parallelism over MPI processes (DataParallel, DeviceMesh, initialize, list_devices ...; "
+    "docs/distributed.md); no model parallelism (ModelParallel, LayoutMap)"
 )

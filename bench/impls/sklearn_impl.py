@@ -10,6 +10,8 @@ from sklearn.neural_network import MLPClassifier
 
 
 def configure(threads: int) -> None:
+    if not threads:  # 0: the BLAS's own default
+        return
     try:
         from threadpoolctl import threadpool_limits
 

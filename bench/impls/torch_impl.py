@@ -12,6 +12,8 @@ from torch import nn
 
 
 def configure(threads: int) -> None:
+    if not threads:  # 0: torch's own default (one thread per core)
+        return
     torch.set_num_threads(threads)
     with contextlib.suppress(RuntimeError):  # allowed only before the first parallel work
         torch.set_num_interop_threads(1)

@@ -105,10 +105,10 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
-    # True for rules that need each variable on its own (a per-variable norm or shape): the
-    # rule then runs once per variable slice, with ``self._variable_shape`` set.
-    _per_variable = False
-    _variable_shape: tuple = ()
+    _per_variable, _variable_shape = False, ()  # True: the rule runs per variable, its shape set (Lamb)
+    # Set by data-parallel training (myelin.trainers.distributed) for the length of a fit: called
+    # with the groups once their flat gradient buffers are filled, before clipping and the update.
+    _gradient_reducer = None
 
     def __init__(
         self,
@@ -316,6 +316,7 @@ class Optimizer:
 
     def _update(self, grads: dict) -> None:
         lr = self.learning_rate
+        counts = []
         for group in self._groups:
             present = 0
             for v, view in zip(group.variables, group.grad_views):
@@ -325,6 +326,10 @@ class Optimizer:
                 else:
                     view[...] = g
                     present += 1
+            counts.append(present)
+        if self._gradient_reducer is not None:  # data-parallel: the sum over processes, before clipping
+            self._gradient_reducer(self._groups)
+        for group, present in zip(self._groups, counts):
             if not present:
                 continue
             self._clip(group)
