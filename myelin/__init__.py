@@ -41,13 +41,23 @@ _SUBMODULES = (
     "regularizers",
     "saving",
     "tabular",
+    "tree",
     "tune",
     "utils",
+    "wrappers",
 )
 # Names re-exported at the top level -> the submodule that defines them.
 _NAMES = {
     "GradientTape": "gradient_tape",
+    "Initializer": "initializers",
     "Input": "layers",
+    "InputSpec": "input_spec",
+    "Layer": "layers",
+    "Loss": "losses",
+    "Metric": "metrics",
+    "Optimizer": "optimizers",
+    "Regularizer": "regularizers",
+    "Variable": "layers.base",
     "Model": "models",
     "Sequential": "models",
     "Tensor": "tensor",
@@ -57,6 +67,17 @@ _NAMES = {
     "is_grad_enabled": "tensor",
     "no_grad": "tensor",
 }
+
+
+def version() -> str:
+    """myelin's version string (Keras's ``keras.version()``).
+
+    Example:
+        >>> import myelin
+        >>> myelin.version() == myelin.__version__
+        True
+    """
+    return __version__
 
 
 def __getattr__(name: str):
@@ -73,4 +94,4 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_SUBMODULES) | set(_NAMES))
 
 
-__all__ = sorted(set(_SUBMODULES) | set(_NAMES))
+__all__ = sorted(set(_SUBMODULES) | set(_NAMES) | {"version"})

@@ -171,6 +171,199 @@ def swish(x) -> Tensor:
 silu = swish
 
 
+# ---------------------------------------------------------------------------- more of Keras's activations
+
+
+@REGISTRY.register()
+def relu6(x) -> Tensor:
+    """min(max(x, 0), 6).
+
+    Example:
+        >>> relu6([-1.0, 3.0, 8.0]).data
+        array([0., 3., 6.], dtype=float32)
+    """
+    return ops.relu6(x)
+
+
+@REGISTRY.register()
+def mish(x) -> Tensor:
+    """x * tanh(softplus(x)) (Misra, 2019).
+
+    Example:
+        >>> mish([0.0, 1.0]).data.round(4)
+        array([0.    , 0.8651], dtype=float32)
+    """
+    return ops.multiply(x, ops.tanh(ops.softplus(x)))
+
+
+@REGISTRY.register(aliases=("hard_swish",))
+def hard_silu(x) -> Tensor:
+    """x * hard_sigmoid(x) = x * relu6(x + 3) / 6; ``hard_swish`` is the same function.
+
+    Example:
+        >>> hard_silu([-4.0, 0.0, 4.0]).data
+        array([-0.,  0.,  4.], dtype=float32)
+    """
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+@REGISTRY.register()
+def log_sigmoid(x) -> Tensor:
+    """log(sigmoid(x)), computed stably.
+
+    Example:
+        >>> log_sigmoid([0.0]).data.round(4)
+        array([-0.6931], dtype=float32)
+    """
+    return ops.log_sigmoid(x)
+
+
+@REGISTRY.register()
+def glu(x, axis: int = -1) -> Tensor:
+    """Gated linear unit: a * sigmoid(b), a and b the two halves of ``axis``.
+
+    Example:
+        >>> glu([[1.0, 0.0]]).data
+        array([[0.5]], dtype=float32)
+    """
+    return ops.glu(x, axis=axis)
+
+
+@REGISTRY.register()
+def celu(x, alpha: float = 1.0) -> Tensor:
+    """max(x, 0) + min(0, alpha * (exp(x / alpha) - 1)).
+
+    Example:
+        >>> celu([-1.0, 2.0]).data.round(4)
+        array([-0.6321,  2.    ], dtype=float32)
+    """
+    return ops.celu(x, alpha=alpha)
+
+
+@REGISTRY.register()
+def hard_tanh(x) -> Tensor:
+    """clip(x, -1, 1).
+
+    Example:
+        >>> hard_tanh([-3.0, 0.5, 3.0]).data
+        array([-1. ,  0.5,  1. ], dtype=float32)
+    """
+    return ops.hard_tanh(x)
+
+
+@REGISTRY.register()
+def soft_shrink(x, threshold: float = 0.5) -> Tensor:
+    """x - threshold above it, x + threshold below -threshold, 0 between.
+
+    Example:
+        >>> soft_shrink([-2.0, 0.2, 2.0]).data
+        array([-1.5,  0. ,  1.5], dtype=float32)
+    """
+    return ops.soft_shrink(x, threshold=threshold)
+
+
+@REGISTRY.register()
+def hard_shrink(x, threshold: float = 0.5) -> Tensor:
+    """x where |x| > threshold, else 0.
+
+    Example:
+        >>> hard_shrink([-2.0, 0.2, 2.0]).data
+        array([-2.,  0.,  2.], dtype=float32)
+    """
+    return ops.hard_shrink(x, threshold=threshold)
+
+
+@REGISTRY.register()
+def exponential(x) -> Tensor:
+    """exp(x).
+
+    Example:
+        >>> exponential([0.0]).data
+        array([1.], dtype=float32)
+    """
+    return ops.exp(x)
+
+
+@REGISTRY.register()
+def softsign(x) -> Tensor:
+    """x / (1 + |x|).
+
+    Example:
+        >>> softsign([1.0]).data
+        array([0.5], dtype=float32)
+    """
+    return ops.softsign(x)
+
+
+@REGISTRY.register()
+def sparse_plus(x) -> Tensor:
+    """0 below -1, (x + 1)^2 / 4 between -1 and 1, x above.
+
+    Example:
+        >>> sparse_plus([-2.0, 0.0, 2.0]).data
+        array([0.  , 0.25, 2.  ], dtype=float32)
+    """
+    return ops.sparse_plus(x)
+
+
+@REGISTRY.register()
+def sparse_sigmoid(x) -> Tensor:
+    """0 below -1, (x + 1) / 2 between, 1 above.
+
+    Example:
+        >>> sparse_sigmoid([-2.0, 0.0, 2.0]).data
+        array([0. , 0.5, 1. ], dtype=float32)
+    """
+    return ops.sparse_sigmoid(x)
+
+
+@REGISTRY.register()
+def sparsemax(x, axis: int = -1) -> Tensor:
+    """Euclidean projection of x onto the probability simplex along ``axis`` (sparse softmax).
+
+    Example:
+        >>> sparsemax([[1.0, 0.0]]).data
+        array([[1., 0.]], dtype=float32)
+    """
+    return ops.sparsemax(x, axis=axis)
+
+
+@REGISTRY.register()
+def squareplus(x, b: float = 4) -> Tensor:
+    """(x + sqrt(x^2 + b)) / 2, a smooth relu.
+
+    Example:
+        >>> squareplus([0.0]).data
+        array([1.], dtype=float32)
+    """
+    return ops.squareplus(x, b=b)
+
+
+@REGISTRY.register()
+def tanh_shrink(x) -> Tensor:
+    """x - tanh(x).
+
+    Example:
+        >>> tanh_shrink([0.0]).data
+        array([0.], dtype=float32)
+    """
+    return ops.tanh_shrink(x)
+
+
+@REGISTRY.register()
+def threshold(x, threshold: float, default_value: float) -> Tensor:
+    """x where x > threshold, else ``default_value``.
+
+    Example:
+        >>> threshold([0.5, 2.0], 1.0, -1.0).data
+        array([-1.,  2.], dtype=float32)
+    """
+    return ops.threshold(x, threshold, default_value)
+
+
 def get(identifier: str | Callable | None) -> Callable:
     """Resolve an activation: None (linear), a registered name, or any callable.
 
@@ -185,6 +378,24 @@ def get(identifier: str | Callable | None) -> Callable:
     if callable(identifier):
         return identifier
     raise TypeError(f"activation must be a name, a callable or None, got {type(identifier).__name__}: {identifier!r}")
+
+
+def deserialize(config, custom_objects: dict | None = None) -> Callable:
+    """An activation from its name (or Keras's ``{"class_name": "function", "config": name}``).
+
+    ``custom_objects`` maps more names to functions.
+
+    Example:
+        >>> deserialize("mish") is mish
+        True
+    """
+    if isinstance(config, dict):
+        config = config.get("config") if config.get("class_name") == "function" else config.get("class_name")
+    if not isinstance(config, str):
+        raise ValueError(f"activations.deserialize: expected a name, got {config!r}")
+    if custom_objects and config in custom_objects:
+        return custom_objects[config]
+    return REGISTRY.lookup(config)
 
 
 def serialize(fn: Callable) -> str:

@@ -926,4 +926,8 @@ def __getattr__(name: str):
         from .tensorboard import TensorBoard  # noqa: PLC0415
 
         return TensorBoard
+    if name in ("RemoteMonitor", "SwapEMAWeights"):
+        from . import callbacks_more  # noqa: PLC0415
+
+        return getattr(callbacks_more, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

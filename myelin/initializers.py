@@ -362,6 +362,77 @@ for _cls in list({id(c): c for c in REGISTRY._items.values()}.values()):
     REGISTRY.add(_cls.__name__, _cls)
 
 
+@REGISTRY.register("Identity", aliases=("identity", "IdentityInitializer"))
+class Identity(Initializer):
+    """``gain`` times the identity matrix (a 2-D shape; rectangular shapes get ones on the diagonal).
+
+    Example:
+        >>> Identity(gain=2.0)((2, 3)).tolist()
+        [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
+    def __init__(self, gain: float = 1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 2:
+            raise ValueError(f"Identity: the shape must be 2-D, got {tuple(shape)}")
+        return (self.gain * np.eye(*shape)).astype(_dtype(dtype))
+
+    def get_config(self) -> dict:
+        return {"gain": self.gain}
+
+
+# Keras's other names for the same classes.
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
+REGISTRY.add("OrthogonalInitializer", Orthogonal)
+constant, zeros, ones = Constant, Zeros, Ones
+random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
+variance_scaling, orthogonal, identity = VarianceScaling, Orthogonal, Identity
+glorot_normal, glorot_uniform, he_normal, he_uniform = GlorotNormal, GlorotUniform, HeNormal, HeUniform
+lecun_normal, lecun_uniform = LecunNormal, LecunUniform
+
+
+def serialize(initializer: Initializer) -> dict:
+    """Keras's dict for an initializer: ``{"module", "class_name", "config", "registered_name"}``.
+
+    Example:
+        >>> serialize(HeNormal(seed=1))["config"]
+        {'seed': 1}
+    """
+    if not isinstance(initializer, Initializer):
+        raise TypeError(f"initializers.serialize: expected an Initializer, got {type(initializer).__name__}")
+    name = REGISTRY.name_of(type(initializer))
+    if name is None:
+        raise ValueError(f"initializers.serialize: {type(initializer).__name__} is not registered")
+    if ">" not in name:
+        name = type(initializer).__name__ if type(initializer).__name__ in REGISTRY else name
+    custom = ">" in name
+    return {
+        "module": None if custom else __name__,
+        "class_name": name,
+        "config": initializer.get_config(),
+        "registered_name": name if custom else None,
+    }
+
+
+def deserialize(config, custom_objects: dict | None = None) -> Initializer:
+    """An initializer from :func:`serialize`'s dict (or Keras's), or from a name.
+
+    Example:
+        >>> deserialize({"class_name": "Identity", "config": {"gain": 3.0}}).gain
+        3.0
+    """
+    if isinstance(config, str):
+        return get(config)
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise ValueError(f"initializers.deserialize: expected a name or a dict with 'class_name', got {config!r}")
+    name = config.get("registered_name") or config["class_name"]
+    cls = (custom_objects or {}).get(name) or REGISTRY.lookup(name)
+    return cls(**(config.get("config") or {}))
+
+
 def get(identifier) -> Initializer:
     """Resolve an initializer: a name (Keras's snake_case or class name), a config dict, an instance or a callable.
 

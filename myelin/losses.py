@@ -1,3 +1,4 @@
+# Over 800 lines because it holds every Keras loss, as a function and as a class, around one registry.
 """Level 3: losses, as functions (one value per sample) and as classes (reduced to a scalar).
 
 Functions take ``(y_true, y_pred)`` and reduce only the last axis, as Keras's do. Classes
@@ -15,6 +16,8 @@ Example:
 """
 
 from __future__ import annotations
+
+import math
 
 from . import ops
 from .backend import array_module
@@ -452,6 +455,531 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self.kwargs}
 
 
+# ---------------------------------------------------------------------------- more of Keras's losses
+def _hinge_labels(y_true):
+    """Keras's rule: labels that are all 0 or 1 become -1 or 1; other labels stay as they are."""
+    xp = array_module(y_true)
+    if bool(xp.all((y_true == 0) | (y_true == 1))):
+        return 2.0 * y_true - 1.0
+    return y_true
+
+
+@REGISTRY.register()
+def hinge(y_true, y_pred) -> Tensor:
+    """mean(max(1 - y_true * y_pred, 0)) over the last axis; 0/1 labels are read as -1/1.
+
+    Example:
+        >>> hinge([[1.0, 0.0]], [[0.5, -2.0]]).data
+        array([0.25], dtype=float32)
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    margin = ops.sub(1.0, ops.mul(y_pred, _hinge_labels(y_true)))
+    return ops.mean(ops.maximum(margin, 0.0), axis=-1)
+
+
+@REGISTRY.register()
+def squared_hinge(y_true, y_pred) -> Tensor:
+    """mean(max(1 - y_true * y_pred, 0) ** 2) over the last axis; 0/1 labels are read as -1/1.
+
+    Example:
+        >>> squared_hinge([[1.0, 0.0]], [[0.5, -2.0]]).data
+        array([0.125], dtype=float32)
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    margin = ops.sub(1.0, ops.mul(y_pred, _hinge_labels(y_true)))
+    return ops.mean(ops.square(ops.maximum(margin, 0.0)), axis=-1)
+
+
+@REGISTRY.register()
+def categorical_hinge(y_true, y_pred) -> Tensor:
+    """max(neg - pos + 1, 0), pos = sum(y_true * y_pred), neg = max((1 - y_true) * y_pred).
+
+    Example:
+        >>> categorical_hinge([[0.0, 1.0]], [[0.3, 0.9]]).data
+        array([0.4], dtype=float32)
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    pos = ops.sum(ops.mul(y_pred, y_true), axis=-1)
+    neg = ops.max(ops.mul(y_pred, 1.0 - y_true), axis=-1)
+    return ops.maximum(ops.add(ops.sub(neg, pos), 1.0), 0.0)
+
+
+@REGISTRY.register(aliases=("mape", "MAPE"))
+def mean_absolute_percentage_error(y_true, y_pred) -> Tensor:
+    """100 * mean(|y_true - y_pred| / max(|y_true|, 1e-7)) over the last axis.
+
+    Example:
+        >>> mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 5.0]]).data
+        array([37.5], dtype=float32)
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    xp = array_module(y_true)
+    scale = 100.0 / xp.maximum(xp.abs(y_true), EPSILON)
+    return ops.mean(ops.mul(ops.abs(ops.sub(y_pred, y_true)), scale), axis=-1)
+
+
+@REGISTRY.register(aliases=("msle", "MSLE"))
+def mean_squared_logarithmic_error(y_true, y_pred) -> Tensor:
+    """mean((log(max(y_pred, 1e-7) + 1) - log(max(y_true, 1e-7) + 1)) ** 2) over the last axis.
+
+    Example:
+        >>> round(float(mean_squared_logarithmic_error([[0.0]], [[1.718281828]]).item()), 5)
+        1.0
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    xp = array_module(y_true)
+    second = xp.log(xp.maximum(y_true, EPSILON) + 1.0)
+    first = ops.log(ops.add(ops.maximum(y_pred, EPSILON), 1.0))
+    return ops.mean(ops.square(ops.sub(first, second)), axis=-1)
+
+
+@REGISTRY.register(aliases=("logcosh",))
+def log_cosh(y_true, y_pred) -> Tensor:
+    """mean(log(cosh(y_pred - y_true))) over the last axis, computed as x + softplus(-2x) - log 2.
+
+    Example:
+        >>> round(log_cosh([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]).data[0].item(), 3)
+        0.217
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    x = ops.sub(y_pred, y_true)
+    return ops.mean(ops.sub(ops.add(x, ops.softplus(ops.mul(x, -2.0))), math.log(2.0)), axis=-1)
+
+
+@REGISTRY.register(aliases=("kld", "KLD", "kullback_leibler_divergence"))
+def kl_divergence(y_true, y_pred) -> Tensor:
+    """sum(y_true * log(y_true / y_pred)) over the last axis, both clipped to [1e-7, 1].
+
+    Example:
+        >>> round(kl_divergence([[0.5, 0.5]], [[0.25, 0.75]]).item(), 5)
+        0.14384
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    xp = array_module(y_true)
+    t = xp.clip(y_true, EPSILON, 1.0)
+    p = ops.clip(y_pred, EPSILON, 1.0)
+    return ops.sum(ops.mul(ops.sub(xp.log(t), ops.log(p)), t), axis=-1)
+
+
+@REGISTRY.register()
+def poisson(y_true, y_pred) -> Tensor:
+    """mean(y_pred - y_true * log(y_pred + 1e-7)) over the last axis.
+
+    Example:
+        >>> round(poisson([[1.0]], [[1.0]]).item(), 5)
+        1.0
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return ops.mean(ops.sub(y_pred, ops.mul(ops.log(ops.add(y_pred, EPSILON)), y_true)), axis=-1)
+
+
+@REGISTRY.register()
+def cosine_similarity(y_true, y_pred, axis: int = -1) -> Tensor:
+    """-sum(l2_normalize(y_true) * l2_normalize(y_pred)) over ``axis`` (-1 for equal directions).
+
+    Example:
+        >>> cosine_similarity([[0.0, 1.0], [1.0, 1.0]], [[0.0, 2.0], [-1.0, -1.0]]).data.round(5)
+        array([-1.,  1.], dtype=float32)
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    t = ops.normalize(ops.as_tensor(y_true), axis=axis).data
+    return ops.neg(ops.sum(ops.mul(ops.normalize(y_pred, axis=axis), t), axis=axis))
+
+
+@REGISTRY.register()
+def binary_focal_crossentropy(
+    y_true,
+    y_pred,
+    apply_class_balancing: bool = False,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """Binary cross-entropy scaled by (1 - p_t) ** gamma (and by alpha / 1 - alpha when balancing).
+
+    ``p_t = y p + (1 - y)(1 - p)``; mean over ``axis``. With gamma = 0 and no balancing it is
+    the binary cross-entropy.
+
+    Example:
+        >>> round(binary_focal_crossentropy([[1.0]], [[0.5]]).item(), 5)
+        0.17329
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    p = ops.sigmoid(y_pred) if from_logits else y_pred
+    bce = ops.binary_crossentropy(y_true, p)
+    p_t = ops.add(ops.mul(p, 2.0 * y_true - 1.0), 1.0 - y_true)
+    focal = ops.mul(ops.power(ops.sub(1.0, p_t), gamma), bce)
+    if apply_class_balancing:
+        focal = ops.mul(focal, y_true * alpha + (1.0 - y_true) * (1.0 - alpha))
+    return ops.mean(focal, axis=axis)
+
+
+@REGISTRY.register()
+def categorical_focal_crossentropy(
+    y_true,
+    y_pred,
+    alpha: float = 0.25,
+    gamma: float = 2.0,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    axis: int = -1,
+) -> Tensor:
+    """sum(alpha (1 - p) ** gamma * -y log p) over ``axis``, p renormalised and clipped to [1e-7, 1 - 1e-7].
+
+    Example:
+        >>> round(categorical_focal_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).item(), 5)
+        0.04332
+    """
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise ValueError(f"categorical_focal_crossentropy: axis must be an int, got {axis!r}")
+    y_true, y_pred = _prepare(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_true.shape[-1]
+    p = ops.softmax(y_pred, axis=axis) if from_logits else y_pred
+    p = ops.clip(ops.div(p, ops.sum(p, axis=axis, keepdims=True)), EPSILON, 1.0 - EPSILON)
+    cce = ops.mul(ops.log(p), -y_true)
+    return ops.sum(ops.mul(ops.mul(ops.power(ops.sub(1.0, p), gamma), alpha), cce), axis=axis)
+
+
+@REGISTRY.register()
+def dice(y_true, y_pred, axis=None) -> Tensor:
+    """1 - 2 sum(y_true y_pred) / (sum(y_true) + sum(y_pred) + 1e-7) over ``axis`` (all axes when None).
+
+    Example:
+        >>> round(dice([[1.0, 0.0]], [[0.5, 0.5]]).item(), 5)
+        0.5
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    inter = ops.sum(ops.mul(y_pred, y_true), axis=axis)
+    total = ops.add(ops.sum(y_pred, axis=axis), y_true.sum(axis=axis) + EPSILON)
+    return ops.sub(1.0, ops.div(ops.mul(inter, 2.0), total))
+
+
+@REGISTRY.register()
+def tversky(y_true, y_pred, alpha: float = 0.5, beta: float = 0.5, axis=None) -> Tensor:
+    """1 - TP / (TP + alpha FP + beta FN + 1e-7), TP = sum(y_true y_pred), over ``axis``.
+
+    FP = sum((1 - y_pred) y_true) and FN = sum(y_pred (1 - y_true)), Keras's naming. With
+    alpha = beta = 0.5 it is the Dice loss.
+
+    Example:
+        >>> round(tversky([[1.0, 0.0]], [[0.5, 0.5]]).item(), 5)
+        0.5
+    """
+    y_true, y_pred = _prepare(y_true, y_pred)
+    inter = ops.sum(ops.mul(y_pred, y_true), axis=axis)
+    fp = ops.sum(ops.mul(ops.sub(1.0, y_pred), y_true), axis=axis)
+    fn = ops.sum(ops.mul(y_pred, 1.0 - y_true), axis=axis)
+    denominator = ops.add(ops.add(ops.add(inter, ops.mul(fp, alpha)), ops.mul(fn, beta)), EPSILON)
+    return ops.sub(1.0, ops.div(inter, denominator))
+
+
+def _plain_loss_class(class_name: str, fn, doc: str):
+    """A Loss class around ``fn`` with only Keras's ``reduction`` and ``name`` arguments."""
+
+    def __init__(self, reduction="sum_over_batch_size", name: str = fn.__name__):
+        Loss.__init__(self, name, reduction)
+
+    def call(self, y_true, y_pred):
+        return fn(y_true, y_pred)
+
+    cls = type(class_name, (Loss,), {"__init__": __init__, "call": call, "__doc__": doc, "__module__": __name__})
+    REGISTRY.add(class_name, cls)
+    return cls
+
+
+Hinge = _plain_loss_class(
+    "Hinge",
+    hinge,
+    """Hinge loss (0/1 labels are read as -1/1).
+
+    Example:
+        >>> Hinge()([[1.0, 0.0]], [[0.5, -2.0]]).item()
+        0.25
+    """,
+)
+SquaredHinge = _plain_loss_class(
+    "SquaredHinge",
+    squared_hinge,
+    """Squared hinge loss (0/1 labels are read as -1/1).
+
+    Example:
+        >>> SquaredHinge()([[1.0, 0.0]], [[0.5, -2.0]]).item()
+        0.125
+    """,
+)
+CategoricalHinge = _plain_loss_class(
+    "CategoricalHinge",
+    categorical_hinge,
+    """Categorical hinge loss for one-hot targets.
+
+    Example:
+        >>> round(CategoricalHinge()([[0.0, 1.0]], [[0.3, 0.9]]).item(), 5)
+        0.4
+    """,
+)
+MeanAbsolutePercentageError = _plain_loss_class(
+    "MeanAbsolutePercentageError",
+    mean_absolute_percentage_error,
+    """Mean absolute percentage error (in percent).
+
+    Example:
+        >>> MeanAbsolutePercentageError()([[2.0, 4.0]], [[1.0, 5.0]]).item()
+        37.5
+    """,
+)
+MeanSquaredLogarithmicError = _plain_loss_class(
+    "MeanSquaredLogarithmicError",
+    mean_squared_logarithmic_error,
+    """Mean squared logarithmic error.
+
+    Example:
+        >>> round(MeanSquaredLogarithmicError()([[0.0]], [[1.718281828]]).item(), 5)
+        1.0
+    """,
+)
+LogCosh = _plain_loss_class(
+    "LogCosh",
+    log_cosh,
+    """Logarithm of the hyperbolic cosine of the error.
+
+    Example:
+        >>> round(LogCosh()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]).item(), 3)
+        0.108
+    """,
+)
+KLDivergence = _plain_loss_class(
+    "KLDivergence",
+    kl_divergence,
+    """Kullback-Leibler divergence of y_pred from y_true.
+
+    Example:
+        >>> round(KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]]).item(), 5)
+        0.14384
+    """,
+)
+Poisson = _plain_loss_class(
+    "Poisson",
+    poisson,
+    """Poisson loss: y_pred - y_true log(y_pred).
+
+    Example:
+        >>> round(Poisson()([[1.0]], [[1.0]]).item(), 5)
+        1.0
+    """,
+)
+
+
+@REGISTRY.register("CosineSimilarity")
+class CosineSimilarity(Loss):
+    """Negative cosine similarity along ``axis`` (-1 when the directions agree).
+
+    Example:
+        >>> round(CosineSimilarity()([[0.0, 1.0]], [[0.0, 3.0]]).item(), 5)
+        -1.0
+    """
+
+    def __init__(self, axis: int = -1, reduction="sum_over_batch_size", name="cosine_similarity"):
+        super().__init__(name, reduction)
+        self.axis = axis
+
+    def call(self, y_true, y_pred):
+        return cosine_similarity(y_true, y_pred, self.axis)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+@REGISTRY.register("BinaryFocalCrossentropy")
+class BinaryFocalCrossentropy(Loss):
+    """Focal binary cross-entropy (Lin et al., 2017): easy examples weigh less.
+
+    Example:
+        >>> round(BinaryFocalCrossentropy(gamma=2.0)([[1.0]], [[0.5]]).item(), 5)
+        0.17329
+    """
+
+    def __init__(
+        self,
+        apply_class_balancing: bool = False,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction="sum_over_batch_size",
+        name="binary_focal_crossentropy",
+    ):
+        super().__init__(name, reduction)
+        self.apply_class_balancing, self.alpha, self.gamma = bool(apply_class_balancing), float(alpha), float(gamma)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
+        _check_smoothing(self)
+
+    def call(self, y_true, y_pred):
+        return binary_focal_crossentropy(
+            y_true,
+            y_pred,
+            self.apply_class_balancing,
+            self.alpha,
+            self.gamma,
+            self.from_logits,
+            self.label_smoothing,
+            self.axis,
+        )
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "apply_class_balancing": self.apply_class_balancing,
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+@REGISTRY.register("CategoricalFocalCrossentropy")
+class CategoricalFocalCrossentropy(Loss):
+    """Focal categorical cross-entropy for one-hot targets.
+
+    Example:
+        >>> round(CategoricalFocalCrossentropy()([[0.0, 1.0]], [[0.5, 0.5]]).item(), 5)
+        0.04332
+    """
+
+    def __init__(
+        self,
+        alpha: float = 0.25,
+        gamma: float = 2.0,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction="sum_over_batch_size",
+        name="categorical_focal_crossentropy",
+    ):
+        super().__init__(name, reduction)
+        self.alpha, self.gamma = float(alpha), float(gamma)
+        self.from_logits, self.label_smoothing, self.axis = bool(from_logits), float(label_smoothing), axis
+        _check_smoothing(self)
+
+    def call(self, y_true, y_pred):
+        return categorical_focal_crossentropy(
+            y_true, y_pred, self.alpha, self.gamma, self.from_logits, self.label_smoothing, self.axis
+        )
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "alpha": self.alpha,
+            "gamma": self.gamma,
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": self.axis,
+        }
+
+
+@REGISTRY.register("Dice")
+class Dice(Loss):
+    """Dice loss, 1 - 2|A n B| / (|A| + |B|), over ``axis`` (everything when None).
+
+    Example:
+        >>> round(Dice()([[1.0, 0.0]], [[0.5, 0.5]]).item(), 5)
+        0.5
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None):
+        super().__init__(name, reduction)
+        self.axis = _axis_argument(axis, "Dice")
+
+    def call(self, y_true, y_pred):
+        return dice(y_true, y_pred, self.axis)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+@REGISTRY.register("Tversky")
+class Tversky(Loss):
+    """Tversky loss: Dice with false positives weighed by ``alpha`` and false negatives by ``beta``.
+
+    Example:
+        >>> round(Tversky(alpha=0.5, beta=0.5)([[1.0, 0.0]], [[0.5, 0.5]]).item(), 5)
+        0.5
+    """
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction="sum_over_batch_size", name="tversky", axis=None):
+        super().__init__(name, reduction)
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.axis = _axis_argument(axis, "Tversky")
+
+    def call(self, y_true, y_pred):
+        return tversky(y_true, y_pred, self.alpha, self.beta, self.axis)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta, "axis": self.axis}
+
+
+@REGISTRY.register()
+def categorical_generalized_cross_entropy(y_true, y_pred, q: float) -> Tensor:
+    """(1 - p ** q) / q, p the predicted probability of the integer label (Zhang & Sabuncu, 2018).
+
+    Between the cross-entropy (q -> 0) and the mean absolute error (q = 1): robust to noisy labels.
+
+    Example:
+        >>> round(categorical_generalized_cross_entropy([1], [[0.75, 0.25]], q=0.5).item(), 4)
+        1.0
+    """
+    y_pred = ops.as_tensor(y_pred)
+    labels = y_true.data if isinstance(y_true, Tensor) else y_true
+    xp = array_module(y_pred.data)
+    labels = xp.asarray(labels).astype("int64")
+    if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.shape != y_pred.shape[:-1]:
+        raise ValueError(
+            f"categorical_generalized_cross_entropy: y_true holds integer labels of shape {y_pred.shape[:-1]}, "
+            f"got shape {labels.shape}"
+        )
+    onehot = (labels[..., None] == xp.arange(y_pred.shape[-1])).astype(y_pred.dtype)
+    p = ops.sum(ops.mul(y_pred, onehot), axis=-1)
+    return ops.mul(ops.sub(1.0, ops.power(p, q)), 1.0 / q)
+
+
+@REGISTRY.register("CategoricalGeneralizedCrossEntropy")
+class CategoricalGeneralizedCrossEntropy(Loss):
+    """Generalized cross-entropy for integer labels and probability outputs, ``q`` in (0, 1).
+
+    Example:
+        >>> round(CategoricalGeneralizedCrossEntropy(q=0.5)([1], [[0.75, 0.25]]).item(), 4)
+        1.0
+    """
+
+    def __init__(self, q: float = 0.5, reduction="sum_over_batch_size", name="categorical_generalized_cross_entropy"):
+        if not 0 < q < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: q must be in the interval (0, 1), got {q!r}")
+        super().__init__(name, reduction)
+        self.q = float(q)
+
+    def call(self, y_true, y_pred):
+        return categorical_generalized_cross_entropy(y_true, y_pred, self.q)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "q": self.q}
+
+
+def _axis_argument(axis, owner: str):
+    if axis is None or (isinstance(axis, int) and not isinstance(axis, bool)):
+        return axis
+    if isinstance(axis, (tuple, list)) and all(isinstance(a, int) and not isinstance(a, bool) for a in axis):
+        return tuple(axis)
+    raise ValueError(f"{owner}: axis must be None, an int or a tuple of ints, got {axis!r}")
+
+
 def get(identifier) -> Loss:
     """Resolve a loss to a ``Loss`` instance: a name, a Loss, a Loss class or a function.
 
@@ -471,3 +999,27 @@ def get(identifier) -> Loss:
     if callable(identifier):
         return LossFunctionWrapper(identifier)
     raise TypeError(f"loss must be a name, a Loss or a callable, got {type(identifier).__name__}: {identifier!r}")
+
+
+def serialize(obj) -> dict:
+    """Keras's dict for one of these objects: ``{"module", "class_name", "config", "registered_name"}``.
+
+    Example:
+        >>> serialize(Huber(delta=2.0))["config"]["delta"]
+        2.0
+    """
+    from .serialization import serialize_keras_object  # noqa: PLC0415  (it imports this module)
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config, custom_objects: dict | None = None):
+    """The object :func:`serialize`'s dict (or Keras's) describes, or the one a name gives.
+
+    Example:
+        >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).delta
+        2.0
+    """
+    from .serialization import deserialize_in  # noqa: PLC0415
+
+    return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=False)

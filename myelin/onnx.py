@@ -1,3 +1,4 @@
+# Over 800 lines because every layer family's ONNX converters live here, each in its own section (merge-friendly).
 """Level 6: ONNX export, ``model.export("model.onnx", format="onnx")``.
 
 The graph is built with the ``onnx`` package (``pip install 'myelin[onnx]'``), layer by
@@ -193,6 +194,8 @@ def activation(graph: GraphBuilder, fn, x: str, where: str) -> str:
         scaled = graph.op("Mul", [x, graph.const(1 / math.sqrt(2.0), "inv_sqrt2")])
         cdf = graph.op("Add", [graph.op("Erf", [scaled]), graph.const(1.0, "one")])
         return graph.op("Mul", [graph.op("Mul", [x, cdf]), graph.const(0.5, "half")], name="gelu")
+    if name in _MORE_ACTIVATIONS:  # issue 17's activations (section at the end of this module)
+        return _MORE_ACTIVATIONS[name](graph, x)
     raise ExportError(
         f"{where}: activation {getattr(fn, '__name__', fn)!r} has no ONNX form; use one of myelin.activations "
         "by name, or wrap it in a layer and register a converter with myelin.onnx.register_converter"
@@ -635,6 +638,58 @@ def export(model: Model, filepath, opset_version: int | None = None) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# ---------------------------------------------------------------------------- issue 17 (c17api): more activations
+# Each builds, from ONNX operators, the formula its myelin.activations function computes.
+# glu (halves an axis), sparsemax (a sort) and threshold (no defaults) have no ONNX form here.
+def _scaled(graph, x, scale: float, name: str) -> str:
+    return graph.op("Mul", [x, graph.const(scale, name)])
+
+
+def _softplus_neg(graph, x):
+    return graph.op("Softplus", [graph.op("Neg", [x])])
+
+
+_MORE_ACTIVATIONS = {
+    "relu6": lambda g, x: g.op("Clip", [x, g.const(0.0, "zero"), g.const(6.0, "six")], name="relu6"),
+    "mish": lambda g, x: g.op("Mul", [x, g.op("Tanh", [g.op("Softplus", [x])])], name="mish"),
+    "hard_silu": lambda g, x: g.op("Mul", [x, g.op("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)], name="hard_silu"),
+    "log_sigmoid": lambda g, x: g.op("Neg", [_softplus_neg(g, x)], name="log_sigmoid"),
+    "celu": lambda g, x: g.op("Celu", [x], alpha=1.0),
+    "hard_tanh": lambda g, x: g.op("Clip", [x, g.const(-1.0, "minus_one"), g.const(1.0, "one")], name="hard_tanh"),
+    "soft_shrink": lambda g, x: g.op("Shrink", [x], lambd=0.5, bias=0.5),
+    "hard_shrink": lambda g, x: g.op("Shrink", [x], lambd=0.5, bias=0.0),
+    "exponential": lambda g, x: g.op("Exp", [x]),
+    "softsign": lambda g, x: g.op("Softsign", [x]),
+    # 0 below -1, (x + 1)^2 / 4 between, x above: min(relu(x + 1)^2 / 4, ...) written piecewise with Where
+    "sparse_plus": lambda g, x: g.op(
+        "Where",
+        [
+            g.op("Greater", [x, g.const(1.0, "one")]),
+            x,
+            _scaled(
+                g,
+                g.op(
+                    "Mul",
+                    [c := g.op("Clip", [g.op("Add", [x, g.const(1.0, "one")]), g.const(0.0, "zero"), g.const(2.0, "two")]), c],
+                ),
+                0.25,
+                "quarter",
+            ),
+        ],
+        name="sparse_plus",
+    ),
+    "sparse_sigmoid": lambda g, x: g.op(
+        "Clip",
+        [_scaled(g, g.op("Add", [x, g.const(1.0, "one")]), 0.5, "half"), g.const(0.0, "zero"), g.const(1.0, "one")],
+        name="sparse_sigmoid",
+    ),
+    "squareplus": lambda g, x: _scaled(
+        g, g.op("Add", [x, g.op("Sqrt", [g.op("Add", [g.op("Mul", [x, x]), g.const(4.0, "four")])])]), 0.5, "half"
+    ),
+    "tanh_shrink": lambda g, x: g.op("Sub", [x, g.op("Tanh", [x])], name="tanh_shrink"),
+}
 
 
 _EXPORTERS["onnx"] = export  # Model.export(format="onnx") calls it

@@ -110,10 +110,71 @@ class L1L2(Regularizer):
         return {"l1": self.l1, "l2": self.l2}
 
 
+@REGISTRY.register("OrthogonalRegularizer", aliases=("orthogonal_regularizer",))
+class OrthogonalRegularizer(Regularizer):
+    """Pushes the rows (or columns) of a 2-D weight towards orthogonality.
+
+    factor * 0.5 * sum(|G - diag(G)|) / (n (n - 1) / 2), G the Gram matrix of the unit-norm
+    rows (``mode="rows"``) or columns (``"columns"``), n their number.
+
+    Example:
+        >>> round(OrthogonalRegularizer(factor=1.0)(Tensor([[1.0, 0.0], [1.0, 1.0]])).item(), 4)
+        0.7071
+    """
+
+    def __init__(self, factor: float = 0.01, mode: str = "rows"):
+        self.factor = _check_factor("OrthogonalRegularizer factor", factor)
+        if mode not in ("rows", "columns"):
+            raise ValueError(f"OrthogonalRegularizer: mode must be 'rows' or 'columns', got {mode!r}")
+        self.mode = mode
+
+    def __call__(self, x: Tensor) -> Tensor:
+        x = ops.as_tensor(x)
+        if x.ndim != 2:
+            raise ValueError(f"OrthogonalRegularizer: the weight must have rank 2, got shape {x.shape}")
+        if self.mode == "rows":
+            unit = ops.normalize(x, axis=1)
+            gram, n = ops.matmul(unit, ops.transpose(unit)), x.shape[0]
+        else:
+            unit = ops.normalize(x, axis=0)
+            gram, n = ops.matmul(ops.transpose(unit), unit), x.shape[1]
+        off_diagonal = ops.multiply(gram, 1.0 - ops.eye(n, dtype=x.dtype).data)
+        pairs = n * (n - 1) / 2.0
+        return ops.multiply(ops.sum(ops.abs(off_diagonal)), self.factor * 0.5 / pairs)
+
+    def get_config(self) -> dict:
+        return {"factor": self.factor, "mode": self.mode}
+
+
 # Keras's lowercase spellings are the classes themselves: regularizers.l2(0.01).
 l1 = L1
 l2 = L2
 l1_l2 = L1L2
+orthogonal_regularizer = OrthogonalRegularizer
+
+
+def serialize(regularizer) -> dict:
+    """Keras's dict for a regularizer: ``{"module", "class_name", "config", "registered_name"}``.
+
+    Example:
+        >>> serialize(L2(0.5))["config"]
+        {'l2': 0.5}
+    """
+    from .serialization import serialize_keras_object  # noqa: PLC0415  (it imports this module)
+
+    return serialize_keras_object(regularizer)
+
+
+def deserialize(config, custom_objects: dict | None = None):
+    """A regularizer from :func:`serialize`'s dict (or Keras's) or a name.
+
+    Example:
+        >>> deserialize({"class_name": "OrthogonalRegularizer", "config": {"factor": 0.1, "mode": "columns"}}).mode
+        'columns'
+    """
+    from .serialization import deserialize_in  # noqa: PLC0415
+
+    return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=True)
 
 
 def get(identifier):

@@ -150,30 +150,53 @@ def register_serializable(package: str = "Custom", name: str | None = None):
             raise TypeError(f"register_serializable: expected a class or a function, got {obj!r}")
         for registry in registries:
             registry.add(registered, obj)
+        _GLOBAL_CUSTOM_OBJECTS[registered] = obj
         return obj
 
     return decorator
 
 
-_CUSTOM_OBJECTS: list[dict] = []
+# Keras's global custom objects (myelin.saving.get_custom_objects()): every registered custom
+# object, and what a program adds itself; the stack's bottom, under the active scopes.
+_GLOBAL_CUSTOM_OBJECTS: dict = {}
+_CUSTOM_OBJECTS: list[dict] = [_GLOBAL_CUSTOM_OBJECTS]
 
 
-@contextlib.contextmanager
-def custom_object_scope(objects: dict | None):
-    """Inside, names in ``objects`` resolve to the given objects before the registries are asked.
+class CustomObjectScope:
+    """Inside ``with CustomObjectScope(objects):``, names in ``objects`` resolve to the given
+    objects before the registries are asked (Keras's class; ``custom_object_scope`` is the same).
 
     ``load_model(path, custom_objects=...)`` uses it. The objects come from your code, not
-    from the file, so this is as safe as registering them.
+    from the file, so this is as safe as registering them. Several dicts may be given.
 
     Example:
-        >>> with custom_object_scope({"Twice": lambda x: 2 * x}):
+        >>> with CustomObjectScope({"Twice": lambda x: 2 * x}):
         ...     pass
     """
-    _CUSTOM_OBJECTS.append(dict(objects or {}))
-    try:
-        yield
-    finally:
-        _CUSTOM_OBJECTS.pop()
+
+    def __init__(self, *custom_objects):
+        merged = {}
+        for objects in custom_objects:
+            if objects is None:
+                continue
+            if not isinstance(objects, dict):
+                raise TypeError(f"CustomObjectScope: expected dicts of name -> object, got {type(objects).__name__}")
+            merged.update(objects)
+        self.custom_objects = merged
+
+    def __enter__(self):
+        _CUSTOM_OBJECTS.append(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc):
+        for i in range(len(_CUSTOM_OBJECTS) - 1, 0, -1):
+            if _CUSTOM_OBJECTS[i] is self.custom_objects:
+                del _CUSTOM_OBJECTS[i]
+                break
+        return False
+
+
+custom_object_scope = CustomObjectScope
 
 
 def _lookup(registry: Registry, name):
@@ -1172,6 +1195,7 @@ def load_checkpoint(model, filepath) -> dict:
 __all__ = [
     "FORMAT_VERSION",
     "LIMITS",
+    "CustomObjectScope",
     "Limits",
     "ModelFileError",
     "atomic_write",
@@ -1190,3 +1214,22 @@ __all__ = [
     "serialize_layer",
     "serialize_object",
 ]
+
+
+# Keras's names for the serialization API (myelin/serialization.py), loaded on first use.
+_KERAS_API = (
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "serialize_keras_object",
+)
+
+
+def __getattr__(name: str):
+    if name in _KERAS_API:
+        from . import serialization  # noqa: PLC0415  (it imports this module)
+
+        return getattr(serialization, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

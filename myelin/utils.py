@@ -164,3 +164,47 @@ from .dataset_utils import (  # noqa: E402
     timeseries_dataset_from_array,
 )
 from .trainers.data_adapters.py_dataset_adapter import PyDataset, Sequence  # noqa: E402
+
+# Keras's serialization names under keras.utils (myelin/serialization.py), loaded on first use.
+_SERIALIZATION = (
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "serialize_keras_object",
+)
+
+
+# The rest of Keras's utils, each in its own module, loaded on first use.
+_LAZY = {
+    "Progbar": "progbar",
+    "disable_interactive_logging": "progbar",
+    "enable_interactive_logging": "progbar",
+    "is_interactive_logging_enabled": "progbar",
+    "get_file": "file_utils",
+    "array_to_img": "image_utils",
+    "img_to_array": "image_utils",
+    "load_img": "image_utils",
+    "save_img": "image_utils",
+    "Config": "general_utils",
+    "pack_x_y_sample_weight": "general_utils",
+    "unpack_x_y_sample_weight": "general_utils",
+    "standardize_dtype": "general_utils",
+    **dict.fromkeys(_SERIALIZATION, "serialization"),
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is not None:
+        import importlib  # noqa: PLC0415
+
+        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

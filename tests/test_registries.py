@@ -186,6 +186,25 @@ CASES = {
     ("initializer", "constant"): {"kwargs": {"value": 0.25}},
     ("initializer", "variance_scaling"): {"kwargs": {"mode": "fan_out", "distribution": "uniform"}},
     ("metric", "AUC"): {"kwargs": {"thresholds": [0.3, 0.6], "num_thresholds": 4}},  # thresholds replace num_thresholds
+    # issue 17's schedules (c17api)
+    ("schedule", "PolynomialDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 6, "end_learning_rate": 0.01}},
+    ("schedule", "InverseTimeDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.5}},
+    ("schedule", "CosineDecayRestarts"): {"kwargs": {"initial_learning_rate": 0.1, "first_decay_steps": 3, "t_mul": 1.5}},
+    ("regularizer", "OrthogonalRegularizer"): {"kwargs": {"factor": 0.2, "mode": "columns"}},  # c17api
+    # issue 17's metrics (c17api)
+    ("metric", "BinaryIoU"): {"kwargs": {"target_class_ids": [1], "threshold": 0.3}},
+    ("metric", "F1Score"): {"kwargs": {"average": "macro", "threshold": 0.4}},
+    ("metric", "FBetaScore"): {"kwargs": {"average": "weighted", "beta": 2.0, "threshold": 0.4}},
+    ("metric", "IoU"): {"kwargs": {"num_classes": 3, "target_class_ids": [0, 2], "ignore_class": 1, "axis": -1}},
+    ("metric", "MeanIoU"): {"kwargs": {"num_classes": 3, "ignore_class": 1, "axis": -1}},
+    ("metric", "OneHotIoU"): {"kwargs": {"num_classes": 3, "target_class_ids": [1], "ignore_class": 0, "axis": -1}},
+    ("metric", "OneHotMeanIoU"): {"kwargs": {"num_classes": 3, "ignore_class": 0, "axis": -1}},
+    ("metric", "PrecisionAtRecall"): {"kwargs": {"recall": 0.4}},
+    ("metric", "RecallAtPrecision"): {"kwargs": {"precision": 0.6}},
+    ("metric", "SensitivityAtSpecificity"): {"kwargs": {"specificity": 0.7}},
+    ("metric", "SpecificityAtSensitivity"): {"kwargs": {"sensitivity": 0.3}},
+    ("metric", "R2Score"): {"kwargs": {"class_aggregation": "variance_weighted_average", "num_regressors": 1}},
+    ("metric", "SparseCategoricalCrossentropy"): {"kwargs": {"ignore_class": 2, "axis": -1}},
     ("layer", "ReLU"): {"kwargs": {"max_value": 0.5}},
     # sequences: (batch, time, features) inputs, token ids for Embedding
     ("layer", "Embedding"): {"kwargs": {"input_dim": 10, "output_dim": 3}, "input": np.array([[1, 0, 4], [9, 2, 0]])},

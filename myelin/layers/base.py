@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from .. import backend, constraints, initializers, regularizers
+from ..input_spec import assert_input_compatibility
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
 
@@ -247,6 +248,7 @@ class Layer:
     _builds_from_every_input = False
     # Whether the layer passes masks on (Keras's attribute): its output gets compute_mask's result.
     supports_masking = False
+    input_spec = None  # an InputSpec (or a list, one per input) that __call__ checks the inputs against
 
     def __init__(
         self,
@@ -527,6 +529,8 @@ class Layer:
         else:
             x = inputs if isinstance(inputs, Tensor) else Tensor(inputs, dtype=self.compute_dtype)
             shape = x.shape
+        if self.input_spec is not None:  # Keras's InputSpec (myelin/input_spec.py), set by the layer
+            assert_input_compatibility(self.input_spec, x, self.name)
         self._maybe_build(shape)
         takes = _call_arguments(type(self))
         previous_mask = kwargs.get("mask")

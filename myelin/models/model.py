@@ -286,6 +286,22 @@ class Model(Trainer, Layer):
         """
         saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture (no weights) as a JSON string; ``myelin.models.model_from_json`` reads it.
+
+        ``kwargs`` go to ``json.dumps`` (``indent=2``, ...), as in Keras.
+
+        Example:
+            >>> from myelin import layers
+            >>> from myelin.models import Sequential, model_from_json
+            >>> m = Sequential([layers.Input(shape=(2,)), layers.Dense(1)])
+            >>> type(model_from_json(m.to_json())).__name__
+            'Sequential'
+        """
+        import json  # noqa: PLC0415
+
+        return json.dumps(saving.serialize_layer(self), **kwargs)
+
     def save_weights(self, filepath, overwrite: bool = True) -> None:
         """Save the weights only, atomically; ``load_weights`` matches them by layer order and shape.
 

@@ -105,6 +105,7 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
+    _per_variable, _variable_shape = False, ()  # True: the rule runs per variable, its shape set (Lamb)
     # Set by data-parallel training (myelin.trainers.distributed) for the length of a fit: called
     # with the groups once their flat gradient buffers are filled, before clipping and the update.
     _gradient_reducer = None
@@ -332,11 +333,12 @@ class Optimizer:
             if not present:
                 continue
             self._clip(group)
-            if present == len(group.variables):
+            if present == len(group.variables) and not self._per_variable:
                 self._decay_and_apply(group, None, lr)
             else:
                 for i, v in enumerate(group.variables):
                     if id(v) in grads:
+                        self._variable_shape = tuple(v.data.shape)
                         self._decay_and_apply(group, slice(group.offsets[i], group.offsets[i + 1]), lr)
         self.iterations += 1
 
@@ -750,4 +752,48 @@ def get(identifier) -> Optimizer:
     raise TypeError(f"optimizer must be a name or an Optimizer, got {type(identifier).__name__}: {identifier!r}")
 
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "get", "schedules"]
+def serialize(obj) -> dict:
+    """Keras's dict for one of these objects: ``{"module", "class_name", "config", "registered_name"}``.
+
+    Example:
+        >>> serialize(Lion(0.01))["config"]["learning_rate"]
+        0.01
+    """
+    from ..serialization import serialize_keras_object  # noqa: PLC0415  (it imports this module)
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config, custom_objects: dict | None = None):
+    """The object :func:`serialize`'s dict (or Keras's) describes, or the one a name gives.
+
+    Example:
+        >>> type(deserialize("nadam")).__name__
+        'Nadam'
+    """
+    from ..serialization import deserialize_in  # noqa: PLC0415
+
+    return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=True)
+
+
+from .algorithms import Adadelta, Adafactor, Adamax, Ftrl, Lamb, Lion, Nadam  # noqa: E402  (they subclass Optimizer)
+
+__all__ = [
+    "SGD",
+    "Adadelta",
+    "Adafactor",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Ftrl",
+    "Lamb",
+    "Lion",
+    "Nadam",
+    "Optimizer",
+    "RMSprop",
+    "deserialize",
+    "get",
+    "schedules",
+    "serialize",
+]

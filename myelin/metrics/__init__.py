@@ -18,10 +18,10 @@ import inspect
 
 import numpy as np
 
-from .backend import array_module
-from .losses import _snake
-from .registry import Registry
-from .tensor import Tensor
+from ..backend import array_module
+from ..losses import _snake
+from ..registry import Registry
+from ..tensor import Tensor
 
 REGISTRY = Registry("metric")
 
@@ -674,3 +674,107 @@ def accuracy_for(loss_name: str | None, y_true_shape: tuple, y_pred_shape: tuple
     metric = cls()
     metric.name = "accuracy"
     return metric
+
+
+# ---------------------------------------------------------------------------- the rest of Keras's metrics
+# Keras's metric namespace also holds its loss functions (per-sample values, as a Tensor).
+from ..losses import (  # noqa: E402, F401  (re-exported: Keras's metric names)
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
+from .confusion_metrics import (  # noqa: E402, F401  (re-exported: Keras's metric names)
+    F1Score,
+    FalseNegatives,
+    FalsePositives,
+    FBetaScore,
+    PrecisionAtRecall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
+from .iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU  # noqa: E402, F401  (re-exported: Keras's metric names)
+from .probabilistic_metrics import (  # noqa: E402  (re-exported: Keras's metric names)
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    Hinge,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+)
+from .regression_metrics import (  # noqa: E402, F401  (re-exported: Keras's metric names)
+    ConcordanceCorrelation,
+    CosineSimilarity,
+    LogCoshError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    PearsonCorrelation,
+    R2Score,
+    Sum,
+    concordance_correlation,
+    pearson_correlation,
+)
+
+for _name, _cls in [
+    ("mape", MeanAbsolutePercentageError),
+    ("mean_absolute_percentage_error", MeanAbsolutePercentageError),
+    ("msle", MeanSquaredLogarithmicError),
+    ("mean_squared_logarithmic_error", MeanSquaredLogarithmicError),
+    ("binary_crossentropy", BinaryCrossentropy),
+    ("categorical_crossentropy", CategoricalCrossentropy),
+    ("sparse_categorical_crossentropy", SparseCategoricalCrossentropy),
+    ("kl_divergence", KLDivergence),
+    ("kld", KLDivergence),
+    ("poisson", Poisson),
+    ("hinge", Hinge),
+    ("squared_hinge", SquaredHinge),
+    ("categorical_hinge", CategoricalHinge),
+    ("logcosh", LogCoshError),
+    ("cosine_similarity", CosineSimilarity),
+    ("r2_score", R2Score),
+    ("f1_score", F1Score),
+    ("pearson_correlation", PearsonCorrelation),
+    ("concordance_correlation", ConcordanceCorrelation),
+]:
+    REGISTRY.add(_name, _cls)
+
+
+def serialize(obj) -> dict:
+    """Keras's dict for one of these objects: ``{"module", "class_name", "config", "registered_name"}``.
+
+    Example:
+        >>> serialize(F1Score(average="macro"))["class_name"]
+        'F1Score'
+    """
+    from ..serialization import serialize_keras_object  # noqa: PLC0415  (it imports this module)
+
+    return serialize_keras_object(obj)
+
+
+def deserialize(config, custom_objects: dict | None = None):
+    """The object :func:`serialize`'s dict (or Keras's) describes, or the one a name gives.
+
+    Example:
+        >>> deserialize({"class_name": "F1Score", "config": {"average": "macro"}}).average
+        'macro'
+    """
+    from ..serialization import deserialize_in  # noqa: PLC0415
+
+    return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=False)

@@ -1,0 +1,145 @@
+"""What ``docs/api.md`` says about the Keras names myelin lacks or treats differently.
+
+``tools/api_table.py`` reads ``DIFFERS`` (name -> how), ``ABSENT`` (name -> why) and
+:func:`absent_reason` (a reason shared by a whole group of names). Keys are the Keras names
+in full (``keras.losses.CTC``). A name myelin lacks and nothing here explains makes the
+script fail, so every absence in the table has its reason written down.
+"""
+
+from __future__ import annotations
+
+NOT_YET = "not yet"
+_OTHERS_DATA = "a data utility: another engineer's issue (PyDataset, datasets from directories)"
+_OTHERS_LAYERS = "layers are another engineer's issue"
+_MIXED = (
+    "no dtype policies: a program computes in one float type, myelin.backend.floatx() "
+    "(set_floatx('float64') for float64); no float16/bfloat16 compute or loss scaling"
+)
+_SYMBOLIC = (
+    "Keras's symbolic-tracing internals; myelin's functional models trace with their own "
+    "placeholders (myelin.Input) and have no public graph-operation classes"
+)
+_QUANT = "no quantization (int8/int4/float8 weights) in myelin"
+_DIST = "myelin runs in one process on one device; no distribution or sharding API"
+_DATASET = (
+    "a downloaded data set: myelin.datasets ships only mnist (read from a local file, downloaded "
+    "only when a network is there); the others are not yet written"
+)
+
+ABSENT: dict[str, str] = {
+    # keras (top level)
+    "keras.DTypePolicy": _MIXED,
+    "keras.FloatDTypePolicy": _MIXED,
+    "keras.dtype_policies": _MIXED,
+    "keras.mixed_precision": _MIXED,
+    "keras.Function": _SYMBOLIC,
+    "keras.KerasTensor": _SYMBOLIC,
+    "keras.Operation": _SYMBOLIC,
+    "keras.SymbolicScope": _SYMBOLIC,
+    "keras.StatelessScope": (
+        "Keras's stateless (JAX-style) variable scope; myelin's variables are always stateful NumPy arrays"
+    ),
+    "keras.Quantizer": _QUANT,
+    "keras.quantizers": _QUANT,
+    "keras.RematScope": "no rematerialization (gradient checkpointing): the tape keeps every intermediate",
+    "keras.remat": "no rematerialization (gradient checkpointing): the tape keeps every intermediate",
+    "keras.applications": ("pretrained vision models need the convolution layers and downloaded weights; not yet"),
+    "keras.distillation": "knowledge-distillation trainers: not yet",
+    "keras.device": _DIST,
+    "keras.export": (
+        "Keras's ExportArchive writes TensorFlow SavedModels; myelin exports ONNX instead (Model.export, myelin.onnx)"
+    ),
+    "keras.legacy": "Keras 2 compatibility shims (keras.legacy.saving ...) are not carried",
+    "keras.preprocessing": _OTHERS_DATA,
+    "keras.visualization": ("bounding-box and segmentation-mask drawing for vision data sets; myelin.plot has its own plots"),
+    "keras.src": "Keras's private source tree",
+    # keras.optimizers
+    "keras.optimizers.LossScaleOptimizer": _MIXED,
+    "keras.optimizers.legacy": "Keras 2 optimizers: not carried (Keras 3 raises on use as well)",
+    # keras.callbacks
+    "keras.callbacks.OrbaxCheckpoint": "JAX Orbax checkpoints; myelin has BackupAndRestore and ModelCheckpoint",
+    # keras.losses
+    "keras.losses.CTC": "needs ops.ctc_loss (not yet, see docs/ops.md)",
+    "keras.losses.ctc": "needs ops.ctc_loss (not yet, see docs/ops.md)",
+    # keras.utils
+    "keras.utils.PyDataset": _OTHERS_DATA,
+    "keras.utils.Sequence": _OTHERS_DATA,
+    "keras.utils.audio_dataset_from_directory": _OTHERS_DATA,
+    "keras.utils.image_dataset_from_directory": _OTHERS_DATA,
+    "keras.utils.text_dataset_from_directory": _OTHERS_DATA,
+    "keras.utils.timeseries_dataset_from_array": _OTHERS_DATA,
+    "keras.utils.split_dataset": _OTHERS_DATA,
+    "keras.utils.FeatureSpace": "a preprocessing layer: " + _OTHERS_LAYERS,
+    "keras.utils.bounding_boxes": "bounding-box conversions for vision layers: not yet",
+    "keras.utils.legacy": "Keras 2 compatibility shims are not carried",
+    "keras.utils.is_keras_tensor": _SYMBOLIC,
+    "keras.utils.get_source_inputs": _SYMBOLIC,
+    "keras.utils.model_to_dot": ("needs pydot and Graphviz; myelin.plot.architecture draws the model with matplotlib"),
+    "keras.utils.plot_model": ("needs pydot and Graphviz; myelin.plot.architecture draws the model with matplotlib"),
+    # keras.initializers
+    "keras.initializers.STFT": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
+    "keras.initializers.STFTInitializer": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
+    "keras.initializers.stft": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
+}
+
+DIFFERS: dict[str, str] = {
+    "keras.backend": (
+        "myelin.backend holds floatx/set_floatx, the array module (NumPy or CuPy), seeds and "
+        "BLAS threads; Keras's backend-selection functions (backend(), image_data_format) are absent"
+    ),
+    "keras.config": "myelin.config: floatx, set_floatx, num_threads, set_num_threads only",
+    "keras.layers": "see the layer documentation; " + _OTHERS_LAYERS,
+    "keras.ops": "see docs/ops.md",
+    "keras.wrappers": "SKLearnClassifier and SKLearnRegressor; SKLearnTransformer not yet",
+    "keras.datasets.mnist": "load_data(path) reads a local copy first and downloads only when a network is there",
+}
+
+_DATASETS = {"boston_housing", "california_housing", "cifar10", "cifar100", "fashion_mnist", "imdb", "reuters"}
+
+
+def absent_reason(namespace: str, name: str) -> str | None:
+    """The reason shared by a group of absent names, or None when there is none."""
+    if namespace == "keras.datasets" and name in _DATASETS:
+        return _DATASET
+    if namespace == "keras.mixed_precision":
+        return _MIXED
+    return NOT_YET
+
+
+_OWN_FORMAT = "reads/writes myelin's own file (safetensors + JSON, docs/saving.md), not Keras's .keras zip or .h5"
+DIFFERS.update(
+    {
+        "keras.saving.save_model": _OWN_FORMAT,
+        "keras.saving.load_model": _OWN_FORMAT,
+        "keras.saving.save_weights": _OWN_FORMAT,
+        "keras.saving.load_weights": _OWN_FORMAT,
+        "keras.models.load_model": _OWN_FORMAT,
+        "keras.callbacks.TensorBoard": "writes event files through tensorboardX (optional dependency); no profiler",
+    }
+)
+DIFFERS["keras.activations.sparsemax"] = (
+    "the true projection onto the simplex (sums to 1, shift invariant); Keras 3.15's torch backend "
+    "returns values that sum above 1 for inputs below 0"
+)
+
+# Not written yet, each with what it would take.
+ABSENT.update(
+    {
+        "keras.name_scope": "not yet (myelin names weights 'layer/weight' without scopes)",
+        "keras.losses.Circle": "not yet: it needs Keras's loss masks inside the reduction (Circle masks its zero entries)",
+        "keras.losses.circle": "not yet: it needs Keras's loss masks inside the reduction (Circle masks its zero entries)",
+        "keras.optimizers.MultiOptimizer": "not yet (one optimizer per group of variables)",
+        "keras.optimizers.OptimizerMap": "not yet (one optimizer per group of variables)",
+        "keras.optimizers.Muon": "not yet (orthogonalised momentum by Newton-Schulz iterations)",
+        "keras.optimizers.ScheduleFreeAdamW": "not yet",
+        "keras.saving.KerasFileEditor": "not yet: it edits Keras's .keras files; myelin writes its own format",
+    }
+)
+DIFFERS["keras.Variable"] = (
+    "myelin.Variable(data, requires_grad, dtype, name) is a Tensor holding a weight (assign, value, "
+    "constraint); Keras's initializer/shape/trainable constructor is not taken: use Layer.add_weight"
+)
+DIFFERS["keras.distribution"] = (
+    "data parallelism over MPI processes (DataParallel, DeviceMesh, initialize, list_devices ...; "
+    "docs/distributed.md); no model parallelism (ModelParallel, LayoutMap)"
+)

@@ -1,0 +1,196 @@
+"""Regenerate docs/api.md: every public name of Keras 3's namespaces with myelin's status.
+
+With Keras installed (``KERAS_BACKEND=torch /work/peers/bin/python tools/api_table.py``) the
+names are read from Keras itself and the snapshot ``tests/data/keras_api.json`` is refreshed;
+without it the snapshot is used. Statuses come from ``tools/api_status.py`` (what differs and
+what is absent, with the reason) and from what myelin's matching module holds: a name myelin
+has and ``DIFFERS`` does not list is "same"; a name myelin lacks must be listed in ``ABSENT``
+(or falls under a namespace-wide reason there), so that every absence has its reason written.
+
+Usage:
+    KERAS_BACKEND=torch /work/peers/bin/python tools/api_table.py --snapshot   # refresh the name list
+    python tools/api_table.py            # writes docs/api.md
+    python tools/api_table.py --check    # exits 1 if docs/api.md is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SNAPSHOT = ROOT / "tests" / "data" / "keras_api.json"
+DOC = ROOT / "docs" / "api.md"
+NAMESPACES = (
+    "keras",
+    "keras.activations",
+    "keras.callbacks",
+    "keras.constraints",
+    "keras.datasets",
+    "keras.initializers",
+    "keras.losses",
+    "keras.metrics",
+    "keras.mixed_precision",
+    "keras.models",
+    "keras.optimizers",
+    "keras.optimizers.schedules",
+    "keras.regularizers",
+    "keras.saving",
+    "keras.utils",
+)
+SKIP = {"keras": {"src"}}  # Keras's private source tree, reachable only by accident
+
+
+def _kind(obj) -> str:
+    if inspect.ismodule(obj):
+        return "module"
+    if inspect.isclass(obj):
+        return "class"
+    if callable(obj):
+        return "function"
+    return "value"
+
+
+def read_keras() -> dict:
+    """{"keras_version", "namespaces": {namespace: {name: kind}}} read from an installed Keras."""
+    import keras  # noqa: PLC0415
+
+    out = {}
+    for namespace in NAMESPACES:
+        module = importlib.import_module(namespace)
+        names = sorted(n for n in dir(module) if not n.startswith("_") and n not in SKIP.get(namespace, ()))
+        out[namespace] = {n: _kind(getattr(module, n)) for n in names}
+    return {"keras_version": keras.__version__, "namespaces": out}
+
+
+def keras_api(refresh: bool = True) -> dict:
+    """The Keras name list: from Keras when importable (refreshing the snapshot), else the snapshot."""
+    if refresh:
+        try:
+            data = read_keras()
+        except ImportError:
+            pass
+        else:
+            SNAPSHOT.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+            return data
+    return json.loads(SNAPSHOT.read_text())
+
+
+def myelin_module(namespace: str):
+    """myelin's module for a Keras namespace ("keras.losses" -> myelin.losses)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("myelin" + namespace[len("keras") :])
+
+
+def resolve(namespace: str, name: str):
+    """myelin's object for ``namespace.name`` or None (a missing module counts as missing)."""
+    try:
+        module = myelin_module(namespace)
+    except ImportError:
+        return None
+    try:
+        return getattr(module, name)
+    except (AttributeError, ImportError):
+        return None
+
+
+def _status_tables():
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    import api_status  # noqa: PLC0415
+
+    return api_status
+
+
+def status(namespace: str, name: str) -> tuple[str, str]:
+    """(status, note) of one Keras name in myelin."""
+    tables = _status_tables()
+    key = f"{namespace}.{name}"
+    found = resolve(namespace, name) is not None
+    if key in tables.ABSENT:
+        if found:
+            raise SystemExit(f"api_table: {key} is listed in ABSENT but myelin has it; remove it from tools/api_status.py")
+        return "absent", tables.ABSENT[key]
+    if not found:
+        reason = tables.absent_reason(namespace, name)
+        if reason is None:
+            raise SystemExit(f"api_table: {key} is neither in myelin nor given a reason in tools/api_status.py")
+        return "absent", reason
+    if key in tables.DIFFERS:
+        return "differs", tables.DIFFERS[key]
+    return "same", ""
+
+
+def table(data: dict) -> dict:
+    """{namespace: [(name, kind, status, note)]}."""
+    return {
+        namespace: [(name, kind, *status(namespace, name)) for name, kind in sorted(names.items())]
+        for namespace, names in sorted(data["namespaces"].items())
+    }
+
+
+def coverage(rows: list) -> float:
+    """Percent of names that myelin has (same or differs)."""
+    return 100.0 * sum(r[2] != "absent" for r in rows) / max(len(rows), 1)
+
+
+def render(data: dict | None = None) -> str:
+    data = keras_api() if data is None else data
+    tables = table(data)
+    head = [
+        "# myelin's API against Keras 3's",
+        "",
+        f"Generated by `tools/api_table.py` from Keras {data['keras_version']}'s own namespaces (do not edit",
+        "by hand; rerun the script). Every public name a Keras program can reach in the namespaces below,",
+        "with myelin's status: **same** (Keras's arguments, defaults and semantics), **differs** (how),",
+        "or **absent** (why). `keras.X` is `myelin.X`; `keras.ops` and `keras.layers` have their own",
+        "pages (`docs/ops.md`, the layer docs). `tests/test_api_coverage.py` fails when a name listed",
+        "here as same or differs is missing from myelin, or when this page is out of date.",
+        "",
+        "| namespace | names | same | differs | absent | coverage |",
+        "|---|---|---|---|---|---|",
+    ]
+    body = []
+    all_rows = []
+    for namespace, rows in tables.items():
+        all_rows += rows
+        counts = {s: sum(r[2] == s for r in rows) for s in ("same", "differs", "absent")}
+        anchor = namespace.replace(".", "")
+        head.append(
+            f"| [`{namespace}`](#{anchor}) | {len(rows)} | {counts['same']} | {counts['differs']} | "
+            f"{counts['absent']} | {coverage(rows):.0f}% |"
+        )
+        body += ["", f"## {namespace}", "", "| name | kind | status | notes |", "|---|---|---|---|"]
+        body += [f"| `{name}` | {kind} | {st} | {note} |" for name, kind, st, note in rows]
+    counts = {s: sum(r[2] == s for r in all_rows) for s in ("same", "differs", "absent")}
+    head.append(
+        f"| all | {len(all_rows)} | {counts['same']} | {counts['differs']} | {counts['absent']} | {coverage(all_rows):.0f}% |"
+    )
+    return "\n".join(head + body) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if docs/api.md is out of date")
+    parser.add_argument("--snapshot", action="store_true", help="only refresh tests/data/keras_api.json from Keras")
+    args = parser.parse_args()
+    if args.snapshot:
+        SNAPSHOT.write_text(json.dumps(read_keras(), indent=1, sort_keys=True) + "\n")
+        return 0
+    text = render(keras_api(refresh=not args.check))
+    if args.check:
+        if DOC.read_text() != text:
+            print("docs/api.md is out of date: run python tools/api_table.py", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
