@@ -62,13 +62,7 @@ ABSENT: dict[str, str] = {
     "keras.losses.CTC": "needs ops.ctc_loss (not yet, see docs/ops.md)",
     "keras.losses.ctc": "needs ops.ctc_loss (not yet, see docs/ops.md)",
     # keras.utils
-    "keras.utils.PyDataset": _OTHERS_DATA,
-    "keras.utils.Sequence": _OTHERS_DATA,
     "keras.utils.audio_dataset_from_directory": _OTHERS_DATA,
-    "keras.utils.image_dataset_from_directory": _OTHERS_DATA,
-    "keras.utils.text_dataset_from_directory": _OTHERS_DATA,
-    "keras.utils.timeseries_dataset_from_array": _OTHERS_DATA,
-    "keras.utils.split_dataset": _OTHERS_DATA,
     "keras.utils.FeatureSpace": "a preprocessing layer: " + _OTHERS_LAYERS,
     "keras.utils.bounding_boxes": "bounding-box conversions for vision layers: not yet",
     "keras.utils.legacy": "Keras 2 compatibility shims are not carried",
