@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from tests.layers.rnn_torch import case_arrays, torch_run
 
 
 def main() -> None:
+    import torch  # only this script needs it (pytest imports the file for doctests; torch may be absent)
+
     torch.set_num_threads(1)
     golden = {"torch": torch.__version__}
     for kind in ("lstm", "gru", "simple_rnn"):

@@ -84,6 +84,7 @@ class Trainer(StepOverrides):
         self._compiled_metrics = None
         self._step_hooks: list = []  # called as hook(xs, weights) between backward() and the optimizer step
         self._jit_compile, self._run_eagerly = "auto", False
+        self.steps_per_execution, self.auto_scale_loss = 1, True
         self._infer_plans, self._infer_checked = None, False
 
     # ------------------------------------------------------------------ compile
@@ -105,8 +106,12 @@ class Trainer(StepOverrides):
         each batch shape and replay it afterwards, with bit-identical results, when every layer,
         activation, loss and regularizer is one of myelin's own (``model.compile_status`` says
         whether it did, or why not); ``True`` makes that an error when it cannot, ``False`` or
-        ``run_eagerly=True`` turn it off. ``steps_per_execution`` and ``auto_scale_loss`` are
-        accepted for Keras compatibility.
+        ``run_eagerly=True`` turn it off.
+        ``steps_per_execution=N`` runs N batches per round of callbacks: ``on_*_batch_begin`` before
+        the first of them and ``on_*_batch_end`` after the last (with that batch's index and the
+        logs after it), as Keras does; the batch hooks and their logs cost once per N batches.
+        ``auto_scale_loss`` (Keras: scale the loss under the "mixed_float16" policy) has nothing to
+        do here: myelin has no mixed-precision policy.
 
         Example:
             >>> from myelin import layers
@@ -122,7 +127,18 @@ class Trainer(StepOverrides):
         self._loss_tracker = metrics_module.Mean(name="loss")
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"compile: jit_compile must be 'auto', True or False, got {jit_compile!r}")
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)):
+            raise TypeError(f"compile: steps_per_execution must be a positive integer, got {steps_per_execution!r}")
+        if steps_per_execution < 1:
+            raise ValueError(f"compile: steps_per_execution must be a positive integer, got {steps_per_execution!r}")
+        if not isinstance(auto_scale_loss, bool):
+            raise TypeError(f"compile: auto_scale_loss must be True or False, got {auto_scale_loss!r}")
         self._jit_compile, self._run_eagerly = jit_compile, bool(run_eagerly)
+        self.steps_per_execution = int(steps_per_execution)
+        # Keras scales the loss (wraps the optimizer in a LossScaleOptimizer) when this is True and the
+        # model's dtype policy is "mixed_float16"; myelin has no mixed policy (a layer's dtype is one
+        # float type, see Layer), so no model meets that condition and the loss is never auto-scaled.
+        self.auto_scale_loss = auto_scale_loss
         self.compiled = True
         self._train_params = None
         self._reset_plans()
@@ -480,12 +496,13 @@ class Trainer(StepOverrides):
         self.history = history
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
+        spe = self.steps_per_execution
         gen = backend.rng()
 
         self._stop_on_nonfinite, self._nonfinite_loss = on_nonfinite_loss != "continue", None
         ctrl_c = _StopAtBatchEnd()
         epoch = step = 0
-        cbs.on_train_begin()
+        cbs.on_train_begin({})
         initial_epoch, skip = self._resume_at or (initial_epoch, 0)  # a callback may resume an interrupted run
         self._resume_at = None
         logs: dict = {}
@@ -493,14 +510,17 @@ class Trainer(StepOverrides):
             with ctrl_c:
                 for epoch in range(initial_epoch, epochs):
                     self.reset_metrics()
-                    cbs.on_epoch_begin(epoch)
+                    cbs.on_epoch_begin(epoch, {})
+                    in_round, round_begin = False, 0  # inside a round of steps_per_execution batches; its first
                     for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
                         if step >= steps:
                             break
                         if step < skip:
                             continue
-                        if want_begin:
-                            cbs.batch("on_train_batch_begin", step)
+                        if not in_round:
+                            in_round, round_begin = True, step
+                            if want_begin:
+                                cbs.batch("on_train_batch_begin", step, {})
                         xb = [a[idx] for a in xs]
                         yb = [a[idx] for a in ys]
                         swb = None if sw is None else sw[idx]
@@ -511,8 +531,10 @@ class Trainer(StepOverrides):
                         if self._nonfinite_loss is not None:
                             self._nonfinite_stop(on_nonfinite_loss, xb, yb, swb, epoch, step, epochs, steps)
                             break
-                        if want_end:
-                            cbs.batch("on_train_batch_end", step, self._logs())
+                        if (step + 1) % spe == 0 or step + 1 == steps or self.stop_training or ctrl_c.requested:
+                            in_round = False
+                            if want_end:  # Keras's index: the round's last, as if it were full (EpochIterator)
+                                cbs.batch("on_train_batch_end", round_begin + spe - 1, self._logs())
                         if self.stop_training or ctrl_c.requested:
                             break
                     skip = 0
@@ -547,19 +569,23 @@ class Trainer(StepOverrides):
     def _evaluate_arrays(self, xs, ys, sw, batch_size: int, cbs, steps=None) -> dict:
         self.reset_metrics()
         n = len(xs[0])
-        cbs.on_test_begin()
-        want_end = cbs.wants("on_test_batch_end")
+        last = math.ceil(n / batch_size) if steps is None else min(int(steps), math.ceil(n / batch_size))
+        spe = self.steps_per_execution
+        cbs.on_test_begin({})
+        want_begin, want_end = cbs.wants("on_test_batch_begin"), cbs.wants("on_test_batch_end")
         custom = self._overrides("test_step")
         for step, idx in enumerate(data.batch_indices(n, batch_size)):
-            if steps is not None and step >= steps:
+            if step >= last:
                 break
+            if want_begin and step % spe == 0:
+                cbs.batch("on_test_batch_begin", step, {})
             batch = ([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx])
             if custom:
                 self._custom_logs = self._custom_batch("test_step", *batch)
             else:
                 self._step(*batch, training=False)
-            if want_end:
-                cbs.batch("on_test_batch_end", step, self._logs())
+            if want_end and ((step + 1) % spe == 0 or step + 1 == last):
+                cbs.batch("on_test_batch_end", step - step % spe + spe - 1, self._logs())
         logs = self._logs()
         cbs.on_test_end(logs)
         return logs
@@ -638,12 +664,18 @@ class Trainer(StepOverrides):
         cbs = callbacks_module.CallbackList(
             cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "predict"}
         )
-        want_end = cbs.wants("on_predict_batch_end")
+        want_begin, want_end = cbs.wants("on_predict_batch_begin"), cbs.wants("on_predict_batch_end")
+        spe = self.steps_per_execution
         custom = self._overrides("predict_step")
-        cbs.on_predict_begin()
+        cbs.on_predict_begin({})
         results = None
         stop = min(n, n_steps * batch_size)
+        round_start = 0
         for step, idx in enumerate(data.batch_indices(stop, batch_size)):
+            if step % spe == 0:
+                round_start = idx.start if isinstance(idx, slice) else int(idx[0])
+                if want_begin:
+                    cbs.batch("on_predict_batch_begin", step, {})
             xb = [a[idx] for a in xs]
             outs = self._custom_batch("predict_step", xb, [], None) if custom else self._infer(xb)
             if results is None:  # one output buffer per output, filled in place
@@ -651,9 +683,13 @@ class Trainer(StepOverrides):
                 results = [backend.array_module(o).empty((stop,) + o.shape[1:], dtype=k) for o, k in zip(outs, kinds)]
             for buf, o in zip(results, outs):
                 buf[idx] = o
-            if want_end:
-                cbs.batch("on_predict_batch_end", step, {"outputs": outs})
-        cbs.on_predict_end()
+            if want_end and ((step + 1) % spe == 0 or step + 1 == n_steps):
+                # the outputs of this round's batches (Keras: one per output, the batches concatenated)
+                end = idx.stop if isinstance(idx, slice) else int(idx[-1]) + 1
+                outputs = [buf[round_start:end] for buf in results] if spe > 1 else list(outs)
+                index = step - step % spe + spe - 1  # as fit's
+                cbs.batch("on_predict_batch_end", index, {"outputs": outputs[0] if len(outputs) == 1 else outputs})
+        cbs.on_predict_end({})
         results = [Tensor._wrap(r, False).numpy() for r in results]
         return results[0] if len(results) == 1 else results
 
@@ -757,6 +793,9 @@ class Trainer(StepOverrides):
             "loss_weights": saving.serialize_object(self._compiled_loss.weights_spec, "loss"),
             "metrics": saving.serialize_object(self._compiled_metrics.spec, "metric"),
             "weighted_metrics": saving.serialize_object(self._compiled_metrics.weighted_spec, "metric"),
+            "run_eagerly": self._run_eagerly,
+            "steps_per_execution": self.steps_per_execution,
+            "jit_compile": self._jit_compile,
         }
 
     def compile_from_config(self, config: dict) -> None:
@@ -782,6 +821,9 @@ class Trainer(StepOverrides):
             loss_weights=config.get("loss_weights"),
             metrics=saving.deserialize_object(config.get("metrics"), "metric"),
             weighted_metrics=saving.deserialize_object(config.get("weighted_metrics"), "metric"),
+            run_eagerly=config.get("run_eagerly", False),
+            steps_per_execution=config.get("steps_per_execution", 1),
+            jit_compile=config.get("jit_compile", "auto"),
         )
 
 
