@@ -370,6 +370,49 @@ class Trainer(StepOverrides):
             for y, s in zip(ys, shapes + [None] * (len(ys) - len(shapes)))
         ]
 
+    def _fixed_batch_size(self) -> int | None:
+        """The batch size the model's Input fixes (``Input(batch_size=N)``), or None when it is free."""
+        if getattr(self, "_functional", False):
+            dims = [t.shape[0] for t in self.inputs]
+        else:
+            layer = getattr(self, "_input_layer", None)
+            dims = [layer.batch_shape[0]] if layer is not None else []
+        fixed = sorted({d for d in dims if d is not None})
+        if len(fixed) > 1:
+            raise ValueError(f"Model {self.name!r}: its inputs fix different batch sizes {fixed}; give them one")
+        return fixed[0] if fixed else None
+
+    def _batch_size_for(self, batch_size, default: int, n: int, steps, method: str, what: str = "batch_size") -> int:
+        """``batch_size`` checked (``default`` when None) against the batch size the model's Input may fix.
+
+        With ``Input(batch_size=N)`` every batch must hold N samples: ``batch_size`` None means N,
+        another value is an error, and so are samples that do not fill the batches run.
+        """
+        fixed = self._fixed_batch_size()
+        if fixed is None:
+            return self._check_batch_size(batch_size, default)
+        if batch_size is not None and self._check_batch_size(batch_size) != fixed:
+            raise ValueError(
+                f"Model {self.name!r}: its Input fixes the batch size at {fixed} (Input(batch_size={fixed})), "
+                f"but {method}() got {what}={batch_size}"
+            )
+        used = n if steps is None else min(n, int(steps) * fixed)
+        if used % fixed:
+            raise ValueError(
+                f"Model {self.name!r}: its Input fixes the batch size at {fixed} (Input(batch_size={fixed})), but "
+                f"{method}() got {used} samples, which do not fill batches of {fixed} (the last would hold {used % fixed}); "
+                f"give a multiple of {fixed} samples"
+            )
+        return fixed
+
+    def _check_one_batch(self, xs: list, method: str) -> None:
+        fixed = self._fixed_batch_size()
+        if fixed is not None and len(xs[0]) != fixed:
+            raise ValueError(
+                f"Model {self.name!r}: its Input fixes the batch size at {fixed} (Input(batch_size={fixed})), "
+                f"but {method}() got a batch of {len(xs[0])} samples"
+            )
+
     @staticmethod
     def _check_batch_size(batch_size, default: int = 32) -> int:
         if batch_size is None:
@@ -440,7 +483,7 @@ class Trainer(StepOverrides):
             on_nonfinite_loss = "continue" if any(isinstance(c, callbacks_module.TerminateOnNaN) for c in given) else "raise"
         if on_nonfinite_loss not in ("raise", "stop", "continue"):
             raise ValueError(f"on_nonfinite_loss must be 'raise', 'stop' or 'continue', got {on_nonfinite_loss!r}")
-        batch_size = self._check_batch_size(batch_size)
+        given_batch_size, batch_size = batch_size, self._check_batch_size(batch_size)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
         if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.floating)):
@@ -473,6 +516,16 @@ class Trainer(StepOverrides):
                 self._check_targets(val[1], "_val")
             val = (val[0], self._shape_targets(val[1]), val[2])
         n = len(xs[0])
+        batch_size = self._batch_size_for(given_batch_size, 32, n, steps_per_epoch, "fit")
+        if val is not None:
+            vbs = self._batch_size_for(
+                validation_batch_size,
+                max(batch_size, INFERENCE_BATCH),
+                len(val[0][0]),
+                validation_steps,
+                "fit",
+                "validation_batch_size",
+            )
         steps = math.ceil(n / batch_size)
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
@@ -542,7 +595,6 @@ class Trainer(StepOverrides):
                         raise KeyboardInterrupt(_interrupted(epoch, step, epochs, steps))
                     logs = self._logs()
                     if val is not None and (epoch + 1) % validation_freq == 0:
-                        vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
                         val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
                         logs.update({f"val_{k}": v for k, v in val_logs.items()})
                     cbs.on_epoch_end(epoch, logs)
@@ -613,9 +665,10 @@ class Trainer(StepOverrides):
             >>> loss, mae = m.evaluate(np.zeros((4, 2)), np.zeros(4), verbose=0)
         """
         self._assert_compiled("evaluate")
-        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
+        given_batch_size, batch_size = batch_size, self._check_batch_size(batch_size, INFERENCE_BATCH)
         custom = self._overrides("test_step")
         xs, ys, sw = self._prepare_data(x, y, sample_weight, None, check_finite, custom, "evaluate")
+        batch_size = self._batch_size_for(given_batch_size, INFERENCE_BATCH, len(xs[0]), steps, "evaluate")
         if not custom:
             self._ensure_built(xs)
             self._check_targets(ys)
@@ -652,10 +705,11 @@ class Trainer(StepOverrides):
             >>> m.predict(np.zeros((5, 3)), verbose=0).shape
             (5, 2)
         """
-        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
+        given_batch_size, batch_size = batch_size, self._check_batch_size(batch_size, INFERENCE_BATCH)
         xs = self._prepare_x(x, check_finite=check_finite, method="predict")
         self._ensure_built(xs)
         n = len(xs[0])
+        batch_size = self._batch_size_for(given_batch_size, INFERENCE_BATCH, n, steps, "predict")
         verbose = 1 if verbose == "auto" else int(verbose)
         n_steps = math.ceil(n / batch_size) if steps is None else min(int(steps), math.ceil(n / batch_size))
         cb_list = list(callbacks or [])
@@ -706,6 +760,7 @@ class Trainer(StepOverrides):
         self._assert_compiled("train_on_batch")
         xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, method="train_on_batch")
         self._ensure_built(xs)
+        self._check_one_batch(xs, "train_on_batch")
         self._check_targets(ys)
         ys = self._shape_targets(ys)
         self.reset_metrics()
@@ -728,6 +783,7 @@ class Trainer(StepOverrides):
         self._assert_compiled("test_on_batch")
         xs, ys, sw = self._prepare_xy(x, y, sample_weight, method="test_on_batch")
         self._ensure_built(xs)
+        self._check_one_batch(xs, "test_on_batch")
         self._check_targets(ys)
         ys = self._shape_targets(ys)
         self.reset_metrics()
@@ -753,6 +809,7 @@ class Trainer(StepOverrides):
         """
         xs = self._prepare_x(x, method="predict_on_batch")
         self._ensure_built(xs)
+        self._check_one_batch(xs, "predict_on_batch")
         results = [Tensor._wrap(o, False).numpy() for o in self._infer(xs)]
         return results[0] if len(results) == 1 else results
 
