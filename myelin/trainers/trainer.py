@@ -228,8 +228,10 @@ class Trainer(StepOverrides):
         """
         dynamic = xs + ys if sw is None else xs + ys + [sw]
         key, plan, record = _lookup_plan(self._plans if training else self._test_plans, dynamic)
+        # Keras's train step differentiates optimizer.scale_loss(loss): the loss times loss_scale_factor
+        scale = (self.optimizer.loss_scale_factor or 1.0) if training else 1.0
         if plan is not None:
-            loss, values, grads = plan.run(dynamic, backward=training)
+            loss, values, grads = plan.run(dynamic, backward=training, seed=scale)
             for w, g in zip(plan.weights, grads):
                 w.grad = g
         else:
@@ -244,7 +246,7 @@ class Trainer(StepOverrides):
             if record:
                 self._keep_plan(plans, key, tape, total, watched, training)
             if training:
-                total.backward()
+                total.backward(None if scale == 1.0 else backend.array_module(total.data).full_like(total.data, scale))
             loss, values = total.data, [t.data for t in watched]
         value = float(loss)
         if training:
