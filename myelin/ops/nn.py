@@ -563,6 +563,8 @@ def space_to_depth(x, block_size, data_format="channels_last") -> Tensor:
 def top_k(x, k, sorted=True) -> tuple:  # noqa: A002
     """The k largest values along the last axis and their indices (int32); the values are differentiable.
 
+    They always come largest first: ``sorted=False`` (Keras: any order) is satisfied by that order too.
+
     Example:
         >>> values, indices = top_k([1.0, 3.0, 2.0], 2)
         >>> values.data, indices.data
