@@ -18,7 +18,7 @@ def test_segment_ops_hold_sorted_true_to_its_promise(op):
 
 
 def test_concatenate_refuses_arguments_it_would_drop():
-    with pytest.raises(TypeError, match="unexpected argument.*mask"):
+    with pytest.raises(TypeError, match=r"unexpected argument.*mask"):
         layers.Concatenate()([np.ones((2, 1)), np.ones((2, 1))], mask=[None, None])
 
 
@@ -30,8 +30,8 @@ def test_fit_differentiates_the_scaled_loss_eagerly_and_replayed():
         for scale in (None, 1024.0):
             myelin.utils.set_random_seed(1)
             m = myelin.Sequential([layers.Input(shape=(3,)), layers.Dense(1)])
-            seen = []
-            m._step_hooks.append(lambda xs, ws: seen.append(float(np.abs(ws[0].grad).max())))
+            seen: list = []
+            m._step_hooks.append(lambda xs, ws, seen=seen: seen.append(float(np.abs(ws[0].grad).max())))
             m.compile(optimizer=myelin.optimizers.SGD(0.1, loss_scale_factor=scale), loss="mse", run_eagerly=eager)
             m.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
             results.append((m.get_weights()[0], seen))

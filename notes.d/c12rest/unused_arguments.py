@@ -57,7 +57,8 @@ def unused(root: Path):
                         if p in ("self", "cls") or p.startswith("_"):
                             continue
                         if p not in loaded:
-                            yield f"{path}:{child.lineno} {node.name if isinstance(node, ast.ClassDef) else ''}.{child.name}({p})"
+                            owner = node.name if isinstance(node, ast.ClassDef) else ""
+                            yield f"{path}:{child.lineno} {owner}.{child.name}({p})"
 
 
 if __name__ == "__main__":
@@ -95,14 +96,10 @@ def stored_only(root: Path):
                     used = {m.id for m in ast.walk(n.value) if isinstance(m, ast.Name)} & params
                     for target in n.targets:
                         for t in ast.walk(target):
-                            if (
-                                isinstance(t, ast.Attribute)
-                                and isinstance(t.value, ast.Name)
-                                and t.value.id == "self"
-                                and used
-                            ):
-                                if not (reads.get(t.attr, set()) - CONFIG_ONLY):
-                                    yield f"{path}:{n.lineno} {cls.name}.__init__ stores {sorted(used)} in self.{t.attr}, read only in {sorted(reads.get(t.attr, set()))}"
+                            on_self = isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                            where = sorted(reads.get(t.attr, set())) if on_self else []
+                            if on_self and used and not set(where) - CONFIG_ONLY:
+                                yield f"{path}:{n.lineno} {cls.name}.stores {sorted(used)} in self.{t.attr}: {where}"
 
 
 if __name__ == "__main__" and "--stored" in sys.argv:
