@@ -21,6 +21,8 @@ Example:
     array([0.8, 1.6], dtype=float32)
 """
 
+# Over 800 lines because the shared bookkeeping (flat buffers, clipping, decay, moving average, gradient
+# accumulation, loss scaling, state) and the rules that use it are read together; schedules live beside it.
 from __future__ import annotations
 
 import math
