@@ -89,7 +89,7 @@ def _clip_torch(torch, kind):
     """Keras's clipping rules in torch: g * c / max(norm, c) (per weight or over all), or g cut to [-c, c].
 
     (torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6 instead; the live test in
-    tests/test_optimizers.py compares with it at the tolerance that difference needs.)
+    tests/test_optimizers.py hands it the max_norm that makes its factor Keras's.)
     """
 
     def clip(params):
