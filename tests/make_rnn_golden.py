@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.layers.rnn_torch import case_arrays, torch_run
+from tests.layers.rnn_torch import case_arrays, torch_bidirectional_lstm, torch_run
 
 
 def main() -> None:
@@ -23,6 +23,7 @@ def main() -> None:
         for backwards in (False, True):
             result = torch_run(torch, kind, case_arrays(kind), go_backwards=backwards)
             golden[f"{kind}{'_backwards' if backwards else ''}"] = {k: v.tolist() for k, v in result.items()}
+    golden["bidirectional_lstm"] = torch_bidirectional_lstm(torch, case_arrays("lstm")).tolist()
     path = Path(__file__).parent / "data" / "rnn_golden.json"
     path.write_text(json.dumps(golden, separators=(",", ":")) + "\n")
     print(f"wrote {path}")

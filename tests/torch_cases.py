@@ -301,6 +301,25 @@ def _network_torch(torch):
     return {"loss": np.array(loss.item()), **{f"grad{i}": t.grad.numpy() for i, t in enumerate(w)}}
 
 
+def _matmul_inputs():
+    rng = np.random.default_rng(41)
+    return rng.uniform(-1, 1, (2, 3, 4)), rng.uniform(-1, 1, (4, 5)), rng.uniform(-1, 1, 5)
+
+
+def _matmul_ours():
+    a, b, c = (Tensor(v, requires_grad=True) for v in _matmul_inputs())
+    out = ((a @ b) * c / (c * c + 1.0)).max(axis=1)
+    out.sum().backward()
+    return {"value": out.data, "grad_a": a.grad, "grad_b": b.grad, "grad_c": c.grad}
+
+
+def _matmul_torch(torch):
+    a, b, c = (torch.tensor(v, requires_grad=True) for v in _matmul_inputs())
+    out = ((a @ b) * c / (c * c + 1.0)).max(dim=1).values
+    out.sum().backward()
+    return {"value": out.detach().numpy(), "grad_a": a.grad.numpy(), "grad_b": b.grad.numpy(), "grad_c": c.grad.numpy()}
+
+
 # ---------------------------------------------------------------------------- every case
 def _cases():
     """name -> (myelin's side, PyTorch's side given the torch module, relative tolerance, absolute tolerance, why)."""
@@ -330,6 +349,8 @@ def _cases():
             1e-15,
         )
     cases["network/dense_tanh_relu_sigmoid_softmax"] = (_network_ours, _network_torch, 1e-11, 1e-15)
+    # a batched matmul, broadcasting, a division and a max over an axis (tests/test_ops.py's live check)
+    cases["op/matmul_broadcast_max"] = (_matmul_ours, _matmul_torch, 1e-12, 1e-15)
     return cases
 
 
