@@ -1,6 +1,7 @@
 """List the parameters of myelin's public functions and methods that their body never reads.
 
-    python notes.d/c12rest/unused_arguments.py      # from the repository root
+    python notes.d/c12rest/unused_arguments.py            # parameters never read, from the repository root
+    python notes.d/c12rest/unused_arguments.py --stored   # arguments kept on self and read nowhere else
 
 A parameter counts as read when its name is loaded anywhere in the body (nested functions
 included), or the body calls ``locals()``. Bodies that do nothing (``...``, ``pass``, a docstring,
@@ -61,16 +62,11 @@ def unused(root: Path):
                             yield f"{path}:{child.lineno} {owner}.{child.name}({p})"
 
 
-if __name__ == "__main__":
-    for line in unused(Path("myelin")):
-        print(line)
-
-
 CONFIG_ONLY = {"get_config", "__repr__", "_dtype_config", "get_build_config", "__init__", "from_config"}
 
 
 def stored_only(root: Path):
-    """Constructor arguments stored as ``self.<attr>`` whose attribute is read nowhere but in configs and repr."""
+    """Arguments of public methods stored as ``self.<attr>`` whose attribute is read nowhere but in configs and repr."""
     files = sorted(p for p in root.rglob("*.py"))
     reads: dict[str, set[str]] = {}
     trees = {p: ast.parse(p.read_text()) for p in files}
@@ -87,7 +83,7 @@ def stored_only(root: Path):
             if not (isinstance(cls, ast.ClassDef) and _public(cls.name)):
                 continue
             for fn in cls.body:
-                if not (isinstance(fn, ast.FunctionDef) and fn.name == "__init__"):
+                if not isinstance(fn, ast.FunctionDef) or (fn.name.startswith("_") and fn.name != "__init__"):
                     continue
                 params = {p.arg for p in fn.args.args + fn.args.kwonlyargs} - {"self"}
                 for n in ast.walk(fn):
@@ -102,6 +98,6 @@ def stored_only(root: Path):
                                 yield f"{path}:{n.lineno} {cls.name}.stores {sorted(used)} in self.{t.attr}: {where}"
 
 
-if __name__ == "__main__" and "--stored" in sys.argv:
-    for line in stored_only(Path("myelin")):
+if __name__ == "__main__":
+    for line in (stored_only if "--stored" in sys.argv else unused)(Path("myelin")):
         print(line)
