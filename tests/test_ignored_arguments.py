@@ -41,3 +41,12 @@ def test_fit_differentiates_the_scaled_loss_eagerly_and_replayed():
     np.testing.assert_array_equal(np.array(g_eager_scaled), np.array(g) * 1024)
     for other in (w_scaled, w_eager, w_eager_scaled):
         np.testing.assert_array_equal(other, w)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_policies_are_refused_so_auto_scale_loss_never_has_one_to_act_on(policy):
+    # compile(auto_scale_loss=True) scales the loss under "mixed_float16" in Keras; no myelin layer can have it
+    with pytest.raises(ValueError, match="mixed-precision policy"):
+        layers.Dense(2, dtype=policy)
+    with pytest.raises(TypeError, match="dtype must be a NumPy type name"):
+        layers.Dense(2, dtype="fp32")

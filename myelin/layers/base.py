@@ -101,7 +101,15 @@ def dtype_name(dtype) -> str:
     """
     if dtype in ("string", "str", str, object, np.str_, np.object_):
         return "string"
-    return np.dtype(dtype).name
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        raise ValueError(
+            f"dtype {dtype!r} is a Keras mixed-precision policy; myelin computes and stores each layer in one "
+            "float type: give 'float32' (the default), 'float64' or 'float16'"
+        )
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        raise TypeError(f"dtype must be a NumPy type name such as 'float32', got {dtype!r}") from None
 
 
 def replay_safe(layer) -> bool:
