@@ -28,6 +28,7 @@ _SUBMODULES = (
     "data",
     "datasets",
     "debugging",
+    "distribution",
     "initializers",
     "layers",
     "losses",

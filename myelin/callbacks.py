@@ -23,6 +23,7 @@ import numpy as np
 
 from .callback_base import Callback
 from .diagnostics import Diagnostics, TrainingWarning  # noqa: F401  (re-exported: Diagnostics lives in its own module)
+from .distribution.data_parallel import is_chief
 
 _HOOKS = (
     "on_train_begin",
@@ -628,6 +629,8 @@ class CSVLogger(Callback):
         self._file = self._writer = self._keys = None
 
     def on_train_begin(self, logs=None):
+        if not is_chief():  # data-parallel: process 0 writes the (already reduced) logs
+            return
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         self._file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")  # noqa: SIM115
         self._has_header = exists
@@ -635,6 +638,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if self._file is None:
+            return
         if self._keys is None:
             self._keys = sorted(logs)
             self._writer = csv.DictWriter(
@@ -751,7 +756,7 @@ class ModelCheckpoint(Callback):
         elif self.verbose:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
         folder = os.path.dirname(path)
-        if folder:
+        if folder and is_chief():
             os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path, overwrite=True)
@@ -808,8 +813,9 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         from . import saving  # noqa: PLC0415  (saving sits above callbacks; imported when training starts)
 
-        os.makedirs(self.backup_dir, exist_ok=True)
-        saving.clean_temp_files(self.backup_dir)
+        if is_chief():  # data-parallel: process 0 writes; every process reads the same backup
+            os.makedirs(self.backup_dir, exist_ok=True)
+            saving.clean_temp_files(self.backup_dir)
         self._batches_seen, self._completed, self._pending, self._pending_trackers = 0, False, None, None
         state = self._load(saving)
         if state is None:
@@ -905,13 +911,15 @@ class BackupAndRestore(Callback):
         }
         if step:
             state["trackers"] = self.model._tracker_state()
-        if self.double_checkpoint and os.path.exists(self._files[0]):
+        if self.double_checkpoint and is_chief() and os.path.exists(self._files[0]):
             os.replace(self._files[0], self._files[1])
         saving.save_checkpoint(self.model, self._files[0], state)
 
     def on_train_end(self, logs=None):
         if not self.delete_checkpoint or not (self._completed or self.model.stop_training):
             return  # interrupted: keep the backup for the next run
+        if not is_chief():
+            return
         for path in self._files:
             if os.path.exists(path):
                 os.remove(path)

@@ -649,3 +649,101 @@ __all__ = [
     "register_converter",
     "to_onnx",
 ]
+
+
+# ---------------------------------------------------------------------------- image preprocessing layers (c15img)
+# Inference only: the random layers pass their input (RandomCrop takes its centred aspect-ratio window and resizes);
+# resizing is the same two constant matrices myelin multiplies by (MatMul), nearest a Gather, so the numbers agree.
+from .layers.preprocessing import image as _image  # noqa: E402  (this section's own import, kept beside it)
+from .ops import image as _image_ops  # noqa: E402
+
+
+def _image_size(layer) -> tuple[int, int]:
+    size = getattr(layer, "_input_size", (None, None))
+    if None in size:
+        raise ExportError(
+            f"layer {layer.name!r} ({type(layer).__name__}) needs a known image height and width to be exported "
+            f"(its input has {size}); give the model's Input a fixed image size"
+        )
+    return size
+
+
+def _onnx_resize(graph, layer, x: str, size: tuple, crop, pad, interpolation="bilinear", antialias=False, fill=0.0) -> str:
+    """Nodes resizing the (batch, ...) image value ``x`` of spatial ``size`` as ``ops.image.Resample`` does."""
+    h_axis = 1 if layer.data_format == "channels_last" else 2
+    h, w = size
+    if crop is not None:
+        starts = graph.const([crop[0], crop[2]], f"{layer.name}/starts", dtype=np.int64)
+        ends = graph.const([crop[0] + crop[1], crop[2] + crop[3]], f"{layer.name}/ends", dtype=np.int64)
+        axes = graph.const([h_axis, h_axis + 1], f"{layer.name}/axes", dtype=np.int64)
+        x = graph.op("Slice", [x, starts, ends, axes])
+        h, w = crop[1], crop[3]
+    if pad[0] or pad[1]:
+        pads = [0] * 8
+        pads[h_axis], pads[h_axis + 1], pads[4 + h_axis], pads[4 + h_axis + 1] = pad[0], pad[1], pad[0], pad[1]
+        pads = graph.const(pads, f"{layer.name}/pads", dtype=np.int64)
+        x = graph.op("Pad", [x, pads, graph.const(float(fill), f"{layer.name}/fill")], mode="constant")
+        h, w = h + 2 * pad[0], w + 2 * pad[1]
+    wh = _image_ops.resize_matrix(h, layer.height, interpolation, antialias)
+    ww = _image_ops.resize_matrix(w, layer.width, interpolation, antialias)
+    if interpolation == "nearest":
+        rows = graph.const(wh.argmax(axis=1), f"{layer.name}/rows", dtype=np.int64)
+        cols = graph.const(ww.argmax(axis=1), f"{layer.name}/cols", dtype=np.int64)
+        x = graph.op("Gather", [x, rows], axis=h_axis)
+        return graph.op("Gather", [x, cols], name=layer.name, axis=h_axis + 1)
+    if layer.data_format == "channels_last":
+        x = graph.op("Transpose", [x], perm=[0, 3, 1, 2])
+    x = graph.op("MatMul", [graph.const(wh, f"{layer.name}/rows"), x])
+    x = graph.op("MatMul", [x, graph.const(ww.T, f"{layer.name}/cols")])
+    if layer.data_format == "channels_last":
+        x = graph.op("Transpose", [x], perm=[0, 2, 3, 1])
+    return graph.op("Identity", [x], name=layer.name)
+
+
+@register_converter(_image.Resizing)
+def _resizing(graph, layer, inputs):
+    size = _image_size(layer)
+    crop, pad = _image_ops.resize_geometry(
+        *size, layer.height, layer.width, layer.crop_to_aspect_ratio, layer.pad_to_aspect_ratio
+    )
+    antialias = layer.antialias and layer.interpolation in ("bilinear", "bicubic")
+    return _onnx_resize(
+        graph, layer, _as_float(graph, inputs[0]), size, crop, pad, layer.interpolation, antialias, layer.fill_value
+    )
+
+
+@register_converter(_image.CenterCrop)
+def _center_crop(graph, layer, inputs):
+    h, w = _image_size(layer)
+    x = _as_float(graph, inputs[0])
+    if h >= layer.height and w >= layer.width:
+        crop = ((h - layer.height) // 2, layer.height, (w - layer.width) // 2, layer.width)
+        h_axis = 1 if layer.data_format == "channels_last" else 2
+        starts = graph.const([crop[0], crop[2]], f"{layer.name}/starts", dtype=np.int64)
+        ends = graph.const([crop[0] + crop[1], crop[2] + crop[3]], f"{layer.name}/ends", dtype=np.int64)
+        axes = graph.const([h_axis, h_axis + 1], f"{layer.name}/axes", dtype=np.int64)
+        return graph.op("Slice", [x, starts, ends, axes], name=layer.name)
+    crop, pad = _image_ops.resize_geometry(h, w, layer.height, layer.width, True, False)
+    return _onnx_resize(graph, layer, x, (h, w), crop, pad)
+
+
+@register_converter(_image.RandomCrop)
+def _random_crop(graph, layer, inputs):
+    size = _image_size(layer)
+    crop, pad = _image_ops.resize_geometry(*size, layer.height, layer.width, True, False)
+    return _onnx_resize(graph, layer, _as_float(graph, inputs[0]), size, crop, pad)
+
+
+def _image_identity(graph, layer, inputs):
+    return graph.op("Identity", [_as_float(graph, inputs[0])], name=layer.name)  # inference: no augmentation
+
+
+for _cls in (
+    _image.RandomFlip,
+    _image.RandomRotation,
+    _image.RandomZoom,
+    _image.RandomTranslation,
+    _image.RandomContrast,
+    _image.RandomBrightness,
+):
+    register_converter(_cls)(_image_identity)

@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import hashlib
 import inspect
+import io
 import json
 import math
 import os
@@ -496,6 +497,12 @@ def _fault_point(name: str, path: str) -> None:
         _fault_hook(name, path)
 
 
+def _writes_files() -> bool:
+    """False on every process but 0 of a data-parallel run (they hold the same model: one writes it)."""
+    dp = sys.modules.get("myelin.distribution.data_parallel")
+    return dp is None or dp.is_chief()
+
+
 @contextlib.contextmanager
 def atomic_write(filepath):
     """Write a file so that it is either the old file or the complete new one, whatever happens.
@@ -512,6 +519,9 @@ def atomic_write(filepath):
     """
     path = os.path.abspath(os.fspath(filepath))
     folder, base = os.path.split(path)
+    if not _writes_files():  # data-parallel training: process 0 writes, the others' bytes go nowhere
+        yield io.BytesIO()
+        return
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write {os.fspath(filepath)!r}: the folder {folder!r} does not exist")
     if os.path.isdir(path):

@@ -25,6 +25,14 @@ import warnings
 import numpy as np
 
 from .callback_base import Callback
+from .distribution.data_parallel import is_chief
+
+
+class _NoWriter:
+    """A writer that writes nothing (processes other than 0 of a data-parallel run)."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
 
 
 def _writer_class():
@@ -90,7 +98,10 @@ class TensorBoard(Callback):
     # -- writers
     def _writer(self, which: str):
         if which not in self._writers:
-            self._writers[which] = _writer_class()(logdir=os.path.join(self.log_dir, which), flush_secs=10)
+            if is_chief():
+                self._writers[which] = _writer_class()(logdir=os.path.join(self.log_dir, which), flush_secs=10)
+            else:  # data-parallel: process 0 writes the (reduced) logs
+                self._writers[which] = _NoWriter()
         return self._writers[which]
 
     def _scalars(self, which: str, prefix: str, logs: dict, step: int) -> None:

@@ -109,6 +109,7 @@ def _cell_step(cell, x):
 
 # Classes the inference cannot build (or that need other data): keyword arguments, and for layers the input.
 X = np.linspace(-1.0, 1.0, 24).reshape(4, 6)
+IMAGES = np.linspace(0.0, 1.0, 2 * 3 * 5 * 6).reshape(2, 3, 5, 6)
 CASES = {
     ("layer", "Dense"): {"kwargs": {"units": 3}},
     ("layer", "Activation"): {"kwargs": {"activation": "sigmoid"}},
@@ -189,6 +190,38 @@ CASES = {
     **{
         ("layer", cell): {"kwargs": {"units": 3}, "input": X[:, :3], "call": _cell_step}
         for cell in ("SimpleRNNCell", "LSTMCell", "GRUCell")
+    },
+    # image layers (myelin/layers/preprocessing/image.py): (batch, channels, height, width) images, as data_format is
+    # channels_first here; called in inference (a direct call augments, as Keras); bounding_box_format is refused
+    **{
+        ("layer", name): {
+            "kwargs": kwargs,
+            "not_arguments": ("bounding_box_format",),
+            "input": IMAGES,
+            "call": lambda lyr, data: lyr(data, training=False),
+        }
+        for name, kwargs in {
+            "Resizing": {
+                "height": 3,
+                "width": 2,
+                "interpolation": "bicubic",
+                "fill_mode": "constant",
+                "pad_to_aspect_ratio": False,
+            },
+            "CenterCrop": {"height": 3, "width": 2},
+            "RandomCrop": {"height": 3, "width": 2},
+            "RandomFlip": {"mode": "vertical"},
+            "RandomRotation": {"factor": 0.2, "fill_mode": "wrap", "interpolation": "nearest"},
+            "RandomZoom": {"height_factor": 0.2, "width_factor": 0.3, "fill_mode": "constant", "interpolation": "nearest"},
+            "RandomTranslation": {
+                "height_factor": 0.1,
+                "width_factor": 0.2,
+                "fill_mode": "nearest",
+                "interpolation": "nearest",
+            },
+            "RandomContrast": {"factor": 0.3},
+            "RandomBrightness": {"factor": 0.2},
+        }.items()
     },
 }
 

@@ -35,7 +35,22 @@ from .merging import (
     multiply,
     subtract,
 )
-from .preprocessing import CategoryEncoding, IntegerLookup, Normalization, Rescaling, StringLookup
+from .preprocessing import (
+    CategoryEncoding,
+    CenterCrop,
+    IntegerLookup,
+    Normalization,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+    StringLookup,
+)
 from .regularization import SpatialDropout1D, SpatialDropout2D
 from .reshaping import Permute
 from .rnn import (
@@ -61,6 +76,7 @@ __all__ = [
     "Average",
     "Bidirectional",
     "CategoryEncoding",
+    "CenterCrop",
     "Concatenate",
     "Dense",
     "Dropout",
@@ -80,10 +96,18 @@ __all__ = [
     "Multiply",
     "Normalization",
     "Permute",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
     "ReLU",
     "RepeatVector",
     "Rescaling",
     "Reshape",
+    "Resizing",
     "SimpleRNN",
     "SimpleRNNCell",
     "Softmax",

@@ -32,6 +32,7 @@ from .recurrent import *  # noqa: F403  (sequence primitives: embedding lookup, 
 # Keras's families, under Keras's names; where a primitive has the same name, Keras's version
 # (a compatible extension of it) takes the name.
 from . import core as core, linalg as linalg, nn as nn, numpy as numpy
+from . import image as image  # Keras's ops.image (resize, affine_transform) and the image layers' primitives
 from .core import *  # noqa: F403
 from .numpy import *  # noqa: F403
 from .nn import *  # noqa: F403

@@ -7,7 +7,7 @@ in ``myelin.ops`` or listed in ``ABSENT``.
 _CONV = "arrives with the convolution layers (issue 15)"
 _ATTN = "arrives with the attention and normalization layers (issue 16)"
 _COMPLEX = "myelin's tensors are real; complex results have no representation"
-_IMAGE = "the image ops are not written yet (`ops.image` is planned with the image preprocessing layers)"
+_IMAGE = "not written yet (`ops.image` has `resize` and `affine_transform`, which the image preprocessing layers use)"
 
 ABSENT = {
     "adaptive_average_pool": _CONV,
@@ -43,8 +43,8 @@ ABSENT = {
     "rearrange": "not written yet (einops-style patterns)",
 }
 _IMAGE_NAMES = (
-    "affine_transform crop_images elastic_transform extract_patches extract_patches_3d gaussian_blur hsv_to_rgb "
-    "map_coordinates pad_images perspective_transform resize rgb_to_grayscale rgb_to_hsv scale_and_translate "
+    "crop_images elastic_transform extract_patches extract_patches_3d gaussian_blur hsv_to_rgb "
+    "map_coordinates pad_images perspective_transform rgb_to_grayscale rgb_to_hsv scale_and_translate "
     "sobel_edges ssim"
 )
 for _name in _IMAGE_NAMES.split():
@@ -83,4 +83,6 @@ DIFFERS = {
     "floor_divide": "no gradient (piecewise constant)",
     "scatter_update": "reduction='max', 'min' and 'mul' have no gradient (an input that requires one is refused)",
     "pinv": "differentiable only through the normal equations (full-rank input); rcond is refused there",
+    "image.resize": "PyTorch's interpolation rules (Keras's PyTorch backend); lanczos3/lanczos5 refused, as there",
+    "image.affine_transform": "differentiable in the images only (not in the transform)",
 }

@@ -110,6 +110,9 @@ class Optimizer:
     """
 
     slots: tuple[str, ...] = ()
+    # Set by data-parallel training (myelin.trainers.distributed) for the length of a fit: called
+    # with the groups once their flat gradient buffers are filled, before clipping and the update.
+    _gradient_reducer = None
 
     def __init__(
         self,
@@ -378,6 +381,7 @@ class Optimizer:
         # Keras: with gradient_accumulation_steps=N, N-1 calls add their gradients up and the Nth
         # applies their mean; every call counts an iteration and moves the moving average.
         applying = not steps or (self._iterations + 1) % steps == 0
+        counts = []
         for group in self._groups:
             present = 0
             for v, view in zip(group.variables, group.grad_views):
@@ -387,6 +391,10 @@ class Optimizer:
                 else:
                     view[...] = g
                     present += 1
+            counts.append(present)
+        if self._gradient_reducer is not None:  # data-parallel: the sum over processes, before clipping
+            self._gradient_reducer(self._groups)
+        for group, present in zip(self._groups, counts):
             if not present:
                 continue
             if self.loss_scale_factor is not None:  # the loss was scaled by it (scale_loss): unscale

@@ -35,4 +35,4 @@ def _data_workers(args, kwargs) -> int:
 def _local_processes() -> int:
     """Processes of a data-parallel run on this machine (1 without one); never imports mpi4py."""
     world = sys.modules.get("myelin.distribution.world")
-    return world.local_size() if world is not None else 1
+    return world.local_size_hint() if world is not None else 1

@@ -43,6 +43,7 @@ from ..tape import Plan, Tape
 from ..tensor import Tensor, no_grad
 from .compile_utils import _CompiledLoss, _CompiledMetrics, _loss_kind, _misfits
 from .data_adapters import array_data_adapter
+from .distributed import DistributedRun
 from .interrupt import _interrupted, _StopAtBatchEnd
 from .steps import StepOverrides
 from .threads import _thread_policy
@@ -73,6 +74,8 @@ class Trainer(StepOverrides):
     _stop_on_nonfinite = False
     _nonfinite_loss = None
     _resume_at = None
+    # The DistributedRun of the fit or evaluate in progress (None on one process): shards batches, reduces logs.
+    _dist = None
 
     def _init_trainer(self) -> None:
         """The training state of a new model (nothing compiled yet)."""
@@ -171,7 +174,17 @@ class Trainer(StepOverrides):
         return self.metrics[:1] + list(per_output) + self.metrics[1:]
 
     def _tracker_state(self) -> list:
-        """[name, {variable: value}] per tracker, JSON-ready (BackupAndRestore saves it mid-epoch)."""
+        """[name, {variable: value}] per tracker, JSON-ready (BackupAndRestore saves it mid-epoch).
+
+        On N processes, every process's own sums (each adds its own back on resuming, so the
+        resumed epoch adds up in the same order as an uninterrupted one).
+        """
+        if self._dist is not None:
+            everyone = self._dist.gather(self._local_tracker_state())
+            return [["__processes__", {str(r): state for r, state in enumerate(everyone)}]]
+        return self._local_tracker_state()
+
+    def _local_tracker_state(self) -> list:
         out = []
         for m in self._log_trackers():
             values = {k: getattr(m, k) for k in m._additive_state}
@@ -180,6 +193,9 @@ class Trainer(StepOverrides):
 
     def _add_tracker_state(self, saved: list) -> None:
         """Add a saved ``_tracker_state`` to the trackers, matched by position and name (sums add up)."""
+        if self._dist is not None:  # this process's own sums, saved beside the others'
+            mine = [e[1].get(str(self._dist.rank)) for e in saved if isinstance(e, list) and e[:1] == ["__processes__"]]
+            saved = mine[0] if mine and isinstance(mine[0], list) else []
         for m, entry in zip(self._log_trackers(), saved):
             if not (isinstance(entry, list) and len(entry) == 2 and entry[0] == m.name and isinstance(entry[1], dict)):
                 continue
@@ -250,8 +266,10 @@ class Trainer(StepOverrides):
             loss, values = total.data, [t.data for t in watched]
         value = float(loss)
         if training:
-            if self._stop_on_nonfinite and not math.isfinite(value):
-                self._nonfinite_loss = value  # fit explains it and stops; this batch's update is not applied
+            # On N processes the loss of the whole global batch decides, so that all stop or none does.
+            check = value if self._dist is None or not self._stop_on_nonfinite else self._dist.global_loss(value, len(xs[0]))
+            if self._stop_on_nonfinite and not math.isfinite(check):
+                self._nonfinite_loss = check  # fit explains it and stops; this batch's update is not applied
                 for w in self._train_params:
                     w.grad = None
                 return value
@@ -317,6 +335,11 @@ class Trainer(StepOverrides):
         return f"compiled: {len(self._plans or {})} training step shape(s) recorded"
 
     def _logs(self) -> dict:
+        if self._dist is not None:  # the sums of every process's trackers
+            return self._dist.reduced_logs(self, self._local_logs)
+        return self._local_logs()
+
+    def _local_logs(self) -> dict:
         if self._custom_logs is not None:  # what the overridden step returned for the last batch
             return dict(self._custom_logs)
         logs = {"loss": self._loss_tracker.result()}
@@ -528,10 +551,18 @@ class Trainer(StepOverrides):
                 "fit",
                 "validation_batch_size",
             )
+        dist = DistributedRun.current()
+        if dist is not None:  # data-parallel: agree, broadcast the state; batch_size becomes this process's draw
+            facts = {"epochs": epochs, "initial_epoch": initial_epoch, "shuffle": bool(shuffle), "steps": steps_per_epoch}
+            facts["validation"] = None if val is None else [len(val[0][0]), validation_freq, validation_steps]
+            facts["custom step"] = custom
+            batch_size = dist.start(self, xs, ys, sw, batch_size, facts)
         steps = math.ceil(n / batch_size)
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
         verbose = 1 if verbose == "auto" else int(verbose)
+        if dist is not None:
+            verbose = dist.verbose(verbose)
         if custom:
             self._train_params = self.trainable_weights  # the step may build its weights on its first batch
             self._reset_plans()
@@ -552,6 +583,8 @@ class Trainer(StepOverrides):
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
         spe = self.steps_per_execution
+        if dist is not None:  # batch-end logs are reduced over processes: all must ask for them, or none
+            want_end = dist.any(want_end)
         gen = backend.rng()
 
         self._stop_on_nonfinite, self._nonfinite_loss = on_nonfinite_loss != "continue", None
@@ -561,10 +594,13 @@ class Trainer(StepOverrides):
         initial_epoch, skip = self._resume_at or (initial_epoch, 0)  # a callback may resume an interrupted run
         self._resume_at = None
         logs: dict = {}
+        self._dist = dist
         try:
             with ctrl_c:
                 for epoch in range(initial_epoch, epochs):
                     self.reset_metrics()
+                    if dist is not None:
+                        dist.epoch_begin()
                     cbs.on_epoch_begin(epoch, {})
                     in_round, round_begin = False, 0  # inside a round of steps_per_execution batches; its first
                     for step, idx in enumerate(data.batch_indices(n, batch_size, shuffle, gen)):
@@ -579,7 +615,11 @@ class Trainer(StepOverrides):
                         xb = [a[idx] for a in xs]
                         yb = [a[idx] for a in ys]
                         swb = None if sw is None else sw[idx]
-                        if custom:
+                        if dist is not None:
+                            xb, yb, swb = dist.shard((xb, yb, swb))
+                        if dist is not None and not len(xb[0]):
+                            dist.idle_step(self)
+                        elif custom:
                             self._custom_logs = self._custom_batch("train_step", xb, yb, swb)
                         else:
                             self._step(xb, yb, swb, training=True)
@@ -608,6 +648,9 @@ class Trainer(StepOverrides):
             self._stop_on_nonfinite = False
             cbs.on_train_end(logs)
             self.optimizer.finalize_variable_values()
+            if dist is not None:
+                dist.end()
+            self._dist = None
         return history
 
     def _nonfinite_stop(self, policy: str, xb, yb, swb, epoch: int, step: int, epochs: int, steps: int) -> None:
@@ -627,6 +670,8 @@ class Trainer(StepOverrides):
         spe = self.steps_per_execution
         cbs.on_test_begin({})
         want_begin, want_end = cbs.wants("on_test_batch_begin"), cbs.wants("on_test_batch_end")
+        if self._dist is not None:
+            want_end = self._dist.any(want_end)
         custom = self._overrides("test_step")
         for step, idx in enumerate(data.batch_indices(n, batch_size)):
             if step >= last:
@@ -634,7 +679,11 @@ class Trainer(StepOverrides):
             if want_begin and step % spe == 0:
                 cbs.batch("on_test_batch_begin", step, {})
             batch = ([a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx])
-            if custom:
+            if self._dist is not None:
+                batch = self._dist.shard_eval(batch)
+            if not len(batch[0][0]):
+                pass  # this process has no rows of this (last, small) batch; its trackers add nothing
+            elif custom:
                 self._custom_logs = self._custom_batch("test_step", *batch)
             else:
                 self._step(*batch, training=False)
@@ -677,11 +726,19 @@ class Trainer(StepOverrides):
         ys = self._shape_targets(ys)
         verbose = 1 if verbose == "auto" else int(verbose)
         n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
+        dist = DistributedRun.current()
+        if dist is not None:  # data-parallel: each process evaluates its rows of every batch; the logs are summed
+            dist.start_evaluate(xs, ys, sw, {"batch_size": batch_size, "steps": steps})
+            verbose = dist.verbose(verbose)
         cb_list = list(callbacks or [])
         if verbose:
             cb_list.insert(0, callbacks_module.ProgbarLogger())
         cbs = callbacks_module.CallbackList(cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "test"})
-        logs = self._evaluate_arrays(xs, ys, sw, batch_size, cbs, steps)
+        self._dist = dist
+        try:
+            logs = self._evaluate_arrays(xs, ys, sw, batch_size, cbs, steps)
+        finally:
+            self._dist = None
         if return_dict:
             return logs
         values = [logs[k] for k in self.metrics_names if k in logs]

@@ -1,0 +1,129 @@
+"""Data-parallel training on two MPI processes (``mpiexec -n 2`` on this machine) against one process.
+
+Skipped where mpi4py or mpiexec is missing (``pip install 'myelin[mpi]'`` brings both).
+Each test runs ``mpi_worker.py`` (one scenario) under mpiexec and, for a reference, alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py")
+WORKER = Path(__file__).with_name("mpi_worker.py")
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
+if MPIEXEC is None:
+    pytest.skip("no mpiexec (pip install 'myelin[mpi]' installs MPICH's)", allow_module_level=True)
+
+# Two processes sum a batch's gradient in two halves instead of one pass: float64 rounding
+# (~1e-16 per sum) grows through a few dozen steps of an adaptive optimizer to ~1e-14 at most.
+RTOL, ATOL = 1e-12, 1e-13
+TIMEOUT = 120
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = "1"  # two processes on two cores
+    return env
+
+
+def run(scenario: str, out: Path, arg: str = "", processes: int = 2) -> subprocess.CompletedProcess:
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(WORKER), scenario, str(out), arg]
+    if processes > 1:
+        cmd = [MPIEXEC, "-n", str(processes)] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=_env(), cwd=out)
+
+
+def results(out: Path, processes: int = 2) -> list[dict]:
+    return [json.loads((out / f"rank{r}.json").read_text()) for r in range(processes)]
+
+
+def ok(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def close_weights(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for wa, wb in zip(a, b):
+        np.testing.assert_allclose(np.array(wa), np.array(wb), rtol=RTOL, atol=ATOL)
+
+
+def test_two_processes_train_as_one_for_every_optimizer(tmp_path):
+    ok(run("equal", tmp_path / "two"))
+    ok(run("single", tmp_path / "one", processes=1))
+    r0, r1 = results(tmp_path / "two")
+    (one,) = results(tmp_path / "one", 1)
+    assert (r0["size"], r1["size"], one["size"]) == (2, 2, 1)
+    names = [k for k in one if k not in ("rank", "size")]
+    assert len(names) == 8
+    for name in names:
+        assert r0[name]["weights"] == r1[name]["weights"], f"{name}: the processes' weights differ"
+        close_weights(r0[name]["weights"], one[name]["weights"])
+        assert r0[name]["history"] == r1[name]["history"]
+        for key, values in one[name]["history"].items():  # metrics and losses reduced over processes
+            np.testing.assert_allclose(r0[name]["history"][key], values, rtol=RTOL, err_msg=f"{name} {key}")
+        for key, value in one[name]["evaluate"].items():
+            np.testing.assert_allclose(r0[name]["evaluate"][key], value, rtol=RTOL, err_msg=f"{name} evaluate {key}")
+
+
+def test_each_process_with_its_own_data_trains_as_one_process_on_the_union(tmp_path):
+    ok(run("own_data", tmp_path / "two"))
+    ok(run("single_own_data", tmp_path / "one", processes=1))
+    r0, r1 = results(tmp_path / "two")
+    (one,) = results(tmp_path / "one", 1)
+    assert r0["adam"]["weights"] == r1["adam"]["weights"]
+    close_weights(r0["adam"]["weights"], one["adam"]["weights"])
+    np.testing.assert_allclose(r0["adam"]["history"]["loss"], one["adam"]["history"]["loss"], rtol=RTOL)
+
+
+def test_only_process_0_writes_files_and_the_logs_are_the_reduced_ones(tmp_path):
+    out = tmp_path / "files"
+    ok(run("files", out))
+    r0, r1 = results(out)
+    assert r0["history"] == r1["history"]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["ckpt-1.myelin", "ckpt-2.myelin", "final.myelin", "log.csv", "rank0.json", "rank1.json"]
+    with open(out / "log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(row["loss"]) for row in rows] == r0["history"]["loss"]
+    import myelin
+
+    assert myelin.models.load_model(out / "final.myelin").count_params() == 6 * 16 + 16 + 16 * 3 + 3
+
+
+def test_an_exception_in_one_process_stops_every_process(tmp_path):
+    start = time.monotonic()
+    proc = run("raise", tmp_path)
+    assert proc.returncode != 0
+    assert time.monotonic() - start < 60  # 50 epochs would take longer: the others were stopped
+    assert "process 1 of 2 failed" in proc.stderr and "boom on process 1" in proc.stderr
+
+
+@pytest.mark.parametrize(("what", "named"), [("batch_size", "'batch_size'"), ("data", "'data'"), ("model", "'weights'")])
+def test_a_mismatch_between_processes_is_named_before_the_first_step(tmp_path, what, named):
+    proc = run("mismatch", tmp_path, what)
+    assert proc.returncode != 0
+    assert f"the processes disagree on {named}" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_killed_process_resumes_from_the_last_backup_exactly(tmp_path):
+    ok(run("backup", tmp_path / "through"))
+    killed = run("backup", tmp_path / "resumed", "kill")
+    assert killed.returncode != 0
+    assert (tmp_path / "resumed" / "backup" / "backup.myelin").exists()
+    assert not (tmp_path / "resumed" / "rank0.json").exists()
+    ok(run("backup", tmp_path / "resumed"))
+    through, resumed = results(tmp_path / "through"), results(tmp_path / "resumed")
+    assert resumed[0]["weights"] == through[0]["weights"] == resumed[1]["weights"]
+    assert resumed[0]["history"] == through[0]["history"]
+    assert not (tmp_path / "resumed" / "backup").exists()  # deleted when training completed
