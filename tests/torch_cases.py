@@ -320,6 +320,39 @@ def _matmul_torch(torch):
     return {"value": out.detach().numpy(), "grad_a": a.grad.numpy(), "grad_b": b.grad.numpy(), "grad_c": c.grad.numpy()}
 
 
+# (interpolation, torch's mode, antialias): tests/layers/test_image_preprocessing.py's live check
+RESIZE = (
+    ("bilinear", "bilinear", False),
+    ("bilinear", "bilinear", True),
+    ("bicubic", "bicubic", False),
+    ("bicubic", "bicubic", True),
+    ("nearest", "nearest-exact", False),
+)
+
+
+def _resize_inputs():
+    return np.random.default_rng(1).standard_normal((2, 6, 9, 3)), np.random.default_rng(2).standard_normal((2, 4, 5, 3))
+
+
+def _resize_ours(interpolation, antialias):
+    from myelin.ops import image as image_ops
+
+    x, r = _resize_inputs()
+    m = Tensor(x, requires_grad=True)
+    y = image_ops.resize(m, (4, 5), interpolation=interpolation, antialias=antialias)
+    (y * Tensor(r)).sum().backward()
+    return {"value": y.data, "grad": m.grad}
+
+
+def _resize_torch(torch, mode, antialias):
+    x, r = _resize_inputs()
+    t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    extra = {} if mode == "nearest-exact" else {"align_corners": False}
+    y = torch.nn.functional.interpolate(t, size=(4, 5), mode=mode, antialias=antialias, **extra)
+    (y * torch.tensor(r.transpose(0, 3, 1, 2))).sum().backward()
+    return {"value": y.detach().numpy().transpose(0, 2, 3, 1), "grad": t.grad.numpy().transpose(0, 2, 3, 1)}
+
+
 # ---------------------------------------------------------------------------- every case
 def _cases():
     """name -> (myelin's side, PyTorch's side given the torch module, relative tolerance, absolute tolerance, why)."""
@@ -351,6 +384,13 @@ def _cases():
     cases["network/dense_tanh_relu_sigmoid_softmax"] = (_network_ours, _network_torch, 1e-11, 1e-15)
     # a batched matmul, broadcasting, a division and a max over an axis (tests/test_ops.py's live check)
     cases["op/matmul_broadcast_max"] = (_matmul_ours, _matmul_torch, 1e-12, 1e-15)
+    for interpolation, mode, antialias in RESIZE:  # weights of a few dozen taps: as the live check, 1e-10
+        cases[f"op/resize_{interpolation}{'_antialias' if antialias else ''}"] = (
+            lambda i=interpolation, a=antialias: _resize_ours(i, a),
+            lambda torch, m=mode, a=antialias: _resize_torch(torch, m, a),
+            1e-10,
+            1e-12,
+        )
     return cases
 
 
