@@ -43,7 +43,8 @@ def relu(x, negative_slope: float = 0.0, max_value: float | None = None, thresho
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return ops.relu(x)
     above = x.data > threshold
-    out = ops.where(above, x, ops.mul(ops.sub(x, threshold), negative_slope))
+    below = ops.mul(ops.sub(x, threshold), negative_slope) if negative_slope else ops.zeros_like(x)  # +0, not -0
+    out = ops.where(above, x, below)
     return out if max_value is None else ops.minimum(out, max_value)
 
 

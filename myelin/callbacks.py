@@ -69,15 +69,20 @@ class CallbackList:
                 cb.set_params(params)
         self._batch = {}
         for hook in _BATCH_HOOKS:
+            # Callback.on_train_batch_begin/_end call on_batch_begin/_end (Keras 2's names) by default
             alias = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}.get(hook)
-            self._batch[hook] = [getattr(cb, h) for cb in self.callbacks for h in (hook, alias) if h and _overrides(cb, h)]
+            self._batch[hook] = [
+                getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook) or (alias and _overrides(cb, alias))
+            ]
 
     def __iter__(self):
         return iter(self.callbacks)
 
     def _call(self, hook: str, *args) -> None:
+        *args, logs = args
+        logs = {} if logs is None else logs  # Keras passes a dict to every hook
         for cb in self.callbacks:
-            getattr(cb, hook)(*args)
+            getattr(cb, hook)(*args, logs)
 
     def on_train_begin(self, logs=None):
         self._call("on_train_begin", logs)
@@ -108,6 +113,7 @@ class CallbackList:
         return bool(self._batch[hook])
 
     def batch(self, hook: str, batch: int, logs=None) -> None:
+        logs = {} if logs is None else logs
         for fn in self._batch[hook]:
             fn(batch, logs)
 
@@ -280,7 +286,8 @@ class ProgbarLogger(Callback):
             self._open_bar()
 
     def on_train_batch_end(self, batch, logs=None):
-        self._seen = batch + 1
+        # with steps_per_execution, the last round's index may pass the last batch (as in Keras)
+        self._seen = min(batch + 1, self.steps) if self.steps else batch + 1
         if self._bar is not None:
             self._advance(logs)
 

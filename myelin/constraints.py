@@ -128,7 +128,7 @@ class NonNeg(Constraint):
     """
 
     def _apply(self, w):
-        return w * (w >= 0)
+        return array_module(w).where(w >= 0, w, 0).astype(w.dtype, copy=False)  # +0, not w * 0 = -0
 
 
 @REGISTRY.register("UnitNorm", aliases=("unit_norm",))

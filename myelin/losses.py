@@ -495,7 +495,7 @@ def categorical_hinge(y_true, y_pred) -> Tensor:
     """max(neg - pos + 1, 0), pos = sum(y_true * y_pred), neg = max((1 - y_true) * y_pred).
 
     Example:
-        >>> categorical_hinge([[0.0, 1.0]], [[0.3, 0.9]]).data
+        >>> categorical_hinge([[0.0, 1.0]], [[0.3, 0.9]]).data.round(4)
         array([0.4], dtype=float32)
     """
     y_true, y_pred = _prepare(y_true, y_pred)

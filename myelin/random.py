@@ -70,6 +70,9 @@ class SeedGenerator:
     def next(self, ordered: bool = True) -> np.random.Generator:
         """A generator for the next draw; advances the state.
 
+        ``ordered`` is Keras's switch for JAX's ordering of random side effects; draws here are
+        always made in call order, which both of its values allow.
+
         Example:
             >>> SeedGenerator(0).next().random() == SeedGenerator(0).next().random()
             True

@@ -19,7 +19,7 @@ class Regularizer:
     """Base class: ``__call__(weight) -> scalar Tensor`` and ``get_config``.
 
     Example:
-        >>> L1(0.1)(Tensor([-2.0])).item()
+        >>> round(L1(0.1)(Tensor([-2.0])).item(), 6)
         0.2
     """
 
@@ -51,7 +51,7 @@ class L1(Regularizer):
     """l1 * sum(|w|).
 
     Example:
-        >>> L1(0.01)(Tensor([1.0, -1.0])).item()
+        >>> round(L1(0.01)(Tensor([1.0, -1.0])).item(), 6)
         0.02
     """
 
@@ -70,7 +70,7 @@ class L2(Regularizer):
     """l2 * sum(w ** 2) (no factor 1/2, as in Keras).
 
     Example:
-        >>> L2(0.01)(Tensor([1.0, 2.0])).item()
+        >>> round(L2(0.01)(Tensor([1.0, 2.0])).item(), 6)
         0.05
     """
 
@@ -89,7 +89,7 @@ class L1L2(Regularizer):
     """l1 * sum(|w|) + l2 * sum(w ** 2); both factors default to 0, as in Keras.
 
     Example:
-        >>> L1L2(l1=0.1, l2=0.1)(Tensor([1.0])).item()
+        >>> round(L1L2(l1=0.1, l2=0.1)(Tensor([1.0])).item(), 6)
         0.2
     """
 

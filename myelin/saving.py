@@ -635,7 +635,7 @@ def _optimizer_table(model, keys: dict) -> tuple[dict | None, dict]:
         order.append(key)
         for slot, value in opt.get_variable_state(v).items():
             arrays[f"optimizer/{key}/{slot}"] = np.asarray(value)
-    state = {"iterations": int(opt.iterations), "variables": order}
+    state = {"iterations": int(opt._iterations), "variables": order}  # the calls (with gradient accumulation, not updates)
     if opt.learning_rate_schedule is None:  # callbacks such as ReduceLROnPlateau change it during training
         state["learning_rate"] = float(opt.learning_rate)
     decay_excluded = [keys[i] for i in getattr(opt, "_exclude_ids", ()) if i in keys]
@@ -1087,7 +1087,7 @@ def _restore_optimizer(model, config: dict, arrays: dict, plan: list, error: typ
     except ValueError as err:
         opt.build(variables)  # back to a fresh state rather than a half-restored one
         raise error(f"the optimizer state in the file does not fit {type(opt).__name__}: {err}") from None
-    opt.iterations = iterations
+    opt._iterations = iterations
     lr = state.get("learning_rate")
     valid = isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr >= 0
     if valid and opt.learning_rate_schedule is None:

@@ -161,7 +161,8 @@ class Plan:
     def __repr__(self) -> str:
         return f"<Plan: {len(self.nodes)} nodes, {len(self.weights)} weights>"
 
-    def run(self, dynamic: list, backward: bool = True) -> tuple:
+    def run(self, dynamic: list, backward: bool = True, seed: float = 1.0) -> tuple:
+        """Replay on new ``dynamic`` arrays: (loss, outputs, weight gradients of ``seed`` times the loss)."""
         nodes, weights = self.nodes, self.weights
         values = [None] * len(nodes)
         for j, (fn, refs, options, dynamic_options) in enumerate(nodes):
@@ -176,7 +177,9 @@ class Plan:
         weight_grads = [None] * len(weights)
         if not backward or loss is None:
             return loss, [values[j] for j in self.output_nodes], weight_grads
-        grads = {self.loss_node: array_module(loss).ones_like(loss)}
+        grads = {
+            self.loss_node: array_module(loss).ones_like(loss) if seed == 1.0 else array_module(loss).full_like(loss, seed)
+        }
         for j in self.order:
             g = grads.pop(j, None)
             if g is None:

@@ -384,5 +384,5 @@ def test_whole_network_loss_and_gradients_match_torch(torch, float64):
     tloss = torch.nn.functional.cross_entropy(h @ tw[6] + tw[7], torch.tensor(y))
     tloss.backward()
     assert loss.item() == pytest.approx(tloss.item(), rel=1e-12)
-    for w, t in zip(model.trainable_weights, tw):
-        np.testing.assert_allclose(w.grad, t.grad.numpy(), rtol=1e-5, atol=1e-14)
+    for w, t in zip(model.trainable_weights, tw):  # float64 through four layers: to the last bits but a few
+        np.testing.assert_allclose(w.grad, t.grad.numpy(), rtol=1e-11, atol=1e-15)

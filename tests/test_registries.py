@@ -67,6 +67,8 @@ ARGUMENT_VALUES = {
     "global_clipnorm": None,  # exclusive with clipnorm: CASES set it
     "clipvalue": 0.5,
     "ema_overwrite_frequency": 3,
+    "loss_scale_factor": 128.0,
+    "gradient_accumulation_steps": 2,
     "thresholds": [0.3, 0.6],
     "summation_method": "minoring",
     "curve": "PR",

@@ -89,7 +89,7 @@ def _clip_torch(torch, kind):
     """Keras's clipping rules in torch: g * c / max(norm, c) (per weight or over all), or g cut to [-c, c].
 
     (torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6 instead; the live test in
-    tests/test_optimizers.py compares with it at the tolerance that difference needs.)
+    tests/test_optimizers.py hands it the max_norm that makes its factor Keras's.)
     """
 
     def clip(params):
@@ -301,6 +301,58 @@ def _network_torch(torch):
     return {"loss": np.array(loss.item()), **{f"grad{i}": t.grad.numpy() for i, t in enumerate(w)}}
 
 
+def _matmul_inputs():
+    rng = np.random.default_rng(41)
+    return rng.uniform(-1, 1, (2, 3, 4)), rng.uniform(-1, 1, (4, 5)), rng.uniform(-1, 1, 5)
+
+
+def _matmul_ours():
+    a, b, c = (Tensor(v, requires_grad=True) for v in _matmul_inputs())
+    out = ((a @ b) * c / (c * c + 1.0)).max(axis=1)
+    out.sum().backward()
+    return {"value": out.data, "grad_a": a.grad, "grad_b": b.grad, "grad_c": c.grad}
+
+
+def _matmul_torch(torch):
+    a, b, c = (torch.tensor(v, requires_grad=True) for v in _matmul_inputs())
+    out = ((a @ b) * c / (c * c + 1.0)).max(dim=1).values
+    out.sum().backward()
+    return {"value": out.detach().numpy(), "grad_a": a.grad.numpy(), "grad_b": b.grad.numpy(), "grad_c": c.grad.numpy()}
+
+
+# (interpolation, torch's mode, antialias): tests/layers/test_image_preprocessing.py's live check
+RESIZE = (
+    ("bilinear", "bilinear", False),
+    ("bilinear", "bilinear", True),
+    ("bicubic", "bicubic", False),
+    ("bicubic", "bicubic", True),
+    ("nearest", "nearest-exact", False),
+)
+
+
+def _resize_inputs():
+    return np.random.default_rng(1).standard_normal((2, 6, 9, 3)), np.random.default_rng(2).standard_normal((2, 4, 5, 3))
+
+
+def _resize_ours(interpolation, antialias):
+    from myelin.ops import image as image_ops
+
+    x, r = _resize_inputs()
+    m = Tensor(x, requires_grad=True)
+    y = image_ops.resize(m, (4, 5), interpolation=interpolation, antialias=antialias)
+    (y * Tensor(r)).sum().backward()
+    return {"value": y.data, "grad": m.grad}
+
+
+def _resize_torch(torch, mode, antialias):
+    x, r = _resize_inputs()
+    t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
+    extra = {} if mode == "nearest-exact" else {"align_corners": False}
+    y = torch.nn.functional.interpolate(t, size=(4, 5), mode=mode, antialias=antialias, **extra)
+    (y * torch.tensor(r.transpose(0, 3, 1, 2))).sum().backward()
+    return {"value": y.detach().numpy().transpose(0, 2, 3, 1), "grad": t.grad.numpy().transpose(0, 2, 3, 1)}
+
+
 # ---------------------------------------------------------------------------- every case
 def _cases():
     """name -> (myelin's side, PyTorch's side given the torch module, relative tolerance, absolute tolerance, why)."""
@@ -330,6 +382,15 @@ def _cases():
             1e-15,
         )
     cases["network/dense_tanh_relu_sigmoid_softmax"] = (_network_ours, _network_torch, 1e-11, 1e-15)
+    # a batched matmul, broadcasting, a division and a max over an axis (tests/test_ops.py's live check)
+    cases["op/matmul_broadcast_max"] = (_matmul_ours, _matmul_torch, 1e-12, 1e-15)
+    for interpolation, mode, antialias in RESIZE:  # weights of a few dozen taps: as the live check, 1e-10
+        cases[f"op/resize_{interpolation}{'_antialias' if antialias else ''}"] = (
+            lambda i=interpolation, a=antialias: _resize_ours(i, a),
+            lambda torch, m=mode, a=antialias: _resize_torch(torch, m, a),
+            1e-10,
+            1e-12,
+        )
     return cases
 
 

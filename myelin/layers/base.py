@@ -102,7 +102,15 @@ def dtype_name(dtype) -> str:
     """
     if dtype in ("string", "str", str, object, np.str_, np.object_):
         return "string"
-    return np.dtype(dtype).name
+    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+        raise ValueError(
+            f"dtype {dtype!r} is a Keras mixed-precision policy; myelin computes and stores each layer in one "
+            "float type: give 'float32' (the default), 'float64' or 'float16'"
+        )
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        raise TypeError(f"dtype must be a NumPy type name such as 'float32', got {dtype!r}") from None
 
 
 def replay_safe(layer) -> bool:
@@ -681,9 +689,14 @@ def _unique(items: list) -> list:
 class InputLayer(Layer):
     """The entry point of a model: declares the shape of one sample (no weights, no computation).
 
+    ``batch_size`` fixes the batch axis (Keras's meaning): it stays in the symbolic shapes, and
+    ``fit``, ``evaluate`` and ``predict`` accept only batches of that size.
+
     Example:
         >>> InputLayer(shape=(4,)).batch_shape
         (None, 4)
+        >>> InputLayer(shape=(4,), batch_size=8).output_shape
+        (8, 4)
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
@@ -693,11 +706,31 @@ class InputLayer(Layer):
     ):
         if shape is None and batch_shape is None:
             raise ValueError("InputLayer: give the shape of one sample, e.g. shape=(784,)")
+        if shape is not None and batch_shape is not None:
+            raise ValueError(
+                f"InputLayer: give shape or batch_shape, not both (got shape={shape!r}, batch_shape={batch_shape!r})"
+            )
+        if batch_size is not None:
+            if batch_shape is not None:
+                raise ValueError("InputLayer: give batch_size or batch_shape, not both")
+            if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+                raise ValueError(f"InputLayer: batch_size must be a positive integer or None, got {batch_size!r}")
+            batch_size = int(batch_size)
         super().__init__(name=name, dtype=dtype, **kwargs)
-        self.batch_shape = tuple(batch_shape) if batch_shape is not None else (batch_size,) + tuple(_as_shape(shape))
+        if batch_shape is not None:
+            batch_shape = tuple(batch_shape)
+            if not batch_shape:
+                raise ValueError("InputLayer: batch_shape needs the batch axis first, e.g. batch_shape=(None, 784)")
+            self.batch_shape = (batch_shape[0],) + tuple(_as_shape(batch_shape[1:]))
+            if self.batch_shape[0] is not None:
+                _as_shape(self.batch_shape[:1])
+        else:
+            self.batch_shape = (batch_size,) + tuple(_as_shape(shape))
         self.built = True
         self._build_input_shape = (None,) + self.batch_shape[1:]
-        self.output_shape = (None,) + self.batch_shape[1:]
+        # A fixed batch size (batch_size=, or batch_shape's first entry) stays in the shapes, as in
+        # Keras; fit, evaluate and predict then require batches of exactly that many samples.
+        self.output_shape = self.batch_shape
         self.output = SymbolicTensor(self.output_shape, self.compute_dtype, layer=self, name=self.name)
 
     def call(self, x, training=False):

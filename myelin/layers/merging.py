@@ -48,6 +48,8 @@ class Concatenate(Layer):
                 )
 
     def __call__(self, inputs, training: bool = False, **kwargs):
+        if kwargs:  # Concatenate's call takes only the inputs
+            raise TypeError(f"Concatenate {self.name!r}: unexpected argument(s) {', '.join(sorted(kwargs))}")
         if not isinstance(inputs, (list, tuple)):
             raise ValueError(f"Concatenate {self.name!r} needs a list of inputs, got {type(inputs).__name__}")
         inputs = list(inputs)

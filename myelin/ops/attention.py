@@ -175,7 +175,7 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, rms_sca
     divides by ``sqrt(var + epsilon)`` without subtracting the mean and ignores ``beta``.
 
     Example:
-        >>> layer_normalization(Tensor([[0.0, 2.0, 4.0]]), epsilon=0.0).data.round(4).tolist()
+        >>> layer_normalization(Tensor([[0.0, 2.0, 4.0]]), epsilon=0.0).data.astype(float).round(4).tolist()
         [[-1.2247, 0.0, 1.2247]]
     """
     x = as_tensor(x)
@@ -202,7 +202,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None) -> Tensor:
     ``epsilon`` defaults to 1e-7 (Keras's ``backend.epsilon()``).
 
     Example:
-        >>> rms_normalization(Tensor([[3.0, 4.0]]), epsilon=0.0).data.round(4).tolist()
+        >>> rms_normalization(Tensor([[3.0, 4.0]]), epsilon=0.0).data.astype(float).round(4).tolist()
         [[0.8485, 1.1314]]
     """
     x = as_tensor(x)
@@ -305,7 +305,8 @@ def masked_softmax(x, mask=None, causal: bool = False, sliding_window=None, empt
 
     Example:
         >>> import numpy as np
-        >>> masked_softmax(Tensor([[1.0, 2.0, 3.0]]), mask=np.array([[True, False, True]])).data.round(4).tolist()
+        >>> p = masked_softmax(Tensor([[1.0, 2.0, 3.0]]), mask=np.array([[True, False, True]]))
+        >>> p.data.astype(float).round(4).tolist()
         [[0.1192, 0.0, 0.8808]]
     """
     x = as_tensor(x)

@@ -337,8 +337,16 @@ def scatter(indices, values, shape) -> Tensor:
     return ScatterAdd.apply(v, index=index, shape=shape)
 
 
+def _check_sorted(ids, sorted_: bool, op: str) -> None:
+    """Keras's ``sorted=True`` promises non-decreasing ids (a speed hint for XLA): hold the caller to it."""
+    if sorted_ and ids.size > 1 and bool((ids[1:] < ids[:-1]).any()):
+        raise ValueError(f"{op}: sorted=True, but segment_ids are not in non-decreasing order; pass sorted=False")
+
+
 def segment_sum(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  # noqa: A002
     """Sums of the rows of ``data`` that share a segment id (``num_segments`` rows; default max id + 1).
+
+    ``sorted=True`` says the ids are non-decreasing (checked: an error if not); the result is the same.
 
     Example:
         >>> segment_sum([1.0, 2.0, 3.0], [0, 0, 1]).data
@@ -348,6 +356,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  
     ids = np.asarray(convert_to_numpy(segment_ids)).astype("int64")
     if ids.shape != x.shape[: ids.ndim] or ids.ndim != 1:
         raise ValueError(f"segment_sum: segment_ids must be 1-D with length {x.shape[0]}, got shape {ids.shape}")
+    _check_sorted(ids, sorted, "segment_sum")
     n = int(ids.max()) + 1 if num_segments is None and ids.size else int(num_segments or 0)
     keep = (ids >= 0) & (ids < n)
     idx = np.nonzero(keep)[0]
@@ -363,6 +372,8 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  
 def segment_max(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  # noqa: A002
     """Maxima of the rows of ``data`` that share a segment id (an empty segment gives the dtype's lowest value).
 
+    ``sorted=True`` says the ids are non-decreasing (checked: an error if not); the result is the same.
+
     Example:
         >>> segment_max([1.0, 5.0, 3.0], [0, 0, 1]).data
         array([5., 3.], dtype=float32)
@@ -371,6 +382,7 @@ def segment_max(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  
 
     x = convert_to_tensor(data)
     ids = np.asarray(convert_to_numpy(segment_ids)).astype("int64")
+    _check_sorted(ids, sorted, "segment_max")
     n = int(ids.max()) + 1 if num_segments is None and ids.size else int(num_segments or 0)
     low = np.finfo(x.dtype).min if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     rows = []

@@ -139,7 +139,7 @@ def slogdet(x) -> tuple:
 
     Example:
         >>> sign, logabs = slogdet([[-2.0, 0.0], [0.0, 1.0]])
-        >>> float(sign.data), float(logabs.data)
+        >>> float(sign.data), round(float(logabs.data), 6)
         (-1.0, 0.693147)
     """
     x = _square("slogdet", x)
@@ -151,7 +151,7 @@ def logdet(x) -> Tensor:
     """log(det(x)) for positive-definite (or positive-determinant) matrices; NaN where the determinant is negative.
 
     Example:
-        >>> float(logdet([[2.0, 0.0], [0.0, 2.0]]).data)
+        >>> round(float(logdet([[2.0, 0.0], [0.0, 2.0]]).data), 6)
         1.386294
     """
     sign, logabs = slogdet(x)

@@ -21,9 +21,12 @@ Example:
     array([0.8, 1.6], dtype=float32)
 """
 
+# Over 800 lines because the shared bookkeeping (flat buffers, clipping, decay, moving average, gradient
+# accumulation, loss scaling, state) and the rules that use it are read together; schedules live beside it.
 from __future__ import annotations
 
 import math
+import numbers
 
 from .. import native
 from ..backend import array_module
@@ -96,7 +99,9 @@ class Optimizer:
 
     Arguments (Keras's): ``learning_rate`` (float or schedule), ``weight_decay``,
     ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``use_ema``, ``ema_momentum``,
-    ``ema_overwrite_frequency``, ``name``.
+    ``ema_overwrite_frequency``, ``loss_scale_factor`` (``fit`` differentiates the loss times
+    it, the update divides the gradients by it), ``gradient_accumulation_steps`` (N calls add
+    up their gradients; every Nth applies their mean), ``name``.
 
     Example:
         >>> opt = SGD(0.01)
@@ -120,6 +125,8 @@ class Optimizer:
         use_ema: bool = False,
         ema_momentum: float = 0.99,
         ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
         name: str | None = None,
         **kwargs,
     ):
@@ -133,18 +140,53 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: {arg} must be > 0, got {value}")
         if not 0 <= ema_momentum <= 1:
             raise ValueError(f"{type(self).__name__}: ema_momentum must be in [0, 1], got {ema_momentum}")
+        for arg, value in (
+            ("ema_overwrite_frequency", ema_overwrite_frequency),
+            ("gradient_accumulation_steps", gradient_accumulation_steps),
+        ):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+                raise ValueError(f"{type(self).__name__}: {arg} must be a positive integer or None, got {value!r}")
+        if loss_scale_factor is not None and (
+            isinstance(loss_scale_factor, bool) or not isinstance(loss_scale_factor, numbers.Real) or not loss_scale_factor > 0
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: loss_scale_factor must be a positive number or None, got {loss_scale_factor!r}"
+            )
         self._learning_rate = self._check_learning_rate(learning_rate)
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.use_ema, self.ema_momentum, self.ema_overwrite_frequency = use_ema, ema_momentum, ema_overwrite_frequency
+        self.loss_scale_factor = None if loss_scale_factor is None else float(loss_scale_factor)
+        self.gradient_accumulation_steps = None if gradient_accumulation_steps is None else int(gradient_accumulation_steps)
         self.name = name or type(self).__name__.lower()
-        self.iterations = 0
+        self._iterations = 0  # calls that applied gradients (or, accumulating, added them up)
         self._groups: list[_Group] | None = None
         self._special: tuple | None = None
         self._where: dict[int, tuple[_Group, int]] = {}
         self._variables: list[Tensor] = []
         self._exclude_names: tuple[str, ...] = ()
         self._exclude_ids: set[int] = set()
+
+    @property
+    def iterations(self) -> int:
+        """Updates made: the calls, or with ``gradient_accumulation_steps=N`` the calls // N (Keras's).
+
+        Adam's bias correction and the moving average count these; a learning-rate schedule
+        counts the calls, as in Keras.
+
+        Example:
+            >>> w = Tensor([1.0], requires_grad=True)
+            >>> opt = SGD(0.1, gradient_accumulation_steps=2)
+            >>> for _ in range(5): opt.apply([[1.0]], [w])
+            >>> opt.iterations
+            2
+        """
+        steps = self.gradient_accumulation_steps
+        return self._iterations // steps if steps else self._iterations
+
+    @iterations.setter
+    def iterations(self, value: int) -> None:
+        self._iterations = int(value) * (self.gradient_accumulation_steps or 1)
 
     # ------------------------------------------------------------------ learning rate
     def _check_learning_rate(self, value):
@@ -159,7 +201,7 @@ class Optimizer:
     def learning_rate(self) -> float:
         """The current learning rate (a schedule is evaluated at ``iterations``)."""
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        return float(lr(self._iterations)) if callable(lr) else lr
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
@@ -202,7 +244,21 @@ class Optimizer:
         self._refresh_decay_masks()
 
     def _all_slots(self) -> tuple[str, ...]:
-        return self.slots + (("ema",) if self.use_ema else ())
+        extra = (("ema",) if self.use_ema else ()) + (("accumulated_grad",) if self.gradient_accumulation_steps else ())
+        return self.slots + extra
+
+    def scale_loss(self, loss):
+        """``loss`` times ``loss_scale_factor`` (unchanged when None): what a custom step differentiates.
+
+        The optimizer divides the gradients by the same factor before using them, as Keras's does.
+
+        Example:
+            >>> SGD(loss_scale_factor=4.0).scale_loss(0.5)
+            2.0
+        """
+        if self.loss_scale_factor is None:
+            return loss
+        return loss * self.loss_scale_factor
 
     def _initial_state(self) -> dict:
         return {}
@@ -306,6 +362,12 @@ class Optimizer:
         if self._special is None:
             self._special = _special_variables(self._variables)
         overwrite, constrained = self._special
+        if overwrite and self.gradient_accumulation_steps:
+            raise ValueError(
+                f"{type(self).__name__}: gradient_accumulation_steps cannot be combined with variables whose "
+                f"overwrite_with_gradient is set ({', '.join(v.name or '?' for v in overwrite)}): myelin does not "
+                "accumulate their values; train them without gradient accumulation"
+            )
         for v in overwrite:  # Keras's overwrite_with_gradient: the gradient is the new value
             g = grads.pop(id(v), None)
             if g is not None:
@@ -316,6 +378,10 @@ class Optimizer:
 
     def _update(self, grads: dict) -> None:
         lr = self.learning_rate
+        steps = self.gradient_accumulation_steps
+        # Keras: with gradient_accumulation_steps=N, N-1 calls add their gradients up and the Nth
+        # applies their mean; every call counts an iteration and moves the moving average.
+        applying = not steps or (self._iterations + 1) % steps == 0
         counts = []
         for group in self._groups:
             present = 0
@@ -332,6 +398,18 @@ class Optimizer:
         for group, present in zip(self._groups, counts):
             if not present:
                 continue
+            if self.loss_scale_factor is not None:  # the loss was scaled by it (scale_loss): unscale
+                group.grads /= self.loss_scale_factor
+            if steps:
+                acc = group.state["accumulated_grad"]
+                if not applying:
+                    acc += group.grads
+                    if self.use_ema:
+                        self._moving_average(group.state["ema"], group.params)
+                    continue
+                group.grads += acc
+                group.grads /= steps
+                acc.fill(0)
             self._clip(group)
             if present == len(group.variables) and not self._per_variable:
                 self._decay_and_apply(group, None, lr)
@@ -340,7 +418,7 @@ class Optimizer:
                     if id(v) in grads:
                         self._variable_shape = tuple(v.data.shape)
                         self._decay_and_apply(group, slice(group.offsets[i], group.offsets[i + 1]), lr)
-        self.iterations += 1
+        self._iterations += 1
 
     def _clip(self, group: _Group) -> None:
         xp = array_module(group.grads)
@@ -375,15 +453,18 @@ class Optimizer:
             state, g, tmp = {k: s[part] for k, s in group.state.items()}, group.grads[part], group.scratch[part]
         flushed = self._rule(p, g, state, tmp, lr)
         if self.use_ema:
-            ema = state["ema"]
-            if self.iterations == 0:
-                ema[...] = p
-            else:
-                ema *= self.ema_momentum
-                ema += (1 - self.ema_momentum) * p
-            if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
-                p[...] = ema
+            self._moving_average(state["ema"], p)
         _flush_subnormals(state, tmp, ("ema",) if flushed else None)
+
+    def _moving_average(self, ema, p) -> None:
+        """Keras's EMA of the weights: the weights themselves at the first step; optionally copied back."""
+        if self.iterations == 0:
+            ema[...] = p
+        else:
+            ema *= self.ema_momentum
+            ema += (1 - self.ema_momentum) * p
+        if self.ema_overwrite_frequency and (self.iterations + 1) % self.ema_overwrite_frequency == 0:
+            p[...] = ema
 
     def _rule(self, p, g, state: dict, tmp, lr: float) -> bool | None:
         """Update ``p`` in place from gradient ``g``; ``tmp`` is scratch space of the same shape.
@@ -402,7 +483,7 @@ class Optimizer:
     # ------------------------------------------------------------------ state and config
     def get_state(self) -> dict:
         """Iterations and every state slot, as flat arrays keyed ``"<dtype index>/<slot>"``."""
-        state = {"iterations": self.iterations}
+        state = {"iterations": self._iterations}
         for k, group in enumerate(self._groups or ()):
             for name, arr in group.state.items():
                 state[f"{k}/{name}"] = arr
@@ -412,7 +493,7 @@ class Optimizer:
         """Restore what :meth:`get_state` returned (the optimizer must be built for the same variables)."""
         if not self.built:
             raise ValueError(f"{type(self).__name__}.set_state: build the optimizer (or train one step) first")
-        self.iterations = int(state["iterations"])
+        self._iterations = int(state["iterations"])
         for k, group in enumerate(self._groups):
             for name, arr in group.state.items():
                 key = f"{k}/{name}"
@@ -493,6 +574,8 @@ class Optimizer:
             "use_ema": self.use_ema,
             "ema_momentum": self.ema_momentum,
             "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
         }
 
     @classmethod

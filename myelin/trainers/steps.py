@@ -87,8 +87,9 @@ class StepOverrides:
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sw, training=True)
+            scaled = self.optimizer.scale_loss(loss)  # Keras's: times loss_scale_factor; apply() divides it out
         self._loss_tracker.update_state(loss)
-        grads = tape.gradient(loss, self.trainable_variables)
+        grads = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply(grads, self.trainable_variables)
         return self.compute_metrics(x, y, y_pred, sw)
 

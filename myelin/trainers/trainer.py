@@ -88,6 +88,7 @@ class Trainer(StepOverrides):
         self._compiled_metrics = None
         self._step_hooks: list = []  # called as hook(xs, weights) between backward() and the optimizer step
         self._jit_compile, self._run_eagerly = "auto", False
+        self.steps_per_execution, self.auto_scale_loss = 1, True
         self._infer_plans, self._infer_checked = None, False
 
     # ------------------------------------------------------------------ compile
@@ -109,8 +110,12 @@ class Trainer(StepOverrides):
         each batch shape and replay it afterwards, with bit-identical results, when every layer,
         activation, loss and regularizer is one of myelin's own (``model.compile_status`` says
         whether it did, or why not); ``True`` makes that an error when it cannot, ``False`` or
-        ``run_eagerly=True`` turn it off. ``steps_per_execution`` and ``auto_scale_loss`` are
-        accepted for Keras compatibility.
+        ``run_eagerly=True`` turn it off.
+        ``steps_per_execution=N`` runs N batches per round of callbacks: ``on_*_batch_begin`` before
+        the first of them and ``on_*_batch_end`` after the last (with that batch's index and the
+        logs after it), as Keras does; the batch hooks and their logs cost once per N batches.
+        ``auto_scale_loss`` (Keras: scale the loss under the "mixed_float16" policy) has nothing to
+        do here: myelin has no mixed-precision policy.
 
         Example:
             >>> from myelin import layers
@@ -126,7 +131,18 @@ class Trainer(StepOverrides):
         self._loss_tracker = metrics_module.Mean(name="loss")
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"compile: jit_compile must be 'auto', True or False, got {jit_compile!r}")
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, (int, np.integer)):
+            raise TypeError(f"compile: steps_per_execution must be a positive integer, got {steps_per_execution!r}")
+        if steps_per_execution < 1:
+            raise ValueError(f"compile: steps_per_execution must be a positive integer, got {steps_per_execution!r}")
+        if not isinstance(auto_scale_loss, bool):
+            raise TypeError(f"compile: auto_scale_loss must be True or False, got {auto_scale_loss!r}")
         self._jit_compile, self._run_eagerly = jit_compile, bool(run_eagerly)
+        self.steps_per_execution = int(steps_per_execution)
+        # Keras scales the loss (wraps the optimizer in a LossScaleOptimizer) when this is True and the
+        # model's dtype policy is "mixed_float16"; myelin has no mixed policy (a layer's dtype is one
+        # float type, see Layer), so no model meets that condition and the loss is never auto-scaled.
+        self.auto_scale_loss = auto_scale_loss
         self.compiled = True
         self._train_params = None
         self._reset_plans()
@@ -229,8 +245,10 @@ class Trainer(StepOverrides):
         """
         dynamic = xs + ys if sw is None else xs + ys + [sw]
         key, plan, record = _lookup_plan(self._plans if training else self._test_plans, dynamic)
+        # Keras's train step differentiates optimizer.scale_loss(loss): the loss times loss_scale_factor
+        scale = (self.optimizer.loss_scale_factor or 1.0) if training else 1.0
         if plan is not None:
-            loss, values, grads = plan.run(dynamic, backward=training)
+            loss, values, grads = plan.run(dynamic, backward=training, seed=scale)
             for w, g in zip(plan.weights, grads):
                 w.grad = g
         else:
@@ -245,7 +263,7 @@ class Trainer(StepOverrides):
             if record:
                 self._keep_plan(plans, key, tape, total, watched, training)
             if training:
-                total.backward()
+                total.backward(None if scale == 1.0 else backend.array_module(total.data).full_like(total.data, scale))
             loss, values = total.data, [t.data for t in watched]
         value = float(loss)
         if training:
@@ -378,6 +396,49 @@ class Trainer(StepOverrides):
             for y, s in zip(ys, shapes + [None] * (len(ys) - len(shapes)))
         ]
 
+    def _fixed_batch_size(self) -> int | None:
+        """The batch size the model's Input fixes (``Input(batch_size=N)``), or None when it is free."""
+        if getattr(self, "_functional", False):
+            dims = [t.shape[0] for t in self.inputs]
+        else:
+            layer = getattr(self, "_input_layer", None)
+            dims = [layer.batch_shape[0]] if layer is not None else []
+        fixed = sorted({d for d in dims if d is not None})
+        if len(fixed) > 1:
+            raise ValueError(f"Model {self.name!r}: its inputs fix different batch sizes {fixed}; give them one")
+        return fixed[0] if fixed else None
+
+    def _batch_size_for(self, batch_size, default: int, n: int, steps, method: str, what: str = "batch_size") -> int:
+        """``batch_size`` checked (``default`` when None) against the batch size the model's Input may fix.
+
+        With ``Input(batch_size=N)`` every batch must hold N samples: ``batch_size`` None means N,
+        another value is an error, and so are samples that do not fill the batches run.
+        """
+        fixed = self._fixed_batch_size()
+        if fixed is None:
+            return self._check_batch_size(batch_size, default)
+        if batch_size is not None and self._check_batch_size(batch_size) != fixed:
+            raise ValueError(
+                f"Model {self.name!r}: its Input fixes the batch size at {fixed} (Input(batch_size={fixed})), "
+                f"but {method}() got {what}={batch_size}"
+            )
+        used = n if steps is None else min(n, int(steps) * fixed)
+        if used % fixed:
+            raise ValueError(
+                f"Model {self.name!r}: its Input fixes the batch size at {fixed} (Input(batch_size={fixed})), but "
+                f"{method}() got {used} samples, which do not fill batches of {fixed} (the last would hold {used % fixed}); "
+                f"give a multiple of {fixed} samples"
+            )
+        return fixed
+
+    def _check_one_batch(self, xs: list, method: str) -> None:
+        fixed = self._fixed_batch_size()
+        if fixed is not None and len(xs[0]) != fixed:
+            raise ValueError(
+                f"Model {self.name!r}: its Input fixes the batch size at {fixed} (Input(batch_size={fixed})), "
+                f"but {method}() got a batch of {len(xs[0])} samples"
+            )
+
     @staticmethod
     def _check_batch_size(batch_size, default: int = 32) -> int:
         if batch_size is None:
@@ -455,7 +516,7 @@ class Trainer(StepOverrides):
         stream = is_stream(x)
         if stream:
             adapter = get_stream_adapter(self, x, y, sample_weight, batch_size, "fit", check_finite, class_weight, custom)
-        batch_size = self._check_batch_size(batch_size)
+        given_batch_size, batch_size = batch_size, self._check_batch_size(batch_size)
         if not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
         if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.floating)):
@@ -515,6 +576,17 @@ class Trainer(StepOverrides):
                 self._check_targets(val[1], "_val")
             val = (val[0], self._shape_targets(val[1]), val[2])
         n = len(xs[0])
+        if not stream:
+            batch_size = self._batch_size_for(given_batch_size, 32, n, steps_per_epoch, "fit")
+        if val is not None and val_adapter is None:
+            vbs = self._batch_size_for(
+                validation_batch_size,
+                max(batch_size, INFERENCE_BATCH),
+                len(val[0][0]),
+                validation_steps,
+                "fit",
+                "validation_batch_size",
+            )
         dist = DistributedRun.current()
         if dist is not None and (stream or val_adapter is not None):
             raise ValueError(
@@ -553,6 +625,7 @@ class Trainer(StepOverrides):
         self.history = history
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
+        spe = self.steps_per_execution
         if dist is not None:  # batch-end logs are reduced over processes: all must ask for them, or none
             want_end = dist.any(want_end)
         gen = backend.rng()
@@ -560,7 +633,7 @@ class Trainer(StepOverrides):
         self._stop_on_nonfinite, self._nonfinite_loss = on_nonfinite_loss != "continue", None
         ctrl_c = _StopAtBatchEnd()
         epoch = step = 0
-        cbs.on_train_begin()
+        cbs.on_train_begin({})
         initial_epoch, skip = self._resume_at or (initial_epoch, 0)  # a callback may resume an interrupted run
         self._resume_at = None
         logs: dict = {}
@@ -571,23 +644,29 @@ class Trainer(StepOverrides):
                     self.reset_metrics()
                     if dist is not None:
                         dist.epoch_begin()
-                    cbs.on_epoch_begin(epoch)
+                    cbs.on_epoch_begin(epoch, {})
                     if stream:
                         adapter.on_epoch_begin()
                         batches = self._stream_batches(adapter, steps, shuffle, gen)
                     else:
                         batches = _array_batches(xs, ys, sw, batch_size, steps, shuffle, gen)
                     step = -1
+                    in_round, round_begin = False, 0  # inside a round of steps_per_execution batches; its first
                     with contextlib.closing(batches):
                         for step, (xb, yb, swb) in enumerate(batches):
                             if step < skip:
                                 continue
-                            if want_begin:
-                                cbs.batch("on_train_batch_begin", step)
+                            if not in_round:
+                                in_round, round_begin = True, step
+                                if want_begin:
+                                    cbs.batch("on_train_batch_begin", step, {})
                             if self._train_batch(xb, yb, swb, custom, on_nonfinite_loss, epoch, step, epochs, steps):
                                 break
-                            if want_end:
-                                cbs.batch("on_train_batch_end", step, self._logs())
+                            last = steps is not None and step + 1 == steps
+                            if (step + 1) % spe == 0 or last or self.stop_training or ctrl_c.requested:
+                                in_round = False
+                                if want_end:  # Keras's index: the round's last, as if it were full (EpochIterator)
+                                    cbs.batch("on_train_batch_end", round_begin + spe - 1, self._logs())
                             if self.stop_training or ctrl_c.requested:
                                 break
                     if stream:
@@ -607,7 +686,6 @@ class Trainer(StepOverrides):
                         if val_adapter is not None:
                             val_logs = self._evaluate_batches(self._stream_batches(val_adapter, validation_steps), cbs)
                         else:
-                            vbs = self._check_batch_size(validation_batch_size, max(batch_size, INFERENCE_BATCH))
                             val_logs = self._evaluate_arrays(*val, vbs, cbs, validation_steps)
                         logs.update({f"val_{k}": v for k, v in val_logs.items()})
                     cbs.on_epoch_end(epoch, logs)
@@ -668,13 +746,19 @@ class Trainer(StepOverrides):
     def _evaluate_batches(self, batches, cbs) -> dict:
         """Loss and metrics over ``batches`` of ``(xs, ys, sw)``, with the test callbacks."""
         self.reset_metrics()
-        cbs.on_test_begin()
-        want_end = cbs.wants("on_test_batch_end")
+        spe = self.steps_per_execution
+        cbs.on_test_begin({})
+        want_begin, want_end = cbs.wants("on_test_batch_begin"), cbs.wants("on_test_batch_end")
         if self._dist is not None:
             want_end = self._dist.any(want_end)
         custom = self._overrides("test_step")
+        step, open_round = -1, False  # a round of steps_per_execution batches whose end hook has not run
         with contextlib.closing(batches):
             for step, batch in enumerate(batches):
+                if step % spe == 0:
+                    open_round = True
+                    if want_begin:
+                        cbs.batch("on_test_batch_begin", step, {})
                 if self._dist is not None:
                     batch = self._dist.shard_eval(batch)
                 if not len(batch[0][0]):
@@ -683,8 +767,12 @@ class Trainer(StepOverrides):
                     self._custom_logs = self._custom_batch("test_step", *batch)
                 else:
                     self._step(*batch, training=False)
-                if want_end:
-                    cbs.batch("on_test_batch_end", step, self._logs())
+                if (step + 1) % spe == 0:
+                    open_round = False
+                    if want_end:
+                        cbs.batch("on_test_batch_end", step, self._logs())
+        if open_round and want_end:  # the last, short round: Keras's index, as if it were full
+            cbs.batch("on_test_batch_end", step - step % spe + spe - 1, self._logs())
         logs = self._logs()
         cbs.on_test_end(logs)
         return logs
@@ -718,8 +806,9 @@ class Trainer(StepOverrides):
             adapter = get_stream_adapter(self, x, y, sample_weight, batch_size, "evaluate", check_finite, None, custom)
             xs, ys, sw = adapter.first()
         else:
-            batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
+            given_batch_size, batch_size = batch_size, self._check_batch_size(batch_size, INFERENCE_BATCH)
             xs, ys, sw = self._prepare_data(x, y, sample_weight, None, check_finite, custom, "evaluate")
+            batch_size = self._batch_size_for(given_batch_size, INFERENCE_BATCH, len(xs[0]), steps, "evaluate")
         if not custom:
             self._ensure_built(xs)
             self._check_targets(ys)
@@ -777,10 +866,11 @@ class Trainer(StepOverrides):
         """
         if is_stream(x):
             return self._predict_stream(x, batch_size, verbose, steps, callbacks, check_finite)
-        batch_size = self._check_batch_size(batch_size, INFERENCE_BATCH)
+        given_batch_size, batch_size = batch_size, self._check_batch_size(batch_size, INFERENCE_BATCH)
         xs = self._prepare_x(x, check_finite=check_finite, method="predict")
         self._ensure_built(xs)
         n = len(xs[0])
+        batch_size = self._batch_size_for(given_batch_size, INFERENCE_BATCH, n, steps, "predict")
         verbose = 1 if verbose == "auto" else int(verbose)
         n_steps = math.ceil(n / batch_size) if steps is None else min(int(steps), math.ceil(n / batch_size))
         cb_list = list(callbacks or [])
@@ -789,12 +879,18 @@ class Trainer(StepOverrides):
         cbs = callbacks_module.CallbackList(
             cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "predict"}
         )
-        want_end = cbs.wants("on_predict_batch_end")
+        want_begin, want_end = cbs.wants("on_predict_batch_begin"), cbs.wants("on_predict_batch_end")
+        spe = self.steps_per_execution
         custom = self._overrides("predict_step")
-        cbs.on_predict_begin()
+        cbs.on_predict_begin({})
         results = None
         stop = min(n, n_steps * batch_size)
+        round_start = 0
         for step, idx in enumerate(data.batch_indices(stop, batch_size)):
+            if step % spe == 0:
+                round_start = idx.start if isinstance(idx, slice) else int(idx[0])
+                if want_begin:
+                    cbs.batch("on_predict_batch_begin", step, {})
             xb = [a[idx] for a in xs]
             outs = self._custom_batch("predict_step", xb, [], None) if custom else self._infer(xb)
             if results is None:  # one output buffer per output, filled in place
@@ -802,9 +898,13 @@ class Trainer(StepOverrides):
                 results = [backend.array_module(o).empty((stop,) + o.shape[1:], dtype=k) for o, k in zip(outs, kinds)]
             for buf, o in zip(results, outs):
                 buf[idx] = o
-            if want_end:
-                cbs.batch("on_predict_batch_end", step, {"outputs": outs})
-        cbs.on_predict_end()
+            if want_end and ((step + 1) % spe == 0 or step + 1 == n_steps):
+                # the outputs of this round's batches (Keras: one per output, the batches concatenated)
+                end = idx.stop if isinstance(idx, slice) else int(idx[-1]) + 1
+                outputs = [buf[round_start:end] for buf in results] if spe > 1 else list(outs)
+                index = step - step % spe + spe - 1  # as fit's
+                cbs.batch("on_predict_batch_end", index, {"outputs": outputs[0] if len(outputs) == 1 else outputs})
+        cbs.on_predict_end({})
         results = [Tensor._wrap(r, False).numpy() for r in results]
         return results[0] if len(results) == 1 else results
 
@@ -820,20 +920,35 @@ class Trainer(StepOverrides):
         cbs = callbacks_module.CallbackList(
             cb_list, model=self, params={"verbose": verbose, "steps": n_steps, "mode": "predict"}
         )
-        want_end = cbs.wants("on_predict_batch_end")
+        want_begin, want_end = cbs.wants("on_predict_batch_begin"), cbs.wants("on_predict_batch_end")
+        spe = self.steps_per_execution
         custom = self._overrides("predict_step")
-        cbs.on_predict_begin()
+        cbs.on_predict_begin({})
         parts = []
+        step, round_start = -1, 0
         with contextlib.closing(adapter.epoch(n_steps)) as batches:
             for step, (xb, _, _) in enumerate(batches):
+                if step % spe == 0:
+                    round_start = step
+                    if want_begin:
+                        cbs.batch("on_predict_batch_begin", step, {})
                 self._check_model_input(xb)
                 outs = self._custom_batch("predict_step", xb, [], None) if custom else self._infer(xb)
                 parts.append([Tensor._wrap(o, False).numpy() for o in outs])
-                if want_end:
-                    cbs.batch("on_predict_batch_end", step, {"outputs": outs})
-        cbs.on_predict_end()
+                if want_end and (step + 1) % spe == 0:
+                    cbs.batch("on_predict_batch_end", step, {"outputs": self._round_outputs(parts, round_start)})
+        if want_end and step >= 0 and (step + 1) % spe:  # the last, short round
+            index = step - step % spe + spe - 1
+            cbs.batch("on_predict_batch_end", index, {"outputs": self._round_outputs(parts, round_start)})
+        cbs.on_predict_end({})
         results = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
         return results[0] if len(results) == 1 else results
+
+    @staticmethod
+    def _round_outputs(parts: list, start: int):
+        """The outputs of the batches since ``start`` (one array per output, the batches concatenated)."""
+        outs = [np.concatenate([p[i] for p in parts[start:]]) for i in range(len(parts[start]))]
+        return outs[0] if len(outs) == 1 else outs
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict: bool = False):
         """One gradient step on one batch; returns that batch's loss (and metrics).
@@ -848,6 +963,7 @@ class Trainer(StepOverrides):
         self._assert_compiled("train_on_batch")
         xs, ys, sw = self._prepare_xy(x, y, sample_weight, class_weight, method="train_on_batch")
         self._ensure_built(xs)
+        self._check_one_batch(xs, "train_on_batch")
         self._check_targets(ys)
         ys = self._shape_targets(ys)
         self.reset_metrics()
@@ -870,6 +986,7 @@ class Trainer(StepOverrides):
         self._assert_compiled("test_on_batch")
         xs, ys, sw = self._prepare_xy(x, y, sample_weight, method="test_on_batch")
         self._ensure_built(xs)
+        self._check_one_batch(xs, "test_on_batch")
         self._check_targets(ys)
         ys = self._shape_targets(ys)
         self.reset_metrics()
@@ -895,6 +1012,7 @@ class Trainer(StepOverrides):
         """
         xs = self._prepare_x(x, method="predict_on_batch")
         self._ensure_built(xs)
+        self._check_one_batch(xs, "predict_on_batch")
         results = [Tensor._wrap(o, False).numpy() for o in self._infer(xs)]
         return results[0] if len(results) == 1 else results
 
@@ -935,6 +1053,9 @@ class Trainer(StepOverrides):
             "loss_weights": saving.serialize_object(self._compiled_loss.weights_spec, "loss"),
             "metrics": saving.serialize_object(self._compiled_metrics.spec, "metric"),
             "weighted_metrics": saving.serialize_object(self._compiled_metrics.weighted_spec, "metric"),
+            "run_eagerly": self._run_eagerly,
+            "steps_per_execution": self.steps_per_execution,
+            "jit_compile": self._jit_compile,
         }
 
     def compile_from_config(self, config: dict) -> None:
@@ -960,6 +1081,9 @@ class Trainer(StepOverrides):
             loss_weights=config.get("loss_weights"),
             metrics=saving.deserialize_object(config.get("metrics"), "metric"),
             weighted_metrics=saving.deserialize_object(config.get("weighted_metrics"), "metric"),
+            run_eagerly=config.get("run_eagerly", False),
+            steps_per_execution=config.get("steps_per_execution", 1),
+            jit_compile=config.get("jit_compile", "auto"),
         )
 
 

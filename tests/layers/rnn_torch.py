@@ -80,3 +80,17 @@ def torch_run(torch, kind: str, arrays: dict, go_backwards: bool = False) -> dic
         result.update(grad_kernel=g_ih, grad_recurrent_kernel=g_hh, grad_bias=g_bih)
     result["grad_x"] = x.grad.numpy()
     return result
+
+
+def torch_bidirectional_lstm(torch, arrays: dict) -> np.ndarray:
+    """torch's bidirectional nn.LSTM: the forward half with ``arrays``' weights, the backward half with the
+    kernel halved (so the halves differ), zero recurrent biases; the sequence output (B, T, 2U)."""
+    net = torch.nn.LSTM(D, U, batch_first=True, bidirectional=True).double()
+    with torch.no_grad():
+        for suffix, scale in (("", 1.0), ("_reverse", 0.5)):
+            getattr(net, f"weight_ih_l0{suffix}").copy_(torch.tensor(arrays["kernel"].T * scale))
+            getattr(net, f"weight_hh_l0{suffix}").copy_(torch.tensor(arrays["recurrent_kernel"].T.copy()))
+            getattr(net, f"bias_ih_l0{suffix}").copy_(torch.tensor(arrays["bias"]))
+            getattr(net, f"bias_hh_l0{suffix}").zero_()
+        out, _ = net(torch.tensor(arrays["x"]))
+    return out.numpy()

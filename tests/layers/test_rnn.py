@@ -17,7 +17,7 @@ import pytest
 import myelin
 from myelin import Tensor, layers
 from tests.layers import checks
-from tests.layers.rnn_torch import B, D, T, U, case_arrays, torch_run
+from tests.layers.rnn_torch import B, D, T, U, case_arrays, torch_bidirectional_lstm, torch_run
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "data" / "rnn_golden.json").read_text())
 KINDS = {"lstm": layers.LSTM, "gru": layers.GRU, "simple_rnn": layers.SimpleRNN}
@@ -233,21 +233,21 @@ def test_bidirectional_every_merge_mode(float64, merge_mode):
         checks.gradients(bi, x[:2, :4], mask=MASK[:2, :4], max_checks=20)
 
 
-def test_bidirectional_backward_half_matches_torch_bidirectional(float64, torch):
+def _bidirectional_myelin() -> np.ndarray:
     arrays = case_arrays("lstm")
     bi = layers.Bidirectional(layers.LSTM(U, return_sequences=True))
     bi(arrays["x"])
     bi.forward_layer.set_weights([arrays["kernel"], arrays["recurrent_kernel"], arrays["bias"]])
     bi.backward_layer.set_weights([arrays["kernel"] * 0.5, arrays["recurrent_kernel"], arrays["bias"]])
-    net = torch.nn.LSTM(D, U, batch_first=True, bidirectional=True).double()
-    with torch.no_grad():
-        for suffix, scale in (("", 1.0), ("_reverse", 0.5)):
-            getattr(net, f"weight_ih_l0{suffix}").copy_(torch.tensor(arrays["kernel"].T * scale))
-            getattr(net, f"weight_hh_l0{suffix}").copy_(torch.tensor(arrays["recurrent_kernel"].T.copy()))
-            getattr(net, f"bias_ih_l0{suffix}").copy_(torch.tensor(arrays["bias"]))
-            getattr(net, f"bias_hh_l0{suffix}").zero_()
-    want, _ = net(torch.tensor(arrays["x"]))
-    checks.close(bi(arrays["x"]).data, want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    return bi(arrays["x"]).data
+
+
+def test_bidirectional_backward_half_matches_torch_bidirectional(float64, torch):
+    checks.close(_bidirectional_myelin(), torch_bidirectional_lstm(torch, case_arrays("lstm")), rtol=1e-10, atol=1e-12)
+
+
+def test_bidirectional_matches_committed_torch_golden_values(float64):
+    checks.close(_bidirectional_myelin(), np.asarray(GOLDEN["bidirectional_lstm"]), rtol=1e-10, atol=1e-12)
 
 
 def test_time_distributed_applies_the_layer_to_every_step(float64):

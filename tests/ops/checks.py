@@ -39,4 +39,5 @@ def assert_grads(fn, *arrays, tol=1e-6, eps=1e-6):
     assert analytic, "no floating input to differentiate"
     for a, n in zip(analytic, numeric):
         scale = max(1.0, float(np.abs(n).max(initial=0.0)))
+        # central differences: truncation eps^2 and rounding 1e-16/eps leave about 1e-8; tol keeps a margin
         np.testing.assert_allclose(a, n, atol=tol * scale, rtol=0)

@@ -3,7 +3,7 @@
 Example:
     >>> import numpy as np
     >>> from myelin.layers import RMSNormalization
-    >>> RMSNormalization(epsilon=0.0)(np.array([[3.0, 4.0]])).data.round(4).tolist()
+    >>> RMSNormalization(epsilon=0.0)(np.array([[3.0, 4.0]])).data.astype(float).round(4).tolist()
     [[0.8485, 1.1314]]
 """
 

@@ -3,7 +3,7 @@
 Example:
     >>> import numpy as np
     >>> from myelin.layers import UnitNormalization
-    >>> UnitNormalization()(np.array([[3.0, 4.0]])).data.tolist()
+    >>> UnitNormalization()(np.array([[3.0, 4.0]])).data.astype(float).round(4).tolist()
     [[0.6, 0.8]]
 """
 

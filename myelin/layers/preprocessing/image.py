@@ -779,7 +779,7 @@ class RandomBrightness(_RandomLayer):
     Example:
         >>> import numpy as np
         >>> layer = RandomBrightness((0.1, 0.1), value_range=(0, 1))  # always +0.1
-        >>> layer(np.array([0.2, 0.95]).reshape(1, 1, 2, 1))[0, 0, :, 0].data.round(6).tolist()
+        >>> layer(np.array([0.2, 0.95]).reshape(1, 1, 2, 1))[0, 0, :, 0].data.astype("float64").round(6).tolist()
         [0.3, 1.0]
     """
 
