@@ -1,4 +1,4 @@
-"""Arguments found accepted and ignored (notes.d/c12rest/FINDINGS.md) now act, or are refused with a clear error."""
+"""Arguments found accepted and ignored (docs/ignored_arguments.md) now act, or are refused with a clear error."""
 
 from __future__ import annotations
 

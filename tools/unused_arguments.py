@@ -1,13 +1,13 @@
 """List the parameters of myelin's public functions and methods that their body never reads.
 
-    python notes.d/c12rest/unused_arguments.py            # parameters never read, from the repository root
-    python notes.d/c12rest/unused_arguments.py --stored   # arguments kept on self and read nowhere else
+    python tools/unused_arguments.py            # parameters never read, from the repository root
+    python tools/unused_arguments.py --stored   # arguments kept on self and read nowhere else
 
 A parameter counts as read when its name is loaded anywhere in the body (nested functions
 included), or the body calls ``locals()``. Bodies that do nothing (``...``, ``pass``, a docstring,
 ``raise NotImplementedError``: hooks meant to be overridden) are left out; so are private names
 (a leading underscore) except ``__init__``/``__call__``. What it prints is reviewed by hand in
-notes.d/c12rest/FINDINGS.md.
+docs/ignored_arguments.md.
 """
 
 from __future__ import annotations
