@@ -193,6 +193,8 @@ def load_outcome(path, probe_rows: int = 2) -> str:
     except myelin.saving.ModelFileError as err:
         return f"refused: {err}"
     shapes = model.input_shape if isinstance(model.input_shape, list) else [model.input_shape]
+    fixed = {s[0] for s in shapes if s[0] is not None}  # a file may fix the batch size (Input(batch_size=N))
+    probe_rows = fixed.pop() if len(fixed) == 1 else probe_rows
     xs = [np.zeros((probe_rows, *(1 if d is None else d for d in s[1:])), dtype=np.float32) for s in shapes]
     with np.errstate(all="ignore"):
         out = model.predict(xs[0] if len(xs) == 1 else xs, verbose=0)

@@ -110,8 +110,7 @@ def run_fuzz(bases, data) -> None:
     assert outcome == "loaded" or outcome.startswith("refused: ")
 
 
-# derandomize: CI runs the same 5,300 damaged files every time (a random seed once failed one full run and
-# could not be reproduced; an occasional seeded run, --hypothesis-seed=N, looks further).
+# derandomize: CI runs the same damaged files every time; a seeded run (--hypothesis-seed=N) looks further.
 FUZZ = settings(
     deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
