@@ -26,12 +26,7 @@ from __future__ import annotations
 from ... import constraints, initializers, ops, regularizers
 from ...ops.batchnorm import batch_norm
 from ..base import REGISTRY, Layer, _shape_str
-
-
-def _config_of(obj):
-    if obj is None:
-        return None
-    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+from ..core import _config_of
 
 
 def _check_axis(layer, axis, shape) -> int:
