@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from tests.layers.attention_torch import mha_arrays, mha_torch, norm_arrays, norm_torch
 
 
 def main() -> None:
+    import torch
+
     torch.set_num_threads(1)
     golden = {"torch": torch.__version__}
     for case in ("self", "causal", "cross"):

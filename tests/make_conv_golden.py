@@ -12,13 +12,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from myelin import backend
 from tests.layers.conv_torch import CASES, case_arrays, torch_run
 
 
 def main() -> None:
+    import torch
+
     torch.set_num_threads(1)
     backend.set_floatx("float64")
     golden = {"torch": torch.__version__}
