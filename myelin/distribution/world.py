@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -156,11 +157,19 @@ def _install_abort_hook() -> None:
         import traceback  # noqa: PLC0415
 
         text = "".join(traceback.format_exception(kind, value, tb))
+        if getattr(value, "_raised_on_every_process", False):
+            # every process found the same fault (a disagreement checked collectively): each ends on its own,
+            # process 0 tells it once, and no abort races the launcher's forwarding of the message
+            if rank() == 0:
+                header = f"myelin.distribution: every one of the {world_size()} processes stopped on this error\n"
+                os.write(2, (header + text).encode("utf-8", "replace"))
+            return
         header = f"myelin.distribution: process {rank()} of {world_size()} failed; stopping every process\n"
         try:
             os.write(2, (header + text).encode("utf-8", "replace"))  # one write: lines of ranks do not interleave
         finally:
             if _comm is not None and _comm.Get_size() > 1:
+                time.sleep(0.25)  # MPI_Abort tears the job down at once: let the launcher forward the traceback first
                 _comm.Abort(1)
             previous(kind, value, tb)
 

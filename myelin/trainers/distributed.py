@@ -140,11 +140,13 @@ class DistributedRun:
             values = [f.get(key) for f in facts]
             if any(v != values[0] for v in values[1:]):
                 per_rank = "; ".join(f"process {r}: {v}" for r, v in enumerate(values))
-                raise ValueError(
+                error = ValueError(
                     f"DataParallel: the processes disagree on {key!r} before the first step ({per_rank}); every process "
                     "must run the same script on the same model and "
                     + ("the same data (auto_shard_dataset=True)" if self.auto else "equally many batches of its own data")
                 )
+                error._raised_on_every_process = True  # every process saw the same gathered facts and raises this
+                raise error
 
     def broadcast_state(self, model) -> None:
         """Process 0's weights and optimizer state everywhere (the start of every fit)."""

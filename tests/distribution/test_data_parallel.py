@@ -114,6 +114,7 @@ def test_a_mismatch_between_processes_is_named_before_the_first_step(tmp_path, w
     proc = run("mismatch", tmp_path, what)
     assert proc.returncode != 0
     assert f"the processes disagree on {named}" in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.count("the processes disagree") == 1  # every process raises it; process 0 tells it once
 
 
 def test_a_killed_process_resumes_from_the_last_backup_exactly(tmp_path):
