@@ -61,7 +61,10 @@ def env_status(name: str) -> tuple[bool, str]:
 
 def clean_env(threads: int | None = None, extra: dict | None = None, repo_on_path: bool = True) -> dict:
     """The environment for a child process: no inherited virtualenv, the repo root on the path, ``threads`` BLAS threads."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    # PYTHONDONTWRITEBYTECODE (set on some machines) would make every measured process compile the checkout's
+    # modules from source again: a user's Python caches their bytecode, so the children do too.
+    dropped = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     if repo_on_path:  # myelin and bench are imported from the checkout being measured
         env["PYTHONPATH"] = str(REPO_ROOT)
     env["PYTHONHASHSEED"] = "0"
