@@ -205,6 +205,12 @@ def test_cifar_bad_files_are_refused(home):
         cifar10.load_data(path=str(home / "plain.bin"))
     with pytest.raises(FileNotFoundError, match=r"path must name cifar-10-binary\.tar\.gz"):
         cifar10.load_data(path=str(home / "nowhere"))
+    # a path the caller gives is read or refused, even when a cache holds the data
+    files.write_folder(myelin_cache(home) / "cifar-10-batches-bin", files.cifar10_binary_files())
+    (home / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"holds neither cifar-10-binary\.tar\.gz nor"):
+        cifar10.load_data(path=str(home / "empty"))
+    _check_cifar10(cifar10.load_data())
 
 
 def test_cifar100_labels_and_label_mode(home):
@@ -252,6 +258,11 @@ def test_fashion_mnist_folder_gz_or_not_and_errors(home, monkeypatch):
         assert x_test.shape == (4, 28, 28) and y_train.dtype == np.uint8
     with pytest.raises(FileNotFoundError, match="path must be a folder"):
         fashion_mnist.load_data(path=str(home / "missing"))
+    files.write_fashion(keras_cache(home) / "fashion-mnist")
+    (home / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="does not hold the four files"):
+        fashion_mnist.load_data(path=str(home / "empty"))  # not the cache's copy
+    (keras_cache(home) / "fashion-mnist" / "train-images-idx3-ubyte.gz").unlink()
     with pytest.raises(FileNotFoundError) as err:
         fashion_mnist.load_data()
     message = str(err.value)

@@ -161,9 +161,12 @@ def load(spec: Spec, path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndar
         raise FileNotFoundError(
             f"{spec.title}: path must name {spec.archive} or a folder holding it or its files, got {path!r}"
         )
-    places = _common.candidates(path, spec.env, [spec.archive, spec.folder])
     found = None
-    for location in places:
+    if path is not None:  # what the caller chose: read there or fail, never fall back elsewhere
+        found = _read(spec, Path(path).expanduser())
+        if found is None:
+            raise FileNotFoundError(f"{spec.title}: {path} holds neither {spec.archive} nor the files of {spec.folder}")
+    for location in _common.candidates(None, spec.env, [spec.archive, spec.folder]) if found is None else ():
         found = _read(spec, location)
         if found is not None:
             break

@@ -20,8 +20,8 @@ integer sequences. The raw reviews (``aclImdb``) are text, not these indices:
 Example:
     >>> from myelin.datasets import imdb
     >>> (x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=10000)  # doctest: +SKIP
-    >>> x_train.shape, x_train[0][:3]  # doctest: +SKIP
-    ((25000,), [1, 194, 1153])
+    >>> x_train.shape, x_test.shape, x_train[0][0]  # doctest: +SKIP
+    ((25000,), (25000,), 1)
 """
 
 from __future__ import annotations
