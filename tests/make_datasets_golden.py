@@ -80,7 +80,14 @@ def main() -> None:
     )
 
     assert keras.config.image_data_format() == "channels_last"
-    folder = Path(tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as tmp:
+        golden = _run_keras(Path(tmp), boston_housing, california_housing, cifar10, cifar100, fashion_mnist, imdb, reuters)
+    golden["keras_version"] = keras.__version__
+    GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {GOLDEN}")
+
+
+def _run_keras(folder, boston_housing, california_housing, cifar10, cifar100, fashion_mnist, imdb, reuters) -> dict:
     _write_cifar_python(folder)
     fashion = files.write_fashion(folder / "fashion-mnist")
     imdb_npz = files.write_npz(folder / "imdb.npz", files.imdb_arrays())
@@ -106,9 +113,7 @@ def main() -> None:
     golden["boston_housing"] = [describe_result(boston_housing.load_data(**case)) for case in files.BOSTON_CASES]
     california_housing.get_file = returning(california)
     golden["california_housing"] = [describe_result(california_housing.load_data(**case)) for case in files.CALIFORNIA_CASES]
-    golden["keras_version"] = keras.__version__
-    GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {GOLDEN}")
+    return golden
 
 
 if __name__ == "__main__":
