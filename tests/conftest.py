@@ -82,6 +82,7 @@ def offline(monkeypatch, tmp_path):
     """No downloads and an empty cache folder."""
     monkeypatch.setenv("MYELIN_OFFLINE", "1")
     monkeypatch.setenv("MYELIN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))  # Keras's cache is read too
     monkeypatch.delenv("MYELIN_MNIST", raising=False)
     return tmp_path
 

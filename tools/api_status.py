@@ -21,10 +21,6 @@ _SYMBOLIC = (
 )
 _QUANT = "no quantization (int8/int4/float8 weights) in myelin"
 _DIST = "myelin runs in one process on one device; no distribution or sharding API"
-_DATASET = (
-    "a downloaded data set: myelin.datasets ships only mnist (read from a local file, downloaded "
-    "only when a network is there); the others are not yet written"
-)
 
 ABSENT: dict[str, str] = {
     # keras (top level)
@@ -86,15 +82,22 @@ DIFFERS: dict[str, str] = {
     "keras.ops": "see docs/ops.md",
     "keras.wrappers": "SKLearnClassifier and SKLearnRegressor; SKLearnTransformer not yet",
     "keras.datasets.mnist": "load_data(path) reads a local copy first and downloads only when a network is there",
+    "keras.datasets.cifar10": (
+        "reads the binary version (cifar-10-binary.tar.gz, no pickle), not Keras's pickle-based python batches; "
+        "load_data also takes path= (docs/datasets.md)"
+    ),
+    "keras.datasets.cifar100": (
+        "reads the binary version (cifar-100-binary.tar.gz, no pickle), not Keras's pickle-based python batches; "
+        "load_data also takes path= (docs/datasets.md)"
+    ),
+    "keras.datasets.fashion_mnist": "load_data also takes path=; downloads are checked against Zalando's SHA-256",
+    "keras.datasets.imdb": "load_data takes no `**kwargs` (Keras takes and ignores them); the arguments are checked",
+    "keras.datasets.reuters": "load_data refuses a test_split outside [0, 1] (Keras computes a meaningless split)",
 }
-
-_DATASETS = {"boston_housing", "california_housing", "cifar10", "cifar100", "fashion_mnist", "imdb", "reuters"}
 
 
 def absent_reason(namespace: str, name: str) -> str | None:
     """The reason shared by a group of absent names, or None when there is none."""
-    if namespace == "keras.datasets" and name in _DATASETS:
-        return _DATASET
     if namespace == "keras.mixed_precision":
         return _MIXED
     return NOT_YET

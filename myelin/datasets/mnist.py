@@ -6,7 +6,9 @@
 1. ``path``, when it names an existing ``mnist.npz`` file or a folder of IDX files;
 2. the file or folder in the environment variable ``MYELIN_MNIST``;
 3. the cache folder ``$MYELIN_HOME/datasets`` (default ``~/.myelin/datasets``), where
-   ``path`` (default ``mnist.npz``) or the four IDX files may lie.
+   ``path`` (default ``mnist.npz``) or the four IDX files may lie;
+4. Keras's cache folder (``$KERAS_HOME/datasets``, default ``~/.keras/datasets``), where
+   Keras keeps ``mnist.npz``.
 
 If none has the data, it downloads Keras's ``mnist.npz`` into the cache and checks its
 SHA-256, unless ``MYELIN_OFFLINE=1`` is set or no network answers; then it fails with a
@@ -48,6 +50,17 @@ def cache_dir() -> Path:
         'datasets'
     """
     home = os.environ.get("MYELIN_HOME") or os.path.join(os.path.expanduser("~"), ".myelin")
+    return Path(home) / "datasets"
+
+
+def keras_cache_dir() -> Path:
+    """Keras's datasets folder, read too (never written): ``$KERAS_HOME/datasets`` or ``~/.keras/datasets``.
+
+    Example:
+        >>> keras_cache_dir().name
+        'datasets'
+    """
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(home) / "datasets"
 
 
@@ -154,7 +167,7 @@ def load_data(path: str = "mnist.npz"):
     if os.environ.get("MYELIN_MNIST"):
         candidates.append(Path(os.path.expanduser(os.environ["MYELIN_MNIST"])))
     cache = cache_dir()
-    candidates += [cache / given.name, cache / "mnist", cache]
+    candidates += [cache / given.name, cache / "mnist", cache, keras_cache_dir() / given.name]
     for location in candidates:
         result = _load(location)
         if result is not None:
@@ -167,7 +180,7 @@ def load_data(path: str = "mnist.npz"):
             reason = f"the download from {ORIGIN} failed ({err})"
     raise FileNotFoundError(
         "MNIST was not found and could not be downloaded: " + reason + ".\n"
-        f"Put Keras's mnist.npz (SHA-256 {SHA256}) at {cache / 'mnist.npz'},\n"
+        f"Put Keras's mnist.npz (SHA-256 {SHA256}) at {cache / 'mnist.npz'} or {keras_cache_dir() / 'mnist.npz'},\n"
         f"or the four IDX files ({', '.join(IDX_FILES.values())}, each optionally .gz) in {cache},\n"
         "or point the environment variable MYELIN_MNIST (or the path argument) at such a file or folder."
     )
