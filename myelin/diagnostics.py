@@ -11,7 +11,10 @@ records for every layer and every epoch:
   mean over the epoch's steps (around 1e-3 is the usual healthy value; near 1 the learning
   rate is too high; below 1e-6 the layer hardly learns);
 - ``dead_fraction`` (layers with a relu activation): the fraction of units that output 0 for
-  every sample of a fixed sample batch: they pass no signal on and get no gradient;
+  every sample of a fixed sample batch: they pass no signal on and get no gradient; with
+  ``dead_units``, the indices of those units. A unit is one output channel: a Dense unit, a
+  convolution's filter (dead when its map is 0 at every position of every sample; the
+  channel axis follows ``data_format``), a Dense unit applied along a sequence (0 at every step);
 - ``saturation`` (sigmoid and tanh): the fraction of activations where the derivative is
   below a tenth of its maximum (sigmoid: a(1 - a) < 0.025; tanh: 1 - a² < 0.1), so that
   almost no gradient passes.
@@ -31,7 +34,7 @@ Example:
     >>> x = np.random.default_rng(0).normal(size=(32, 3))
     >>> history = model.fit(x, x.sum(axis=1), epochs=2, verbose=0, diagnostics=True)
     >>> sorted(history.diagnostics["layers"]["h"])
-    ['dead_fraction', 'grad_norm', 'grad_norm_max', 'update_ratio', 'weight_norm']
+    ['dead_fraction', 'dead_units', 'grad_norm', 'grad_norm_max', 'update_ratio', 'weight_norm']
     >>> len(history.diagnostics["layers"]["h"]["grad_norm"])
     2
 """
@@ -110,6 +113,7 @@ class Diagnostics(Callback):
     # ------------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None):
         self.records = {"epoch": [], "layers": {}, "activations": {}, "warnings": []}
+        self._unit_names: dict = {}
         self._warned: set = set()
         self._sample: list | None = None
         self._layers = [(name, weights) for name, _, weights in layer_weights(self.model)]
@@ -178,12 +182,17 @@ class Diagnostics(Callback):
             return
         steps, _ = walk(self.model, self._sample if len(self._sample) > 1 else self._sample[0])
         for step in steps:
-            stat = activation_statistic(step.activation, _host(step.value.data))
+            output = _host(step.value.data)
+            stat = activation_statistic(step.activation, output, step.channel_axis)
             if stat is None:
                 continue
             key, value = stat
             self.records["activations"][step.name] = step.activation
-            self.records["layers"].setdefault(step.name, {}).setdefault(key, []).append(value)
+            entry = self.records["layers"].setdefault(step.name, {})
+            entry.setdefault(key, []).append(value)
+            if key == "dead_fraction":
+                entry.setdefault("dead_units", []).append(dead_units(output, step.channel_axis))
+                self._unit_names[step.name] = "channels" if step.kind == "conv" or output.ndim > 2 else "units"
 
     def _check(self, epoch: int) -> None:
         """Warn about dead or saturated units first (often the cause), then about the gradients."""
@@ -192,13 +201,16 @@ class Diagnostics(Callback):
             dead = entry.get("dead_fraction", [None])[-1]
             if dead is not None and dead >= self.dead:
                 whole = "all" if dead == 1 else f"{dead:.0%}"
+                units = self._unit_names.get(name, "units")
+                which = "" if dead == 1 else f" ({_index_list(entry['dead_units'][-1])})"
+                where = " at every position" if units == "channels" else ""
                 self._warn(
                     name,
                     "dead",
-                    f"epoch {epoch + 1}: layer {name!r} is {'dead' if dead == 1 else 'dying'}: {whole} of its relu units "
-                    f"output 0 for every one of {len(self._sample[0])} samples, so they pass nothing on and receive "
-                    "no gradient. Large negative biases, a too-high learning rate or a dead layer below do this; "
-                    "lower the learning rate, or use leaky_relu.",
+                    f"epoch {epoch + 1}: layer {name!r} is {'dead' if dead == 1 else 'dying'}: {whole} of its relu {units}"
+                    f"{which} output 0{where} for every one of {len(self._sample[0])} samples, so they pass nothing on "
+                    "and receive no gradient. Large negative biases, a too-high learning rate or a dead layer below do "
+                    "this; lower the learning rate, or use leaky_relu.",
                 )
             saturated = entry.get("saturation", [None])[-1]
             if saturated is not None and saturated >= self.saturated:
@@ -245,18 +257,48 @@ class Diagnostics(Callback):
             warnings.warn(message, TrainingWarning, stacklevel=2)
 
 
-def activation_statistic(activation: str | None, output: np.ndarray) -> tuple[str, float] | None:
+def _units_last(output: np.ndarray, channel_axis: int) -> np.ndarray:
+    """(everything else, units): the samples and every position first, the units (channels) last."""
+    out = np.moveaxis(np.asarray(output, dtype=np.float64), channel_axis, -1)
+    return out.reshape(-1, out.shape[-1]) if out.ndim > 1 else out.reshape(-1, 1)
+
+
+def dead_units(output: np.ndarray, channel_axis: int = -1) -> list[int]:
+    """The units (channels) of a relu output that are 0 for every sample at every position.
+
+    Example:
+        >>> maps = np.ones((2, 3, 4, 4)); maps[:, 1] = 0.0  # channels_first: channel 1 never fires
+        >>> dead_units(maps, channel_axis=1)
+        [1]
+    """
+    return [int(i) for i in np.flatnonzero((_units_last(output, channel_axis) <= 0).all(axis=0))]
+
+
+def _index_list(indices: list[int], most: int = 10) -> str:
+    shown = ", ".join(str(i) for i in indices[:most])
+    return shown + (f", … {len(indices) - most} more" if len(indices) > most else "")
+
+
+def activation_statistic(activation: str | None, output: np.ndarray, channel_axis: int = -1) -> tuple[str, float] | None:
     """``("dead_fraction", f)`` for relu outputs, ``("saturation", f)`` for sigmoid/tanh, else None.
+
+    A relu unit is dead when it outputs 0 for every sample at every position: the units are
+    the entries of ``channel_axis`` (a conv layer's channels; the last axis by default) and
+    every other axis (batch, time, space) is a place where the unit may fire. Saturation
+    is counted over every activation.
 
     Example:
         >>> activation_statistic("relu", np.array([[0.0, 1.0], [0.0, 2.0]]))
         ('dead_fraction', 0.5)
         >>> activation_statistic("tanh", np.array([[0.99, 0.1]]))
         ('saturation', 0.5)
+        >>> maps = np.zeros((2, 5, 5, 4)); maps[0, 2, 3, :3] = 1.0  # channel 3 is 0 everywhere
+        >>> activation_statistic("relu", maps)
+        ('dead_fraction', 0.25)
     """
-    out = np.asarray(output, dtype=np.float64).reshape(len(output), -1)
     if activation == "relu":
-        return "dead_fraction", float((out <= 0).all(axis=0).mean())
+        return "dead_fraction", float((_units_last(output, channel_axis) <= 0).all(axis=0).mean())
+    out = np.asarray(output, dtype=np.float64)
     if activation == "sigmoid":
         return "saturation", float((out * (1 - out) < 0.025).mean())
     if activation == "tanh":
@@ -268,4 +310,4 @@ def _host(a) -> np.ndarray:
     return a if array_module(a).__name__ == "numpy" else a.get()
 
 
-__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic"]
+__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic", "dead_units"]
