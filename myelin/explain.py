@@ -783,7 +783,9 @@ def _forward_lines(e: Explanation, shown: int) -> list[str]:
     lines = []
     input_names = ["x"] if len(e.inputs) == 1 else [f"x{i + 1}" for i in range(len(e.inputs))]
     for name, x in zip(input_names, e.inputs):
-        lines += _rows(f"input {name}", np.asarray(x).reshape(len(x), -1), shown, indent="  ")
+        x = np.asarray(x)
+        shape = f" ({'×'.join(str(d) for d in x.shape[1:])} per sample)" if x.ndim > 2 else ""
+        lines += _rows(f"input {name}{shape}", x.reshape(len(x), -1), shown, indent="  ")
     lines.append("")
     lines.append("forward pass: each layer's weighted sums and activations")
     for step in e.steps:
