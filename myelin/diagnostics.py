@@ -15,6 +15,9 @@ records for every layer and every epoch:
   ``dead_units``, the indices of those units. A unit is one output channel: a Dense unit, a
   convolution's filter (dead when its map is 0 at every position of every sample; the
   channel axis follows ``data_format``), a Dense unit applied along a sequence (0 at every step);
+- ``vanishing_units`` (Dense and convolution layers): the output units (channels) whose
+  gradient (their kernel slice and bias entry; the root mean square over the epoch's
+  batches) is below ``vanishing`` or ``vanishing_ratio`` times the layer's largest unit's;
 - ``saturation`` (sigmoid and tanh): the fraction of activations where the derivative is
   below a tenth of its maximum (sigmoid: a(1 - a) < 0.025; tanh: 1 - a² < 0.1), so that
   almost no gradient passes.
@@ -34,7 +37,7 @@ Example:
     >>> x = np.random.default_rng(0).normal(size=(32, 3))
     >>> history = model.fit(x, x.sum(axis=1), epochs=2, verbose=0, diagnostics=True)
     >>> sorted(history.diagnostics["layers"]["h"])
-    ['dead_fraction', 'dead_units', 'grad_norm', 'grad_norm_max', 'update_ratio', 'weight_norm']
+    ['dead_fraction', 'dead_units', 'grad_norm', 'grad_norm_max', 'update_ratio', 'vanishing_units', 'weight_norm']
     >>> len(history.diagnostics["layers"]["h"]["grad_norm"])
     2
 """
@@ -49,6 +52,7 @@ import numpy as np
 from .backend import array_module
 from .callback_base import Callback
 from .explain import layer_weights, walk
+from .explain_layers import layer_kind
 
 
 class TrainingWarning(UserWarning):
@@ -116,7 +120,10 @@ class Diagnostics(Callback):
         self._unit_names: dict = {}
         self._warned: set = set()
         self._sample: list | None = None
-        self._layers = [(name, weights) for name, _, weights in layer_weights(self.model)]
+        found = layer_weights(self.model)
+        self._layers = [(name, weights) for name, _, weights in found]
+        self._unit_weights = [unit_weights(layer, weights) for _, layer, weights in found]
+        self._unit_names = {name: "channels" for name, layer, _ in found if layer_kind(layer) == "conv"}
         self._prev: list | None = None
         self._buffers: list | None = None
         history = getattr(self.model, "history", None)
@@ -130,6 +137,8 @@ class Diagnostics(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._grad_sq = [[] for _ in self._layers]
+        self._unit_sq = [None for _ in self._layers]  # per output unit: the sum over the epoch's batches
+        self._batches = 0
         self._ratios = [[] for _ in self._layers]
         self._prev = None
 
@@ -142,6 +151,11 @@ class Diagnostics(Callback):
             self._sample = [array_module(s).concatenate([s, a[:room]]) for s, a in zip(self._sample, xs)]
         for i, (_, ws) in enumerate(self._layers):
             self._grad_sq[i].append(_sq_norm([w.grad for w in ws]))
+        self._batches += 1
+        for i, pairs in enumerate(self._unit_weights):
+            if pairs:
+                sq = _unit_sq(pairs)
+                self._unit_sq[i] = sq if self._unit_sq[i] is None else self._unit_sq[i] + sq
         self._record_update()
         if self._buffers is None:  # the weights before this step, kept in buffers made once
             self._buffers = [[w.data.copy() for w in ws] for _, ws in self._layers]
@@ -173,6 +187,9 @@ class Diagnostics(Callback):
             entry.setdefault("grad_norm_max", []).append(float(grads.max()) if grads.size else math.nan)
             ratios = self._ratios[i]
             entry.setdefault("update_ratio", []).append(float(np.mean(ratios)) if ratios else math.nan)
+            if self._unit_sq[i] is not None:
+                units = np.sqrt(_host(self._unit_sq[i]) / self._batches)
+                entry.setdefault("vanishing_units", []).append(self._vanishing_units(units))
         self._activation_statistics()
         self._check(epoch)
 
@@ -193,6 +210,12 @@ class Diagnostics(Callback):
             if key == "dead_fraction":
                 entry.setdefault("dead_units", []).append(dead_units(output, step.channel_axis))
                 self._unit_names[step.name] = "channels" if step.kind == "conv" or output.ndim > 2 else "units"
+
+    def _vanishing_units(self, norms: np.ndarray) -> list[int]:
+        """The output units (channels) whose gradient norm is below ``vanishing`` or ``vanishing_ratio`` x the largest."""
+        largest = float(norms.max()) if norms.size else 0.0
+        low = (norms < self.vanishing) | (norms < self.vanishing_ratio * largest)
+        return [int(i) for i in np.flatnonzero(low)]
 
     def _check(self, epoch: int) -> None:
         """Warn about dead or saturated units first (often the cause), then about the gradients."""
@@ -246,6 +269,28 @@ class Diagnostics(Callback):
                     "layer hardly learns. Saturated sigmoid/tanh units or dead relu units block the gradient on its "
                     "way down; try relu with he_normal initialization, fewer layers, or scaled inputs.",
                 )
+            else:
+                self._check_units(epoch, name, layers[name])
+
+    def _check_units(self, epoch: int, name: str, entry: dict) -> None:
+        """Warn about units (channels) that get almost no gradient although they fire: the layers above ignore them."""
+        vanishing = entry.get("vanishing_units", [None])[-1]
+        if not vanishing:
+            return
+        dead = set(entry.get("dead_units", [[]])[-1])  # a dead unit gets no gradient: the dead warning explains it
+        alive = [i for i in vanishing if i not in dead]
+        if not alive:
+            return
+        unit = self._unit_names.get(name, "units")[:-1]
+        count = f"{len(alive)} {unit}{'s' if len(alive) != 1 else ''}"
+        verb = "receive" if len(alive) != 1 else "receives"
+        self._warn(
+            name,
+            "vanishing units",
+            f"epoch {epoch + 1}: {count} of layer {name!r} ({_index_list(alive)}) {verb} almost no gradient (a norm "
+            f"below {self.vanishing_ratio:g} times the layer's largest {unit}'s) although not dead, so they hardly "
+            "learn: the layers above ignore what they output (zero or frozen weights from them, or saturated units above).",
+        )
 
     def _warn(self, layer: str, kind: str, message: str) -> None:
         """Record (and warn about) each problem once per layer per fit, at the first epoch that shows it."""
@@ -255,6 +300,64 @@ class Diagnostics(Callback):
         self.records["warnings"].append(message)
         if self.warn:
             warnings.warn(message, TrainingWarning, stacklevel=2)
+
+
+def unit_weights(layer, weights) -> list[tuple]:
+    """``(weight, unit axis)`` for the trainable weights of ``layer`` that belong to one output unit per entry.
+
+    The output units are a Dense layer's units, a convolution's filters (output channels):
+    a kernel's last axis (a transposed convolution's second last; a depthwise kernel's last
+    two, flattened, as its output channels are), a bias's only axis. A separable
+    convolution's depthwise kernel feeds every output channel, so it is left out. Other
+    layers have none.
+
+    Example:
+        >>> from myelin import layers
+        >>> conv = layers.Conv2D(4, 3)
+        >>> conv.build((None, 8, 8, 2))
+        >>> [(w.name, axis) for w, axis in unit_weights(conv, conv.trainable_weights)]
+        [('conv2d/kernel', -1), ('conv2d/bias', -1)]
+    """
+    from .layers.convolutional import _Conv, _ConvTranspose, _DepthwiseConv, _SeparableConv  # noqa: PLC0415
+    from .layers.core import Dense  # noqa: PLC0415
+
+    own = type(layer).__module__ == "myelin.layers.convolutional"
+    if type(layer) is Dense or (own and isinstance(layer, _Conv)):
+        kernel, axis = layer.kernel, -1
+    elif own and isinstance(layer, _ConvTranspose):
+        kernel, axis = layer.kernel, -2
+    elif own and isinstance(layer, _DepthwiseConv):
+        kernel, axis = layer.kernel, "last two"
+    elif own and isinstance(layer, _SeparableConv):
+        kernel, axis = layer.pointwise_kernel, -1
+    else:
+        return []
+    trainable = {id(w) for w in weights}
+    pairs = [(kernel, axis)] if id(kernel) in trainable else []
+    if layer.bias is not None and id(layer.bias) in trainable:
+        pairs.append((layer.bias, -1))
+    return pairs
+
+
+def _unit_sq(pairs) -> object:
+    """The squared gradient norm of each output unit, summed over its weights (an array of the weights' module)."""
+    total = None
+    for w, axis in pairs:
+        g = w.grad
+        if g is None:
+            continue
+        xp = array_module(g)
+        if axis == "last two":
+            g = g.reshape(-1, g.shape[-2] * g.shape[-1])
+        else:
+            g = xp.moveaxis(g, axis, -1).reshape(-1, g.shape[axis])
+        sq = (g.astype(xp.float64) ** 2).sum(axis=0)
+        total = sq if total is None else total + sq
+    if total is None:
+        w, axis = pairs[0]
+        units = w.shape[-2] * w.shape[-1] if axis == "last two" else w.shape[axis]
+        total = array_module(w.data).zeros(units)
+    return total
 
 
 def _units_last(output: np.ndarray, channel_axis: int) -> np.ndarray:
@@ -310,4 +413,4 @@ def _host(a) -> np.ndarray:
     return a if array_module(a).__name__ == "numpy" else a.get()
 
 
-__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic", "dead_units"]
+__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic", "dead_units", "unit_weights"]

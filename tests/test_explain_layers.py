@@ -217,6 +217,7 @@ def test_a_dead_conv_channel_is_reported_and_a_healthy_one_is_not(data_format):
     records, warned = _fit(_diag_convnet(data_format, dead_channel=2), x, y, diagnostics=True)
     c1 = records["layers"]["c1"]
     assert c1["dead_fraction"] == [0.25, 0.25] and c1["dead_units"] == [[2], [2]]
+    assert c1["vanishing_units"] == [[2], [2]]  # a dead channel gets no gradient either
     assert not any("'c1' is" in w for w in warned)  # one channel of four: below dead=0.5
     records, warned = _fit(_diag_convnet(data_format, dead_channel=2), x, y, callbacks=[Diagnostics(dead=0.25)])
     assert any(
@@ -225,7 +226,28 @@ def test_a_dead_conv_channel_is_reported_and_a_healthy_one_is_not(data_format):
     )
     records, warned = _fit(_diag_convnet(data_format), x, y, diagnostics=True)
     assert records["layers"]["c1"]["dead_fraction"] == [0.0, 0.0] and records["layers"]["c1"]["dead_units"] == [[], []]
+    assert records["layers"]["c1"]["vanishing_units"] == [[], []] and records["layers"]["c2"]["vanishing_units"] == [[], []]
     assert warned == []
+
+
+def test_a_live_channel_the_layer_above_ignores_gets_no_gradient_and_is_named():
+    x, y = _images()
+    model = _diag_convnet()
+    c2 = model.get_layer("c2")
+    kernel, bias = c2.get_weights()
+    kernel[:, :, 1, :] = 0.0  # c2 reads nothing from c1's channel 1, and is frozen: channel 1 learns nothing
+    c2.set_weights([kernel, bias])
+    c2.trainable = False
+    records, warned = _fit(model, x, y, diagnostics=True)
+    c1 = records["layers"]["c1"]
+    assert c1["dead_units"] == [[], []] and c1["vanishing_units"] == [[1], [1]]
+    grads = _model_gradients(model, x[:16], y[:16])
+    per_channel = np.sqrt((grads["c1/kernel"] ** 2).sum(axis=(0, 1, 2)) + grads["c1/bias"] ** 2)
+    assert per_channel[1] == 0 and (np.delete(per_channel, 1) > 0).all()
+    assert any(
+        w.startswith("epoch 1: 1 channel of layer 'c1' (1) receives almost no gradient (a norm below 1e-05 times the")
+        for w in warned
+    )
 
 
 def test_a_dead_conv_layer_blocks_the_gradient_of_the_layers_below():
