@@ -738,7 +738,12 @@ def _describe(step: Step) -> str:
     if kind == "conv":
         size = "×".join(str(k) for k in layer.kernel_size)
         filters = getattr(layer, "filters", None)
-        what = f"{filters} filters of {size}" if filters else f"{size} windows, one filter per input channel"
+        per = getattr(layer, "depth_multiplier", 1)
+        what = (
+            f"{filters} filters of {size}"
+            if filters
+            else f"{size} windows, {per} filter{'s' if per != 1 else ''} per input channel"
+        )
         return f"{type(layer).__name__}, {what}, {step.activation}"
     if kind == "pooling":
         size = "×".join(str(k) for k in layer.pool_size)

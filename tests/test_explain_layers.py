@@ -95,6 +95,66 @@ def test_one_sample_prints_its_strongest_map():
     assert "(1 of 2 channels fire at some position: relu passes" in report
 
 
+@pytest.mark.parametrize(
+    ("make", "shape", "described"),
+    [
+        (lambda: layers.Conv3D(2, 2, activation="relu"), (4, 4, 4, 1), "Conv3D, 2 filters of 2×2×2, relu"),
+        (lambda: layers.DepthwiseConv2D(2, depth_multiplier=2), (5, 5, 3), "2×2 windows, 2 filters per input channel"),
+        (lambda: layers.SeparableConv2D(4, 2), (5, 5, 3), "SeparableConv2D, 4 filters of 2×2, linear"),
+        (lambda: layers.Conv2DTranspose(3, 2, strides=2), (3, 3, 2), "Conv2DTranspose, 3 filters of 2×2"),
+        (lambda: layers.Conv1DTranspose(3, 2), (5, 2), "Conv1DTranspose, 3 filters of 2"),
+        (lambda: layers.AveragePooling3D(2), (4, 4, 4, 2), "2×2×2 windows: the mean of each window"),
+        (lambda: layers.SeparableConv1D(2, 2, data_format="channels_first"), (3, 6), "SeparableConv1D, 2 filters of 2"),
+    ],
+)
+def test_every_convolution_and_pooling_shows_its_own_maps(make, shape, described):
+    layer = make()
+    model = myelin.Sequential([layers.Input(shape), layer, layers.Flatten(), layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x = rng.standard_normal((2, *shape)).astype("float32")
+    e = model.explain(x, y=[0, 1])
+    direct = layer(Tensor(x)).data
+    np.testing.assert_array_equal(
+        e[layer.name]["feature_maps"], direct if layer.data_format == "channels_first" else np.moveaxis(direct, -1, 1)
+    )
+    assert described in e.report(parts=("forward",))
+    grads = _model_gradients(model, x, np.array([0, 1]))
+    for w in layer.trainable_weights:
+        np.testing.assert_allclose(e[layer.name]["grad_weights"][w.name], grads[w.name], rtol=1e-5, atol=1e-7)
+    if not layer.trainable_weights:
+        return
+    # channel 1 of the layer's output feeds nothing (the Dense above reads none of it and is frozen): its own
+    # gradient (the kernel slice and bias entry of output channel 1, whatever the kernel layout) is 0
+    dense = model.layers[-1]
+    kernel, bias = dense.get_weights()
+    reads_channel_1 = np.moveaxis(
+        np.zeros((1, *direct.shape[1:]), bool), 1 if layer.data_format == "channels_first" else -1, 0
+    )
+    reads_channel_1[1] = True
+    kernel[np.moveaxis(reads_channel_1, 0, 1 if layer.data_format == "channels_first" else -1).reshape(-1)] = 0.0
+    dense.set_weights([kernel, bias])
+    dense.trainable = False
+    records, _ = _fit(model, x, np.array([0, 1]), epochs=1, diagnostics=True)
+    assert records["layers"][layer.name]["vanishing_units"] == [[1]]
+
+
+def test_grouped_query_and_additive_attention_scores():
+    q, v = myelin.Input((3, 4)), myelin.Input((5, 4))
+    gqa = layers.GroupedQueryAttention(4, 4, 2, name="gqa")
+    additive = layers.AdditiveAttention(name="add")
+    model = myelin.Model([q, v], additive([gqa(q, v), v]))
+    xq, xv = rng.standard_normal((1, 3, 4)).astype("float32"), rng.standard_normal((1, 5, 4)).astype("float32")
+    e = model.explain([xq, xv])
+    out, scores = gqa(Tensor(xq), Tensor(xv), return_attention_scores=True)
+    np.testing.assert_array_equal(e["gqa"]["attention_scores"], scores.data)
+    assert scores.shape == (1, 4, 3, 5)
+    _, add_scores = additive([out, Tensor(xv)], return_attention_scores=True)
+    np.testing.assert_allclose(e["add"]["attention_scores"], add_scores.data, rtol=1e-6)
+    report = e.report()
+    assert "GroupedQueryAttention, 4 heads" in report and "head 3:" in report
+    assert "attention scores p2 (3 queries × 5 keys" in report
+
+
 # ---------------------------------------------------------------------------- explain: attention and recurrent
 def test_attention_scores_per_head_are_those_the_layer_returns():
     q_in, v_in = myelin.Input((3, 4)), myelin.Input((5, 6))
