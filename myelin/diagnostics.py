@@ -197,7 +197,7 @@ class Diagnostics(Callback):
     def _activation_statistics(self) -> None:
         if self._sample is None:
             return
-        steps, _ = walk(self.model, self._sample if len(self._sample) > 1 else self._sample[0])
+        steps, _ = walk(self.model, self._sample if len(self._sample) > 1 else self._sample[0], hidden_states=False)
         for step in steps:
             output = _host(step.value.data)
             stat = activation_statistic(step.activation, output, step.channel_axis)

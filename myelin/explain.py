@@ -22,6 +22,10 @@ compare them exactly). The loss is the model's compiled loss plus its weight and
 penalties, computed in inference mode (``Dropout`` passes its input through), as
 ``evaluate`` computes it. Other layers (``Activation``, ``Dropout``, ``Flatten``, custom ones)
 run as themselves: a custom layer shows its input, output and weight gradients only.
+Convolution and pooling layers also give their feature maps, channel by channel, ranked
+strongest first; attention layers their scores per head (the layer called with
+``return_attention_scores=True``); recurrent layers their hidden state at every time step
+(:mod:`myelin.explain_layers`).
 
 Sequential models and functional graphs (nested ones included) are walked layer by layer;
 a subclassed model's ``call`` is Python code, so it is shown as one step.
@@ -151,8 +155,9 @@ class _Walk:
     inputs have no producer; every consumer of a layer's output gets a leaf of its own.
     """
 
-    def __init__(self, track: bool):
+    def __init__(self, track: bool, hidden: bool = True):
         self.track = track
+        self.hidden = hidden  # compute recurrent layers' hidden states over time (one more run of each)
         self.steps: list[Step] = []
         self._uses: dict[int, int] = {}
 
@@ -193,7 +198,7 @@ class _Walk:
         index = len(self.steps) + 1
         leaves = [self._leaf(v) for v in inputs]
         z_graph = z = attention = hidden = None
-        if kind == "recurrent":  # every step's hidden state, before the call (a stateful layer's states move on)
+        if kind == "recurrent" and self.hidden:  # before the call: a stateful layer's states move on in it
             hidden = hidden_states(layer, leaves[0])
         if kind == "attention":  # the same call, asking for the probabilities too
             out, attention = layer(leaves[0] if len(leaves) == 1 else leaves, training=False, return_attention_scores=True)
@@ -244,11 +249,13 @@ class _Walk:
                 step.z_graph.backward(step.z.grad)  # dL/dz -> dL/dW, dL/db, dL/d(input)
 
 
-def walk(model, x, track: bool = False) -> tuple[list[Step], list[Tensor]]:
+def walk(model, x, track: bool = False, hidden_states: bool = True) -> tuple[list[Step], list[Tensor]]:
     """Run ``model`` on ``x`` layer by layer; return the steps and the output leaves.
 
     ``x`` is a batch (an array, or a list of arrays for several inputs) already shaped for
-    the model. With ``track=False`` nothing is recorded for a backward pass.
+    the model. With ``track=False`` nothing is recorded for a backward pass. With
+    ``hidden_states=False`` recurrent layers run once, without computing their hidden
+    state at every step (``Step.hidden`` stays None).
 
     Example:
         >>> import myelin
@@ -258,15 +265,15 @@ def walk(model, x, track: bool = False) -> tuple[list[Step], list[Tensor]]:
         >>> [s.kind for s in steps], outputs[0].shape
         (['dense', 'dense'], (5, 2))
     """
-    w, outputs = _run(model, x, track)
+    w, outputs = _run(model, x, track, hidden_states)
     return w.steps, outputs
 
 
-def _run(model, x, track: bool) -> tuple[_Walk, list[Tensor]]:
+def _run(model, x, track: bool, hidden: bool = True) -> tuple[_Walk, list[Tensor]]:
     xs = x if isinstance(x, (list, tuple)) else [x]
     leaves = [Tensor._wrap(a.data if isinstance(a, Tensor) else a, False) for a in xs]
     names = ["x"] if len(leaves) == 1 else [f"x{i + 1}" for i in range(len(leaves))]
-    w = _Walk(track)
+    w = _Walk(track, hidden)
     with enable_grad() if track else no_grad():
         outputs = w.model(model, [(None, name, leaf) for name, leaf in zip(names, leaves)])
     for producer, _, _ in outputs:

@@ -351,8 +351,9 @@ def test_diagnostics_on_attention_recurrent_and_batch_normalization_layers():
         assert len(layers_[name]["grad_norm"]) == 2 and layers_[name]["grad_norm"][0] > 0
     assert set(records["activations"]) == {"ff"}  # recurrent and attention layers have no relu/sigmoid output
     # the Dense relu units along the sequence: a unit is dead only when 0 at every step of every sample
-    e = myelin.explain.walk(model, records and x[:48])[0]
-    ff = next(step for step in e if step.name == "ff").value.data
+    steps, _ = myelin.explain.walk(model, x, hidden_states=False)  # the walk the diagnostics make: no second LSTM run
+    assert next(step for step in steps if step.name == "lstm").hidden is None
+    ff = next(step for step in steps if step.name == "ff").value.data
     assert layers_["ff"]["dead_units"][-1] == [int(i) for i in np.flatnonzero((ff <= 0).all(axis=(0, 1)))]
     bn_weights = [w.name for w in model.get_layer("bn").trainable_weights]
     assert bn_weights == ["bn/gamma", "bn/beta"]  # the moving statistics are not in the gradient norms
