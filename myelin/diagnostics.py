@@ -11,7 +11,13 @@ records for every layer and every epoch:
   mean over the epoch's steps (around 1e-3 is the usual healthy value; near 1 the learning
   rate is too high; below 1e-6 the layer hardly learns);
 - ``dead_fraction`` (layers with a relu activation): the fraction of units that output 0 for
-  every sample of a fixed sample batch: they pass no signal on and get no gradient;
+  every sample of a fixed sample batch: they pass no signal on and get no gradient; with
+  ``dead_units``, the indices of those units. A unit is one output channel: a Dense unit, a
+  convolution's filter (dead when its map is 0 at every position of every sample; the
+  channel axis follows ``data_format``), a Dense unit applied along a sequence (0 at every step);
+- ``vanishing_units`` (Dense and convolution layers): the output units (channels) whose
+  gradient (their kernel slice and bias entry; the root mean square over the epoch's
+  batches) is below ``vanishing`` or ``vanishing_ratio`` times the layer's largest unit's;
 - ``saturation`` (sigmoid and tanh): the fraction of activations where the derivative is
   below a tenth of its maximum (sigmoid: a(1 - a) < 0.025; tanh: 1 - a² < 0.1), so that
   almost no gradient passes.
@@ -31,7 +37,7 @@ Example:
     >>> x = np.random.default_rng(0).normal(size=(32, 3))
     >>> history = model.fit(x, x.sum(axis=1), epochs=2, verbose=0, diagnostics=True)
     >>> sorted(history.diagnostics["layers"]["h"])
-    ['dead_fraction', 'grad_norm', 'grad_norm_max', 'update_ratio', 'weight_norm']
+    ['dead_fraction', 'dead_units', 'grad_norm', 'grad_norm_max', 'update_ratio', 'vanishing_units', 'weight_norm']
     >>> len(history.diagnostics["layers"]["h"]["grad_norm"])
     2
 """
@@ -46,6 +52,7 @@ import numpy as np
 from .backend import array_module
 from .callback_base import Callback
 from .explain import layer_weights, walk
+from .explain_layers import layer_kind
 
 
 class TrainingWarning(UserWarning):
@@ -110,9 +117,13 @@ class Diagnostics(Callback):
     # ------------------------------------------------------------------ hooks
     def on_train_begin(self, logs=None):
         self.records = {"epoch": [], "layers": {}, "activations": {}, "warnings": []}
+        self._unit_names: dict = {}
         self._warned: set = set()
         self._sample: list | None = None
-        self._layers = [(name, weights) for name, _, weights in layer_weights(self.model)]
+        found = layer_weights(self.model)
+        self._layers = [(name, weights) for name, _, weights in found]
+        self._unit_weights = [unit_weights(layer, weights) for _, layer, weights in found]
+        self._unit_names = {name: "channels" for name, layer, _ in found if layer_kind(layer) == "conv"}
         self._prev: list | None = None
         self._buffers: list | None = None
         history = getattr(self.model, "history", None)
@@ -126,6 +137,8 @@ class Diagnostics(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._grad_sq = [[] for _ in self._layers]
+        self._unit_sq = [None for _ in self._layers]  # per output unit: the sum over the epoch's batches
+        self._batches = 0
         self._ratios = [[] for _ in self._layers]
         self._prev = None
 
@@ -138,6 +151,11 @@ class Diagnostics(Callback):
             self._sample = [array_module(s).concatenate([s, a[:room]]) for s, a in zip(self._sample, xs)]
         for i, (_, ws) in enumerate(self._layers):
             self._grad_sq[i].append(_sq_norm([w.grad for w in ws]))
+        self._batches += 1
+        for i, pairs in enumerate(self._unit_weights):
+            if pairs:
+                sq = _unit_sq(pairs)
+                self._unit_sq[i] = sq if self._unit_sq[i] is None else self._unit_sq[i] + sq
         self._record_update()
         if self._buffers is None:  # the weights before this step, kept in buffers made once
             self._buffers = [[w.data.copy() for w in ws] for _, ws in self._layers]
@@ -169,6 +187,9 @@ class Diagnostics(Callback):
             entry.setdefault("grad_norm_max", []).append(float(grads.max()) if grads.size else math.nan)
             ratios = self._ratios[i]
             entry.setdefault("update_ratio", []).append(float(np.mean(ratios)) if ratios else math.nan)
+            if self._unit_sq[i] is not None:
+                units = np.sqrt(_host(self._unit_sq[i]) / self._batches)
+                entry.setdefault("vanishing_units", []).append(self._vanishing_units(units))
         self._activation_statistics()
         self._check(epoch)
 
@@ -176,14 +197,25 @@ class Diagnostics(Callback):
     def _activation_statistics(self) -> None:
         if self._sample is None:
             return
-        steps, _ = walk(self.model, self._sample if len(self._sample) > 1 else self._sample[0])
+        steps, _ = walk(self.model, self._sample if len(self._sample) > 1 else self._sample[0], hidden_states=False)
         for step in steps:
-            stat = activation_statistic(step.activation, _host(step.value.data))
+            output = _host(step.value.data)
+            stat = activation_statistic(step.activation, output, step.channel_axis)
             if stat is None:
                 continue
             key, value = stat
             self.records["activations"][step.name] = step.activation
-            self.records["layers"].setdefault(step.name, {}).setdefault(key, []).append(value)
+            entry = self.records["layers"].setdefault(step.name, {})
+            entry.setdefault(key, []).append(value)
+            if key == "dead_fraction":
+                entry.setdefault("dead_units", []).append(dead_units(output, step.channel_axis))
+                self._unit_names[step.name] = "channels" if step.kind == "conv" or output.ndim > 2 else "units"
+
+    def _vanishing_units(self, norms: np.ndarray) -> list[int]:
+        """The output units (channels) whose gradient norm is below ``vanishing`` or ``vanishing_ratio`` x the largest."""
+        largest = float(norms.max()) if norms.size else 0.0
+        low = (norms < self.vanishing) | (norms < self.vanishing_ratio * largest)
+        return [int(i) for i in np.flatnonzero(low)]
 
     def _check(self, epoch: int) -> None:
         """Warn about dead or saturated units first (often the cause), then about the gradients."""
@@ -192,13 +224,16 @@ class Diagnostics(Callback):
             dead = entry.get("dead_fraction", [None])[-1]
             if dead is not None and dead >= self.dead:
                 whole = "all" if dead == 1 else f"{dead:.0%}"
+                units = self._unit_names.get(name, "units")
+                which = "" if dead == 1 else f" ({_index_list(entry['dead_units'][-1])})"
+                where = " at every position" if units == "channels" else ""
                 self._warn(
                     name,
                     "dead",
-                    f"epoch {epoch + 1}: layer {name!r} is {'dead' if dead == 1 else 'dying'}: {whole} of its relu units "
-                    f"output 0 for every one of {len(self._sample[0])} samples, so they pass nothing on and receive "
-                    "no gradient. Large negative biases, a too-high learning rate or a dead layer below do this; "
-                    "lower the learning rate, or use leaky_relu.",
+                    f"epoch {epoch + 1}: layer {name!r} is {'dead' if dead == 1 else 'dying'}: {whole} of its relu {units}"
+                    f"{which} output 0{where} for every one of {len(self._sample[0])} samples, so they pass nothing on "
+                    "and receive no gradient. Large negative biases, a too-high learning rate or a dead layer below do "
+                    "this; lower the learning rate, or use leaky_relu.",
                 )
             saturated = entry.get("saturation", [None])[-1]
             if saturated is not None and saturated >= self.saturated:
@@ -234,6 +269,28 @@ class Diagnostics(Callback):
                     "layer hardly learns. Saturated sigmoid/tanh units or dead relu units block the gradient on its "
                     "way down; try relu with he_normal initialization, fewer layers, or scaled inputs.",
                 )
+            else:
+                self._check_units(epoch, name, layers[name])
+
+    def _check_units(self, epoch: int, name: str, entry: dict) -> None:
+        """Warn about units (channels) that get almost no gradient although they fire: the layers above ignore them."""
+        vanishing = entry.get("vanishing_units", [None])[-1]
+        if not vanishing:
+            return
+        dead = set(entry.get("dead_units", [[]])[-1])  # a dead unit gets no gradient: the dead warning explains it
+        alive = [i for i in vanishing if i not in dead]
+        if not alive:
+            return
+        unit = self._unit_names.get(name, "units")[:-1]
+        count = f"{len(alive)} {unit}{'s' if len(alive) != 1 else ''}"
+        verb = "receive" if len(alive) != 1 else "receives"
+        self._warn(
+            name,
+            "vanishing units",
+            f"epoch {epoch + 1}: {count} of layer {name!r} ({_index_list(alive)}) {verb} almost no gradient (a norm "
+            f"below {self.vanishing_ratio:g} times the layer's largest {unit}'s) although not dead, so they hardly "
+            "learn: the layers above ignore what they output (zero or frozen weights from them, or saturated units above).",
+        )
 
     def _warn(self, layer: str, kind: str, message: str) -> None:
         """Record (and warn about) each problem once per layer per fit, at the first epoch that shows it."""
@@ -245,18 +302,106 @@ class Diagnostics(Callback):
             warnings.warn(message, TrainingWarning, stacklevel=2)
 
 
-def activation_statistic(activation: str | None, output: np.ndarray) -> tuple[str, float] | None:
+def unit_weights(layer, weights) -> list[tuple]:
+    """``(weight, unit axis)`` for the trainable weights of ``layer`` that belong to one output unit per entry.
+
+    The output units are a Dense layer's units, a convolution's filters (output channels):
+    a kernel's last axis (a transposed convolution's second last; a depthwise kernel's last
+    two, flattened, as its output channels are), a bias's only axis. A separable
+    convolution's depthwise kernel feeds every output channel, so it is left out. Other
+    layers have none.
+
+    Example:
+        >>> from myelin import layers
+        >>> conv = layers.Conv2D(4, 3)
+        >>> conv.build((None, 8, 8, 2))
+        >>> [(w.name, axis) for w, axis in unit_weights(conv, conv.trainable_weights)]
+        [('conv2d/kernel', -1), ('conv2d/bias', -1)]
+    """
+    from .layers.convolutional import _Conv, _ConvTranspose, _DepthwiseConv, _SeparableConv  # noqa: PLC0415
+    from .layers.core import Dense  # noqa: PLC0415
+
+    own = type(layer).__module__ == "myelin.layers.convolutional"
+    if type(layer) is Dense or (own and isinstance(layer, _Conv)):
+        kernel, axis = layer.kernel, -1
+    elif own and isinstance(layer, _ConvTranspose):
+        kernel, axis = layer.kernel, -2
+    elif own and isinstance(layer, _DepthwiseConv):
+        kernel, axis = layer.kernel, "last two"
+    elif own and isinstance(layer, _SeparableConv):
+        kernel, axis = layer.pointwise_kernel, -1
+    else:
+        return []
+    trainable = {id(w) for w in weights}
+    pairs = [(kernel, axis)] if id(kernel) in trainable else []
+    if layer.bias is not None and id(layer.bias) in trainable:
+        pairs.append((layer.bias, -1))
+    return pairs
+
+
+def _unit_sq(pairs) -> object:
+    """The squared gradient norm of each output unit, summed over its weights (an array of the weights' module)."""
+    total = None
+    for w, axis in pairs:
+        g = w.grad
+        if g is None:
+            continue
+        xp = array_module(g)
+        if axis == "last two":
+            g = g.reshape(-1, g.shape[-2] * g.shape[-1])
+        else:
+            g = xp.moveaxis(g, axis, -1).reshape(-1, g.shape[axis])
+        sq = (g.astype(xp.float64) ** 2).sum(axis=0)
+        total = sq if total is None else total + sq
+    if total is None:
+        w, axis = pairs[0]
+        units = w.shape[-2] * w.shape[-1] if axis == "last two" else w.shape[axis]
+        total = array_module(w.data).zeros(units)
+    return total
+
+
+def _units_last(output: np.ndarray, channel_axis: int) -> np.ndarray:
+    """(everything else, units): the samples and every position first, the units (channels) last."""
+    out = np.moveaxis(np.asarray(output, dtype=np.float64), channel_axis, -1)
+    return out.reshape(-1, out.shape[-1]) if out.ndim > 1 else out.reshape(-1, 1)
+
+
+def dead_units(output: np.ndarray, channel_axis: int = -1) -> list[int]:
+    """The units (channels) of a relu output that are 0 for every sample at every position.
+
+    Example:
+        >>> maps = np.ones((2, 3, 4, 4)); maps[:, 1] = 0.0  # channels_first: channel 1 never fires
+        >>> dead_units(maps, channel_axis=1)
+        [1]
+    """
+    return [int(i) for i in np.flatnonzero((_units_last(output, channel_axis) <= 0).all(axis=0))]
+
+
+def _index_list(indices: list[int], most: int = 10) -> str:
+    shown = ", ".join(str(i) for i in indices[:most])
+    return shown + (f", … {len(indices) - most} more" if len(indices) > most else "")
+
+
+def activation_statistic(activation: str | None, output: np.ndarray, channel_axis: int = -1) -> tuple[str, float] | None:
     """``("dead_fraction", f)`` for relu outputs, ``("saturation", f)`` for sigmoid/tanh, else None.
+
+    A relu unit is dead when it outputs 0 for every sample at every position: the units are
+    the entries of ``channel_axis`` (a conv layer's channels; the last axis by default) and
+    every other axis (batch, time, space) is a place where the unit may fire. Saturation
+    is counted over every activation.
 
     Example:
         >>> activation_statistic("relu", np.array([[0.0, 1.0], [0.0, 2.0]]))
         ('dead_fraction', 0.5)
         >>> activation_statistic("tanh", np.array([[0.99, 0.1]]))
         ('saturation', 0.5)
+        >>> maps = np.zeros((2, 5, 5, 4)); maps[0, 2, 3, :3] = 1.0  # channel 3 is 0 everywhere
+        >>> activation_statistic("relu", maps)
+        ('dead_fraction', 0.25)
     """
-    out = np.asarray(output, dtype=np.float64).reshape(len(output), -1)
     if activation == "relu":
-        return "dead_fraction", float((out <= 0).all(axis=0).mean())
+        return "dead_fraction", float((_units_last(output, channel_axis) <= 0).all(axis=0).mean())
+    out = np.asarray(output, dtype=np.float64)
     if activation == "sigmoid":
         return "saturation", float((out * (1 - out) < 0.025).mean())
     if activation == "tanh":
@@ -268,4 +413,4 @@ def _host(a) -> np.ndarray:
     return a if array_module(a).__name__ == "numpy" else a.get()
 
 
-__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic"]
+__all__ = ["Diagnostics", "TrainingWarning", "activation_statistic", "dead_units", "unit_weights"]

@@ -22,6 +22,10 @@ compare them exactly). The loss is the model's compiled loss plus its weight and
 penalties, computed in inference mode (``Dropout`` passes its input through), as
 ``evaluate`` computes it. Other layers (``Activation``, ``Dropout``, ``Flatten``, custom ones)
 run as themselves: a custom layer shows its input, output and weight gradients only.
+Convolution and pooling layers also give their feature maps, channel by channel, ranked
+strongest first; attention layers their scores per head (the layer called with
+``return_attention_scores=True``); recurrent layers their hidden state at every time step
+(:mod:`myelin.explain_layers`).
 
 Sequential models and functional graphs (nested ones included) are walked layer by layer;
 a subclassed model's ``call`` is Python code, so it is shown as one step.
@@ -52,6 +56,7 @@ import numpy as np
 from . import losses as losses_module
 from . import ops
 from .backend import array_module
+from .explain_layers import channel_axis, feature_maps, hidden_states, layer_kind
 from .layers.attention import AdditiveAttention, Attention, GroupedQueryAttention, MultiHeadAttention
 from .layers.base import InputLayer, Layer, snake_case
 from .layers.core import Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Reshape, Softmax
@@ -85,7 +90,8 @@ class Step:
     index: int
     name: str
     layer: Layer
-    kind: str  # "dense", "activation", "dropout", "reshape", "attention", "model" or "other"
+    kind: str  # "dense", "activation", "dropout", "reshape", "attention", "conv", "pooling", "global_pooling",
+    # "normalization", "recurrent", "model" or "other"
     sources: list[str]
     inputs: list[Tensor]
     z_graph: Tensor | None
@@ -97,6 +103,8 @@ class Step:
     grad_output: object = None
     is_output: bool = False  # the model's output: the loss reads it
     attention: Tensor | None = None  # an attention layer's probabilities (batch, [heads,] target, source)
+    channel_axis: int = -1  # the output axis that holds the units (a conv layer's channels)
+    hidden: np.ndarray | None = None  # a recurrent layer's hidden state at every step (batch, time, units)
 
 
 def _structure(model) -> str | None:
@@ -130,6 +138,11 @@ def _kind(layer: Layer) -> tuple[str, str | None]:
         return "attention", None
     if cls in (Flatten, Reshape):
         return "reshape", None
+    spatial = layer_kind(layer)
+    if spatial == "conv":
+        return "conv", _activation_name(layer.activation)
+    if spatial is not None:
+        return spatial, None
     if _structure(layer) is None and hasattr(layer, "compile"):
         return "model", None
     return "other", None
@@ -142,8 +155,9 @@ class _Walk:
     inputs have no producer; every consumer of a layer's output gets a leaf of its own.
     """
 
-    def __init__(self, track: bool):
+    def __init__(self, track: bool, hidden: bool = True):
         self.track = track
+        self.hidden = hidden  # compute recurrent layers' hidden states over time (one more run of each)
         self.steps: list[Step] = []
         self._uses: dict[int, int] = {}
 
@@ -169,6 +183,7 @@ class _Walk:
         if producer is None:
             return tensor
         leaf = Tensor._wrap(tensor.data, self.track)
+        leaf._keras_mask = tensor._keras_mask  # a mask (Embedding(mask_zero=True), Masking) goes on as in predict
         producer.consumers.append(leaf)
         return leaf
 
@@ -182,7 +197,9 @@ class _Walk:
         name = f"{prefix}{layer.name}" + (f"#{uses}" if uses > 1 else "")
         index = len(self.steps) + 1
         leaves = [self._leaf(v) for v in inputs]
-        z_graph = z = attention = None
+        z_graph = z = attention = hidden = None
+        if kind == "recurrent" and self.hidden:  # before the call: a stateful layer's states move on in it
+            hidden = hidden_states(layer, leaves[0])
         if kind == "attention":  # the same call, asking for the probabilities too
             out, attention = layer(leaves[0] if len(leaves) == 1 else leaves, training=False, return_attention_scores=True)
             if layer.activity_regularizer is not None and layer._call_losses:
@@ -205,10 +222,15 @@ class _Walk:
             )
         value = Tensor._wrap(out.data, self.track)
         value._logits = out._logits  # a softmax/sigmoid output keeps its logits for a fused, exact loss
+        value._keras_mask = out._keras_mask
         if self.track and layer.activity_regularizer is not None:
             layer._call_losses.append(layer.activity_regularizer(value))
         sources = [symbol for _, symbol, _ in inputs]
-        step = Step(index, name, layer, kind, sources, leaves, z_graph, z, out, value, activation, attention=attention)
+        axis = channel_axis(layer, kind)
+        if kind in ("activation", "dropout") and len(inputs) == 1 and inputs[0][0] is not None:
+            axis = inputs[0][0].channel_axis  # an activation after a channels_first conv counts its channels
+        step = Step(index, name, layer, kind, sources, leaves, z_graph, z, out, value, activation)
+        step.attention, step.channel_axis, step.hidden = attention, axis, hidden
         self.steps.append(step)
         return [(step, f"a{index}", value)]
 
@@ -227,11 +249,13 @@ class _Walk:
                 step.z_graph.backward(step.z.grad)  # dL/dz -> dL/dW, dL/db, dL/d(input)
 
 
-def walk(model, x, track: bool = False) -> tuple[list[Step], list[Tensor]]:
+def walk(model, x, track: bool = False, hidden_states: bool = True) -> tuple[list[Step], list[Tensor]]:
     """Run ``model`` on ``x`` layer by layer; return the steps and the output leaves.
 
     ``x`` is a batch (an array, or a list of arrays for several inputs) already shaped for
-    the model. With ``track=False`` nothing is recorded for a backward pass.
+    the model. With ``track=False`` nothing is recorded for a backward pass. With
+    ``hidden_states=False`` recurrent layers run once, without computing their hidden
+    state at every step (``Step.hidden`` stays None).
 
     Example:
         >>> import myelin
@@ -241,15 +265,15 @@ def walk(model, x, track: bool = False) -> tuple[list[Step], list[Tensor]]:
         >>> [s.kind for s in steps], outputs[0].shape
         (['dense', 'dense'], (5, 2))
     """
-    w, outputs = _run(model, x, track)
+    w, outputs = _run(model, x, track, hidden_states)
     return w.steps, outputs
 
 
-def _run(model, x, track: bool) -> tuple[_Walk, list[Tensor]]:
+def _run(model, x, track: bool, hidden: bool = True) -> tuple[_Walk, list[Tensor]]:
     xs = x if isinstance(x, (list, tuple)) else [x]
     leaves = [Tensor._wrap(a.data if isinstance(a, Tensor) else a, False) for a in xs]
     names = ["x"] if len(leaves) == 1 else [f"x{i + 1}" for i in range(len(leaves))]
-    w = _Walk(track)
+    w = _Walk(track, hidden)
     with enable_grad() if track else no_grad():
         outputs = w.model(model, [(None, name, leaf) for name, leaf in zip(names, leaves)])
     for producer, _, _ in outputs:
@@ -599,6 +623,11 @@ def _collect(model, xs, steps, outputs, names, loss_objs, class_names) -> Explan
             entry["rate"] = step.layer.rate
         if step.attention is not None:
             entry["attention_scores"] = _numpy(step.attention)
+        if step.kind in ("conv", "pooling"):
+            entry["data_format"] = step.layer.data_format
+            entry.update(feature_maps(entry["output"], step.layer.data_format))
+        if step.hidden is not None:
+            entry["hidden_states"] = step.hidden
         layers[step.name] = entry
     if class_names is None:
         class_names = getattr(model, "class_names", None)
@@ -712,7 +741,32 @@ def _describe(step: Step) -> str:
         return f"{type(layer).__name__}: a change of shape only"
     if kind == "attention":
         heads = getattr(layer, "num_heads", None) or getattr(layer, "num_query_heads", None)
-        return f"{type(layer).__name__}{f', {heads} heads' if heads else ''}: each target position's weights over the sources"
+        return f"{type(layer).__name__}{f', {heads} heads' if heads else ''}: each query position's weights over the keys"
+    if kind == "conv":
+        size = "×".join(str(k) for k in layer.kernel_size)
+        filters = getattr(layer, "filters", None)
+        per = getattr(layer, "depth_multiplier", 1)
+        what = (
+            f"{filters} filters of {size}"
+            if filters
+            else f"{size} windows, {per} filter{'s' if per != 1 else ''} per input channel"
+        )
+        return f"{type(layer).__name__}, {what}, {step.activation}"
+    if kind == "pooling":
+        size = "×".join(str(k) for k in layer.pool_size)
+        how = "the largest value" if layer._mode == "max" else "the mean"
+        return f"{type(layer).__name__}, {size} windows: {how} of each window, channel by channel"
+    if kind == "global_pooling":
+        how = "largest value" if "Max" in type(layer).__name__ else "mean"
+        return f"{type(layer).__name__}: the {how} of each channel over all positions"
+    if kind == "normalization":
+        return f"{type(layer).__name__}: each channel standardised with the statistics of inference, then scaled and shifted"
+    if kind == "recurrent":
+        inner = layer.forward_layer if type(layer).__name__ == "Bidirectional" else layer
+        units = getattr(inner.cell, "units", None)
+        both = ", both directions" if inner is not layer else ""
+        size = f", {units} units" if units else ""
+        return f"{type(layer).__name__}{size}{both}: reads the sequence step by step, carrying a hidden state"
     if kind == "model":
         return f"{type(layer).__name__}, a subclassed model: its call() is Python code, so only its input and output are shown"
     return f"{type(layer).__name__}: a layer explain cannot see into; only its input and output are shown"
@@ -741,7 +795,9 @@ def _forward_lines(e: Explanation, shown: int) -> list[str]:
     lines = []
     input_names = ["x"] if len(e.inputs) == 1 else [f"x{i + 1}" for i in range(len(e.inputs))]
     for name, x in zip(input_names, e.inputs):
-        lines += _rows(f"input {name}", np.asarray(x).reshape(len(x), -1), shown, indent="  ")
+        x = np.asarray(x)
+        shape = f" ({'×'.join(str(d) for d in x.shape[1:])} per sample)" if x.ndim > 2 else ""
+        lines += _rows(f"input {name}{shape}", x.reshape(len(x), -1), shown, indent="  ")
     lines.append("")
     lines.append("forward pass: each layer's weighted sums and activations")
     for step in e.steps:
@@ -760,8 +816,12 @@ def _forward_lines(e: Explanation, shown: int) -> list[str]:
             lines += _rows(f"activations    a{k} = {step.activation}({src})", entry["output"], shown)
             lines += _firing(step, entry["output"])
         elif step.kind == "attention":
-            scores = np.asarray(entry["attention_scores"])
-            lines += _rows(f"attention      p{k} {tuple(scores.shape[1:])} per sample", scores.reshape(n, -1), shown)
+            lines += _attention_lines(k, np.asarray(entry["attention_scores"]), shown)
+            lines += _rows(f"output         a{k}", np.asarray(entry["output"]).reshape(n, -1), shown)
+        elif step.kind in ("conv", "pooling"):
+            lines += _feature_map_lines(step, entry, shown)
+        elif step.kind == "recurrent":
+            lines += _hidden_lines(k, entry["hidden_states"], shown)
             lines += _rows(f"output         a{k}", np.asarray(entry["output"]).reshape(n, -1), shown)
         elif step.kind in ("reshape", "dropout"):
             out = np.asarray(entry["output"])
@@ -774,11 +834,92 @@ def _forward_lines(e: Explanation, shown: int) -> list[str]:
 def _firing(step: Step, output) -> list[str]:
     if step.activation != "relu":
         return []
-    out = np.asarray(output).reshape(len(output), -1)
+    out = np.moveaxis(np.asarray(output), step.channel_axis, -1)
+    fired = (out > 0).reshape(-1, out.shape[-1]).any(axis=0)  # a unit (a channel) fires at some position
+    units = "channels" if step.kind == "conv" or out.ndim > 2 else "neurons"
+    where = " at some position" if out.ndim > 2 else ""
     if len(out) == 1:
-        return [f"    ({int((out[0] > 0).sum())} of {out.shape[1]} neurons fire: relu passes z > 0 on and stops the rest)"]
-    fired = (out > 0).any(axis=0)
-    return [f"    ({int(fired.sum())} of {out.shape[1]} neurons fire for at least one sample)"]
+        return [f"    ({int(fired.sum())} of {fired.size} {units} fire{where}: relu passes z > 0 on and stops the rest)"]
+    return [f"    ({int(fired.sum())} of {fired.size} {units} fire{where} for at least one sample)"]
+
+
+# Feature maps: channels listed per sample, and the strongest map printed when it is this small.
+MAX_CHANNELS = 8
+MAX_MAP = 12
+# Attention: queries printed per head; recurrent layers: time steps printed.
+MAX_QUERIES = 8
+MAX_STEPS = 8
+
+
+def _feature_map_lines(step: Step, entry: dict, shown: int) -> list[str]:
+    k = step.index
+    maps, strength, order = entry["feature_maps"], entry["channel_strength"], entry["channel_order"]
+    channels, positions = maps.shape[1], maps.shape[2:]
+    size = "×".join(str(d) for d in positions)
+    lines = [
+        f"    feature maps   a{k}: {channels} channel{'s' if channels != 1 else ''} of {size} ({entry['data_format']}), "
+        "strongest first (mean |a| over the positions, and the largest value):"
+    ]
+    for i in range(min(shown, len(maps))):
+        listed = [
+            f"ch {int(c)} {_short(float(strength[i, c]))} (max {_short(float(maps[i, c].max()))})"
+            for c in order[i][:MAX_CHANNELS]
+        ]
+        more = f", … {channels - MAX_CHANNELS} more" if channels > MAX_CHANNELS else ""
+        prefix = f"sample {i}: " if len(maps) > 1 else ""
+        lines.append(f"      {prefix}{', '.join(listed)}{more}")
+    if len(maps) > shown:
+        lines.append(f"      ... {len(maps) - shown} more samples (all of them are in to_dict())")
+    best = int(order[0][0])
+    grid = maps[0, best]
+    if grid.ndim <= 2 and max(grid.shape) <= MAX_MAP:
+        lines.append(f"    the strongest map of sample 0, channel {best}:")
+        for row in np.atleast_2d(grid):
+            lines.append("      " + " ".join(_fmt_number(float(v) + 0.0, True) for v in row))
+    return lines + _firing(step, entry["output"])
+
+
+def _attention_lines(k: int, scores: np.ndarray, shown: int) -> list[str]:
+    n = len(scores)
+    per_head = scores if scores.ndim == 4 else scores[:, None]
+    heads, queries, keys = per_head.shape[1:]
+    head_text = f"{heads} head{'s' if heads != 1 else ''}, " if scores.ndim == 4 else ""
+    lines = [
+        f"    attention scores p{k} ({head_text}{queries} queries × {keys} keys; each query's weights sum to 1, "
+        "the key it attends to most marked):"
+    ]
+    for i in range(min(shown, n)):
+        for h in range(heads):
+            parts = (f"sample {i}" if n > 1 else "", f"head {h}" if scores.ndim == 4 else "")
+            label = ", ".join(part for part in parts if part)
+            indent = "      "
+            if label:
+                lines.append(f"      {label}:")
+                indent = "        "
+            for q in range(min(queries, MAX_QUERIES)):
+                row = per_head[i, h, q]
+                lines.append(f"{indent}query {q}: {format_vector(row)} -> key {int(np.argmax(row))}")
+            if queries > MAX_QUERIES:
+                lines.append(f"{indent}... {queries - MAX_QUERIES} more queries (all of them are in to_dict())")
+    if n > shown:
+        lines.append(f"      ... {n - shown} more samples (all of them are in to_dict())")
+    return lines
+
+
+def _hidden_lines(k: int, hidden: np.ndarray, shown: int) -> list[str]:
+    n, steps, units = hidden.shape
+    lines = [f"    hidden state h{k} over time ({steps} steps × {units} units; h{k}[t] is the state after step t):"]
+    picked = list(range(steps)) if steps <= MAX_STEPS else [*range(MAX_STEPS - 3), None, *range(steps - 2, steps)]
+    for i in range(min(shown, n)):
+        indent = "      "
+        if n > 1:
+            lines.append(f"      sample {i}:")
+            indent = "        "
+        for t in picked:
+            lines.append(f"{indent}…" if t is None else f"{indent}step {t}: {format_vector(hidden[i, t])}")
+    if n > shown:
+        lines.append(f"      ... {n - shown} more samples (all of them are in to_dict())")
+    return lines
 
 
 def _label(i: int, names, brackets: bool = False) -> str:

@@ -339,6 +339,12 @@ def _float64_copy(model):
     if last is not None:
         memo[id(last)] = []
     twin = copy.deepcopy(model, memo)
+    # a layer knows its non-trainable weights (BatchNormalization's moving statistics) by their ids: the copies' ids
+    pairs = [(model, twin)]
+    while pairs:
+        original, copied = pairs.pop()
+        copied._frozen = {id(c) for o, c in zip(original._weights, copied._weights) if id(o) in original._frozen}
+        pairs.extend(zip(original._sublayers, copied._sublayers))
     stack = [twin]
     while stack:
         layer = stack.pop()

@@ -8,6 +8,9 @@
   and the probability of each class (``model.explain`` as a figure).
 - :func:`diagnostics`: what ``fit(..., diagnostics=True)`` recorded, per layer and epoch.
 - :func:`lr_finder`: the learning-rate range test's curve and its suggestion.
+- :func:`feature_maps`, :func:`attention`, :func:`hidden_states`: inside convolutional and
+  sequence networks: each conv/pooling layer's maps (strongest channels first), each
+  attention layer's scores per head, each recurrent layer's hidden state over time.
 
 Each returns the matplotlib ``Figure`` and, given ``path=``, saves it as PNG, SVG or PDF
 (from the suffix). The drawing of a network, :func:`myelin.plot.network.draw_network`,
@@ -24,7 +27,18 @@ from .architecture import model
 from .diagnosis import diagnostics
 from .evaluation import confusion_matrix
 from .explanation import explain
+from .maps import attention, feature_maps, hidden_states
 from .training import history
 from .tuning import lr_finder
 
-__all__ = ["confusion_matrix", "diagnostics", "explain", "history", "lr_finder", "model"]
+__all__ = [
+    "attention",
+    "confusion_matrix",
+    "diagnostics",
+    "explain",
+    "feature_maps",
+    "hidden_states",
+    "history",
+    "lr_finder",
+    "model",
+]

@@ -154,20 +154,30 @@ def _output_axes(ax, e: Explanation, sample: int) -> None:
 
 
 def _bars_figure(e: Explanation, sample: int):
-    shown = [(f"input ({np.asarray(e.inputs[0][sample]).size} values)", np.asarray(e.inputs[0][sample], dtype=float))]
+    shown = [(f"input ({np.asarray(e.inputs[0][sample]).size} values)", np.asarray(e.inputs[0][sample], dtype=float), False)]
     for step in e.steps:
         if step.is_output and e.outputs[0]["probabilities"] is not None:
             continue  # drawn below as the probability of each class
-        if step.kind in ("dense", "activation", "other", "model"):
+        entry = e.layers[step.name]
+        if step.kind in ("conv", "pooling") and entry["feature_maps"][sample][0].ndim == 2:
+            best = int(entry["channel_order"][sample][0])  # the strongest map; plot.feature_maps draws them all
+            count = len(entry["channel_order"][sample])
+            label = f"{step.name}: {type(step.layer).__name__}, its strongest channel: {best} (of {count})"
+            shown.append((label, np.asarray(entry["feature_maps"][sample][best], dtype=float), True))
+        elif step.kind not in ("dropout", "reshape"):
             label = f"{step.name}: {step.activation or type(step.layer).__name__}"
-            shown.append((label, np.asarray(e.layers[step.name]["output"][sample], dtype=float)))
+            shown.append((label, np.asarray(entry["output"][sample], dtype=float), False))
     rows = len(shown) + 1
     fig = new_figure((8.0, 1.9 * rows))
-    for i, (label, v) in enumerate(shown):
+    for i, (label, v, is_map) in enumerate(shown):
         ax = fig.add_subplot(rows, 1, i + 1)
         flat = v.ravel()
         side = math.isqrt(flat.size)
-        if i == 0 and side * side == flat.size and flat.size >= 16:
+        if is_map:  # a feature map
+            ax.imshow(v, cmap="viridis", aspect="equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        elif i == 0 and side * side == flat.size and flat.size >= 16:
             ax.imshow(flat.reshape(side, side), cmap="gray_r", aspect="equal")
             ax.set_xticks([])
             ax.set_yticks([])

@@ -358,7 +358,7 @@ def test_explain_shows_the_attention_probabilities():
     e = model.explain(x, y=[1])
     _, want = model.get_layer("mha")(Tensor(x), Tensor(x), return_attention_scores=True)
     np.testing.assert_allclose(e["mha"]["attention_scores"], want.data, rtol=1e-6)
-    assert e["mha"]["kind"] == "attention" and "attention      p" in e.report()
+    assert e["mha"]["kind"] == "attention" and "attention scores p1 (2 heads, 3 queries × 3 keys" in e.report()
     np.testing.assert_allclose(e["out"]["output"], model.predict(x, verbose=0), rtol=1e-6)
 
 
