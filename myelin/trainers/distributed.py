@@ -127,7 +127,7 @@ class DistributedRun:
         mine["batch_size"] = batch_size
         if adapter is not None:
             self.split_rows = False
-            mine.update(self._stream_facts(adapter, xs, ys, sw, facts.get("steps"), "steps per epoch"))
+            mine.update(self._stream_facts(adapter, xs, ys, sw, facts.get("steps"), "x", "steps per epoch"))
         elif self.auto:
             arrays = list(xs) + list(ys) + ([] if sw is None else [sw])
             mine["samples"] = len(xs[0]) if xs else 0
@@ -138,7 +138,7 @@ class DistributedRun:
         if val_adapter is not None:
             self.split_eval_rows = False
             vsteps = facts.get("validation steps")
-            mine.update(self._stream_facts(val_adapter, *val_adapter.first(), vsteps, "validation steps"))
+            mine.update(self._stream_facts(val_adapter, *val_adapter.first(), vsteps, "validation_data", "validation steps"))
         self._check_agreement(world.allgather_json(mine))
         self._check_steps_known(mine, adapter, "steps per epoch", "steps_per_epoch", "fit")
         self._check_steps_known(mine, val_adapter, "validation steps", "validation_steps", "fit")
@@ -159,19 +159,16 @@ class DistributedRun:
         model.optimizer._gradient_reducer = self.reduce_gradients
         return local_batch
 
-    def _stream_facts(self, adapter, xs, ys, sw, steps, key: str) -> dict:
+    def _stream_facts(self, adapter, xs, ys, sw, steps, what: str, key: str) -> dict:
         """What the processes must agree on about a generator or ``PyDataset``; shards it by batch when automatic."""
-        kind = "generator" if adapter.source == "generator" else "PyDataset"
-        out = {f"{key} (data)": kind}
+        out = {f"{what} kind": "generator" if adapter.source == "generator" else "PyDataset"}
         if self.auto:
             # the same data on every process, each taking every N-th batch: its first batch must be the same
-            out[f"{key} (first batch)"] = [_fingerprint(a) for a in list(xs) + list(ys) + ([] if sw is None else [sw])]
-            out[f"{key} (batches)"] = adapter.num_batches
+            out[f"{what} first batch"] = [_fingerprint(a) for a in list(xs) + list(ys) + ([] if sw is None else [sw])]
+            out[f"{what} batches"] = adapter.num_batches
             adapter.shard_by_index(self.rank, self.size)
-            out[key] = steps if steps is not None else adapter.num_batches
-        else:
-            # each process's own data: as many batches per epoch on every process
-            out[key] = steps if steps is not None else adapter.num_batches
+        # the steps of an epoch (with each process's own data: its batches, which must be as many everywhere)
+        out[key] = steps if steps is not None else adapter.num_batches
         return out
 
     def _check_steps_known(self, facts: dict, adapter, key: str, argument: str, method: str) -> None:
@@ -212,7 +209,7 @@ class DistributedRun:
         mine = dict(facts)
         if adapter is not None:
             self.split_eval_rows = False
-            mine.update(self._stream_facts(adapter, xs, ys, sw, facts.get("steps"), "steps"))
+            mine.update(self._stream_facts(adapter, xs, ys, sw, facts.get("steps"), "x", "steps"))
         elif self.auto:
             mine["data"] = [_fingerprint(a) for a in list(xs) + list(ys) + ([] if sw is None else [sw])]
         else:

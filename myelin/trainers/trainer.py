@@ -685,7 +685,8 @@ class Trainer(StepOverrides):
                         if steps is None:  # a generator read to its end: now its length is known
                             steps = max(step + 1, 1)
                             params["steps"] = steps  # what callbacks read from now on
-                        if _ran_out(adapter, step, steps):
+                        ended = dist is not None and dist.data_ended  # its last step was one without data
+                        if _ran_out(adapter, step - ended, steps):
                             if step < 0:
                                 break
                             self.stop_training = True
