@@ -634,9 +634,10 @@ class Trainer(StepOverrides):
         self.history = history
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
+        want_logs = want_end and cbs.wants_logs("on_train_batch_end")  # not a plain progress display alone
         spe = self.steps_per_execution
-        if dist is not None:  # batch-end logs are reduced over processes: all must ask for them, or none
-            want_end = dist.any(want_end)
+        if dist is not None:  # batch-end logs are reduced over processes: all must compute them, or none
+            want_logs = dist.any(want_logs)
         gen = backend.rng()
 
         self._stop_on_nonfinite, self._nonfinite_loss = on_nonfinite_loss != "continue", None
@@ -676,8 +677,8 @@ class Trainer(StepOverrides):
                             last = steps is not None and step + 1 == steps
                             if (step + 1) % spe == 0 or last or self.stop_training or ctrl_c.requested:
                                 in_round = False
-                                if want_end:  # Keras's index: the round's last, as if it were full (EpochIterator)
-                                    cbs.batch("on_train_batch_end", round_begin + spe - 1, self._logs())
+                                # Keras's index: the round's last, as if it were full (EpochIterator)
+                                self._batch_end(cbs, "on_train_batch_end", round_begin + spe - 1, want_end, want_logs)
                             if self.stop_training or ctrl_c.requested:
                                 break
                     if stream:
@@ -731,6 +732,13 @@ class Trainer(StepOverrides):
             return True
         return False
 
+    def _batch_end(self, cbs, hook: str, index: int, want_end: bool, want_logs: bool) -> None:
+        """A batch-end hook; its logs built only when a callback reads them (on N processes: a collective call)."""
+        if want_end or want_logs:
+            logs = self._logs() if want_logs else {}
+            if want_end:
+                cbs.batch(hook, index, logs)
+
     def _data_ended_elsewhere(self, step: int) -> None:
         """Data-parallel: some process's own generator ran out at this step; every process stops after it."""
         dist = self._dist
@@ -778,8 +786,9 @@ class Trainer(StepOverrides):
         spe = self.steps_per_execution
         cbs.on_test_begin({})
         want_begin, want_end = cbs.wants("on_test_batch_begin"), cbs.wants("on_test_batch_end")
+        want_logs = want_end and cbs.wants_logs("on_test_batch_end")
         if self._dist is not None:
-            want_end = self._dist.any(want_end)
+            want_logs = self._dist.any(want_logs)
         custom = self._overrides("test_step")
         step, open_round = -1, False  # a round of steps_per_execution batches whose end hook has not run
         with contextlib.closing(batches):
@@ -798,10 +807,9 @@ class Trainer(StepOverrides):
                     self._step(*batch, training=False)
                 if (step + 1) % spe == 0:
                     open_round = False
-                    if want_end:
-                        cbs.batch("on_test_batch_end", step, self._logs())
-        if open_round and want_end:  # the last, short round: Keras's index, as if it were full
-            cbs.batch("on_test_batch_end", step - step % spe + spe - 1, self._logs())
+                    self._batch_end(cbs, "on_test_batch_end", step, want_end, want_logs)
+        if open_round:  # the last, short round: Keras's index, as if it were full
+            self._batch_end(cbs, "on_test_batch_end", step - step % spe + spe - 1, want_end, want_logs)
         logs = self._logs()
         cbs.on_test_end(logs)
         return logs

@@ -284,6 +284,8 @@ def main() -> None:
             "arrays": lambda m, steps: m.fit(x, y, batch_size=16, steps_per_epoch=steps, epochs=2, verbose=0),
             "pydataset": lambda m, steps: m.fit(Batches(cut(x, y, 8)), steps_per_epoch=steps, epochs=2, verbose=0),
             "generator": lambda m, steps: m.fit(itertools.cycle(cut(x, y, 8)), steps_per_epoch=steps, epochs=2, verbose=0),
+            # the progress display to a pipe (not a terminal): one plain line per epoch, no batch logs to reduce
+            "verbose": lambda m, steps: m.fit(x, y, batch_size=16, steps_per_epoch=steps, epochs=2, verbose=1),
         }
         for own in (False, True):
             distribution.set_distribution(distribution.DataParallel(auto_shard_dataset=not own))
@@ -304,7 +306,7 @@ def main() -> None:
         masked = arg.endswith("masked")
         m = bn_model(arg.startswith("sync") or scenario == "single_syncbn", masked)
         h = m.fit(*bn_data(masked), batch_size=32, epochs=3, verbose=0)
-        bn = [layer for layer in m.layers if isinstance(layer, layers.BatchNormalization)][0]
+        bn = next(layer for layer in m.layers if isinstance(layer, layers.BatchNormalization))
         result["weights"], result["history"] = weights(m), h.history
         result["moving"] = [bn.moving_mean.numpy().tolist(), bn.moving_variance.numpy().tolist()]
         result["compile_status"] = m.compile_status

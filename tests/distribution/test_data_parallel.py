@@ -134,7 +134,7 @@ def test_one_collective_call_per_training_step(tmp_path):
     # every MPI call counted (a wrapper around the communicator): two fits that differ only in their steps
     ok(run("count", tmp_path))
     r0, r1 = results(tmp_path)
-    for case in ("arrays", "pydataset", "generator", "own arrays", "own pydataset", "own generator"):
+    for case in ("arrays", "pydataset", "generator", "verbose", "own arrays", "own pydataset", "own generator"):
         assert r0[case] == r1[case] == 1.0, f"{case}: {r0[case]} collective calls per step"
     # BatchNormalization(synchronized=True): its forward sums [sum x, count] and sum (x - mean)^2, its backward
     # [sum g, sum g xhat]: three more per step, and still one for the gradients, the loss and the count
