@@ -243,7 +243,12 @@ class DistributedRun:
                 error = ValueError(
                     f"DataParallel: the processes disagree on {key!r} before the first step ({per_rank}); every process "
                     "must run the same script on the same model and "
-                    + ("the same data (auto_shard_dataset=True)" if self.auto else "equally many batches of its own data")
+                    + (
+                        "the same data (auto_shard_dataset=True; where each process has its own data, use "
+                        "DataParallel(auto_shard_dataset=False))"
+                        if self.auto
+                        else "equally many batches of its own data"
+                    )
                 )
                 error._raised_on_every_process = True  # every process saw the same gathered facts and raises this
                 raise error

@@ -68,6 +68,18 @@ class Batches(myelin.utils.PyDataset):
         return self.batches[i]
 
 
+class Logged(Batches):
+    """Batches that remember which of them were read."""
+
+    def __init__(self, batches):
+        super().__init__(batches)
+        self.read = []
+
+    def __getitem__(self, i):
+        self.read.append(int(i))
+        return self.batches[i]
+
+
 def cut(x, y, size: int) -> list:
     return [(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
 
@@ -238,6 +250,11 @@ def main() -> None:
         stream = itertools.cycle(full if scenario == "streams" else pairs(full))
         h = m.fit(stream, steps_per_epoch=3, epochs=3, verbose=0)
         result["endless"] = {"weights": weights(m), "history": h.history}
+        if scenario == "streams":  # shuffled: the same order on every process, each reading its batches of it
+            ds = Logged(raw)
+            m = model("adam")
+            h = m.fit(ds, epochs=2, shuffle=True, verbose=0)
+            result["shuffled"] = {"weights": weights(m), "history": h.history, "read": ds.read[1:]}  # [0]: first()
     elif scenario == "own_streams":
         # each process its own PyDataset and generator: process r holds batches r, r + 2, ... (the reference: pairs)
         x, y = x[:80], y[:80]

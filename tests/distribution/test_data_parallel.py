@@ -162,6 +162,14 @@ def test_a_pydataset_and_a_generator_are_sharded_by_batch_and_train_as_one_proce
     two, (one,) = results(tmp_path / "two"), results(tmp_path / "one", 1)
     _same_as_one_process(two, one, ("pydataset", "generator", "endless"))
     assert len(one["pydataset"]["history"]["val_loss"]) == 3
+    # shuffled: each epoch, the two processes read disjoint halves of one permutation of the 9 batches
+    r0, r1 = (r["shuffled"] for r in two)
+    assert r0["weights"] == r1["weights"] and r0["history"] == r1["history"]
+    assert (len(r0["read"]), len(r1["read"])) == (10, 8)  # 5 + 5 and 4 + 4 batches in 2 epochs
+    for epoch in range(2):
+        mine0, mine1 = r0["read"][epoch * 5 : epoch * 5 + 5], r1["read"][epoch * 4 : epoch * 4 + 4]
+        assert sorted(mine0 + mine1) == list(range(9))
+    assert r0["read"][:5] != [0, 2, 4, 6, 8] or r0["read"][5:] != [0, 2, 4, 6, 8]
 
 
 def test_each_process_with_its_own_pydataset_or_generator_trains_as_one_process_on_the_union(tmp_path):
