@@ -327,6 +327,57 @@ def main() -> None:
         result["weights"], result["history"] = weights(m), h.history
         result["moving"] = [bn.moving_mean.numpy().tolist(), bn.moving_variance.numpy().tolist()]
         result["compile_status"] = m.compile_status
+    elif scenario == "bn_gradcheck":
+        # central differences of the global loss sum_r share_r * loss_r against synchronized BatchNorm's backward
+        from myelin.distribution import world
+        from myelin.ops.batchnorm import batch_norm
+
+        masked = arg == "masked"
+        n_rows = (5, 3)[r]
+        gen = np.random.default_rng(20 + r)
+        x = gen.normal(size=(n_rows, 4, 2)) * 2 + 1
+        c = gen.normal(size=x.shape)
+        mask = (gen.random((n_rows, 4, 1)) > 0.3).astype(np.float64) if masked else None
+        shared = np.random.default_rng(99)
+        gamma = myelin.Tensor(shared.normal(size=2) + 1, requires_grad=True)
+        beta = myelin.Tensor(shared.normal(size=2), requires_grad=True)
+        share = n_rows / float(world.allreduce_(np.array([float(n_rows)]))[0])
+
+        def loss(xv):
+            mm, mv = myelin.Tensor(np.zeros(2)), myelin.Tensor(np.ones(2))
+            xt = myelin.Tensor(xv, requires_grad=True)
+            out = batch_norm(xt, mm, mv, gamma, beta, mask=mask, epsilon=1e-3, training=True, synchronized=True)
+            return xt, myelin.ops.sum(out * myelin.Tensor(c)) / n_rows
+
+        def global_loss(xv) -> float:
+            return float(world.allreduce_(np.array([share * float(loss(xv)[1].data)]))[0])
+
+        xt, value = loss(x)
+        value.backward()
+        analytic = share * xt.grad  # what the gradient allreduce makes of this process's gradient
+        analytic_gamma = world.allreduce_(share * gamma.grad)
+        h, errors = 1e-6, []
+        sizes = world.allgather_json(x.size)
+        for owner, size in enumerate(sizes):
+            for i in range(size):
+                plus, minus = x.copy(), x.copy()
+                if owner == r:
+                    plus.flat[i] += h
+                    minus.flat[i] -= h
+                numeric = (global_loss(plus) - global_loss(minus)) / (2 * h)
+                if owner == r:
+                    errors.append(abs(numeric - analytic.flat[i]))
+        numeric_gamma = []
+        for j in range(2):
+            base = gamma.data.copy()
+            gamma.data[j] = base[j] + h
+            up = global_loss(x)
+            gamma.data[j] = base[j] - h
+            down = global_loss(x)
+            gamma.data[:] = base
+            numeric_gamma.append((up - down) / (2 * h))
+        result["x_error"], result["gamma_error"] = max(errors), float(np.abs(analytic_gamma - numeric_gamma).max())
+        result["x_scale"] = float(np.abs(analytic).max())
     elif scenario == "stream_mismatch":
         if arg == "own_lengths":  # each process its own PyDataset, of 5 and 4 batches
             model("sgd").fit(Batches(cut(x[:90], y[:90], 10)[r::2]), epochs=1, verbose=0)

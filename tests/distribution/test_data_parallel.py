@@ -228,3 +228,14 @@ def test_synchronized_batchnorm_on_two_processes_equals_one_process_on_the_globa
     assert max(np.abs(np.array(a) - np.array(b)).max() for a, b in zip(local[0]["weights"], one["weights"])) > 1e-3
     if not masked:  # the recorded step is replayed with its collectives (a mask makes the step not replayable)
         assert sync[0]["compile_status"].startswith("compiled"), sync[0]["compile_status"]
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_synchronized_batchnorm_gradients_match_central_differences_of_the_global_loss(tmp_path, masked):
+    # 5 rows on process 0 and 3 on process 1; the global loss is sum_r share_r * loss_r, each process's gradient is
+    # weighted by its share as the gradient allreduce weights it; differences in float64 with h = 1e-6
+    ok(run("bn_gradcheck", tmp_path, "masked" if masked else "plain"))
+    for res in results(tmp_path):
+        assert res["x_scale"] > 0.05
+        assert res["x_error"] < 1e-8, res
+        assert res["gamma_error"] < 1e-8, res
