@@ -289,7 +289,12 @@ class ProgbarLogger(Callback):
 
     @property
     def reads_batch_logs(self) -> bool:
-        """Only a live bar shows each batch's logs; the plain display counts batches and prints each epoch's line."""
+        """Only a live bar shows each batch's logs; the plain display counts batches and prints each epoch's line.
+
+        Example:
+            >>> bar = ProgbarLogger(); bar.set_params({"verbose": 2}); bar.reads_batch_logs
+            False
+        """
         return bool(getattr(self, "live", True))
 
     # -- training

@@ -45,7 +45,15 @@ def _fingerprint(a) -> list:
 
 
 def synchronized_layers(model) -> list:
-    """The ``BatchNormalization(synchronized=True)`` layers of ``model`` (nested models included)."""
+    """The ``BatchNormalization(synchronized=True)`` layers of ``model`` (nested models included).
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> m = myelin.Sequential([layers.Input(shape=(2,)), layers.BatchNormalization(synchronized=True, name="bn")])
+        >>> [layer.name for layer in synchronized_layers(m)]
+        ['bn']
+    """
     found, seen, stack = [], set(), [model]
     while stack:
         layer = stack.pop()

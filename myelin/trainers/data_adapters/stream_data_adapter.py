@@ -97,6 +97,23 @@ class StreamAdapter:
         ``num_batches`` becomes the number of steps of a pass, each step reading one batch per
         process; where the last step has fewer batches than processes, the others get an empty
         batch (``empty``).
+
+        Example:
+            >>> import numpy as np, myelin
+            >>> from myelin import layers
+            >>> class Five(PyDataset):
+            ...     def __len__(self):
+            ...         return 5
+            ...     def __getitem__(self, i):
+            ...         return np.full((2, 1), float(i)), np.zeros(2)
+            >>> m = myelin.Sequential([layers.Input(shape=(1,)), layers.Dense(1)])
+            >>> a = PyDatasetAdapter(Five(), m, "xy", "fit", True)
+            >>> a.shard_by_index(1, 2); a.num_batches, a.dataset_batches
+            (3, 5)
+            >>> [float(xs[0][0, 0]) for xs, _, _ in a.epoch(None)]  # batches 1 and 3
+            [1.0, 3.0]
+            >>> a.empty()[0][0].shape
+            (0, 1)
         """
         self.shard = (int(rank), int(processes))
         self.dataset_batches = self.num_batches
@@ -104,7 +121,7 @@ class StreamAdapter:
             self.num_batches = -(-self.num_batches // self.shard[1])
 
     def empty(self) -> tuple:
-        """The first batch with no rows: what a process without a batch at a step is given."""
+        """The first batch with no rows: what a process without a batch at a step is given (``shard_by_index``)."""
         xs, ys, sw = self.first()
         return [a[:0] for a in xs], [a[:0] for a in ys], None if sw is None else sw[:0]
 
