@@ -305,9 +305,11 @@ class DistributedRun:
         """The batches of one epoch of a generator or ``PyDataset``, so that every process takes ``steps`` steps.
 
         An automatically sharded source already yields an empty batch where this process has
-        none (the last, ragged step); here the epoch is padded to ``steps`` with empty batches.
-        A process whose own generator runs out in training takes one more step with no data,
-        flagged in the allreduce, after which every process stops (as one process would).
+        none inside a step; a ``PyDataset`` whose batches do not divide by the processes ends
+        one batch short on some, and gets an empty one. In training, a generator that runs out
+        before ``steps`` (this process's own, or a sharded one) takes one more step with no
+        data, flagged in the allreduce, after which every process stops (as one process
+        would); in evaluation the epoch is padded to ``steps`` with empty batches.
         """
         count = 0
         for batch in batches:
@@ -315,7 +317,7 @@ class DistributedRun:
             yield batch
         if steps is None or count >= steps:
             return
-        if training and adapter.shard is None:
+        if training and adapter.source == "generator":
             self.data_ended = True
             yield adapter.empty()
             return

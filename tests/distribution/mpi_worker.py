@@ -250,6 +250,13 @@ def main() -> None:
         stream = itertools.cycle(full if scenario == "streams" else pairs(full))
         h = m.fit(stream, steps_per_epoch=3, epochs=3, verbose=0)
         result["endless"] = {"weights": weights(m), "history": h.history}
+        # a generator that runs out in epoch 2 (9 batches for 2 epochs of 3 steps): every process stops there
+        m = model("adam")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            h = m.fit(iter(global_batches), steps_per_epoch=3, epochs=2, verbose=0)
+        result["ran_out"] = {"weights": weights(m), "history": h.history, "iterations": int(m.optimizer.iterations)}
+        result["ran_out"]["warnings"] = [str(w.message) for w in caught]
         if scenario == "streams":  # shuffled: the same order on every process, each reading its batches of it
             ds = Logged(raw)
             m = model("adam")

@@ -160,8 +160,12 @@ def test_a_pydataset_and_a_generator_are_sharded_by_batch_and_train_as_one_proce
     ok(run("streams", tmp_path / "two"))
     ok(run("single_streams", tmp_path / "one", processes=1))
     two, (one,) = results(tmp_path / "two"), results(tmp_path / "one", 1)
-    _same_as_one_process(two, one, ("pydataset", "generator", "endless"))
+    _same_as_one_process(two, one, ("pydataset", "generator", "endless", "ran_out"))
     assert len(one["pydataset"]["history"]["val_loss"]) == 3
+    # the generator ran out at epoch 2's third step, on every process alike: 3 + 2 updates, and fit's warning
+    assert two[0]["ran_out"]["iterations"] == two[1]["ran_out"]["iterations"] == one["ran_out"]["iterations"] == 5
+    for res in (*two, one):
+        assert any("ran out of data after 2 of the 3 batches" in w for w in res["ran_out"]["warnings"])
     # shuffled: each epoch, the two processes read disjoint halves of one permutation of the 9 batches
     r0, r1 = (r["shuffled"] for r in two)
     assert r0["weights"] == r1["weights"] and r0["history"] == r1["history"]
