@@ -112,7 +112,10 @@ def _run(args: list[str], processes: int, threads: int | None) -> dict:
 
 
 def _flat_floats(sizes: list[int]) -> int:
-    return sum(a * b + b for a, b in itertools.pairwise(sizes))
+    """What a step sends: the flat gradient buffer and its 3 spare slots (loss, count, end-of-data flag)."""
+    from myelin.optimizers import SPARE_SLOTS
+
+    return sum(a * b + b for a, b in itertools.pairwise(sizes)) + SPARE_SLOTS
 
 
 def main() -> None:

@@ -78,6 +78,15 @@ class CallbackList:
     def __iter__(self):
         return iter(self.callbacks)
 
+    def wants_logs(self, hook: str) -> bool:
+        """Whether a callback that defines this batch hook reads its logs (a progress display without a live bar does not).
+
+        Example:
+            >>> CallbackList([ProgbarLogger()], params={"verbose": 2}).wants_logs("on_train_batch_end")
+            False
+        """
+        return any(getattr(getattr(fn, "__self__", None), "reads_batch_logs", True) for fn in self._batch[hook])
+
     def _call(self, hook: str, *args) -> None:
         *args, logs = args
         logs = {} if logs is None else logs  # Keras passes a dict to every hook
@@ -277,6 +286,16 @@ class ProgbarLogger(Callback):
         self.epochs = params.get("epochs", 1)
         self.steps = params.get("steps")
         self.live = self.verbose == 1 and self.interactive
+
+    @property
+    def reads_batch_logs(self) -> bool:
+        """Only a live bar shows each batch's logs; the plain display counts batches and prints each epoch's line.
+
+        Example:
+            >>> bar = ProgbarLogger(); bar.set_params({"verbose": 2}); bar.reads_batch_logs
+            False
+        """
+        return bool(getattr(self, "live", True))
 
     # -- training
     def on_epoch_begin(self, epoch, logs=None):

@@ -276,7 +276,7 @@ CASES = {
     # vision layers (c15layers): images are (batch, rows, cols, channels), or channels first
     ("layer", "BatchNormalization"): {
         "kwargs": {"axis": 1, "moving_variance_initializer": "zeros"},  # a variance must not be negative
-        "not_arguments": ("renorm", "renorm_clipping", "renorm_momentum", "synchronized"),  # refused unless default
+        "not_arguments": ("renorm", "renorm_clipping", "renorm_momentum"),  # refused unless default
     },
     ("layer", "GroupNormalization"): {"kwargs": {"groups": 3, "axis": 1}},
     ("layer", "ZeroPadding1D"): {"kwargs": {"padding": (2, 1)}, "input": X.reshape(2, 4, 3)},

@@ -60,7 +60,10 @@ class DataParallel:
     computes the gradient of about batch_size / N samples. ``auto_shard_dataset=True`` (the
     default) means every process is given the same data and takes its own rows of each batch;
     with ``False`` each process is given its own part of the data (for example read from its
-    own files) and takes batch_size / N samples of it per step.
+    own files) and takes batch_size / N samples of it per step. A generator or ``PyDataset``
+    is split by batch: with ``True`` process r reads batches r, r + N, ... of it (a step's
+    global batch is N of its batches), with ``False`` each process's yields its own batches
+    (a step's global batch is the union); see ``docs/distributed.md``.
 
     Example:
         >>> dp = DataParallel()

@@ -388,7 +388,10 @@ def moments(x, axes, keepdims=False, synchronized=False) -> tuple:
         (array(2., dtype=float32), array(1., dtype=float32))
     """
     if synchronized:
-        raise ValueError("moments: synchronized=True needs a distributed setup, which myelin does not have")
+        raise ValueError(
+            "moments: synchronized=True (in Keras, for TensorFlow's distribution strategies only) is not supported; "
+            "for statistics over the processes of a data-parallel fit use BatchNormalization(synchronized=True)"
+        )
     x = _f(x)
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else (axes,)
     m = knp.mean(x, axis=axes, keepdims=True)

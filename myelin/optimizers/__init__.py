@@ -59,8 +59,17 @@ def _flush_subnormals(state: dict, tmp, only: tuple | None = None) -> None:
         values[tmp < xp.finfo(values.dtype).tiny] = 0
 
 
+# Slots after each gradient buffer's end that data-parallel training fills with this process's loss
+# sum, sample count and an end-of-data flag, so that one allreduce per step carries them all.
+SPARE_SLOTS = 3
+
+
 class _Group:
-    """The variables of one dtype: a flat buffer of their values, their gradients and each state slot."""
+    """The variables of one dtype: a flat buffer of their values, their gradients and each state slot.
+
+    ``wire`` is the gradient buffer followed by ``SPARE_SLOTS`` spare values (``grads`` is a
+    view of its head): what a data-parallel step sends to the other processes in one call.
+    """
 
     def __init__(self, variables: list[Tensor], slots: tuple[str, ...], initial: dict):
         self.variables = variables
@@ -75,7 +84,8 @@ class _Group:
         for v, start, stop in zip(variables, self.offsets, self.offsets[1:]):
             self.params[start:stop] = v.data.reshape(-1)
             v.data = self.params[start:stop].reshape(v.data.shape)  # the variable is now a view
-        self.grads = xp.zeros(total, dtype=dtype)
+        self.wire = xp.zeros(total + SPARE_SLOTS, dtype=dtype)
+        self.grads = self.wire[:total]
         # Each variable's slice of the gradient buffer, in the variable's shape: filled once per step.
         self.grad_views = [self.grads[a:b].reshape(v.data.shape) for v, a, b in zip(variables, self.offsets, self.offsets[1:])]
         self.scratch = xp.empty(total, dtype=dtype)
@@ -112,7 +122,8 @@ class Optimizer:
     slots: tuple[str, ...] = ()
     _per_variable, _variable_shape = False, ()  # True: the rule runs per variable, its shape set (Lamb)
     # Set by data-parallel training (myelin.trainers.distributed) for the length of a fit: called
-    # with the groups once their flat gradient buffers are filled, before clipping and the update.
+    # with the groups once their flat gradient buffers are filled, before clipping and the update;
+    # when it returns False (every process found the global loss not finite) the update is skipped.
     _gradient_reducer = None
 
     def __init__(
@@ -393,8 +404,9 @@ class Optimizer:
                     view[...] = g
                     present += 1
             counts.append(present)
-        if self._gradient_reducer is not None:  # data-parallel: the sum over processes, before clipping
-            self._gradient_reducer(self._groups)
+        # data-parallel: the sum over processes, before clipping; False: skipped alike on every process
+        if self._gradient_reducer is not None and self._gradient_reducer(self._groups) is False:
+            return  # no update, no iteration counted
         for group, present in zip(self._groups, counts):
             if not present:
                 continue

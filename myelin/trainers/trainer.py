@@ -267,18 +267,24 @@ class Trainer(StepOverrides):
             loss, values = total.data, [t.data for t in watched]
         value = float(loss)
         if training:
-            # On N processes the loss of the whole global batch decides, so that all stop or none does.
-            check = value if self._dist is None or not self._stop_on_nonfinite else self._dist.global_loss(value, len(xs[0]))
-            if self._stop_on_nonfinite and not math.isfinite(check):
-                self._nonfinite_loss = check  # fit explains it and stops; this batch's update is not applied
+            dist = self._dist
+            if dist is None and self._stop_on_nonfinite and not math.isfinite(value):
+                self._nonfinite_loss = value  # fit explains it and stops; this batch's update is not applied
                 for w in self._train_params:
                     w.grad = None
                 return value
+            if dist is not None:
+                # On N processes the loss of the whole global batch decides, so that all stop or none does: it
+                # travels with the gradients (one allreduce), and the optimizer skips the update if it is not finite.
+                dist.step_loss = value
             if self._step_hooks:  # e.g. callbacks.Diagnostics reading the gradients
                 for hook in self._step_hooks:
                     hook(xs, self._train_params)
             self.optimizer.step(self._train_params)
             self.optimizer.zero_grad()
+            if dist is not None and dist.nonfinite is not None:
+                self._nonfinite_loss, dist.nonfinite = dist.nonfinite, None
+                return value
         n = len(xs[0])
         self._loss_tracker.add(value * n, n)
         n_out = len(values) - len(self._compiled_loss.last_values)
@@ -552,6 +558,7 @@ class Trainer(StepOverrides):
                     f"fit(): validation_data is {'an endless PyDataset' if endless else 'a generator without a length'}, "
                     f"read by {n_validations} validation(s): give validation_steps (the batches of each one)"
                 )
+            given_validation_steps = validation_steps
             if val_adapter.num_batches is not None:
                 validation_steps = _stream_steps(val_adapter, validation_steps, 1, "fit", "validation_steps")
             val = val_adapter.first()
@@ -588,15 +595,17 @@ class Trainer(StepOverrides):
                 "validation_batch_size",
             )
         dist = DistributedRun.current()
-        if dist is not None and (stream or val_adapter is not None):
-            raise ValueError(
-                "fit(): data-parallel training (myelin.distribution) shards arrays in memory; got a generator or PyDataset"
-            )
         if dist is not None:  # data-parallel: agree, broadcast the state; batch_size becomes this process's draw
             facts = {"epochs": epochs, "initial_epoch": initial_epoch, "shuffle": bool(shuffle), "steps": steps_per_epoch}
-            facts["validation"] = None if val is None else [len(val[0][0]), validation_freq, validation_steps]
+            facts["validation"] = None if val is None else [validation_freq, validation_steps]
+            if val is not None and val_adapter is None:
+                facts["validation"].append(len(val[0][0]))
+            facts["validation steps"] = validation_steps
             facts["custom step"] = custom
-            batch_size = dist.start(self, xs, ys, sw, batch_size, facts)
+            batch_size = dist.start(self, xs, ys, sw, batch_size, facts, adapter if stream else None, val_adapter)
+            if val_adapter is not None and val_adapter.shard is not None and val_adapter.num_batches is not None:
+                # sharded by batch: a validation step reads one batch per process
+                validation_steps = _stream_steps(val_adapter, given_validation_steps, 1, "fit", "validation_steps")
         if stream:
             steps = _stream_steps(adapter, steps_per_epoch, epochs - initial_epoch, "fit", "steps_per_epoch")
         else:
@@ -625,12 +634,15 @@ class Trainer(StepOverrides):
         self.history = history
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
+        want_logs = want_end and cbs.wants_logs("on_train_batch_end")  # not a plain progress display alone
         spe = self.steps_per_execution
-        if dist is not None:  # batch-end logs are reduced over processes: all must ask for them, or none
-            want_end = dist.any(want_end)
+        if dist is not None:  # batch-end logs are reduced over processes: all must compute them, or none
+            want_logs = dist.any(want_logs)
         gen = backend.rng()
 
         self._stop_on_nonfinite, self._nonfinite_loss = on_nonfinite_loss != "continue", None
+        if dist is not None:
+            dist.stop_on_nonfinite = self._stop_on_nonfinite
         ctrl_c = _StopAtBatchEnd()
         epoch = step = 0
         cbs.on_train_begin({})
@@ -647,7 +659,7 @@ class Trainer(StepOverrides):
                     cbs.on_epoch_begin(epoch, {})
                     if stream:
                         adapter.on_epoch_begin()
-                        batches = self._stream_batches(adapter, steps, shuffle, gen)
+                        batches = self._stream_batches(adapter, steps, shuffle, gen, training=True)
                     else:
                         batches = _array_batches(xs, ys, sw, batch_size, steps, shuffle, gen)
                     step = -1
@@ -665,8 +677,8 @@ class Trainer(StepOverrides):
                             last = steps is not None and step + 1 == steps
                             if (step + 1) % spe == 0 or last or self.stop_training or ctrl_c.requested:
                                 in_round = False
-                                if want_end:  # Keras's index: the round's last, as if it were full (EpochIterator)
-                                    cbs.batch("on_train_batch_end", round_begin + spe - 1, self._logs())
+                                # Keras's index: the round's last, as if it were full (EpochIterator)
+                                self._batch_end(cbs, "on_train_batch_end", round_begin + spe - 1, want_end, want_logs)
                             if self.stop_training or ctrl_c.requested:
                                 break
                     if stream:
@@ -674,7 +686,8 @@ class Trainer(StepOverrides):
                         if steps is None:  # a generator read to its end: now its length is known
                             steps = max(step + 1, 1)
                             params["steps"] = steps  # what callbacks read from now on
-                        if _ran_out(adapter, step, steps):
+                        ended = dist is not None and dist.data_ended  # its last step was one without data
+                        if _ran_out(adapter, step - ended, steps):
                             if step < 0:
                                 break
                             self.stop_training = True
@@ -712,18 +725,42 @@ class Trainer(StepOverrides):
             self._custom_logs = self._custom_batch("train_step", xb, yb, swb)
         else:
             self._step(xb, yb, swb, training=True)
+        if self._dist is not None and self._dist.peers_ended:
+            self._data_ended_elsewhere(step)
         if self._nonfinite_loss is not None:
             self._nonfinite_stop(policy, xb, yb, swb, epoch, step, epochs, steps)
             return True
         return False
 
-    def _stream_batches(self, adapter, steps, shuffle: bool = False, rng=None):
+    def _batch_end(self, cbs, hook: str, index: int, want_end: bool, want_logs: bool) -> None:
+        """A batch-end hook; its logs built only when a callback reads them (on N processes: a collective call)."""
+        if want_end or want_logs:
+            logs = self._logs() if want_logs else {}
+            if want_end:
+                cbs.batch(hook, index, logs)
+
+    def _data_ended_elsewhere(self, step: int) -> None:
+        """Data-parallel: some process's own generator ran out at this step; every process stops after it."""
+        dist = self._dist
+        self.stop_training = True
+        if dist.data_ended:
+            return  # this process's own adapter says so (fit's usual warning)
+        warnings.warn(
+            f"fit(): the generator of {dist.peers_ended} of the {dist.size} processes ran out of data at batch "
+            f"{step + 1} of this epoch; every process stops training (each must yield steps_per_epoch * epochs batches)",
+            UserWarning,
+            stacklevel=4,
+        )
+
+    def _stream_batches(self, adapter, steps, shuffle: bool = False, rng=None, training: bool = False):
         """The prepared batches of one epoch of a generator or ``PyDataset``; its targets checked against the model."""
         check = not adapter.custom and adapter.mode == "xy"
         inner = adapter.epoch(steps, rng, shuffle)
+        if self._dist is not None:  # data-parallel: every process takes the same number of steps
+            inner = self._dist.stream_epoch(inner, adapter, steps, training)
         try:
             for xs, ys, sw in inner:
-                if check:
+                if check and len(xs[0]):
                     self._check_model_input(xs)
                     self._check_targets(ys)
                 yield xs, self._shape_targets(ys), sw
@@ -749,8 +786,9 @@ class Trainer(StepOverrides):
         spe = self.steps_per_execution
         cbs.on_test_begin({})
         want_begin, want_end = cbs.wants("on_test_batch_begin"), cbs.wants("on_test_batch_end")
+        want_logs = want_end and cbs.wants_logs("on_test_batch_end")
         if self._dist is not None:
-            want_end = self._dist.any(want_end)
+            want_logs = self._dist.any(want_logs)
         custom = self._overrides("test_step")
         step, open_round = -1, False  # a round of steps_per_execution batches whose end hook has not run
         with contextlib.closing(batches):
@@ -769,10 +807,9 @@ class Trainer(StepOverrides):
                     self._step(*batch, training=False)
                 if (step + 1) % spe == 0:
                     open_round = False
-                    if want_end:
-                        cbs.batch("on_test_batch_end", step, self._logs())
-        if open_round and want_end:  # the last, short round: Keras's index, as if it were full
-            cbs.batch("on_test_batch_end", step - step % spe + spe - 1, self._logs())
+                    self._batch_end(cbs, "on_test_batch_end", step, want_end, want_logs)
+        if open_round:  # the last, short round: Keras's index, as if it were full
+            self._batch_end(cbs, "on_test_batch_end", step - step % spe + spe - 1, want_end, want_logs)
         logs = self._logs()
         cbs.on_test_end(logs)
         return logs
@@ -815,18 +852,13 @@ class Trainer(StepOverrides):
         ys = self._shape_targets(ys)
         verbose = 1 if verbose == "auto" else int(verbose)
         dist = DistributedRun.current()
+        if dist is not None:  # data-parallel: each process evaluates its rows (or batches); the logs are summed
+            dist.start_evaluate(xs, ys, sw, {"batch_size": batch_size, "steps": steps}, adapter)
+            verbose = dist.verbose(verbose)
         if adapter is not None:
-            if dist is not None:
-                raise ValueError(
-                    "evaluate(): data-parallel evaluation (myelin.distribution) shards arrays in memory; "
-                    "got a generator or PyDataset"
-                )
             n_steps = _stream_steps(adapter, steps, 1, "evaluate", "steps")
         else:
             n_steps = math.ceil(len(xs[0]) / batch_size) if steps is None else int(steps)
-        if dist is not None:  # data-parallel: each process evaluates its rows of every batch; the logs are summed
-            dist.start_evaluate(xs, ys, sw, {"batch_size": batch_size, "steps": steps})
-            verbose = dist.verbose(verbose)
         cb_list = list(callbacks or [])
         if verbose:
             cb_list.insert(0, callbacks_module.ProgbarLogger())

@@ -174,8 +174,8 @@ def test_weights_names_and_config_round_trip(tmp_path):
 def test_bad_arguments_are_refused_with_names():
     with pytest.raises(ValueError, match="renorm"):
         layers.BatchNormalization(renorm=True)
-    with pytest.raises(ValueError, match="synchronized"):
-        layers.BatchNormalization(synchronized=True)
+    with pytest.raises(TypeError, match="synchronized must be True or False"):
+        layers.BatchNormalization(synchronized="yes")
     with pytest.raises(ValueError, match="momentum"):
         layers.BatchNormalization(momentum=1.5)
     with pytest.raises(ValueError, match=r"BatchNormalization .*axis 3"):
@@ -281,3 +281,34 @@ def test_normalization_onnx_export(tmp_path):
     flat = Sequential([layers.Input(shape=(6,)), layers.Dense(4), layers.BatchNormalization(center=False, scale=False)])
     flat.layers[-1].moving_variance.data[...] = [0.5, 2.0, 1.0, 3.0]
     checks.onnx_export(flat, rng.standard_normal((5, 6)).astype(np.float32), tmp_path)
+
+
+def test_synchronized_on_one_process_is_exactly_the_unsynchronized_layer():
+    # without a data-parallel run of several processes there is nothing to synchronize with: same values, bit for bit
+    # (tests/distribution/test_data_parallel.py checks two processes against one on the global batch)
+    from myelin import distribution
+
+    x = np.random.default_rng(5).standard_normal((32, 6)) * 2 + 1
+    y = np.random.default_rng(6).integers(0, 3, 32)
+    results = []
+    for synchronized, dp in ((False, None), (True, None), (True, distribution.DataParallel())):
+        distribution.set_distribution(dp)
+        try:
+            myelin.utils.set_random_seed(2)
+            m = Sequential(
+                [
+                    layers.Input(shape=(6,)),
+                    layers.Dense(8),
+                    layers.BatchNormalization(momentum=0.8, synchronized=synchronized),
+                    layers.Dense(3, activation="softmax"),
+                ]
+            )
+            m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+            m.fit(x, y, batch_size=8, epochs=2, verbose=0)
+            assert m.layers[1].get_config()["synchronized"] is synchronized
+            results.append([w.numpy() for w in m.weights])
+        finally:
+            distribution.set_distribution(None)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)

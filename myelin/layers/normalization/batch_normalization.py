@@ -53,8 +53,10 @@ class BatchNormalization(Layer):
     keeps masked positions out of the batch statistics. ``trainable=False`` freezes gamma
     and beta *and* makes the layer use the moving statistics even in training (Keras's rule).
 
-    ``renorm`` and ``synchronized`` are accepted with their defaults only (myelin has neither
-    batch renormalization nor several devices to synchronize).
+    ``synchronized=True`` takes the training statistics (and their gradients) over the global
+    batch of a data-parallel ``fit`` on several processes (``myelin.distribution``); on one
+    process it is exactly ``synchronized=False``. ``renorm`` is accepted with its default only
+    (myelin has no batch renormalization).
 
     Example:
         >>> import numpy as np
@@ -92,11 +94,8 @@ class BatchNormalization(Layer):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise TypeError(f"BatchNormalization {self.name!r}: axis must be an int, got {axis!r}")
-        if synchronized:
-            raise ValueError(
-                f"BatchNormalization {self.name!r}: synchronized=True synchronizes statistics across devices; "
-                "myelin runs on one device, so only synchronized=False is supported"
-            )
+        if not isinstance(synchronized, bool):
+            raise TypeError(f"BatchNormalization {self.name!r}: synchronized must be True or False, got {synchronized!r}")
         if renorm or renorm_clipping is not None or renorm_momentum != 0.99:
             raise ValueError(
                 f"BatchNormalization {self.name!r}: batch renormalization (renorm=True, renorm_clipping, "
@@ -117,7 +116,7 @@ class BatchNormalization(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.renorm, self.renorm_clipping, self.renorm_momentum = False, None, 0.99
-        self.synchronized = False
+        self.synchronized = synchronized
         self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
     def build(self, input_shape):
@@ -172,6 +171,7 @@ class BatchNormalization(Layer):
             epsilon=self.epsilon,
             momentum=self.momentum,
             training=training,
+            synchronized=self.synchronized,
         )
 
     def compute_output_shape(self, input_shape):

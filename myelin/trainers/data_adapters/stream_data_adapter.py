@@ -88,6 +88,42 @@ class StreamAdapter:
         self.check_finite, self.class_weight, self.custom = check_finite, class_weight, custom
         self._signature = None
         self.ran_out = False  # set when an epoch of steps_per_epoch batches found the data exhausted
+        self.shard = None  # (rank, processes) once data-parallel training shards this source by batch
+        self.dataset_batches = None  # the source's own number of batches (num_batches counts steps once sharded)
+
+    def shard_by_index(self, rank: int, processes: int) -> None:
+        """Read only this process's batches from now on: ``rank``, ``rank + processes``, ... (one step each).
+
+        ``num_batches`` becomes the number of steps of a pass, each step reading one batch per
+        process; where the last step has fewer batches than processes, the others get an empty
+        batch (``empty``).
+
+        Example:
+            >>> import numpy as np, myelin
+            >>> from myelin import layers
+            >>> class Five(PyDataset):
+            ...     def __len__(self):
+            ...         return 5
+            ...     def __getitem__(self, i):
+            ...         return np.full((2, 1), float(i)), np.zeros(2)
+            >>> m = myelin.Sequential([layers.Input(shape=(1,)), layers.Dense(1)])
+            >>> a = PyDatasetAdapter(Five(), m, "xy", "fit", True)
+            >>> a.shard_by_index(1, 2); a.num_batches, a.dataset_batches
+            (3, 5)
+            >>> [float(xs[0][0, 0]) for xs, _, _ in a.epoch(None)]  # batches 1 and 3
+            [1.0, 3.0]
+            >>> a.empty()[0][0].shape
+            (0, 1)
+        """
+        self.shard = (int(rank), int(processes))
+        self.dataset_batches = self.num_batches
+        if self.num_batches is not None:
+            self.num_batches = -(-self.num_batches // self.shard[1])
+
+    def empty(self) -> tuple:
+        """The first batch with no rows: what a process without a batch at a step is given (``shard_by_index``)."""
+        xs, ys, sw = self.first()
+        return [a[:0] for a in xs], [a[:0] for a in ys], None if sw is None else sw[:0]
 
     def prepare(self, batch, index: int) -> tuple:
         """``(xs, ys, sw)`` of one raw batch: checked against the first batch, then cast and checked as arrays are."""
@@ -156,20 +192,24 @@ class GeneratorDataAdapter(StreamAdapter):
         self._it = iter(iterator)
         self._count = 0
         self._peeked = None
+        self._first = None
 
     def first(self) -> tuple:
         """The first batch, prepared (it is still the first one an epoch yields)."""
-        if self._peeked is None:
+        if self._first is None:
             try:
                 raw = next(self._it)
             except StopIteration:
                 raise ValueError(f"{self.method}(): the generator yielded no batch (it is empty or already used up)") from None
-            self._peeked = self.prepare(raw, 0)
+            self._peeked = self._first = self.prepare(raw, 0)
             self._count = 1
-        return self._peeked
+        return self._first
 
     def epoch(self, steps: int | None, rng=None, shuffle: bool = False) -> Iterator[tuple]:
         """Up to ``steps`` prepared batches (all that are left when ``steps`` is None)."""
+        if self.shard is not None:
+            yield from self._sharded_epoch(steps)
+            return
         taken = 0
         if self._peeked is not None:
             batch, self._peeked = self._peeked, None
@@ -185,6 +225,34 @@ class GeneratorDataAdapter(StreamAdapter):
             self._count += 1
             taken += 1
             yield batch
+
+    def _sharded_epoch(self, steps: int | None) -> Iterator[tuple]:
+        """Each step reads one batch per process and keeps this process's (every process reads the whole stream)."""
+        rank, size = self.shard
+        taken = 0
+        while steps is None or taken < steps:
+            mine, got = None, 0
+            for k in range(size):
+                if self._peeked is not None:  # batch 0, read and prepared before the first epoch
+                    batch, self._peeked = self._peeked, None
+                else:
+                    try:
+                        raw = next(self._it)
+                    except StopIteration:
+                        break
+                    batch = self.prepare(raw, self._count) if k == rank else None  # others' batches: their check
+                    self._count += 1
+                if k == rank:
+                    mine = batch
+                got += 1
+            if not got:
+                self.ran_out = steps is not None
+                return
+            taken += 1
+            yield mine if mine is not None else self.empty()
+            if got < size:  # the stream ended inside this step: every process sees the same end
+                self.ran_out = steps is not None and taken < steps
+                return
 
 
 class PyDatasetAdapter(StreamAdapter):
@@ -228,19 +296,23 @@ class PyDatasetAdapter(StreamAdapter):
 
     def epoch(self, steps: int | None, rng=None, shuffle: bool = False) -> Iterator[tuple]:
         """The prepared batches of one epoch: all (or the first ``steps``), in a shuffled order with ``shuffle``."""
-        n = self.num_batches
+        per = 1 if self.shard is None else self.shard[1]  # sharded: each step reads one batch per process
+        n = self.num_batches if self.shard is None else self.dataset_batches
         if n is None:
             if steps is None:
                 raise ValueError(
                     f"{self.method}(): {self.source} is endless (num_batches is None): give steps"
                     f"{'_per_epoch' if self.method == 'fit' else ''} (how many batches make an epoch)"
                 )
-            indices = list(range(self._next, self._next + steps))
-            self._next += steps
+            indices = list(range(self._next, self._next + steps * per))
+            self._next += steps * per
         else:
             shuffle = shuffle and not getattr(self.dataset, "_keeps_order", False)  # a dataset that shuffles itself
+            # the same order on every process (data-parallel fit broadcasts process 0's generator each epoch)
             order = (rng or np.random.default_rng()).permutation(n).tolist() if shuffle else range(n)
-            indices = list(itertools.islice(order, steps))
+            indices = list(itertools.islice(order, None if steps is None else steps * per))
+        if self.shard is not None:
+            indices = indices[self.shard[0] :: per]  # batches rank, rank + N, ...: this process reads only those
         batches = read_batches(self.dataset, indices)
         try:
             for raw, i in zip(batches, indices):
