@@ -7,6 +7,7 @@ import pytest
 
 from myelin import Input, Model, Tensor, layers
 
+from .. import golden as torch_golden
 from . import checks
 
 rng = np.random.default_rng(0)
@@ -127,19 +128,56 @@ def test_dot_follows_keras_batch_dot(float64, xs, ys, axes, spec):
     checks.config_round_trip(layers.Dot(axes=axes, normalize=True), [x, y])
 
 
-def test_dot_normalize_is_the_cosine_and_matches_torch(float64, torch):
-    x, y = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
-    tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
-    cos = torch.nn.functional.cosine_similarity(tx, ty, dim=1)
-    (cos * 3.0).sum().backward()
+def _dot_arrays():
+    case_rng = np.random.default_rng(130)
+    x, y = case_rng.standard_normal((4, 6)), case_rng.standard_normal((4, 6))
+    return x, y, case_rng.standard_normal((2, 5, 3)), case_rng.standard_normal((2, 5, 4))
+
+
+def _dot_ours():
+    x, y, a, b = _dot_arrays()
     mx, my = Tensor(x, requires_grad=True), Tensor(y, requires_grad=True)
     out = layers.Dot(axes=1, normalize=True)([mx, my])
     (out * 3.0).sum().backward()
-    checks.close(out.data[:, 0], cos.detach().numpy())
-    checks.close(mx.grad, tx.grad.numpy(), rtol=1e-8)
-    checks.close(my.grad, ty.grad.numpy(), rtol=1e-8)
-    a, b = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 4))
-    checks.close(layers.dot([a, b], axes=1).data, torch.bmm(torch.tensor(a).transpose(1, 2), torch.tensor(b)).numpy())
+    return {"cosine": out.data[:, 0], "grad_x": mx.grad, "grad_y": my.grad, "dot_axes1": layers.dot([a, b], axes=1).data}
+
+
+def _dot_theirs(torch):
+    x, y, a, b = _dot_arrays()
+    tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+    cos = torch.nn.functional.cosine_similarity(tx, ty, dim=1)
+    (cos * 3.0).sum().backward()
+    bmm = torch.bmm(torch.tensor(a).transpose(1, 2), torch.tensor(b))
+    return {"cosine": cos.detach().numpy(), "grad_x": tx.grad.numpy(), "grad_y": ty.grad.numpy(), "dot_axes1": bmm.numpy()}
+
+
+# Dot(normalize=True) is torch's cosine_similarity: tests/golden.py checks it against the committed
+# tests/data/merging_dot_golden.json everywhere and torch where installed (torch divides by
+# max(|x| |y|, eps) where Keras normalizes each side: gradients agree to 1e-8)
+GOLDEN_FILE = "merging_dot_golden.json"
+_DOT_KEYS = {
+    "dot_cosine": (("cosine",), 1e-10),
+    "dot_cosine_grads": (("grad_x", "grad_y"), 1e-8),
+    "dot_axes1": (("dot_axes1",), 1e-10),
+}
+TORCH_CASES = {
+    name: (
+        lambda keys=keys: {k: v for k, v in _dot_ours().items() if k in keys},
+        lambda torch, keys=keys: {k: v for k, v in _dot_theirs(torch).items() if k in keys},
+        rtol,
+        1e-12,
+    )
+    for name, (keys, rtol) in _DOT_KEYS.items()
+}
+
+
+def test_the_dot_golden_file_holds_every_case():
+    torch_golden.holds_every_case(TORCH_CASES, GOLDEN_FILE)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_dot_normalize_is_the_cosine_and_matches_torch(float64, torch_if_installed, name):
+    torch_golden.check(TORCH_CASES, GOLDEN_FILE, name, torch_if_installed)
 
 
 def test_dot_in_a_model_saves_replays_and_exports(tmp_path):
