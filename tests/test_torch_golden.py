@@ -2,8 +2,8 @@
 
 Each case of tests/torch_cases.py (ten steps of every optimizer variant and clipping rule,
 every loss's value and gradient, the unary ops, a whole network's gradients) is checked here
-against the values PyTorch produced; where torch is installed, the committed values are also
-checked against torch itself, so a stale file is caught. Regenerate with
+against the values PyTorch produced; where torch is installed, against torch itself too (the
+same test: it never skips), and the committed values against torch, so a stale file is caught. Regenerate with
 ``python -m tests.make_torch_golden``. All in float64.
 """
 
@@ -23,12 +23,16 @@ def test_the_golden_file_holds_every_case():
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_myelin_matches_pytorchs_golden_values(name, float64):
-    ours, _, rtol, atol = CASES[name]
+def test_myelin_matches_pytorchs_golden_values(name, float64, torch_if_installed):
+    """The committed values everywhere; where torch is installed, what torch computes now too."""
+    ours, theirs, rtol, atol = CASES[name]
     got, expected = ours(), GOLDEN[name]
     assert sorted(got) == sorted(expected)
     for key in expected:
         np.testing.assert_allclose(np.asarray(got[key]), expected[key], rtol=rtol, atol=atol, err_msg=f"{name}: {key}")
+    if torch_if_installed is not None:
+        for key, value in theirs(torch_if_installed).items():
+            np.testing.assert_allclose(np.asarray(got[key]), value, rtol=rtol, atol=atol, err_msg=f"{name}: {key} vs torch")
 
 
 def test_the_golden_values_are_what_this_torch_gives(torch):

@@ -35,9 +35,8 @@ def test_forward_matches_formula_and_gradients(name, float64):
     checks.config_round_trip(cls(name="m"), xs)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_torch(name, float64, torch):
-    cls, _, n = CASES[name]
+def _torch_merge(torch, name, xs):
+    """torch's output and input gradients of sum(2 * merge(xs))."""
     ops = {
         "Add": lambda t: t[0] + t[1] + t[2],
         "Subtract": lambda t: torch.sub(t[0], t[1]),
@@ -46,16 +45,10 @@ def test_matches_torch(name, float64, torch):
         "Maximum": lambda t: torch.maximum(torch.maximum(t[0], t[1]), t[2]),
         "Minimum": lambda t: torch.minimum(torch.minimum(t[0], t[1]), t[2]),
     }
-    xs = [A, B, C][:n]
     ts = [torch.tensor(x, requires_grad=True) for x in xs]
     y_t = ops[name](ts)
     (y_t * 2.0).sum().backward()
-    ms = [Tensor(x, requires_grad=True) for x in xs]
-    y = cls()(ms)
-    (y * 2.0).sum().backward()
-    checks.close(y.data, y_t.detach().numpy(), what=name)
-    for m, t in zip(ms, ts):
-        checks.close(m.grad, t.grad.numpy(), what=f"{name} grad")
+    return y_t.detach().numpy(), [t.grad.numpy() for t in ts]
 
 
 def test_functional_forms_and_model():
@@ -84,8 +77,9 @@ def test_bad_inputs_name_the_layer():
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_torch_golden_values(name, float64):
-    """The committed PyTorch values (tests/make_merging_golden.py) so the check runs without torch."""
+def test_matches_torch_golden_values_and_torch(name, float64, torch_if_installed):
+    """The committed PyTorch values (tests/make_merging_golden.py) so the check runs without torch;
+    torch itself too where it is installed."""
     import json
     from pathlib import Path
 
@@ -99,6 +93,11 @@ def test_matches_torch_golden_values(name, float64):
     checks.close(y.data, np.array(golden[name]["output"]), what=name)
     for m, g in zip(ms, golden[name]["grads"]):
         checks.close(m.grad, np.array(g), what=f"{name} grad")
+    if torch_if_installed is not None:
+        y_t, grads_t = _torch_merge(torch_if_installed, name, xs)
+        checks.close(y.data, y_t, what=f"{name} vs torch")
+        for m, g in zip(ms, grads_t):
+            checks.close(m.grad, g, what=f"{name} grad vs torch")
 
 
 # ---------------------------------------------------------------------------- Dot
