@@ -22,6 +22,8 @@ MODULES = (
     "tests.optimizers.test_more_optimizers",
     "tests.ops.test_convolution",
     "tests.layers.test_merging",
+    "tests.layers.test_normalization",
+    "tests.layers.test_reshaping",
 )
 
 
