@@ -9,6 +9,8 @@ same test: it never skips), and the committed values against torch, so a stale f
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -42,3 +44,18 @@ def test_the_golden_values_are_what_this_torch_gives(torch):
             # the same float64 arithmetic: equal to the last bits (1e-13 allows another BLAS's summation order)
             theirs = np.asarray(value["values"]).reshape(value["shape"])
             np.testing.assert_allclose(theirs, GOLDEN[name][key], rtol=1e-13, atol=1e-16, err_msg=f"{name}: {key}")
+
+
+def test_the_twin_golden_files_are_what_this_torch_gives(torch, float64):
+    """The files of tests/make_torch_twins_golden.py (the modules' TORCH_CASES) against torch now, to the last bits."""
+    from . import golden
+    from .make_torch_twins_golden import MODULES, generate
+
+    for module in MODULES:
+        name = importlib.import_module(module).GOLDEN_FILE
+        committed = golden.read(name)
+        fresh = generate(torch, module)
+        assert sorted(fresh) == sorted(committed), name
+        for case, entry in fresh.items():
+            for key, value in entry.items():
+                np.testing.assert_allclose(value, committed[case][key], rtol=1e-13, atol=1e-16, err_msg=f"{name} {case} {key}")
