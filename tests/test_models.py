@@ -361,28 +361,5 @@ def test_clone_model():
     assert not np.array_equal(clone.layers[0].kernel.data, model.layers[0].kernel.data)
 
 
-def test_whole_network_loss_and_gradients_match_torch(torch, float64):
-    x, y = blobs(n=16)
-    x = x.astype(np.float64)
-    model = Sequential(
-        [
-            layers.Input(shape=(4,)),
-            layers.Dense(8, activation="tanh"),
-            layers.Dense(6, activation="relu"),
-            layers.Dense(5, activation="sigmoid"),
-            layers.Dense(3, activation="softmax"),
-        ]
-    )
-    assert model.layers[0].kernel.dtype == np.float64
-    out = model(myelin.Tensor(x))
-    loss = losses.SparseCategoricalCrossentropy()(y, out)
-    loss.backward()
-    tw = [torch.tensor(w, requires_grad=True) for w in model.get_weights()]
-    h = torch.tanh(torch.tensor(x) @ tw[0] + tw[1])
-    h = torch.relu(h @ tw[2] + tw[3])
-    h = torch.sigmoid(h @ tw[4] + tw[5])
-    tloss = torch.nn.functional.cross_entropy(h @ tw[6] + tw[7], torch.tensor(y))
-    tloss.backward()
-    assert loss.item() == pytest.approx(tloss.item(), rel=1e-12)
-    for w, t in zip(model.trainable_weights, tw):  # float64 through four layers: to the last bits but a few
-        np.testing.assert_allclose(w.grad, t.grad.numpy(), rtol=1e-11, atol=1e-15)
+# A whole Sequential network's loss and gradients against PyTorch from the same weights: tests/torch_cases.py's
+# "network/sequential_dense_layers", run by tests/test_torch_golden.py (committed values everywhere, torch where installed).

@@ -255,51 +255,5 @@ def test_dense_rejects_unfused_activation():
 
 
 # ---------------------------------------------------------------------------- PyTorch
-TORCH_UNARY = {
-    "exp": (ops.exp, "exp"),
-    "log": (ops.log, "log"),
-    "sqrt": (ops.sqrt, "sqrt"),
-    "tanh": (ops.tanh, "tanh"),
-    "sigmoid": (ops.sigmoid, "sigmoid"),
-    "relu": (ops.relu, "relu"),
-    "softplus": (ops.softplus, "nn.functional.softplus"),
-    "silu": (ops.silu, "nn.functional.silu"),
-    "gelu": (lambda x: ops.gelu(x, approximate=False), "nn.functional.gelu"),
-    "elu": (ops.elu, "nn.functional.elu"),
-    "selu": (ops.selu, "nn.functional.selu"),
-    "softmax": (ops.softmax, "softmax"),
-    "log_softmax": (ops.log_softmax, "log_softmax"),
-}
-
-
-def _torch_fn(torch, path):
-    obj = torch
-    for part in path.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-@pytest.mark.parametrize("name", sorted(TORCH_UNARY))
-def test_unary_ops_match_torch(torch, name):
-    fn, path = TORCH_UNARY[name]
-    x = positive(4, 5) if name in ("log", "sqrt") else away_from_zero(4, 5) * 3
-    w = rand(4, 5)
-    ours = Tensor(x, requires_grad=True)
-    (fn(ours) * Tensor(w)).sum().backward()
-    theirs = torch.tensor(x, requires_grad=True)
-    tfn = _torch_fn(torch, path)
-    out = tfn(theirs, dim=-1) if name in ("softmax", "log_softmax") else tfn(theirs)
-    (out * torch.tensor(w)).sum().backward()
-    # float64 on both sides, a few operations per element: agreement to the last bits (as tests/torch_cases.py)
-    np.testing.assert_allclose(fn(Tensor(x)).data, out.detach().numpy(), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
-
-
-def test_matmul_and_broadcast_match_torch(torch):
-    a, b, c = rand(2, 3, 4), rand(4, 5), rand(5)
-    A, B, C = (Tensor(v, requires_grad=True) for v in (a, b, c))
-    ((A @ B) * C / (C * C + 1.0)).max(axis=1).sum().backward()
-    ta, tb, tc = (torch.tensor(v, requires_grad=True) for v in (a, b, c))
-    ((ta @ tb) * tc / (tc * tc + 1.0)).max(dim=1).values.sum().backward()
-    for ours, theirs in ((A, ta), (B, tb), (C, tc)):
-        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10)
+# The unary ops, and a batched matmul with broadcasting, a division and a max, against PyTorch: tests/torch_cases.py's
+# "op/" cases, run by tests/test_torch_golden.py against the committed values everywhere and torch where installed.

@@ -1,4 +1,4 @@
-"""Optimizers: ten steps against PyTorch from the same weights, Keras's formulas, schedules, clipping."""
+"""Optimizers: Keras's formulas, schedules, clipping (ten steps against PyTorch: tests/torch_cases.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,6 @@ RNG = np.random.default_rng(7)
 X = RNG.normal(size=(16, 4))
 LABELS = RNG.integers(0, 3, 16)
 W0 = [RNG.normal(size=(4, 5)) * 0.5, RNG.normal(size=5) * 0.1, RNG.normal(size=(5, 3)) * 0.5, RNG.normal(size=3) * 0.1]
-# Keras puts epsilon in another place than PyTorch (Adam: outside the bias correction; RMSprop: inside the
-# square root); 1e-12 left differences of 1e-6 (relative) where second moments are small, one far below the
-# square roots of the second moments makes the rules equal to the last bits (as tests/torch_cases.py).
-TINY = 1e-20
 
 
 def our_loss(params):
@@ -26,98 +22,10 @@ def our_loss(params):
     return losses.SparseCategoricalCrossentropy(from_logits=True)(LABELS, ops.dense(h, w2, b2))
 
 
-def torch_loss(torch, params):
-    w1, b1, w2, b2 = params
-    h = torch.tanh(torch.tensor(X) @ w1 + b1)
-    return torch.nn.functional.cross_entropy(h @ w2 + b2, torch.tensor(LABELS))
-
-
-def run_ours(opt, steps=10):
-    params = [Tensor(w.copy(), requires_grad=True) for w in W0]
-    for _ in range(steps):
-        our_loss(params).backward()
-        opt.step(params)
-        opt.zero_grad()
-    return [p.data for p in params]
-
-
-def run_torch(torch, make_opt, steps=10, clip=None):
-    params = [torch.tensor(w.copy(), requires_grad=True) for w in W0]
-    opt = make_opt(params)
-    for _ in range(steps):
-        opt.zero_grad()
-        torch_loss(torch, params).backward()
-        if clip:
-            clip(params)
-        opt.step()
-    return [p.detach().numpy() for p in params]
-
-
-CASES = {
-    "sgd": (lambda: optimizers.SGD(0.1), lambda t, p: t.optim.SGD(p, lr=0.1)),
-    "sgd_momentum": (lambda: optimizers.SGD(0.1, momentum=0.9), lambda t, p: t.optim.SGD(p, lr=0.1, momentum=0.9)),
-    "sgd_nesterov": (
-        lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True),
-        lambda t, p: t.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True),
-    ),
-    "adam": (lambda: optimizers.Adam(0.01, epsilon=TINY), lambda t, p: t.optim.Adam(p, lr=0.01, eps=TINY)),
-    "adam_betas": (
-        lambda: optimizers.Adam(0.02, beta_1=0.8, beta_2=0.99, epsilon=TINY),
-        lambda t, p: t.optim.Adam(p, lr=0.02, betas=(0.8, 0.99), eps=TINY),
-    ),
-    "amsgrad": (
-        lambda: optimizers.Adam(0.01, epsilon=TINY, amsgrad=True),
-        lambda t, p: t.optim.Adam(p, lr=0.01, eps=TINY, amsgrad=True),
-    ),
-    "adamw": (
-        lambda: optimizers.AdamW(0.01, weight_decay=0.1, epsilon=TINY),
-        lambda t, p: t.optim.AdamW(p, lr=0.01, weight_decay=0.1, eps=TINY),
-    ),
-    "rmsprop": (lambda: optimizers.RMSprop(0.01, epsilon=TINY), lambda t, p: t.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=TINY)),
-    "rmsprop_centered_momentum": (
-        lambda: optimizers.RMSprop(0.01, rho=0.8, momentum=0.5, centered=True, epsilon=TINY),
-        lambda t, p: t.optim.RMSprop(p, lr=0.01, alpha=0.8, momentum=0.5, centered=True, eps=TINY),
-    ),
-    "adagrad": (
-        lambda: optimizers.Adagrad(0.1, epsilon=TINY),
-        lambda t, p: t.optim.Adagrad(p, lr=0.1, initial_accumulator_value=0.1, eps=TINY),
-    ),
-}
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_ten_steps_match_torch(torch, name):
-    ours_factory, torch_factory = CASES[name]
-    ours = run_ours(ours_factory())
-    theirs = run_torch(torch, lambda p: torch_factory(torch, p))
-    for a, b, w in zip(ours, theirs, W0):
-        assert not np.allclose(a, w)  # the weights did move
-        # ten steps of a few float64 operations per weight: 1e-10 leaves margin over the 1e-14..1e-12 measured
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
-
-
-@pytest.mark.parametrize("kind", ["clipnorm", "global_clipnorm", "clipvalue"])
-def test_clipping_matches_torch(torch, kind):
-    def keras_max_norm(ps):
-        # torch's clip_grad_norm_ scales by max_norm / (norm + 1e-6), Keras (and myelin) by 0.1 / norm:
-        # handing torch max_norm = 0.1 (norm + 1e-6) / norm makes its factor Keras's (to the last bits)
-        norm = float(torch.sqrt(sum(torch.sum(q.grad * q.grad) for q in ps)))
-        return 0.1 * (norm + 1e-6) / norm
-
-    def clip(params):
-        if kind == "clipvalue":
-            torch.nn.utils.clip_grad_value_(params, 0.05)
-        elif kind == "clipnorm":
-            for p in params:
-                torch.nn.utils.clip_grad_norm_([p], keras_max_norm([p]))
-        else:
-            torch.nn.utils.clip_grad_norm_(params, keras_max_norm(params))
-
-    value = 0.05 if kind == "clipvalue" else 0.1
-    ours = run_ours(optimizers.SGD(0.5, momentum=0.5, **{kind: value}))
-    theirs = run_torch(torch, lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5), clip=clip)
-    for a, b in zip(ours, theirs):  # ten float64 steps: 1e-10 over the 1e-14..1e-12 measured
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+# Ten steps of every optimizer variant (momentum, Nesterov, AMSGrad, AdamW, centered RMSprop, ...) and
+# of each clipping rule through torch's own clip_grad_norm_ / clip_grad_value_, against PyTorch from the
+# same weights: tests/torch_cases.py's "optimizer/" cases, run by tests/test_torch_golden.py against the
+# committed values everywhere and against torch itself where it is installed.
 
 
 def test_adam_follows_keras_formula_with_default_epsilon():

@@ -86,24 +86,25 @@ OPTIMIZERS = {
 
 
 def _clip_torch(torch, kind):
-    """Keras's clipping rules in torch: g * c / max(norm, c) (per weight or over all), or g cut to [-c, c].
+    """Keras's clipping rules through torch's own utilities: g * c / max(norm, c) (per weight or over
+    all) with torch.nn.utils.clip_grad_norm_, g cut to [-c, c] with clip_grad_value_.
 
-    (torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6 instead; the live test in
-    tests/test_optimizers.py hands it the max_norm that makes its factor Keras's.)
+    clip_grad_norm_ scales by max_norm / (norm + 1e-6) where Keras scales by c / norm: handing it
+    max_norm = c (norm + 1e-6) / norm makes its factor Keras's (to the last bits).
     """
 
+    def keras_max_norm(ps):
+        norm = float(torch.sqrt(sum(torch.sum(q.grad * q.grad) for q in ps)))
+        return 0.1 * (norm + 1e-6) / norm
+
     def clip(params):
-        with torch.no_grad():
-            if kind == "clipvalue":
-                for p in params:
-                    p.grad.clamp_(-0.05, 0.05)
-            elif kind == "clipnorm":
-                for p in params:
-                    p.grad.mul_(0.1 / torch.clamp(torch.linalg.vector_norm(p.grad), min=0.1))
-            else:
-                norm = torch.sqrt(sum(torch.sum(p.grad * p.grad) for p in params))
-                for p in params:
-                    p.grad.mul_(0.1 / torch.clamp(norm, min=0.1))
+        if kind == "clipvalue":
+            torch.nn.utils.clip_grad_value_(params, 0.05)
+        elif kind == "clipnorm":
+            for p in params:
+                torch.nn.utils.clip_grad_norm_([p], keras_max_norm([p]))
+        else:
+            torch.nn.utils.clip_grad_norm_(params, keras_max_norm(params))
 
     return clip
 
@@ -290,6 +291,26 @@ def _network_ours():
     return {"loss": np.array(loss.item()), **{f"grad{i}": t.grad for i, t in enumerate(w)}}
 
 
+def _sequential_ours():
+    """The same network built from myelin's layers (Sequential of Dense), its weights set from the same draws."""
+    from myelin import Sequential, layers
+
+    x, y, weights = _network_inputs()
+    model = Sequential(
+        [
+            layers.Input(shape=(4,)),
+            layers.Dense(8, activation="tanh"),
+            layers.Dense(6, activation="relu"),
+            layers.Dense(5, activation="sigmoid"),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.set_weights(weights)
+    loss = losses.SparseCategoricalCrossentropy()(y, model(Tensor(x)))
+    loss.backward()
+    return {"loss": np.array(loss.item()), **{f"grad{i}": w.grad for i, w in enumerate(model.trainable_weights)}}
+
+
 def _network_torch(torch):
     x, y, weights = _network_inputs()
     w = [torch.tensor(v, requires_grad=True) for v in weights]
@@ -382,6 +403,8 @@ def _cases():
             1e-15,
         )
     cases["network/dense_tanh_relu_sigmoid_softmax"] = (_network_ours, _network_torch, 1e-11, 1e-15)
+    # the same network through layers.Dense in a Sequential model (tests/test_models.py's check)
+    cases["network/sequential_dense_layers"] = (_sequential_ours, _network_torch, 1e-11, 1e-15)
     # a batched matmul, broadcasting, a division and a max over an axis (tests/test_ops.py's live check)
     cases["op/matmul_broadcast_max"] = (_matmul_ours, _matmul_torch, 1e-12, 1e-15)
     for interpolation, mode, antialias in RESIZE:  # weights of a few dozen taps: as the live check, 1e-10

@@ -61,22 +61,9 @@ def test_matches_keras_golden(name):
     np.testing.assert_allclose(out.data, want, rtol=0, atol=5e-4, err_msg=name)
 
 
-def test_resize_matches_torch_forward_and_backward(float64, torch):
-    F = torch.nn.functional
-    x = np.random.default_rng(1).standard_normal((2, 6, 9, 3))
-    r = np.random.default_rng(2).standard_normal((2, 4, 5, 3))
-    for interpolation, mode in (("bilinear", "bilinear"), ("bicubic", "bicubic"), ("nearest", "nearest-exact")):
-        for antialias in (False, True) if interpolation != "nearest" else (False,):
-            t = torch.tensor(x.transpose(0, 3, 1, 2), requires_grad=True)
-            extra = {} if interpolation == "nearest" else {"align_corners": False}
-            y_t = F.interpolate(t, size=(4, 5), mode=mode, antialias=antialias, **extra)
-            (y_t * torch.tensor(r.transpose(0, 3, 1, 2))).sum().backward()
-            m = Tensor(x, requires_grad=True)
-            y = image_ops.resize(m, (4, 5), interpolation=interpolation, antialias=antialias)
-            (y * Tensor(r)).sum().backward()
-            what = f"{interpolation} antialias={antialias}"
-            checks.close(y.data, y_t.detach().numpy().transpose(0, 2, 3, 1), what=what)
-            checks.close(m.grad, t.grad.numpy().transpose(0, 2, 3, 1), what=what + " grad")
+# resize (bilinear, bicubic, with and without antialiasing, nearest) against torch's F.interpolate, forward and
+# backward: tests/torch_cases.py's "op/resize_" cases, run by tests/test_torch_golden.py (committed values
+# everywhere, torch itself where installed).
 
 
 # ---------------------------------------------------------------------------- gradients

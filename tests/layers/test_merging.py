@@ -7,6 +7,7 @@ import pytest
 
 from myelin import Input, Model, Tensor, layers
 
+from .. import golden as torch_golden
 from . import checks
 
 rng = np.random.default_rng(0)
@@ -34,9 +35,8 @@ def test_forward_matches_formula_and_gradients(name, float64):
     checks.config_round_trip(cls(name="m"), xs)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_torch(name, float64, torch):
-    cls, _, n = CASES[name]
+def _torch_merge(torch, name, xs):
+    """torch's output and input gradients of sum(2 * merge(xs))."""
     ops = {
         "Add": lambda t: t[0] + t[1] + t[2],
         "Subtract": lambda t: torch.sub(t[0], t[1]),
@@ -45,16 +45,10 @@ def test_matches_torch(name, float64, torch):
         "Maximum": lambda t: torch.maximum(torch.maximum(t[0], t[1]), t[2]),
         "Minimum": lambda t: torch.minimum(torch.minimum(t[0], t[1]), t[2]),
     }
-    xs = [A, B, C][:n]
     ts = [torch.tensor(x, requires_grad=True) for x in xs]
     y_t = ops[name](ts)
     (y_t * 2.0).sum().backward()
-    ms = [Tensor(x, requires_grad=True) for x in xs]
-    y = cls()(ms)
-    (y * 2.0).sum().backward()
-    checks.close(y.data, y_t.detach().numpy(), what=name)
-    for m, t in zip(ms, ts):
-        checks.close(m.grad, t.grad.numpy(), what=f"{name} grad")
+    return y_t.detach().numpy(), [t.grad.numpy() for t in ts]
 
 
 def test_functional_forms_and_model():
@@ -83,8 +77,9 @@ def test_bad_inputs_name_the_layer():
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_torch_golden_values(name, float64):
-    """The committed PyTorch values (tests/make_merging_golden.py) so the check runs without torch."""
+def test_matches_torch_golden_values_and_torch(name, float64, torch_if_installed):
+    """The committed PyTorch values (tests/make_merging_golden.py) so the check runs without torch;
+    torch itself too where it is installed."""
     import json
     from pathlib import Path
 
@@ -98,6 +93,11 @@ def test_matches_torch_golden_values(name, float64):
     checks.close(y.data, np.array(golden[name]["output"]), what=name)
     for m, g in zip(ms, golden[name]["grads"]):
         checks.close(m.grad, np.array(g), what=f"{name} grad")
+    if torch_if_installed is not None:
+        y_t, grads_t = _torch_merge(torch_if_installed, name, xs)
+        checks.close(y.data, y_t, what=f"{name} vs torch")
+        for m, g in zip(ms, grads_t):
+            checks.close(m.grad, g, what=f"{name} grad vs torch")
 
 
 # ---------------------------------------------------------------------------- Dot
@@ -127,19 +127,56 @@ def test_dot_follows_keras_batch_dot(float64, xs, ys, axes, spec):
     checks.config_round_trip(layers.Dot(axes=axes, normalize=True), [x, y])
 
 
-def test_dot_normalize_is_the_cosine_and_matches_torch(float64, torch):
-    x, y = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
-    tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
-    cos = torch.nn.functional.cosine_similarity(tx, ty, dim=1)
-    (cos * 3.0).sum().backward()
+def _dot_arrays():
+    case_rng = np.random.default_rng(130)
+    x, y = case_rng.standard_normal((4, 6)), case_rng.standard_normal((4, 6))
+    return x, y, case_rng.standard_normal((2, 5, 3)), case_rng.standard_normal((2, 5, 4))
+
+
+def _dot_ours():
+    x, y, a, b = _dot_arrays()
     mx, my = Tensor(x, requires_grad=True), Tensor(y, requires_grad=True)
     out = layers.Dot(axes=1, normalize=True)([mx, my])
     (out * 3.0).sum().backward()
-    checks.close(out.data[:, 0], cos.detach().numpy())
-    checks.close(mx.grad, tx.grad.numpy(), rtol=1e-8)
-    checks.close(my.grad, ty.grad.numpy(), rtol=1e-8)
-    a, b = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 4))
-    checks.close(layers.dot([a, b], axes=1).data, torch.bmm(torch.tensor(a).transpose(1, 2), torch.tensor(b)).numpy())
+    return {"cosine": out.data[:, 0], "grad_x": mx.grad, "grad_y": my.grad, "dot_axes1": layers.dot([a, b], axes=1).data}
+
+
+def _dot_theirs(torch):
+    x, y, a, b = _dot_arrays()
+    tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
+    cos = torch.nn.functional.cosine_similarity(tx, ty, dim=1)
+    (cos * 3.0).sum().backward()
+    bmm = torch.bmm(torch.tensor(a).transpose(1, 2), torch.tensor(b))
+    return {"cosine": cos.detach().numpy(), "grad_x": tx.grad.numpy(), "grad_y": ty.grad.numpy(), "dot_axes1": bmm.numpy()}
+
+
+# Dot(normalize=True) is torch's cosine_similarity: tests/golden.py checks it against the committed
+# tests/data/merging_dot_golden.json everywhere and torch where installed (torch divides by
+# max(|x| |y|, eps) where Keras normalizes each side: gradients agree to 1e-8)
+GOLDEN_FILE = "merging_dot_golden.json"
+_DOT_KEYS = {
+    "dot_cosine": (("cosine",), 1e-10),
+    "dot_cosine_grads": (("grad_x", "grad_y"), 1e-8),
+    "dot_axes1": (("dot_axes1",), 1e-10),
+}
+TORCH_CASES = {
+    name: (
+        lambda keys=keys: {k: v for k, v in _dot_ours().items() if k in keys},
+        lambda torch, keys=keys: {k: v for k, v in _dot_theirs(torch).items() if k in keys},
+        rtol,
+        1e-12,
+    )
+    for name, (keys, rtol) in _DOT_KEYS.items()
+}
+
+
+def test_the_dot_golden_file_holds_every_case():
+    torch_golden.holds_every_case(TORCH_CASES, GOLDEN_FILE)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_dot_normalize_is_the_cosine_and_matches_torch(float64, torch_if_installed, name):
+    torch_golden.check(TORCH_CASES, GOLDEN_FILE, name, torch_if_installed)
 
 
 def test_dot_in_a_model_saves_replays_and_exports(tmp_path):

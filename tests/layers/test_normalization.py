@@ -10,6 +10,7 @@ import myelin
 from myelin import Sequential, Tensor, layers
 from myelin.ops.batchnorm import batch_norm
 
+from .. import golden as torch_golden
 from . import checks
 from .vision_torch import INPUTS, MOMENTUM, PAIRS, STEPS, check_golden, golden, myelin_results, torch_results
 
@@ -52,21 +53,65 @@ def test_moving_variance_mapping_to_torch_running_var(mine):
     assert not np.allclose(ours, theirs)
 
 
-def test_batch_norm_matches_torch_live(float64, torch):
-    x = rng.standard_normal((5, 3, 4)) * 3 + 2
+def _bn_arrays():
+    return np.random.default_rng(55).standard_normal((5, 3, 4)) * 3 + 2
+
+
+def _bn_ours():
+    x = _bn_arrays()
     layer = layers.BatchNormalization(axis=1, momentum=0.8, epsilon=1e-5)
     layer(x, training=False)
+    out = {}
+    for k in range(STEPS):
+        out[f"train{k}"] = layer(x, training=True).data
+        out[f"moving_mean{k}"] = layer.moving_mean.data.copy()
+    out["inference"] = layer(x).data
+    return out
+
+
+def _bn_torch(torch):
+    """torch's BatchNorm1d (momentum 1 - Keras's); for inference, the biased moving variance Keras keeps
+    (torch's running_var is unbiased, n / (n - 1)) handed to the module."""
+    x = torch.tensor(_bn_arrays())
     module = torch.nn.BatchNorm1d(3, eps=1e-5, momentum=0.2, dtype=torch.float64)
-    for _ in range(STEPS):
-        y = layer(x, training=True).data
-        y_t = module(torch.tensor(x)).detach().numpy()
-        checks.close(y, y_t)
-        checks.close(layer.moving_mean.data, module.running_mean.numpy())
-    assert not np.allclose(layer.moving_variance.data, module.running_var.numpy())  # torch: unbiased, n / (n - 1)
+    biased = torch.ones(3, dtype=torch.float64)
+    out = {}
+    for k in range(STEPS):
+        out[f"train{k}"] = module(x).detach().numpy()
+        out[f"moving_mean{k}"] = module.running_mean.numpy().copy()
+        biased = 0.8 * biased + 0.2 * x.var(dim=(0, 2), unbiased=False)
     module.eval()
     with torch.no_grad():
-        module.running_var.copy_(torch.tensor(layer.moving_variance.data))
-    checks.close(layer(x).data, module(torch.tensor(x)).detach().numpy())
+        module.running_var.copy_(biased)
+        out["inference"] = module(x).numpy()
+    return out
+
+
+def _gn_ours():
+    x = np.random.default_rng(265).standard_normal((2, 8, 3, 3))
+    return {"y": layers.GroupNormalization(groups=4, axis=1, epsilon=1e-5)(x).data}
+
+
+def _gn_torch(torch):
+    x = np.random.default_rng(265).standard_normal((2, 8, 3, 3))
+    module = torch.nn.GroupNorm(4, 8, eps=1e-5, dtype=torch.float64)
+    return {"y": module(torch.tensor(x)).detach().numpy()}
+
+
+# BatchNormalization(axis=1, momentum=0.8, epsilon=1e-5) over three training steps and inference, and
+# GroupNormalization(4 groups of 8 channels), against torch's modules: tests/golden.py checks the
+# committed tests/data/normalization_golden.json everywhere and torch itself where installed
+GOLDEN_FILE = "normalization_golden.json"
+TORCH_CASES = {"batch_norm": (_bn_ours, _bn_torch, 1e-10, 1e-12), "group_norm": (_gn_ours, _gn_torch, 1e-10, 1e-12)}
+
+
+def test_the_golden_file_holds_every_case():
+    torch_golden.holds_every_case(TORCH_CASES, GOLDEN_FILE)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_batch_and_group_norm_match_torch(float64, torch_if_installed, name):
+    torch_golden.check(TORCH_CASES, GOLDEN_FILE, name, torch_if_installed)
 
 
 @pytest.mark.parametrize(("axis", "shape"), [(-1, (6, 4)), (1, (3, 4, 5)), (-1, (2, 3, 3, 4)), (2, (2, 3, 4, 2))])
@@ -260,13 +305,6 @@ def test_group_norm_gradients_and_config(float64, groups, axis, shape):
     x = rng.standard_normal(shape)
     checks.gradients(layer, x)
     checks.config_round_trip(layers.GroupNormalization(groups=groups, axis=axis, epsilon=0.01), x)
-
-
-def test_group_norm_matches_torch_live(float64, torch):
-    x = rng.standard_normal((2, 8, 3, 3))
-    gn = layers.GroupNormalization(groups=4, axis=1, epsilon=1e-5)
-    module = torch.nn.GroupNorm(4, 8, eps=1e-5, dtype=torch.float64)
-    checks.close(gn(x).data, module(torch.tensor(x)).detach().numpy())
 
 
 def test_normalization_onnx_export(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 from myelin import Input, Model, Tensor, layers
 
+from .. import golden
 from . import checks, vision_torch
 
 rng = np.random.default_rng(1)
@@ -71,23 +72,52 @@ def test_padding_cropping_upsampling_match_the_torch_golden_file(mine):
     assert vision_torch.check_golden(keys, mine, checks.close) == 2 * (5 * 2 + 2)
 
 
-@pytest.mark.parametrize("data_format", FORMATS)
-def test_bilinear_and_nearest_match_torch_live(float64, torch, data_format):
-    x = rng.standard_normal((2, 3, 5, 4))  # channels first
-    for interpolation, mode in (("bilinear", {"mode": "bilinear", "align_corners": False}), ("nearest", {"mode": "nearest"})):
-        layer = layers.UpSampling2D((3, 2), data_format=data_format, interpolation=interpolation)
-        xin = x if data_format == "channels_first" else np.moveaxis(x, 1, -1)
-        t = Tensor(xin, requires_grad=True)
-        y = layer(t)
-        r = rng.standard_normal(y.shape)
-        (y * Tensor(r)).sum().backward()
-        tt = torch.tensor(x, requires_grad=True)
-        yt = torch.nn.functional.interpolate(tt, scale_factor=(3, 2), **mode)
-        rt = r if data_format == "channels_first" else np.moveaxis(r, -1, 1)
-        (yt * torch.tensor(rt)).sum().backward()
-        to_first = (lambda a: a) if data_format == "channels_first" else (lambda a: np.moveaxis(a, -1, 1))
-        checks.close(to_first(y.data), yt.detach().numpy(), what=interpolation)
-        checks.close(to_first(t.grad), tt.grad.numpy(), what=f"{interpolation} grad")
+def _upsampling_arrays():
+    case_rng = np.random.default_rng(74)
+    return case_rng.standard_normal((2, 2, 4, 3)), case_rng.standard_normal((2, 2, 12, 6))  # channels first
+
+
+def _upsampling_ours(interpolation, data_format):
+    x, r = _upsampling_arrays()
+    to_last = (lambda a: a) if data_format == "channels_first" else (lambda a: np.moveaxis(a, 1, -1))
+    to_first = (lambda a: a) if data_format == "channels_first" else (lambda a: np.moveaxis(a, -1, 1))
+    t = Tensor(to_last(x), requires_grad=True)
+    y = layers.UpSampling2D((3, 2), data_format=data_format, interpolation=interpolation)(t)
+    (y * Tensor(to_last(r))).sum().backward()
+    return {"y": to_first(y.data), "grad": to_first(t.grad)}
+
+
+def _upsampling_torch(torch, interpolation):
+    x, r = _upsampling_arrays()
+    mode = {"mode": "bilinear", "align_corners": False} if interpolation == "bilinear" else {"mode": "nearest"}
+    tt = torch.tensor(x, requires_grad=True)
+    yt = torch.nn.functional.interpolate(tt, scale_factor=(3, 2), **mode)
+    (yt * torch.tensor(r)).sum().backward()
+    return {"y": yt.detach().numpy(), "grad": tt.grad.numpy()}
+
+
+# UpSampling2D (bilinear, align_corners=False; nearest) against torch's F.interpolate in both layouts:
+# tests/golden.py checks the committed tests/data/reshaping_golden.json everywhere, torch where installed
+GOLDEN_FILE = "reshaping_golden.json"
+TORCH_CASES = {
+    f"upsampling2d_{interpolation}_{data_format}": (
+        lambda i=interpolation, f=data_format: _upsampling_ours(i, f),
+        lambda torch, i=interpolation: _upsampling_torch(torch, i),
+        1e-10,
+        1e-12,
+    )
+    for interpolation in ("bilinear", "nearest")
+    for data_format in FORMATS
+}
+
+
+def test_the_golden_file_holds_every_case():
+    golden.holds_every_case(TORCH_CASES, GOLDEN_FILE)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_bilinear_and_nearest_match_torch(float64, torch_if_installed, name):
+    golden.check(TORCH_CASES, GOLDEN_FILE, name, torch_if_installed)
 
 
 @pytest.mark.parametrize("data_format", FORMATS)

@@ -1,5 +1,6 @@
 """Float64 central-difference checks of the convolution and pooling primitives (myelin/ops/convolution.py),
-and their agreement with PyTorch where it is installed (the layer tests carry committed golden values).
+and their agreement with PyTorch: the committed tests/data/conv_ops_golden.npz everywhere, torch itself
+where it is installed (tests/golden.py).
 
 Every primitive is checked through its backward: N-d convolution with strides, padding,
 dilation, groups, bias and fused activations in both layouts, the transposed convolution
@@ -13,6 +14,8 @@ import numpy as np
 import pytest
 
 from myelin import Tensor, gradcheck, ops
+
+from .. import golden
 
 rng = np.random.default_rng(15)
 TOL = {"atol": 1e-8, "rtol": 1e-6}
@@ -169,17 +172,58 @@ def _torch_conv(torch, x, k, strides, padding, dilation, groups):
     return X, K, conv(F.pad(X, flat), K, stride=strides, dilation=dilation, groups=groups)
 
 
-@pytest.mark.parametrize("rank,strides,padding,dilation,groups,fmt", [c for c in CONV_CASES if c[-1] == "channels_last"])
-def test_conv_matches_torch(rank, strides, padding, dilation, groups, fmt):
-    torch = pytest.importorskip("torch")
-    x, k = _image(rank, 4, fmt, 7), rng.standard_normal((*(3,) * rank, 4 // groups, 6))
+TORCH_CONV = [c for c in CONV_CASES if c[-1] == "channels_last"]
+
+
+def _torch_case_arrays(rank, strides, padding, dilation, groups):
+    """The input, kernel and output weighting of one case, from a seed of its own (sizes kept small for the golden file)."""
+    case_rng = np.random.default_rng([rank, strides, dilation, groups, ("valid", "same").index(padding)])
+    size = (7, 6, 5)[rank - 1]
+    x = case_rng.standard_normal((2, *(size,) * rank, 4))
+    k = case_rng.standard_normal((*(3,) * rank, 4 // groups, 6))
+    return x, k, case_rng
+
+
+def _ours_conv(rank, strides, padding, dilation, groups):
+    x, k, case_rng = _torch_case_arrays(rank, strides, padding, dilation, groups)
     X, K = Tensor(x, requires_grad=True), Tensor(k, requires_grad=True)
     y = ops.conv(X, K, strides=strides, padding=padding, dilation_rate=dilation)
-    r = rng.standard_normal(y.shape)
+    r = case_rng.standard_normal(y.shape)
     (y * Tensor(r)).sum().backward()
+    return {"y": y.data, "grad_x": X.grad, "grad_k": K.grad}
+
+
+def _theirs_conv(torch, rank, strides, padding, dilation, groups):
+    x, k, case_rng = _torch_case_arrays(rank, strides, padding, dilation, groups)
     tx, tk, ty = _torch_conv(torch, x, k, strides, padding, dilation, groups)
     ty = torch.movedim(ty, 1, -1)
+    r = case_rng.standard_normal(tuple(ty.shape))
     (ty * torch.tensor(r)).sum().backward()
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(X.grad, np.moveaxis(tx.grad.numpy(), 1, -1), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(K.grad, np.moveaxis(np.moveaxis(tk.grad.numpy(), 0, -1), 0, -2), rtol=1e-10, atol=1e-12)
+    return {
+        "y": ty.detach().numpy(),
+        "grad_x": np.moveaxis(tx.grad.numpy(), 1, -1),
+        "grad_k": np.moveaxis(np.moveaxis(tk.grad.numpy(), 0, -1), 0, -2),
+    }
+
+
+# tests/golden.py: each case against the committed tests/data/conv_ops_golden.npz everywhere, against
+# torch.nn.functional where torch is installed (float64: a few dozen products per output, 1e-10)
+GOLDEN_FILE = "conv_ops_golden.npz"
+TORCH_CASES = {
+    f"conv{rank}d_s{s}_{p}_d{d}_g{g}": (
+        lambda a=(rank, s, p, d, g): _ours_conv(*a),
+        lambda torch, a=(rank, s, p, d, g): _theirs_conv(torch, *a),
+        1e-10,
+        1e-12,
+    )
+    for rank, s, p, d, g, _ in TORCH_CONV
+}
+
+
+def test_the_golden_file_holds_every_case():
+    golden.holds_every_case(TORCH_CASES, GOLDEN_FILE)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_conv_matches_torch(name, torch_if_installed):
+    golden.check(TORCH_CASES, GOLDEN_FILE, name, torch_if_installed)

@@ -1,4 +1,5 @@
-"""Adamax, Nadam, Adadelta against torch.optim step by step; Lion, Lamb, Ftrl, Adafactor against
+"""Adamax, Nadam, Adadelta against torch.optim step by step (the committed tests/data/more_optimizers_golden.json
+everywhere, torch itself where installed); Lion, Lamb, Ftrl, Adafactor against
 Keras's formulas written in NumPy here; all of them against Keras 3's own trajectories in
 tests/test_keras_api_golden.py. Plus: state saving, several variables, training, errors."""
 
@@ -11,6 +12,8 @@ import pytest
 
 import myelin
 from myelin import Tensor, layers, optimizers
+
+from .. import golden
 
 RNG = np.random.default_rng(11)
 W0 = RNG.normal(size=(4, 3))
@@ -26,8 +29,7 @@ def _myelin_trajectory(opt, w0=W0, grads=GRADS):
     return np.stack(out)
 
 
-def _torch_trajectory(make):
-    torch = pytest.importorskip("torch")
+def _torch_trajectory(torch, make):
     w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
     opt = make(torch, [w])
     out = []
@@ -38,29 +40,48 @@ def _torch_trajectory(make):
     return np.stack(out)
 
 
-@pytest.mark.parametrize(
-    ("ours", "theirs"),
-    [
-        (lambda: optimizers.Adamax(0.01, epsilon=0.0), lambda t, p: t.optim.Adamax(p, lr=0.01, eps=0.0)),
-        (
-            lambda: optimizers.Adamax(0.05, beta_1=0.8, beta_2=0.9, epsilon=0.0),
-            lambda t, p: t.optim.Adamax(p, lr=0.05, betas=(0.8, 0.9), eps=0.0),
-        ),
-        # torch's momentum_decay=1 gives Keras's schedule 0.96 ** t
-        (lambda: optimizers.Nadam(0.01), lambda t, p: t.optim.NAdam(p, lr=0.01, eps=1e-7, momentum_decay=1.0)),
-        (
-            lambda: optimizers.Nadam(0.02, beta_1=0.8, beta_2=0.95, epsilon=1e-5),
-            lambda t, p: t.optim.NAdam(p, lr=0.02, betas=(0.8, 0.95), eps=1e-5, momentum_decay=1.0),
-        ),
-        (lambda: optimizers.Adadelta(1.0), lambda t, p: t.optim.Adadelta(p, lr=1.0, rho=0.95, eps=1e-7)),
-        (lambda: optimizers.Adadelta(0.5, rho=0.8, epsilon=1e-6), lambda t, p: t.optim.Adadelta(p, lr=0.5, rho=0.8, eps=1e-6)),
-    ],
-)
-def test_each_step_matches_torch(ours, theirs):
-    opt = ours()
-    # torch keeps NAdam's momentum product in a float32 tensor: agreement to ~1e-8 there, 1e-12 elsewhere
-    rtol = 1e-7 if isinstance(opt, optimizers.Nadam) else 1e-12
-    np.testing.assert_allclose(_myelin_trajectory(opt), _torch_trajectory(theirs), rtol=rtol, atol=1e-14)
+# name: (myelin's optimizer, torch's from the same arguments)
+TORCH_OPTIMIZERS = {
+    "adamax": (lambda: optimizers.Adamax(0.01, epsilon=0.0), lambda t, p: t.optim.Adamax(p, lr=0.01, eps=0.0)),
+    "adamax_betas": (
+        lambda: optimizers.Adamax(0.05, beta_1=0.8, beta_2=0.9, epsilon=0.0),
+        lambda t, p: t.optim.Adamax(p, lr=0.05, betas=(0.8, 0.9), eps=0.0),
+    ),
+    # torch's momentum_decay=1 gives Keras's schedule 0.96 ** t
+    "nadam": (lambda: optimizers.Nadam(0.01), lambda t, p: t.optim.NAdam(p, lr=0.01, eps=1e-7, momentum_decay=1.0)),
+    "nadam_betas": (
+        lambda: optimizers.Nadam(0.02, beta_1=0.8, beta_2=0.95, epsilon=1e-5),
+        lambda t, p: t.optim.NAdam(p, lr=0.02, betas=(0.8, 0.95), eps=1e-5, momentum_decay=1.0),
+    ),
+    "adadelta": (lambda: optimizers.Adadelta(1.0), lambda t, p: t.optim.Adadelta(p, lr=1.0, rho=0.95, eps=1e-7)),
+    "adadelta_rho": (
+        lambda: optimizers.Adadelta(0.5, rho=0.8, epsilon=1e-6),
+        lambda t, p: t.optim.Adadelta(p, lr=0.5, rho=0.8, eps=1e-6),
+    ),
+}
+
+# tests/golden.py checks each trajectory against the committed tests/data/more_optimizers_golden.json
+# everywhere and against torch.optim where it is installed. torch keeps NAdam's momentum product in a
+# float32 tensor: agreement to ~1e-8 there, 1e-12 elsewhere.
+GOLDEN_FILE = "more_optimizers_golden.json"
+TORCH_CASES = {
+    name: (
+        lambda ours=ours: {"trajectory": _myelin_trajectory(ours())},
+        lambda torch, theirs=theirs: {"trajectory": _torch_trajectory(torch, theirs)},
+        1e-7 if name.startswith("nadam") else 1e-12,
+        1e-14,
+    )
+    for name, (ours, theirs) in TORCH_OPTIMIZERS.items()
+}
+
+
+def test_the_golden_file_holds_every_case():
+    golden.holds_every_case(TORCH_CASES, GOLDEN_FILE)
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_each_step_matches_torch(name, torch_if_installed):
+    golden.check(TORCH_CASES, GOLDEN_FILE, name, torch_if_installed)
 
 
 def _lion(w, grads, lr=0.01, b1=0.9, b2=0.99):
