@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from .. import backend
+from .. import backend, native
 from ..backend import array_module
 from ..tensor import Function, Tensor
 from .primitives import _FUSED_ACTIVATIONS, _col_sum, as_tensor
@@ -113,7 +113,13 @@ def _tap_slices(kernel, strides, dilation, out):
 
 
 def _add_windows(cols, padded_shape, kernel, strides, dilation, out):
-    """col2im: the (N, *out, *kernel, C) window values added back into a zero (N, *padded, C) array."""
+    """col2im: the (N, *out, *kernel, C) window values added back into a zero (N, *padded, C) array.
+
+    The native kernel (one pass, bit for bit these sums) when it is there and takes ``cols``.
+    """
+    acc = native.col2im(cols, padded_shape, kernel, strides, dilation, out)
+    if acc is not None:
+        return acc
     xp = array_module(cols)
     acc = xp.zeros(padded_shape, dtype=cols.dtype)
     rank = len(kernel)
@@ -158,6 +164,8 @@ def _activation_grad(g, out, activation: str, buffers: dict):
     """``g`` times the derivative of the fused activation, read off its output, into a kept buffer."""
     xp = array_module(g)
     res = _scratch(buffers, "g_act", g.shape, g.dtype, xp)
+    if activation == "relu" and native.relu_grad(g, out, res):
+        return res
     if activation == "relu":
         xp.multiply(g, xp.greater(out, 0, out=_scratch(buffers, "mask", out.shape, bool, xp)), out=res)
     else:  # tanh: g * (1 - out^2)
@@ -438,17 +446,22 @@ class MaxPool(Function):
         out_sp = _out_sizes(xl.shape[1:-1], pads, pool, strides)
         xpad = _pad(xl, pads, value=-xp.inf)
         taps = _tap_slices(pool, strides, (1,) * len(pool), out_sp)
-        best = xp.array(xpad[taps[0][1]], copy=True)  # contiguous (N, *out, C)
         track = self.needs_input_grad is not None
-        buffers = self.__dict__.setdefault("buffers", {})
-        wins = []
-        for t, (_, index) in enumerate(taps[1:]):
-            tap = xpad[index]
-            if track:
-                wins.append(xp.greater(tap, best, out=_scratch(buffers, f"wins{t}", best.shape, bool, xp)))
-            xp.maximum(best, tap, out=best)
+        wins, arg = [], None
+        fast = native.max_pool(xp.ascontiguousarray(xpad) if native.available() else xpad, pool, strides, out_sp)
+        if fast is not None:  # one pass: the maxima and the winning tap of each window
+            best, arg = fast
+        else:
+            best = xp.array(xpad[taps[0][1]], copy=True)  # contiguous (N, *out, C)
+            buffers = self.__dict__.setdefault("buffers", {})
+            for t, (_, index) in enumerate(taps[1:]):
+                tap = xpad[index]
+                if track:
+                    wins.append(xp.greater(tap, best, out=_scratch(buffers, f"wins{t}", best.shape, bool, xp)))
+                xp.maximum(best, tap, out=best)
         if track:
-            self.wins, self.taps, self.padded_shape = wins, taps, xpad.shape
+            self.wins, self.arg, self.taps, self.padded_shape = wins, arg, taps, xpad.shape
+            self.pool, self.strides = pool, strides
             self.x_shape, self.pads, self.channels_first = xl.shape, pads, channels_first
             self.disjoint = all(s >= p for s, p in zip(strides, pool))
             # windows that tile the padded input exactly leave no position unwritten
@@ -458,6 +471,8 @@ class MaxPool(Function):
     def backward(self, g):
         xp = array_module(g)
         g = _channels_last(g, self.channels_first)
+        if self.arg is not None:
+            return (_channels_back(self._grad_from_arg(g)[_interior(self.x_shape, self.pads)], self.channels_first),)
         gpad = (xp.empty if self.tiled else xp.zeros)(self.padded_shape, dtype=g.dtype)
         taken = None
         buffers = self.buffers
@@ -478,6 +493,24 @@ class MaxPool(Function):
             else:
                 gpad[index] += xp.multiply(g, hit, out=scratch)
         return (_channels_back(gpad[_interior(self.x_shape, self.pads)], self.channels_first),)
+
+    def _grad_from_arg(self, g):
+        """The padded input gradient from the native forward's winning taps: native, or NumPy's same operations."""
+        xp = array_module(g)
+        gpad = native.max_pool_grad(
+            xp.ascontiguousarray(g), self.arg, self.padded_shape, self.pool, self.strides, self.disjoint
+        )
+        if gpad is not None:
+            return gpad
+        gpad = xp.zeros(self.padded_shape, dtype=g.dtype)
+        for t in range(len(self.taps) - 1, -1, -1):
+            hit = self.arg == t
+            index = self.taps[t][1]
+            if self.disjoint:
+                xp.multiply(g, hit, out=gpad[index])
+            else:
+                gpad[index] += g * hit
+        return gpad
 
 
 def _window_counts(sizes, pads, pool, strides, out_sp, xp, dtype):
