@@ -201,7 +201,10 @@ typedef long long i64;
 
 /* Max pooling backward: dst (batch, *padded, c) = 0, then for each tap from the last,
  * dst[window tap] (+)= grad * (arg == tap): assigned when the windows are disjoint, added
- * otherwise, exactly NumPy's form (which multiplies by the boolean hit mask). */
+ * otherwise, exactly NumPy's form (which multiplies by the boolean hit mask). Disjoint
+ * windows write each element at most once, so there the window is the outer loop (writes
+ * stay together); overlapping ones keep NumPy's order of the sums, tap by tap. The int
+ * compare of the tap is what lets GCC vectorize the channel loops. */
 #define MAXPOOL_BWD(NAME, T)                                                                   \
     MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT grad,                              \
                                           const unsigned char *RESTRICT arg, T *RESTRICT dst,  \
@@ -210,9 +213,30 @@ typedef long long i64;
         for (i64 b = 0; b < nb; b++) {                                                         \
             T *db = dst + b * padded * c;                                                      \
             for (i64 i = 0; i < padded * c; i++) db[i] = 0;                                    \
+            if (disjoint) {                                                                    \
+                i64 o = b * outs;                                                              \
+                for (i64 o0 = 0; o0 < O0; o0++)                                                \
+                    for (i64 o1 = 0; o1 < O1; o1++)                                            \
+                        for (i64 o2 = 0; o2 < O2; o2++, o++) {                                 \
+                            const T *go = grad + o * c;                                        \
+                            const unsigned char *ao = arg + o * c;                             \
+                            T *w = db + ((o0 * S0 * P1 + o1 * S1) * P2 + o2 * S2) * c;         \
+                            int t = 0;                                                         \
+                            for (i64 k0 = 0; k0 < K0; k0++)                                    \
+                                for (i64 k1 = 0; k1 < K1; k1++)                                \
+                                    for (i64 k2 = 0; k2 < K2; k2++, t++) {                     \
+                                        T *d = w + ((k0 * P1 + k1) * P2 + k2) * c;             \
+                                        for (i64 ch = 0; ch < c; ch++) {                       \
+                                            int m = (int)ao[ch] == t;                          \
+                                            d[ch] = go[ch] * (T)m;                             \
+                                        }                                                      \
+                                    }                                                          \
+                        }                                                                      \
+                continue;                                                                      \
+            }                                                                                  \
             for (i64 t = taps - 1; t >= 0; t--) {                                              \
                 const i64 k0 = t / (K1 * K2), k1 = (t / K2) % K1, k2 = t % K2;                 \
-                const unsigned char tt = (unsigned char)t;                                     \
+                const int tt = (int)t;                                                         \
                 i64 o = b * outs;                                                              \
                 for (i64 o0 = 0; o0 < O0; o0++)                                                \
                     for (i64 o1 = 0; o1 < O1; o1++)                                            \
@@ -221,14 +245,29 @@ typedef long long i64;
                             const unsigned char *ao = arg + o * c;                             \
                             T *d = db + (((o0 * S0 + k0) * P1 + o1 * S1 + k1) * P2 + o2 * S2   \
                                          + k2) * c;                                            \
-                            if (disjoint) {                                                    \
-                                for (i64 ch = 0; ch < c; ch++)                                 \
-                                    d[ch] = go[ch] * (T)(ao[ch] == tt);                        \
-                            } else {                                                           \
-                                for (i64 ch = 0; ch < c; ch++)                                 \
-                                    d[ch] += go[ch] * (T)(ao[ch] == tt);                       \
+                            for (i64 ch = 0; ch < c; ch++) {                                   \
+                                int m = (int)ao[ch] == tt;                                     \
+                                d[ch] += go[ch] * (T)m;                                        \
                             }                                                                  \
                         }                                                                      \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+/* A layer's bias and activation on its (rows, cols) product in place, one pass: out += bias,
+ * then with relu out = maximum(out, 0), NumPy's two in-place operations. */
+#define BIAS_RELU(NAME, T)                                                                     \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(T *RESTRICT out, const T *RESTRICT bias, size_t rows,\
+                                          size_t cols, int relu) {                             \
+        for (size_t r = 0; r < rows; r++) {                                                    \
+            T *o = out + r * cols;                                                             \
+            if (relu) {                                                                        \
+                for (size_t j = 0; j < cols; j++) {                                            \
+                    T v = o[j] + bias[j];                                                      \
+                    o[j] = NP_MAX(v, (T)0);                                                    \
+                }                                                                              \
+            } else {                                                                           \
+                for (size_t j = 0; j < cols; j++) o[j] += bias[j];                             \
             }                                                                                  \
         }                                                                                      \
     }
@@ -246,6 +285,8 @@ MAXPOOL_FWD(myelin_maxpool_fwd_f32, float)
 MAXPOOL_FWD(myelin_maxpool_fwd_f64, double)
 MAXPOOL_BWD(myelin_maxpool_bwd_f32, float)
 MAXPOOL_BWD(myelin_maxpool_bwd_f64, double)
+BIAS_RELU(myelin_bias_relu_f32, float)
+BIAS_RELU(myelin_bias_relu_f64, double)
 RELU_GRAD(myelin_relu_grad_f32, float)
 RELU_GRAD(myelin_relu_grad_f64, double)
 

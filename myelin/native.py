@@ -79,6 +79,7 @@ def _load() -> None:
             ("maxpool_fwd", [ptr, ptr, ptr, ptr]),
             ("maxpool_bwd", [ptr, ptr, ptr, ptr, ctypes.c_int]),
             ("relu_grad", [ptr, ptr, ptr, size]),
+            ("bias_relu", [ptr, ptr, size, size, ctypes.c_int]),
         ):
             function = getattr(lib, f"myelin_{rule}_{suffix}")
             function.argtypes, function.restype = argtypes, None
@@ -330,4 +331,24 @@ def relu_grad(g: np.ndarray, out: np.ndarray, res: np.ndarray) -> bool:
     if kernel_fn is None or g.shape != out.shape or res.shape != g.shape or not res.flags.writeable:
         return False
     kernel_fn(g.ctypes.data, out.ctypes.data, res.ctypes.data, g.size)
+    return True
+
+
+def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
+    """``out += bias`` then, with ``relu``, ``maximum(out, 0)``, in place and in one pass; False: run the NumPy form.
+
+    ``out`` is a C-contiguous (rows, len(bias)) array of ``bias``'s dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> out, bias = np.array([[1.0, -2.0], [0.5, 0.5]]), np.array([0.5, 1.0])
+        >>> if not bias_relu(out, bias, True): out += bias; np.maximum(out, 0, out=out)
+        >>> out
+        array([[1.5, 0. ],
+               [1. , 1.5]])
+    """
+    kernel_fn = _array_kernel("bias_relu", out, bias)
+    if kernel_fn is None or out.ndim != 2 or bias.shape != (out.shape[1],) or not out.flags.writeable:
+        return False
+    kernel_fn(out.ctypes.data, bias.ctypes.data, out.shape[0], out.shape[1], int(bool(relu)))
     return True

@@ -193,6 +193,26 @@ def test_relu_grad_special_values(monkeypatch):
 
 
 @needs_native
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bias_relu_special_values(relu, dtype):
+    out = np.array([[0.0, -0.0, -0.0, np.nan, 1.0, -1.0, np.inf, 3.0]] * 3, dtype)
+    out[1] *= -1
+    out[2] = np.random.default_rng(0).standard_normal(8)
+    bias = np.array([-0.0, -0.0, 0.0, 1.0, -1.0, np.nan, -np.inf, -3.0], dtype)
+    expected = out.copy()
+    with np.errstate(invalid="ignore"):
+        expected += bias
+        if relu:
+            np.maximum(expected, 0, out=expected)
+        assert native.bias_relu(out, bias, relu)
+    _same(out, expected)  # -0 + -0 stays -0 without the ReLU and becomes +0 with it, NaN stays NaN
+    assert not native.bias_relu(out[:, ::2], bias[::2], relu)
+    assert not native.bias_relu(out, bias.astype(np.float16), relu)
+    assert not native.bias_relu(out, bias[:3], relu)
+
+
+@needs_native
 def test_kernels_decline_what_they_cannot_do():
     cols = np.ones((1, 2, 2, 1), np.float32)
     assert native.col2im(cols, (1, 3, 1), (2,), (1,), (1,), (2,)).ravel().tolist() == [1.0, 2.0, 1.0]

@@ -275,12 +275,15 @@ class Conv(Function):
             cols = _grouped(cols, m, taps, groups)
             w = xp.ascontiguousarray(kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2))
             out = (cols @ w).transpose(1, 0, 2).reshape(m, filters)
-        if bias is not None:
-            out += bias
-        if activation == "relu":
-            xp.maximum(out, 0, out=out)
-        elif activation == "tanh":
-            xp.tanh(out, out=out)
+        if bias is not None and activation != "tanh" and native.bias_relu(out, bias, activation == "relu"):
+            pass  # one native pass, the numbers of the two NumPy operations below
+        else:
+            if bias is not None:
+                out += bias
+            if activation == "relu":
+                xp.maximum(out, 0, out=out)
+            elif activation == "tanh":
+                xp.tanh(out, out=out)
         needs = self.needs_input_grad
         if needs is not None:
             self.cols = cols if needs[1] else None
