@@ -127,7 +127,7 @@ typedef long long i64;
               O2 = g[7], K0 = g[8], K1 = g[9], K2 = g[10], S0 = g[11], S1 = g[12], S2 = g[13],  \
               D0 = g[14], D1 = g[15], D2 = g[16];                                               \
     const i64 taps = K0 * K1 * K2, outs = O0 * O1 * O2, padded = P0 * P1 * P2;                 \
-    (void)taps; (void)D0; (void)D1; (void)D2
+    (void)taps; (void)outs; (void)D0; (void)D1; (void)D2
 
 /* col2im: dst (batch, *padded, c) = 0, then for each window tap in order, for each output
  * position, dst[position * stride + tap * dilation] += cols[position, tap] (cols is
@@ -153,6 +153,35 @@ typedef long long i64;
                                     const T *s = cb + (o * taps + t) * c;                      \
                                     T *dd = d + o2 * S2 * c;                                   \
                                     for (i64 ch = 0; ch < c; ch++) dd[ch] += s[ch];            \
+                                }                                                              \
+                            }                                                                  \
+                    }                                                                          \
+        }                                                                                      \
+    }
+
+/* im2col: cols (batch, *outs, *taps, c) = the windows of x (batch, *padded, c), a copy.
+ * With dilation 1 along the last axis a window row of K2 * c numbers is contiguous in x. */
+#define IM2COL(NAME, T)                                                                        \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT x, T *RESTRICT cols,              \
+                                          const i64 *g) {                                      \
+        GEOM;                                                                                  \
+        T *dst = cols;                                                                         \
+        for (i64 b = 0; b < nb; b++) {                                                         \
+            const T *xb = x + b * padded * c;                                                  \
+            for (i64 o0 = 0; o0 < O0; o0++)                                                    \
+                for (i64 o1 = 0; o1 < O1; o1++)                                                \
+                    for (i64 o2 = 0; o2 < O2; o2++) {                                          \
+                        const T *w = xb + ((o0 * S0 * P1 + o1 * S1) * P2 + o2 * S2) * c;       \
+                        for (i64 k0 = 0; k0 < K0; k0++)                                        \
+                            for (i64 k1 = 0; k1 < K1; k1++) {                                  \
+                                const T *row = w + ((k0 * D0 * P1) + k1 * D1) * P2 * c;        \
+                                if (D2 == 1) {                                                 \
+                                    for (i64 j = 0; j < K2 * c; j++) dst[j] = row[j];          \
+                                    dst += K2 * c;                                             \
+                                } else {                                                       \
+                                    for (i64 k2 = 0; k2 < K2; k2++, dst += c)                  \
+                                        for (i64 ch = 0; ch < c; ch++)                         \
+                                            dst[ch] = row[k2 * D2 * c + ch];                   \
                                 }                                                              \
                             }                                                                  \
                     }                                                                          \
@@ -279,6 +308,8 @@ typedef long long i64;
         for (size_t i = 0; i < n; i++) res[i] = grad[i] * (T)(out[i] > 0);                     \
     }
 
+IM2COL(myelin_im2col_f32, float)
+IM2COL(myelin_im2col_f64, double)
 COL2IM(myelin_col2im_f32, float)
 COL2IM(myelin_col2im_f64, double)
 MAXPOOL_FWD(myelin_maxpool_fwd_f32, float)

@@ -75,6 +75,7 @@ def _load() -> None:
             function.argtypes, function.restype = argtypes, None
             _kernels[rule, suffix] = function
         for rule, argtypes in (
+            ("im2col", [ptr, ptr, ptr]),
             ("col2im", [ptr, ptr, ptr]),
             ("maxpool_fwd", [ptr, ptr, ptr, ptr]),
             ("maxpool_bwd", [ptr, ptr, ptr, ptr, ctypes.c_int]),
@@ -239,6 +240,33 @@ def _geometry(batch, channels, padded, out, window, strides, dilation) -> np.nda
     lead = (1,) * (3 - rank)
     values = (batch, channels, *lead, *padded, *lead, *out, *lead, *window, *lead, *strides, *lead, *dilation)
     return np.array(values, dtype=np.int64)
+
+
+def im2col(xpad: np.ndarray, kernel, strides, dilation, out, cols: np.ndarray) -> bool:
+    """im2col: the windows of channels-last ``xpad`` copied into ``cols``, (N * prod(out), taps * C), in one pass.
+
+    False (nothing written) when the kernels are not there or the arrays are not C-contiguous
+    NumPy arrays of one float dtype and these shapes: the caller copies its strided view instead.
+
+    Example:
+        >>> import numpy as np
+        >>> cols = np.empty((2, 2), np.float32)
+        >>> if not im2col(np.arange(3, dtype=np.float32).reshape(1, 3, 1), (2,), (1,), (1,), (2,), cols):
+        ...     cols[:] = [[0, 1], [1, 2]]
+        >>> cols.tolist()
+        [[0.0, 1.0], [1.0, 2.0]]
+    """
+    rank = len(kernel)
+    if type(xpad) is not np.ndarray or type(cols) is not np.ndarray or xpad.ndim != rank + 2:
+        return False
+    if cols.shape != (xpad.shape[0] * math.prod(out), math.prod(kernel) * xpad.shape[-1]) or not cols.flags.writeable:
+        return False
+    kernel_fn = _array_kernel("im2col", xpad, cols)
+    geometry = _geometry(xpad.shape[0], xpad.shape[-1], xpad.shape[1:-1], out, kernel, strides, dilation)
+    if kernel_fn is None or geometry is None:
+        return False
+    kernel_fn(xpad.ctypes.data, cols.ctypes.data, geometry.ctypes.data)
+    return True
 
 
 def col2im(cols: np.ndarray, padded_shape, kernel, strides, dilation, out) -> np.ndarray | None:

@@ -162,6 +162,22 @@ def test_conv_backward_equals_numpy_form(spatial, kernel, strides, dilation, pad
 
 
 @needs_native
+@pytest.mark.parametrize("spatial,kernel,strides,dilation,padding", COL2IM)
+def test_im2col_equals_strided_view_copy(spatial, kernel, strides, dilation, padding):
+    x = np.random.default_rng(4).standard_normal((2, *spatial, 3))
+    windows = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+    pads = [conv_ops.padding_amounts(n, w, s, padding) for n, w, s in zip(spatial, windows, strides)]
+    xpad = conv_ops._pad(x, pads)
+    out = conv_ops._out_sizes(spatial, pads, windows, strides)
+    view = conv_ops._windows(xpad, kernel, strides, dilation, out)
+    cols = np.full((2 * int(np.prod(out)), int(np.prod(kernel)) * 3), np.nan)
+    assert native.im2col(xpad, kernel, strides, dilation, out, cols)
+    _same(cols, np.ascontiguousarray(view).reshape(cols.shape))
+    assert not native.im2col(xpad.astype(np.float32), kernel, strides, dilation, out, cols)  # two dtypes
+    assert not native.im2col(xpad, kernel, strides, dilation, out, cols[:-1])  # the wrong shape
+
+
+@needs_native
 @pytest.mark.parametrize("strides,padding", [((2, 2), "same"), ((1, 3), "valid"), ((3, 2), "same")])
 def test_conv_transpose_equals_numpy_form(strides, padding, monkeypatch):
     """Conv2DTranspose's forward is a col2im."""

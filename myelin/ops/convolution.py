@@ -175,15 +175,20 @@ def _activation_grad(g, out, activation: str, buffers: dict):
     return res
 
 
-def _im2col(view, rows: int, buffers, key: str):
-    """The windows ``view`` copied into a (rows, taps * channels) matrix, into the last call's buffer when it fits."""
+def _im2col(view, rows: int, buffers, key: str, source=None, geometry=None):
+    """The windows ``view`` copied into a (rows, taps * channels) matrix, into the last call's buffer when it fits.
+
+    With ``source`` (the padded array ``view`` looks into) and ``geometry`` (kernel, strides,
+    dilation, out), the native kernel makes the copy when it can.
+    """
     xp = array_module(view)
     shape = (rows, view.size // rows if rows else 0)
     out = buffers.get(key)
     if out is None or out.shape != shape or out.dtype != view.dtype:
         out = xp.empty(shape, dtype=view.dtype)
         buffers[key] = out
-    xp.copyto(out.reshape(view.shape), view)
+    if source is None or not native.im2col(source, *geometry, out):
+        xp.copyto(out.reshape(view.shape), view)
     return out
 
 
@@ -266,7 +271,7 @@ class Conv(Function):
         view = _windows(xpad, ksize, strides, dilation, out_sp)
         n, taps = xl.shape[0], math.prod(ksize)
         m = n * math.prod(out_sp)
-        cols = _im2col(view, m, buffers, "cols")  # im2col: the one copy of the windows
+        cols = _im2col(view, m, buffers, "cols", xpad, (ksize, strides, dilation, out_sp))  # the one copy of the windows
         backend.blas_threads_for(2.0 * cols.size * filters / groups)
         if groups == 1:
             w = kernel.reshape(-1, filters)
@@ -352,7 +357,7 @@ class Conv(Function):
         pads_g = [(w - 1 - lo, w - 1 - hi) for w, (lo, hi) in zip(windows, pads)]
         g_pad = _pad(g.reshape(x_shape[0], *out_sp, filters), pads_g, buffers=buffers, key="g_pad")
         view = _windows(g_pad, ksize, (1,) * rank, dilation, x_shape[1:-1])
-        cols = _im2col(view, math.prod(x_shape[:-1]), buffers, "g_cols")
+        cols = _im2col(view, math.prod(x_shape[:-1]), buffers, "g_cols", g_pad, (ksize, (1,) * rank, dilation, x_shape[1:-1]))
         flipped = self.w.reshape(self.kernel_shape)[(slice(None, None, -1),) * rank]  # (*k, C, F) turned 180 degrees
         w_t = array_module(g).ascontiguousarray(flipped.swapaxes(-1, -2)).reshape(taps * filters, x_shape[-1])
         return (cols @ w_t).reshape(x_shape)
