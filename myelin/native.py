@@ -28,11 +28,14 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import itertools
 import math
 import os
 import weakref
 
 import numpy as np
+
+from . import backend
 
 _VERSION = 3  # must equal myelin_native_version() in _native.c
 _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): ("f64", ctypes.c_double)}
@@ -216,6 +219,52 @@ def rmsprop(
 # ---------------------------------------------------------------------------- convolution and pooling
 
 
+# A kernel call that touches at least this many numbers splits its batch over
+# backend.native_threads() threads (ctypes lets go of the GIL during each part); the parts
+# are whole batch items (or rows), so the numbers do not depend on the split.
+PARALLEL_MIN_ELEMENTS = 1 << 17
+
+_executor = None  # the ThreadPoolExecutor of the parts after the first, made on first use
+
+
+def _reset_executor() -> None:
+    global _executor
+    _executor = None  # a forked child has none of its parent's threads
+
+
+os.register_at_fork(after_in_child=_reset_executor)
+
+
+def _parallel(call, items: int, work: int) -> None:
+    """``call(lo, hi)`` over ``range(items)`` in parts, one per native thread when ``work`` numbers are enough."""
+    global _executor
+    threads = min(backend.native_threads(), items)
+    if threads < 2 or work < PARALLEL_MIN_ELEMENTS:
+        call(0, items)
+        return
+    if _executor is None:
+        import concurrent.futures  # noqa: PLC0415
+
+        _executor = concurrent.futures.ThreadPoolExecutor(max(1, backend.cpu_count() - 1), "myelin-native")
+    bounds = [items * i // threads for i in range(threads + 1)]
+    parts = [_executor.submit(call, lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
+    call(bounds[0], bounds[1])
+    for part in parts:
+        part.result()
+
+
+def _batched(kernel_fn, arrays, geometry: np.ndarray, *extra) -> None:
+    """``kernel_fn(*array pointers, geometry, *extra)`` with every array's leading axis the batch, split by batch item."""
+    batch = int(geometry[0])
+
+    def call(lo: int, hi: int) -> None:
+        part = geometry.copy()
+        part[0] = hi - lo
+        kernel_fn(*(a.ctypes.data + lo * (a.nbytes // batch) for a in arrays), part.ctypes.data, *extra)
+
+    _parallel(call, batch, sum(a.size for a in arrays))
+
+
 def _array_kernel(rule: str, *arrays):
     """The compiled ``rule`` for these C-contiguous NumPy arrays of the first one's float dtype, or None."""
     if _lib is None and not available():
@@ -265,7 +314,7 @@ def im2col(xpad: np.ndarray, kernel, strides, dilation, out, cols: np.ndarray) -
     geometry = _geometry(xpad.shape[0], xpad.shape[-1], xpad.shape[1:-1], out, kernel, strides, dilation)
     if kernel_fn is None or geometry is None:
         return False
-    kernel_fn(xpad.ctypes.data, cols.ctypes.data, geometry.ctypes.data)
+    _batched(kernel_fn, (xpad, cols), geometry)
     return True
 
 
@@ -291,7 +340,7 @@ def col2im(cols: np.ndarray, padded_shape, kernel, strides, dilation, out) -> np
     if kernel_fn is None or geometry is None:
         return None
     acc = np.empty(padded_shape, dtype=cols.dtype)
-    kernel_fn(cols.ctypes.data, acc.ctypes.data, geometry.ctypes.data)
+    _batched(kernel_fn, (cols, acc), geometry)
     return acc
 
 
@@ -316,7 +365,7 @@ def max_pool(xpad: np.ndarray, pool, strides, out) -> tuple[np.ndarray, np.ndarr
         return None
     shape = (xpad.shape[0], *out, xpad.shape[-1])
     best, arg = np.empty(shape, dtype=xpad.dtype), np.empty(shape, dtype=np.uint8)
-    kernel_fn(xpad.ctypes.data, best.ctypes.data, arg.ctypes.data, geometry.ctypes.data)
+    _batched(kernel_fn, (xpad, best, arg), geometry)
     return best, arg
 
 
@@ -341,7 +390,7 @@ def max_pool_grad(g: np.ndarray, arg: np.ndarray, padded_shape, pool, strides, d
     if kernel_fn is None or geometry is None:
         return None
     dst = np.empty(padded_shape, dtype=g.dtype)
-    kernel_fn(g.ctypes.data, arg.ctypes.data, dst.ctypes.data, geometry.ctypes.data, int(bool(disjoint)))
+    _batched(kernel_fn, (g, arg, dst), geometry, int(bool(disjoint)))
     return dst
 
 
@@ -358,7 +407,12 @@ def relu_grad(g: np.ndarray, out: np.ndarray, res: np.ndarray) -> bool:
     kernel_fn = _array_kernel("relu_grad", g, out, res)
     if kernel_fn is None or g.shape != out.shape or res.shape != g.shape or not res.flags.writeable:
         return False
-    kernel_fn(g.ctypes.data, out.ctypes.data, res.ctypes.data, g.size)
+    size = g.itemsize
+
+    def call(lo: int, hi: int) -> None:
+        kernel_fn(g.ctypes.data + lo * size, out.ctypes.data + lo * size, res.ctypes.data + lo * size, hi - lo)
+
+    _parallel(call, g.size, 3 * g.size)
     return True
 
 
@@ -378,5 +432,10 @@ def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
     kernel_fn = _array_kernel("bias_relu", out, bias)
     if kernel_fn is None or out.ndim != 2 or bias.shape != (out.shape[1],) or not out.flags.writeable:
         return False
-    kernel_fn(out.ctypes.data, bias.ctypes.data, out.shape[0], out.shape[1], int(bool(relu)))
+    row = out.shape[1] * out.itemsize
+
+    def call(lo: int, hi: int) -> None:
+        kernel_fn(out.ctypes.data + lo * row, bias.ctypes.data, hi - lo, out.shape[1], int(bool(relu)))
+
+    _parallel(call, out.shape[0], out.size)
     return True

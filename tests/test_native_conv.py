@@ -297,3 +297,53 @@ def test_max_pool_gradient_float64(native_on, monkeypatch):
         d[i] = eps
         numeric[i] = (f(x + d) - f(x - d)) / (2 * eps)
     np.testing.assert_allclose(xt.grad, numeric, atol=1e-7)
+
+
+@needs_native
+def test_split_over_threads_gives_the_same_numbers(monkeypatch):
+    """With two native threads (fit's policy on a 2-core machine) each kernel splits its batch: same numbers."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5, 12, 12, 3)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+
+    def run():
+        xt, kt, bt = (Tensor(a, requires_grad=True) for a in (x, k, b))
+        y = ops.max_pool(ops.conv_nd(xt, kt, bt, 2, "same", activation="relu"), 2)
+        y.backward(np.ones(y.shape, np.float32))
+        return y.data.copy(), xt.grad.copy(), kt.grad.copy(), bt.grad.copy()
+
+    one = run()
+    parts = []
+    real = native._parallel
+    monkeypatch.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(myelin.backend, "_native_threads", 3)
+    monkeypatch.setattr(native, "_parallel", lambda call, items, work: parts.append(items) or real(call, items, work))
+    three = run()
+    assert len(parts) >= 5 and max(parts) > 3  # im2col, bias+relu, pool both ways, relu grad, col2im
+    for a, c in zip(one, three):
+        _same(a, c)
+
+
+def test_native_threads_follow_the_policy(monkeypatch):
+    from tests.test_threads import FakeBLAS
+
+    backend = myelin.backend
+    blas = FakeBLAS(4)
+    monkeypatch.setattr(backend, "_numpy_openblas", lambda: blas)
+    monkeypatch.setattr(backend, "cpu_count", lambda: 4)
+    monkeypatch.setattr(backend, "_first_seen_threads", None)
+    monkeypatch.setattr(backend, "_explicit_threads", None)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    assert backend.native_threads() == 1  # outside fit
+    with backend.thread_policy(workers=1):
+        assert backend.native_threads() == 3  # the policy's count for large products
+    assert backend.native_threads() == 1
+    myelin.config.set_num_threads(2)
+    try:
+        with backend.thread_policy():
+            assert backend.native_threads() == 2  # the user's explicit count
+    finally:
+        myelin.config.set_num_threads(None)
+    assert backend.native_threads() == 1
