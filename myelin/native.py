@@ -400,7 +400,7 @@ def relu_grad(g: np.ndarray, out: np.ndarray, res: np.ndarray) -> bool:
     Example:
         >>> import numpy as np
         >>> g, out, res = np.ones(3), np.array([-1.0, 0.0, 2.0]), np.empty(3)
-        >>> if not relu_grad(g, out, res): np.multiply(g, out > 0, out=res)
+        >>> if not relu_grad(g, out, res): _ = np.multiply(g, out > 0, out=res)
         >>> res
         array([0., 0., 1.])
     """
@@ -424,7 +424,7 @@ def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
     Example:
         >>> import numpy as np
         >>> out, bias = np.array([[1.0, -2.0], [0.5, 0.5]]), np.array([0.5, 1.0])
-        >>> if not bias_relu(out, bias, True): out += bias; np.maximum(out, 0, out=out)
+        >>> if not bias_relu(out, bias, True): out += bias; _ = np.maximum(out, 0, out=out)
         >>> out
         array([[1.5, 0. ],
                [1. , 1.5]])
