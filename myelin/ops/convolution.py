@@ -10,7 +10,11 @@ transposed times the output gradient) and the input's (the output gradient times
 kernel transposed, added back window tap by window tap, col2im). Python loops run only over
 the taps of one window (at most a few dozen), never over pixels or batch items. Pooling
 takes the maximum or the sum of the same strided views tap by tap; max pooling routes each
-gradient to the first maximum of its window, as PyTorch does.
+gradient to the first maximum of its window, as PyTorch does. Where the optional native
+kernels are built (``myelin/native.py``), im2col, col2im, max pooling both ways, the bias
+with the ReLU and the ReLU's gradient each run as one cache-friendly C pass over NumPy
+arrays, split by batch item over the thread policy's threads, with the same numbers bit for
+bit as these NumPy forms (``tests/test_native_conv.py``).
 
 Example:
     >>> import numpy as np
@@ -440,7 +444,8 @@ class MaxPool(Function):
     The forward is a running maximum over the taps of the window (one strided view each)
     and keeps, per tap, where it beat every earlier tap; the backward walks the taps from
     the last and sends each gradient to the last tap that won, i.e. to the first maximum of
-    its window (PyTorch's rule for ties).
+    its window (PyTorch's rule for ties). The native kernel does the forward in one pass and
+    keeps the winning tap of each window (uint8) instead of the per-tap masks.
 
     Example:
         >>> import numpy as np
