@@ -232,7 +232,8 @@ def _reset_executor() -> None:
     _executor = None  # a forked child has none of its parent's threads
 
 
-os.register_at_fork(after_in_child=_reset_executor)
+if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
+    os.register_at_fork(after_in_child=_reset_executor)
 
 
 def _parallel(call, items: int, work: int) -> None:
