@@ -110,8 +110,219 @@ SGD(myelin_sgd_f64, double, DBL_MIN)
 RMSPROP(myelin_rmsprop_f32, float, sqrtf, FLT_MIN)
 RMSPROP(myelin_rmsprop_f64, double, sqrt, DBL_MIN)
 
+/* ---------------------------------------------------------------- convolution and pooling
+ *
+ * Channels-last arrays of up to three spatial axes (callers give rank-1 and rank-2 shapes
+ * as rank 3 with leading sizes of 1). Every geometry comes as one array of int64:
+ *   g[0] batch, g[1] channels, g[2..4] padded input sizes, g[5..7] output (window) sizes,
+ *   g[8..10] window taps per axis, g[11..13] strides, g[14..16] dilations.
+ * Each loop does, for every element, the float operations of the NumPy form in
+ * myelin/ops/convolution.py in the same order, so the results are equal bit for bit. The
+ * batch item is the outer loop: its input and output slices stay in cache across taps. */
+
+typedef long long i64;
+
+#define GEOM                                                                                    \
+    const i64 nb = g[0], c = g[1], P0 = g[2], P1 = g[3], P2 = g[4], O0 = g[5], O1 = g[6],     \
+              O2 = g[7], K0 = g[8], K1 = g[9], K2 = g[10], S0 = g[11], S1 = g[12], S2 = g[13],  \
+              D0 = g[14], D1 = g[15], D2 = g[16];                                               \
+    const i64 taps = K0 * K1 * K2, outs = O0 * O1 * O2, padded = P0 * P1 * P2;                 \
+    (void)taps; (void)outs; (void)D0; (void)D1; (void)D2
+
+/* col2im: dst (batch, *padded, c) = 0, then for each window tap in order, for each output
+ * position, dst[position * stride + tap * dilation] += cols[position, tap] (cols is
+ * (batch, *outs, *taps, c)): NumPy's zeros and one += per tap. */
+#define COL2IM(NAME, T)                                                                        \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT cols, T *RESTRICT dst,            \
+                                          const i64 *g) {                                      \
+        GEOM;                                                                                  \
+        for (i64 b = 0; b < nb; b++) {                                                         \
+            T *db = dst + b * padded * c;                                                      \
+            const T *cb = cols + b * outs * taps * c;                                          \
+            for (i64 i = 0; i < padded * c; i++) db[i] = 0;                                    \
+            i64 t = 0;                                                                         \
+            for (i64 k0 = 0; k0 < K0; k0++)                                                    \
+                for (i64 k1 = 0; k1 < K1; k1++)                                                \
+                    for (i64 k2 = 0; k2 < K2; k2++, t++) {                                     \
+                        i64 o = 0;                                                             \
+                        for (i64 o0 = 0; o0 < O0; o0++)                                        \
+                            for (i64 o1 = 0; o1 < O1; o1++) {                                  \
+                                T *d = db + (((o0 * S0 + k0 * D0) * P1 + o1 * S1 + k1 * D1) * P2 \
+                                             + k2 * D2) * c;                                   \
+                                for (i64 o2 = 0; o2 < O2; o2++, o++) {                         \
+                                    const T *s = cb + (o * taps + t) * c;                      \
+                                    T *dd = d + o2 * S2 * c;                                   \
+                                    for (i64 ch = 0; ch < c; ch++) dd[ch] += s[ch];            \
+                                }                                                              \
+                            }                                                                  \
+                    }                                                                          \
+        }                                                                                      \
+    }
+
+/* im2col: cols (batch, *outs, *taps, c) = the windows of x (batch, *padded, c), a copy.
+ * With dilation 1 along the last axis a window row of K2 * c numbers is contiguous in x. */
+#define IM2COL(NAME, T)                                                                        \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT x, T *RESTRICT cols,              \
+                                          const i64 *g) {                                      \
+        GEOM;                                                                                  \
+        T *dst = cols;                                                                         \
+        for (i64 b = 0; b < nb; b++) {                                                         \
+            const T *xb = x + b * padded * c;                                                  \
+            for (i64 o0 = 0; o0 < O0; o0++)                                                    \
+                for (i64 o1 = 0; o1 < O1; o1++)                                                \
+                    for (i64 o2 = 0; o2 < O2; o2++) {                                          \
+                        const T *w = xb + ((o0 * S0 * P1 + o1 * S1) * P2 + o2 * S2) * c;       \
+                        for (i64 k0 = 0; k0 < K0; k0++)                                        \
+                            for (i64 k1 = 0; k1 < K1; k1++) {                                  \
+                                const T *row = w + ((k0 * D0 * P1) + k1 * D1) * P2 * c;        \
+                                if (D2 == 1) {                                                 \
+                                    for (i64 j = 0; j < K2 * c; j++) dst[j] = row[j];          \
+                                    dst += K2 * c;                                             \
+                                } else {                                                       \
+                                    for (i64 k2 = 0; k2 < K2; k2++, dst += c)                  \
+                                        for (i64 ch = 0; ch < c; ch++)                         \
+                                            dst[ch] = row[k2 * D2 * c + ch];                   \
+                                }                                                              \
+                            }                                                                  \
+                    }                                                                          \
+        }                                                                                      \
+    }
+
+/* NumPy's maximum(a, b): NaN when either is NaN (a's first), a when a > b, else b. */
+#define NP_MAX(a, b) ((a) != (a) ? (a) : ((b) != (b) ? (b) : ((a) > (b) ? (a) : (b))))
+
+/* Max pooling forward (dilation 1): best = the window's first tap, then for each later tap
+ * best = maximum(best, tap), remembering in arg the last tap that was greater than the
+ * running maximum (the first maximum of the window; ties and NaN never win). x is the
+ * padded input (batch, *padded, c); best and arg are (batch, *outs, c). */
+#define MAXPOOL_FWD(NAME, T)                                                                   \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT x, T *RESTRICT best,              \
+                                          unsigned char *RESTRICT arg, const i64 *g) {         \
+        GEOM;                                                                                  \
+        for (i64 b = 0; b < nb; b++) {                                                         \
+            const T *xb = x + b * padded * c;                                                  \
+            i64 o = b * outs;                                                                  \
+            for (i64 o0 = 0; o0 < O0; o0++)                                                    \
+                for (i64 o1 = 0; o1 < O1; o1++)                                                \
+                    for (i64 o2 = 0; o2 < O2; o2++, o++) {                                     \
+                        T *bo = best + o * c;                                                  \
+                        unsigned char *ao = arg + o * c;                                       \
+                        const T *w = xb + ((o0 * S0 * P1 + o1 * S1) * P2 + o2 * S2) * c;       \
+                        for (i64 ch = 0; ch < c; ch++) {                                       \
+                            bo[ch] = w[ch];                                                    \
+                            ao[ch] = 0;                                                        \
+                        }                                                                      \
+                        unsigned char t = 0;                                                   \
+                        for (i64 k0 = 0; k0 < K0; k0++)                                        \
+                            for (i64 k1 = 0; k1 < K1; k1++)                                    \
+                                for (i64 k2 = 0; k2 < K2; k2++, t++) {                         \
+                                    if (t == 0) continue;                                      \
+                                    const T *v = w + ((k0 * P1 + k1) * P2 + k2) * c;           \
+                                    for (i64 ch = 0; ch < c; ch++) {                           \
+                                        T vi = v[ch], bi = bo[ch];                             \
+                                        ao[ch] = vi > bi ? t : ao[ch];                         \
+                                        bo[ch] = NP_MAX(bi, vi);                               \
+                                    }                                                          \
+                                }                                                              \
+                    }                                                                          \
+        }                                                                                      \
+    }
+
+/* Max pooling backward: dst (batch, *padded, c) = 0, then for each tap from the last,
+ * dst[window tap] (+)= grad * (arg == tap): assigned when the windows are disjoint, added
+ * otherwise, exactly NumPy's form (which multiplies by the boolean hit mask). Disjoint
+ * windows write each element at most once, so there the window is the outer loop (writes
+ * stay together); overlapping ones keep NumPy's order of the sums, tap by tap. The int
+ * compare of the tap is what lets GCC vectorize the channel loops. */
+#define MAXPOOL_BWD(NAME, T)                                                                   \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT grad,                              \
+                                          const unsigned char *RESTRICT arg, T *RESTRICT dst,  \
+                                          const i64 *g, int disjoint) {                        \
+        GEOM;                                                                                  \
+        for (i64 b = 0; b < nb; b++) {                                                         \
+            T *db = dst + b * padded * c;                                                      \
+            for (i64 i = 0; i < padded * c; i++) db[i] = 0;                                    \
+            if (disjoint) {                                                                    \
+                i64 o = b * outs;                                                              \
+                for (i64 o0 = 0; o0 < O0; o0++)                                                \
+                    for (i64 o1 = 0; o1 < O1; o1++)                                            \
+                        for (i64 o2 = 0; o2 < O2; o2++, o++) {                                 \
+                            const T *go = grad + o * c;                                        \
+                            const unsigned char *ao = arg + o * c;                             \
+                            T *w = db + ((o0 * S0 * P1 + o1 * S1) * P2 + o2 * S2) * c;         \
+                            int t = 0;                                                         \
+                            for (i64 k0 = 0; k0 < K0; k0++)                                    \
+                                for (i64 k1 = 0; k1 < K1; k1++)                                \
+                                    for (i64 k2 = 0; k2 < K2; k2++, t++) {                     \
+                                        T *d = w + ((k0 * P1 + k1) * P2 + k2) * c;             \
+                                        for (i64 ch = 0; ch < c; ch++) {                       \
+                                            int m = (int)ao[ch] == t;                          \
+                                            d[ch] = go[ch] * (T)m;                             \
+                                        }                                                      \
+                                    }                                                          \
+                        }                                                                      \
+                continue;                                                                      \
+            }                                                                                  \
+            for (i64 t = taps - 1; t >= 0; t--) {                                              \
+                const i64 k0 = t / (K1 * K2), k1 = (t / K2) % K1, k2 = t % K2;                 \
+                const int tt = (int)t;                                                         \
+                i64 o = b * outs;                                                              \
+                for (i64 o0 = 0; o0 < O0; o0++)                                                \
+                    for (i64 o1 = 0; o1 < O1; o1++)                                            \
+                        for (i64 o2 = 0; o2 < O2; o2++, o++) {                                 \
+                            const T *go = grad + o * c;                                        \
+                            const unsigned char *ao = arg + o * c;                             \
+                            T *d = db + (((o0 * S0 + k0) * P1 + o1 * S1 + k1) * P2 + o2 * S2   \
+                                         + k2) * c;                                            \
+                            for (i64 ch = 0; ch < c; ch++) {                                   \
+                                int m = (int)ao[ch] == tt;                                     \
+                                d[ch] += go[ch] * (T)m;                                        \
+                            }                                                                  \
+                        }                                                                      \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+/* A layer's bias and activation on its (rows, cols) product in place, one pass: out += bias,
+ * then with relu out = maximum(out, 0), NumPy's two in-place operations. */
+#define BIAS_RELU(NAME, T)                                                                     \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(T *RESTRICT out, const T *RESTRICT bias, size_t rows,\
+                                          size_t cols, int relu) {                             \
+        for (size_t r = 0; r < rows; r++) {                                                    \
+            T *o = out + r * cols;                                                             \
+            if (relu) {                                                                        \
+                for (size_t j = 0; j < cols; j++) {                                            \
+                    T v = o[j] + bias[j];                                                      \
+                    o[j] = NP_MAX(v, (T)0);                                                    \
+                }                                                                              \
+            } else {                                                                           \
+                for (size_t j = 0; j < cols; j++) o[j] += bias[j];                             \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+/* The ReLU's gradient: res = grad * (out > 0), NumPy's multiply by the boolean mask. */
+#define RELU_GRAD(NAME, T)                                                                     \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT grad, const T *RESTRICT out,      \
+                                          T *RESTRICT res, size_t n) {                         \
+        for (size_t i = 0; i < n; i++) res[i] = grad[i] * (T)(out[i] > 0);                     \
+    }
+
+IM2COL(myelin_im2col_f32, float)
+IM2COL(myelin_im2col_f64, double)
+COL2IM(myelin_col2im_f32, float)
+COL2IM(myelin_col2im_f64, double)
+MAXPOOL_FWD(myelin_maxpool_fwd_f32, float)
+MAXPOOL_FWD(myelin_maxpool_fwd_f64, double)
+MAXPOOL_BWD(myelin_maxpool_bwd_f32, float)
+MAXPOOL_BWD(myelin_maxpool_bwd_f64, double)
+BIAS_RELU(myelin_bias_relu_f32, float)
+BIAS_RELU(myelin_bias_relu_f64, double)
+RELU_GRAD(myelin_relu_grad_f32, float)
+RELU_GRAD(myelin_relu_grad_f64, double)
+
 /* The version native.py checks before using the file (a stale build is not used). */
-MYELIN_EXPORT int myelin_native_version(void) { return 2; }
+MYELIN_EXPORT int myelin_native_version(void) { return 3; }
 
 #if defined(_WIN32)
 /* Windows links every extension with this export; the file is never imported as a module. */

@@ -216,6 +216,20 @@ _policy_many = 1  # the thread count for large products while the policy is on
 _policy_blas = None  # the _OpenBLAS the policy drives
 _policy_current = [0]  # the count myelin last set (0: unknown)
 _first_seen_threads: int | None = None  # OpenBLAS's count the first time myelin looked
+_native_threads = 1  # threads the native kernels split a batch over: the policy's count while it is on
+
+
+def native_threads() -> int:
+    """How many threads the native convolution kernels split a batch over now (1 outside ``fit`` and the like).
+
+    While :func:`thread_policy` is on: the thread count of large products (or the user's
+    explicit count); the kernels give the same numbers whatever it is.
+
+    Example:
+        >>> native_threads()
+        1
+    """
+    return _native_threads
 
 
 def cpu_count() -> int:
@@ -288,25 +302,30 @@ def thread_policy(workers: int = 0, processes: int = 1):
         finally:
             _policy_depth -= 1
         return
+    global _native_threads
     explicit = explicit_threads()
     previous = blas.threads()
+    saved_native = _native_threads
     if explicit is not None:
         if _explicit_threads is not None:
             blas.set_threads(_explicit_threads)
+        _native_threads = max(1, min(explicit, cpu_count()))
         try:
             yield
         finally:
             blas.set_threads(previous)
+            _native_threads = saved_native
         return
     free = max(1, cpu_count() - max(0, int(workers)) - max(0, int(processes) - 1))
     _policy_blas, _policy_many, _policy_current[0] = blas, max(1, min(free, previous)), previous
-    _policy_depth = 1
+    _policy_depth, _native_threads = 1, _policy_many
     try:
         yield
     finally:
         _policy_depth = 0
         _policy_blas = None
         blas.set_threads(previous)
+        _native_threads = saved_native
 
 
 def blas_threads_for(flops: float) -> None:

@@ -1,4 +1,4 @@
-"""Level 0: the optional native kernels (``myelin/_native.c``), one pass per optimizer step.
+"""Level 0: the optional native kernels (``myelin/_native.c``): optimizer steps, col2im, max pooling.
 
 An optimizer rule written with NumPy ufuncs makes about a dozen passes over every parameter;
 the compiled kernel makes one and gives the same numbers bit for bit (same float operations,
@@ -7,7 +7,12 @@ without one it is skipped and every rule runs its NumPy form, with identical res
 slower. The file is plain C loaded with ``ctypes`` on first use, so ``import myelin`` does not
 pay for it. Set ``MYELIN_NATIVE=0`` in the environment to turn it off.
 
-Each function returns ``True`` when it did the update, ``False`` when the caller must run
+The convolution kernels (:func:`col2im`, :func:`max_pool`, :func:`max_pool_grad`,
+:func:`relu_grad`) do in one cache-friendly pass what ``myelin/ops/convolution.py`` does with
+a NumPy operation per window tap, with the same float operations in the same order (equal
+bit for bit too); they return None (or False) where the caller must run its NumPy form.
+
+Each optimizer function returns ``True`` when it did the update, ``False`` when the caller must run
 the NumPy form instead (no kernel built, turned off, an array that is not a contiguous
 NumPy float32/float64 array, or arrays of different lengths or types). Every state value a
 kernel stores is flushed to zero when subnormal, exactly as ``Optimizer._flush_state`` does
@@ -23,12 +28,16 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import itertools
+import math
 import os
 import weakref
 
 import numpy as np
 
-_VERSION = 2  # must equal myelin_native_version() in _native.c
+from . import backend
+
+_VERSION = 3  # must equal myelin_native_version() in _native.c
 _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): ("f64", ctypes.c_double)}
 
 _lib = None  # the loaded library, once loaded
@@ -64,6 +73,17 @@ def _load() -> None:
             ("adam", [ptr] * 4 + [size] + [scalar] * 4),
             ("sgd", [ptr] * 3 + [size, scalar, scalar, ctypes.c_int]),
             ("rmsprop", [ptr] * 4 + [size] + [scalar] * 5),
+        ):
+            function = getattr(lib, f"myelin_{rule}_{suffix}")
+            function.argtypes, function.restype = argtypes, None
+            _kernels[rule, suffix] = function
+        for rule, argtypes in (
+            ("im2col", [ptr, ptr, ptr]),
+            ("col2im", [ptr, ptr, ptr]),
+            ("maxpool_fwd", [ptr, ptr, ptr, ptr]),
+            ("maxpool_bwd", [ptr, ptr, ptr, ptr, ctypes.c_int]),
+            ("relu_grad", [ptr, ptr, ptr, size]),
+            ("bias_relu", [ptr, ptr, size, size, ctypes.c_int]),
         ):
             function = getattr(lib, f"myelin_{rule}_{suffix}")
             function.argtypes, function.restype = argtypes, None
@@ -193,4 +213,230 @@ def rmsprop(
     if kernel is None:
         return False
     kernel(_ptr(p), _ptr(g), _ptr(s), _ptr(velocity), p.size, rho, c, eps, lr, momentum)
+    return True
+
+
+# ---------------------------------------------------------------------------- convolution and pooling
+
+
+# A kernel call that touches at least this many numbers splits its batch over
+# backend.native_threads() threads (ctypes lets go of the GIL during each part); the parts
+# are whole batch items (or rows), so the numbers do not depend on the split.
+PARALLEL_MIN_ELEMENTS = 1 << 17
+
+_executor = None  # the ThreadPoolExecutor of the parts after the first, made on first use
+
+
+def _reset_executor() -> None:
+    global _executor
+    _executor = None  # a forked child has none of its parent's threads
+
+
+if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
+    os.register_at_fork(after_in_child=_reset_executor)
+
+
+def _parallel(call, items: int, work: int) -> None:
+    """``call(lo, hi)`` over ``range(items)`` in parts, one per native thread when ``work`` numbers are enough."""
+    global _executor
+    threads = min(backend.native_threads(), items)
+    if threads < 2 or work < PARALLEL_MIN_ELEMENTS:
+        call(0, items)
+        return
+    if _executor is None:
+        import concurrent.futures  # noqa: PLC0415
+
+        _executor = concurrent.futures.ThreadPoolExecutor(max(1, backend.cpu_count() - 1), "myelin-native")
+    bounds = [items * i // threads for i in range(threads + 1)]
+    parts = [_executor.submit(call, lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
+    call(bounds[0], bounds[1])
+    for part in parts:
+        part.result()
+
+
+def _batched(kernel_fn, arrays, geometry: np.ndarray, *extra) -> None:
+    """``kernel_fn(*array pointers, geometry, *extra)`` with every array's leading axis the batch, split by batch item."""
+    batch = int(geometry[0])
+
+    def call(lo: int, hi: int) -> None:
+        part = geometry.copy()
+        part[0] = hi - lo
+        kernel_fn(*(a.ctypes.data + lo * (a.nbytes // batch) for a in arrays), part.ctypes.data, *extra)
+
+    _parallel(call, batch, sum(a.size for a in arrays))
+
+
+def _array_kernel(rule: str, *arrays):
+    """The compiled ``rule`` for these C-contiguous NumPy arrays of the first one's float dtype, or None."""
+    if _lib is None and not available():
+        return None
+    first = arrays[0]
+    if type(first) is not np.ndarray:
+        return None
+    kind = _TYPES.get(first.dtype)
+    if kind is None:
+        return None
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != first.dtype or not a.flags.c_contiguous:
+            return None
+    return _kernels[rule, kind[0]]
+
+
+def _geometry(batch, channels, padded, out, window, strides, dilation) -> np.ndarray | None:
+    """The int64 geometry array the C loops read (spatial axes padded to three with leading 1s); None past rank 3."""
+    rank = len(window)
+    if rank > 3:
+        return None
+    lead = (1,) * (3 - rank)
+    values = (batch, channels, *lead, *padded, *lead, *out, *lead, *window, *lead, *strides, *lead, *dilation)
+    return np.array(values, dtype=np.int64)
+
+
+def im2col(xpad: np.ndarray, kernel, strides, dilation, out, cols: np.ndarray) -> bool:
+    """im2col: the windows of channels-last ``xpad`` copied into ``cols``, (N * prod(out), taps * C), in one pass.
+
+    False (nothing written) when the kernels are not there or the arrays are not C-contiguous
+    NumPy arrays of one float dtype and these shapes: the caller copies its strided view instead.
+
+    Example:
+        >>> import numpy as np
+        >>> cols = np.empty((2, 2), np.float32)
+        >>> if not im2col(np.arange(3, dtype=np.float32).reshape(1, 3, 1), (2,), (1,), (1,), (2,), cols):
+        ...     cols[:] = [[0, 1], [1, 2]]
+        >>> cols.tolist()
+        [[0.0, 1.0], [1.0, 2.0]]
+    """
+    rank = len(kernel)
+    if type(xpad) is not np.ndarray or type(cols) is not np.ndarray or xpad.ndim != rank + 2:
+        return False
+    if cols.shape != (xpad.shape[0] * math.prod(out), math.prod(kernel) * xpad.shape[-1]) or not cols.flags.writeable:
+        return False
+    kernel_fn = _array_kernel("im2col", xpad, cols)
+    geometry = _geometry(xpad.shape[0], xpad.shape[-1], xpad.shape[1:-1], out, kernel, strides, dilation)
+    if kernel_fn is None or geometry is None:
+        return False
+    _batched(kernel_fn, (xpad, cols), geometry)
+    return True
+
+
+def col2im(cols: np.ndarray, padded_shape, kernel, strides, dilation, out) -> np.ndarray | None:
+    """col2im: the (N, *out, *kernel, C) window values added back into a new zero (N, *padded, C) array.
+
+    Tap by tap, in the order of ``myelin/ops/convolution.py``'s NumPy form, so the sums are
+    the same bit for bit. None when the kernels are not there or ``cols`` is not a
+    C-contiguous float32/float64 NumPy array of that shape.
+
+    Example:
+        >>> import numpy as np
+        >>> cols = np.ones((1, 2, 2, 1), np.float32)  # 2 outputs of a 2-tap window, stride 1
+        >>> acc = col2im(cols, (1, 3, 1), (2,), (1,), (1,), (2,))
+        >>> acc is None or acc.ravel().tolist() == [1.0, 2.0, 1.0]
+        True
+    """
+    rank = len(kernel)
+    if type(cols) is not np.ndarray or cols.shape != (padded_shape[0], *out, *kernel, padded_shape[-1]):
+        return None
+    kernel_fn = _array_kernel("col2im", cols)
+    geometry = _geometry(padded_shape[0], padded_shape[-1], padded_shape[1 : 1 + rank], out, kernel, strides, dilation)
+    if kernel_fn is None or geometry is None:
+        return None
+    acc = np.empty(padded_shape, dtype=cols.dtype)
+    _batched(kernel_fn, (cols, acc), geometry)
+    return acc
+
+
+def max_pool(xpad: np.ndarray, pool, strides, out) -> tuple[np.ndarray, np.ndarray] | None:
+    """Max pooling of a channels-last (padded) array: the (N, *out, C) maxima and the tap of each (uint8).
+
+    The running maximum of the window's taps in order, as NumPy's ``maximum``; the tap kept
+    is the first maximum (ties and NaN never win). None when the kernels are not there,
+    ``xpad`` is not a C-contiguous float32/float64 NumPy array or a window has over 256 taps.
+
+    Example:
+        >>> import numpy as np
+        >>> res = max_pool(np.array([[[1.0], [3.0], [2.0], [2.0]]]), (2,), (2,), (2,))
+        >>> res is None or (res[0].ravel().tolist(), res[1].ravel().tolist()) == ([3.0, 2.0], [1, 0])
+        True
+    """
+    if type(xpad) is not np.ndarray or math.prod(pool) > 256:
+        return None
+    kernel_fn = _array_kernel("maxpool_fwd", xpad)
+    geometry = _geometry(xpad.shape[0], xpad.shape[-1], xpad.shape[1:-1], out, pool, strides, (1,) * len(pool))
+    if kernel_fn is None or geometry is None:
+        return None
+    shape = (xpad.shape[0], *out, xpad.shape[-1])
+    best, arg = np.empty(shape, dtype=xpad.dtype), np.empty(shape, dtype=np.uint8)
+    _batched(kernel_fn, (xpad, best, arg), geometry)
+    return best, arg
+
+
+def max_pool_grad(g: np.ndarray, arg: np.ndarray, padded_shape, pool, strides, disjoint: bool) -> np.ndarray | None:
+    """Max pooling's input gradient: each of ``g`` sent to its window's tap ``arg``, in a new (N, *padded, C) array.
+
+    Taps from the last, assigned when the windows are ``disjoint`` and added otherwise, as
+    the NumPy form does. None when the kernels are not there or the arrays do not fit.
+
+    Example:
+        >>> import numpy as np
+        >>> gx = max_pool_grad(np.ones((1, 2, 1)), np.array([[[1], [0]]], np.uint8), (1, 4, 1), (2,), (2,), True)
+        >>> gx is None or gx.ravel().tolist() == [0.0, 1.0, 1.0, 0.0]
+        True
+    """
+    if type(g) is not np.ndarray or type(arg) is not np.ndarray or arg.dtype != np.uint8 or arg.shape != g.shape:
+        return None
+    if not arg.flags.c_contiguous or g.shape[0] != padded_shape[0] or g.shape[-1] != padded_shape[-1]:
+        return None
+    kernel_fn = _array_kernel("maxpool_bwd", g)
+    geometry = _geometry(g.shape[0], g.shape[-1], padded_shape[1:-1], g.shape[1:-1], pool, strides, (1,) * len(pool))
+    if kernel_fn is None or geometry is None:
+        return None
+    dst = np.empty(padded_shape, dtype=g.dtype)
+    _batched(kernel_fn, (g, arg, dst), geometry, int(bool(disjoint)))
+    return dst
+
+
+def relu_grad(g: np.ndarray, out: np.ndarray, res: np.ndarray) -> bool:
+    """``res = g * (out > 0)`` in one pass (the ReLU's gradient read off its output); False: run the NumPy form.
+
+    Example:
+        >>> import numpy as np
+        >>> g, out, res = np.ones(3), np.array([-1.0, 0.0, 2.0]), np.empty(3)
+        >>> if not relu_grad(g, out, res): _ = np.multiply(g, out > 0, out=res)
+        >>> res
+        array([0., 0., 1.])
+    """
+    kernel_fn = _array_kernel("relu_grad", g, out, res)
+    if kernel_fn is None or g.shape != out.shape or res.shape != g.shape or not res.flags.writeable:
+        return False
+    size = g.itemsize
+
+    def call(lo: int, hi: int) -> None:
+        kernel_fn(g.ctypes.data + lo * size, out.ctypes.data + lo * size, res.ctypes.data + lo * size, hi - lo)
+
+    _parallel(call, g.size, 3 * g.size)
+    return True
+
+
+def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
+    """``out += bias`` then, with ``relu``, ``maximum(out, 0)``, in place and in one pass; False: run the NumPy form.
+
+    ``out`` is a C-contiguous (rows, len(bias)) array of ``bias``'s dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> out, bias = np.array([[1.0, -2.0], [0.5, 0.5]]), np.array([0.5, 1.0])
+        >>> if not bias_relu(out, bias, True): out += bias; _ = np.maximum(out, 0, out=out)
+        >>> out
+        array([[1.5, 0. ],
+               [1. , 1.5]])
+    """
+    kernel_fn = _array_kernel("bias_relu", out, bias)
+    if kernel_fn is None or out.ndim != 2 or bias.shape != (out.shape[1],) or not out.flags.writeable:
+        return False
+    row = out.shape[1] * out.itemsize
+
+    def call(lo: int, hi: int) -> None:
+        kernel_fn(out.ctypes.data + lo * row, bias.ctypes.data, hi - lo, out.shape[1], int(bool(relu)))
+
+    _parallel(call, out.shape[0], out.size)
     return True

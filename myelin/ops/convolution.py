@@ -10,7 +10,11 @@ transposed times the output gradient) and the input's (the output gradient times
 kernel transposed, added back window tap by window tap, col2im). Python loops run only over
 the taps of one window (at most a few dozen), never over pixels or batch items. Pooling
 takes the maximum or the sum of the same strided views tap by tap; max pooling routes each
-gradient to the first maximum of its window, as PyTorch does.
+gradient to the first maximum of its window, as PyTorch does. Where the optional native
+kernels are built (``myelin/native.py``), im2col, col2im, max pooling both ways, the bias
+with the ReLU and the ReLU's gradient each run as one cache-friendly C pass over NumPy
+arrays, split by batch item over the thread policy's threads, with the same numbers bit for
+bit as these NumPy forms (``tests/test_native_conv.py``).
 
 Example:
     >>> import numpy as np
@@ -29,7 +33,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from .. import backend
+from .. import backend, native
 from ..backend import array_module
 from ..tensor import Function, Tensor
 from .primitives import _FUSED_ACTIVATIONS, _col_sum, as_tensor
@@ -113,7 +117,13 @@ def _tap_slices(kernel, strides, dilation, out):
 
 
 def _add_windows(cols, padded_shape, kernel, strides, dilation, out):
-    """col2im: the (N, *out, *kernel, C) window values added back into a zero (N, *padded, C) array."""
+    """col2im: the (N, *out, *kernel, C) window values added back into a zero (N, *padded, C) array.
+
+    The native kernel (one pass, bit for bit these sums) when it is there and takes ``cols``.
+    """
+    acc = native.col2im(cols, padded_shape, kernel, strides, dilation, out)
+    if acc is not None:
+        return acc
     xp = array_module(cols)
     acc = xp.zeros(padded_shape, dtype=cols.dtype)
     rank = len(kernel)
@@ -158,6 +168,8 @@ def _activation_grad(g, out, activation: str, buffers: dict):
     """``g`` times the derivative of the fused activation, read off its output, into a kept buffer."""
     xp = array_module(g)
     res = _scratch(buffers, "g_act", g.shape, g.dtype, xp)
+    if activation == "relu" and native.relu_grad(g, out, res):
+        return res
     if activation == "relu":
         xp.multiply(g, xp.greater(out, 0, out=_scratch(buffers, "mask", out.shape, bool, xp)), out=res)
     else:  # tanh: g * (1 - out^2)
@@ -167,15 +179,20 @@ def _activation_grad(g, out, activation: str, buffers: dict):
     return res
 
 
-def _im2col(view, rows: int, buffers, key: str):
-    """The windows ``view`` copied into a (rows, taps * channels) matrix, into the last call's buffer when it fits."""
+def _im2col(view, rows: int, buffers, key: str, source=None, geometry=None):
+    """The windows ``view`` copied into a (rows, taps * channels) matrix, into the last call's buffer when it fits.
+
+    With ``source`` (the padded array ``view`` looks into) and ``geometry`` (kernel, strides,
+    dilation, out), the native kernel makes the copy when it can.
+    """
     xp = array_module(view)
     shape = (rows, view.size // rows if rows else 0)
     out = buffers.get(key)
     if out is None or out.shape != shape or out.dtype != view.dtype:
         out = xp.empty(shape, dtype=view.dtype)
         buffers[key] = out
-    xp.copyto(out.reshape(view.shape), view)
+    if source is None or not native.im2col(source, *geometry, out):
+        xp.copyto(out.reshape(view.shape), view)
     return out
 
 
@@ -258,7 +275,7 @@ class Conv(Function):
         view = _windows(xpad, ksize, strides, dilation, out_sp)
         n, taps = xl.shape[0], math.prod(ksize)
         m = n * math.prod(out_sp)
-        cols = _im2col(view, m, buffers, "cols")  # im2col: the one copy of the windows
+        cols = _im2col(view, m, buffers, "cols", xpad, (ksize, strides, dilation, out_sp))  # the one copy of the windows
         backend.blas_threads_for(2.0 * cols.size * filters / groups)
         if groups == 1:
             w = kernel.reshape(-1, filters)
@@ -267,12 +284,15 @@ class Conv(Function):
             cols = _grouped(cols, m, taps, groups)
             w = xp.ascontiguousarray(kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2))
             out = (cols @ w).transpose(1, 0, 2).reshape(m, filters)
-        if bias is not None:
-            out += bias
-        if activation == "relu":
-            xp.maximum(out, 0, out=out)
-        elif activation == "tanh":
-            xp.tanh(out, out=out)
+        if bias is not None and activation != "tanh" and native.bias_relu(out, bias, activation == "relu"):
+            pass  # one native pass, the numbers of the two NumPy operations below
+        else:
+            if bias is not None:
+                out += bias
+            if activation == "relu":
+                xp.maximum(out, 0, out=out)
+            elif activation == "tanh":
+                xp.tanh(out, out=out)
         needs = self.needs_input_grad
         if needs is not None:
             self.cols = cols if needs[1] else None
@@ -341,7 +361,7 @@ class Conv(Function):
         pads_g = [(w - 1 - lo, w - 1 - hi) for w, (lo, hi) in zip(windows, pads)]
         g_pad = _pad(g.reshape(x_shape[0], *out_sp, filters), pads_g, buffers=buffers, key="g_pad")
         view = _windows(g_pad, ksize, (1,) * rank, dilation, x_shape[1:-1])
-        cols = _im2col(view, math.prod(x_shape[:-1]), buffers, "g_cols")
+        cols = _im2col(view, math.prod(x_shape[:-1]), buffers, "g_cols", g_pad, (ksize, (1,) * rank, dilation, x_shape[1:-1]))
         flipped = self.w.reshape(self.kernel_shape)[(slice(None, None, -1),) * rank]  # (*k, C, F) turned 180 degrees
         w_t = array_module(g).ascontiguousarray(flipped.swapaxes(-1, -2)).reshape(taps * filters, x_shape[-1])
         return (cols @ w_t).reshape(x_shape)
@@ -424,7 +444,8 @@ class MaxPool(Function):
     The forward is a running maximum over the taps of the window (one strided view each)
     and keeps, per tap, where it beat every earlier tap; the backward walks the taps from
     the last and sends each gradient to the last tap that won, i.e. to the first maximum of
-    its window (PyTorch's rule for ties).
+    its window (PyTorch's rule for ties). The native kernel does the forward in one pass and
+    keeps the winning tap of each window (uint8) instead of the per-tap masks.
 
     Example:
         >>> import numpy as np
@@ -438,17 +459,22 @@ class MaxPool(Function):
         out_sp = _out_sizes(xl.shape[1:-1], pads, pool, strides)
         xpad = _pad(xl, pads, value=-xp.inf)
         taps = _tap_slices(pool, strides, (1,) * len(pool), out_sp)
-        best = xp.array(xpad[taps[0][1]], copy=True)  # contiguous (N, *out, C)
         track = self.needs_input_grad is not None
-        buffers = self.__dict__.setdefault("buffers", {})
-        wins = []
-        for t, (_, index) in enumerate(taps[1:]):
-            tap = xpad[index]
-            if track:
-                wins.append(xp.greater(tap, best, out=_scratch(buffers, f"wins{t}", best.shape, bool, xp)))
-            xp.maximum(best, tap, out=best)
+        wins, arg = [], None
+        fast = native.max_pool(xp.ascontiguousarray(xpad) if native.available() else xpad, pool, strides, out_sp)
+        if fast is not None:  # one pass: the maxima and the winning tap of each window
+            best, arg = fast
+        else:
+            best = xp.array(xpad[taps[0][1]], copy=True)  # contiguous (N, *out, C)
+            buffers = self.__dict__.setdefault("buffers", {})
+            for t, (_, index) in enumerate(taps[1:]):
+                tap = xpad[index]
+                if track:
+                    wins.append(xp.greater(tap, best, out=_scratch(buffers, f"wins{t}", best.shape, bool, xp)))
+                xp.maximum(best, tap, out=best)
         if track:
-            self.wins, self.taps, self.padded_shape = wins, taps, xpad.shape
+            self.wins, self.arg, self.taps, self.padded_shape = wins, arg, taps, xpad.shape
+            self.pool, self.strides = pool, strides
             self.x_shape, self.pads, self.channels_first = xl.shape, pads, channels_first
             self.disjoint = all(s >= p for s, p in zip(strides, pool))
             # windows that tile the padded input exactly leave no position unwritten
@@ -458,6 +484,8 @@ class MaxPool(Function):
     def backward(self, g):
         xp = array_module(g)
         g = _channels_last(g, self.channels_first)
+        if self.arg is not None:
+            return (_channels_back(self._grad_from_arg(g)[_interior(self.x_shape, self.pads)], self.channels_first),)
         gpad = (xp.empty if self.tiled else xp.zeros)(self.padded_shape, dtype=g.dtype)
         taken = None
         buffers = self.buffers
@@ -478,6 +506,24 @@ class MaxPool(Function):
             else:
                 gpad[index] += xp.multiply(g, hit, out=scratch)
         return (_channels_back(gpad[_interior(self.x_shape, self.pads)], self.channels_first),)
+
+    def _grad_from_arg(self, g):
+        """The padded input gradient from the native forward's winning taps: native, or NumPy's same operations."""
+        xp = array_module(g)
+        gpad = native.max_pool_grad(
+            xp.ascontiguousarray(g), self.arg, self.padded_shape, self.pool, self.strides, self.disjoint
+        )
+        if gpad is not None:
+            return gpad
+        gpad = xp.zeros(self.padded_shape, dtype=g.dtype)
+        for t in range(len(self.taps) - 1, -1, -1):
+            hit = self.arg == t
+            index = self.taps[t][1]
+            if self.disjoint:
+                xp.multiply(g, hit, out=gpad[index])
+            else:
+                gpad[index] += g * hit
+        return gpad
 
 
 def _window_counts(sizes, pads, pool, strides, out_sp, xp, dtype):
