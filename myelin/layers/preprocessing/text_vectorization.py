@@ -1,3 +1,4 @@
+# Over 800 lines because the layer keeps two paths that must agree: the string path and the fast bytes path.
 """TextVectorization (Keras's): raw text in, token indices or bag-of-words vectors out, without TensorFlow.
 
 Each string goes through four steps: standardize (by default ASCII lowercasing and removal of
