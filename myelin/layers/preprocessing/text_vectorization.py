@@ -36,13 +36,14 @@ import os
 import re
 import string
 from collections import Counter
-from itertools import chain, repeat
+from itertools import chain
 
 import numpy as np
 
 from ... import activations
 from ...tensor import Tensor
 from ..base import REGISTRY
+from ._packed_tokens import PackedTable
 from .tabular import StringLookup, _as_array, _PreprocessingLayer, vocabulary_from_counts
 
 # Keras strips punctuation with this regex (TensorFlow's RE2 syntax). ",-\." is the range from
@@ -363,7 +364,7 @@ class TextVectorization(_PreprocessingLayer):
         if self._ngram_widths in ((), (1,)):  # no n-grams: the codes are the indices (an entry with whitespace never matches)
             codes = {t.encode("utf-8", "surrogatepass"): i for t, i in self._lookup._table.items()}
             codes[_MARK] = _MARK_CODE
-            self._fast = (vocab, (codes, None, 1, {}, {}, oov))
+            self._fast = (vocab, (PackedTable(codes, oov), None, 1, {}, {}, oov))
             return self._fast[1]
         codes: dict = {}
         unigram: list = []
@@ -405,7 +406,7 @@ class TextVectorization(_PreprocessingLayer):
             final[np.fromiter(found.keys(), dtype=np.int64, count=len(found))] = list(found.values())
             finals[n] = final
         codes[_MARK] = _MARK_CODE
-        tables = (codes, np.array([*unigram, oov], dtype=np.int64), size, levels, finals, oov)
+        tables = (PackedTable(codes, _NO_CODE), np.array([*unigram, oov], dtype=np.int64), size, levels, finals, oov)
         self._fast = (vocab, tables)
         return tables
 
@@ -428,37 +429,19 @@ class TextVectorization(_PreprocessingLayer):
             rows = [_ngrams(r, self._ngram_widths, b" ") for r in rows]
         return rows
 
-    def _fast_indices(self, strings: np.ndarray, cut: int | None = None) -> tuple:
+    def _fast_indices(self, strings: np.ndarray) -> tuple:
         """(entries per text, their indices text after text) for the whitespace split, all texts at once.
 
-        The same result as ``_tokens`` and ``lookup_tokens``: ``bytes.split`` splits on the six
-        ASCII whitespace bytes (TensorFlow's) and nothing else, and ASCII lowercasing and
-        punctuation removal change ASCII bytes only, so working on UTF-8 changes nothing.
-        ``cut`` (without n-grams only): keep the first ``cut`` tokens of each text, and split
-        no further than that.
+        The same result as ``_tokens`` and ``lookup_tokens``: the split is on the six ASCII
+        whitespace bytes (TensorFlow's) and nothing else, and ASCII lowercasing and punctuation
+        removal change ASCII bytes only, so working on UTF-8 changes nothing.
         """
-        codes, unigram, size, levels, finals, oov = self._fast_tables()
-        missing = _NO_CODE if unigram is not None else oov  # without n-grams the codes are the indices
-        if cut is not None and unigram is None:
-            n, joined = self._joined_bytes(strings, _MARK)
-            rows = [d.split(None, cut) for d in joined.split(_MARK)] if n else []
-            del joined
-            lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-            found = np.fromiter(
-                map(codes.get, chain.from_iterable(rows), repeat(missing)), dtype=np.int64, count=int(lengths.sum())
-            )
-            long = lengths > cut  # these end with the unsplit rest of the text
-            if long.any():
-                found = np.delete(found, (np.cumsum(lengths) - 1)[long])
-                lengths = np.minimum(lengths, cut)
-            return lengths, found
         n, joined = self._joined_bytes(strings, b" " + _MARK + b" ")
         if not n:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        tokens = joined.split()
+        packed, unigram, size, levels, finals, oov = self._fast_tables()
+        found = packed.lookup(joined)
         del joined
-        found = np.fromiter(map(codes.get, tokens, repeat(missing)), dtype=np.int64, count=len(tokens))
-        del tokens
         marks = np.flatnonzero(found == _MARK_CODE)
         bounds = np.concatenate([[-1], marks, [len(found)]])
         lengths = np.diff(bounds) - 1  # tokens per text
@@ -713,7 +696,7 @@ class TextVectorization(_PreprocessingLayer):
         fast = self.split == "whitespace"
         for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
             if fast:
-                count, found = self._fast_indices(self._checked_strings(arr[start : start + _CHUNK], "the input"), cut)
+                count, found = self._fast_indices(self._checked_strings(arr[start : start + _CHUNK], "the input"))
                 if cut is not None and len(count) and count.max() > cut:
                     keep = np.arange(len(found)) - np.repeat(np.cumsum(count) - count, count) < cut
                     count, found = np.minimum(count, cut), found[keep]
