@@ -138,3 +138,38 @@ def test_callable_standardize_still_splits_on_whitespace():
     assert fast.get_vocabulary() == slow.get_vocabulary() == ["[UNK]", "known", "well"]
     np.testing.assert_array_equal(fast(["KNOWN-well-x"]).data, [[1, 1, 1]])
     np.testing.assert_array_equal(slow(["KNOWN-well-x"]).data, [[1, 1, 1]])
+
+
+# ---------------------------------------------------------------------------- the packed look-up
+def test_packed_table_equals_split_and_a_dict():
+    from itertools import repeat
+
+    from myelin.layers.preprocessing._packed_tokens import PackedTable
+
+    gen = np.random.default_rng(3)
+    # tokens of every length around the packing limits (7, 8, 15, 16 bytes), NUL bytes, UTF-8 and 0xFF
+    alphabet = [b"a", b"b", b"\x00", b"\xc3\xa9", b"\xff", b"\x1c", b"z"]
+    vocab = {}
+    for n in [*range(1, 20), 30, 200, 300]:
+        for _ in range(40):
+            token = b"".join(gen.choice(alphabet, size=n).tolist())[:n]
+            vocab.setdefault(token, len(vocab) + 5)
+    vocab[b"a"], vocab[b"a\x00"], vocab[b"\x00a"] = 1, 2, 3  # a zero byte is not padding
+    known = list(vocab)
+    pieces = []
+    for _ in range(4000):
+        pieces.append(
+            known[gen.integers(len(known))]
+            if gen.random() < 0.7
+            else b"".join(gen.choice(alphabet, size=gen.integers(1, 18)).tolist())
+        )
+        pieces.append(gen.choice([b" ", b"  ", b"\t", b"\n", b"\r\n", b"\x0b", b"\x0c"]))
+    data = b" \t" + b"".join(pieces)
+    table = PackedTable(vocab, missing=-1)
+    tokens = data.split()
+    want = np.fromiter(map(vocab.get, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
+    np.testing.assert_array_equal(table.lookup(data), want)
+    assert (want >= 0).sum() > 2000 and (want == -1).sum() > 300  # hits and misses, of every length
+    assert table.lookup(b"a a\x00 \x00a").tolist() == [1, 2, 3]
+    assert table.lookup(b"").tolist() == [] and table.lookup(b" \t\n ").tolist() == []
+    assert PackedTable({}, missing=4).lookup(b"x yy").tolist() == [4, 4]

@@ -13,11 +13,14 @@ Everything runs on Python strings and NumPy. With the default whitespace split (
 case), calling the layer works on a block of texts at once: the texts are encoded to UTF-8 and
 joined into one ``bytes`` (a 0xFF byte, which UTF-8 never holds, between texts), standardized
 by one ``bytes.translate`` (ASCII lowercasing and punctuation touch ASCII bytes only, so this is
-exact for any text), split by one ``bytes.split`` (which splits on exactly TensorFlow's six
-whitespace bytes), and looked up by one dict look-up per token; n-grams are never built as
-strings but found from the tokens' integer codes with ``np.searchsorted``, and padding and
-counting are whole-array NumPy. Other splits (and ``adapt``) use ``str.translate`` and
-``str.split`` per text, with the vocabulary machinery of ``StringLookup``, which this layer holds.
+exact for any text), then split on TensorFlow's six whitespace bytes and looked up in the
+vocabulary in whole-array NumPy, with no Python object per token (``_packed_tokens``: each
+token of up to 15 bytes packed exactly into two 64-bit words, an open-addressing hash table);
+n-grams are never built as strings but found from the tokens' integer codes with
+``np.searchsorted``, and padding and counting are whole-array NumPy. ``adapt`` splits the same
+UTF-8 bytes with ``bytes.split`` and counts with ``Counter``; other splits use ``str.translate``
+and ``str.split`` per text and the vocabulary machinery of ``StringLookup``, which this layer
+holds.
 
 Example:
     >>> from myelin import layers
