@@ -38,6 +38,8 @@ TRICKY = [
     "a b a b a b a",
     "A B C D",
     "x",
+    "Supercalifragilisticexpialidocious antidisestablishmentarianism supercalifragilisticexpialidocious a",  # > 15 bytes
+    "sixteen-bytes-ab sixteenbytesabc fifteenbytesab éééééééé",  # 16, 15, 14 and 16 bytes (é is 2)
 ]
 QUERIES = [*TRICKY, "b c d e", "zzz a b", "\xff\xfe ÿ", "a\u00ffb \u00ff"]  # U+00FF: its UTF-8 has no 0xFF byte
 
@@ -72,6 +74,15 @@ def test_output_sequence_length_pads_and_truncates_as_the_string_path(length, ng
     a, b = fast(QUERIES).data, slow(QUERIES).data
     assert a.shape == (len(QUERIES), length)
     np.testing.assert_array_equal(a, b)
+
+
+def test_one_very_long_text_is_cut_as_the_string_path():
+    texts = ["a b " * 500, "b", "", "a", *["b a"] * 10]
+    for length in (1, 3, 1200):
+        fast, slow = _pair(output_sequence_length=length, vocabulary=["a", "b"])
+        a, b = fast(texts).data, slow(texts).data
+        np.testing.assert_array_equal(a, b)
+        assert a.shape == (len(texts), length) and a[0, :3].tolist() == [2, 3, 2][:length]
 
 
 def test_values_with_ngrams_truncation_and_entries_no_split_can_make():

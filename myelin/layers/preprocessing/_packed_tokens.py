@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 _SHORT = 15  # the longest token that is packed
@@ -70,18 +72,7 @@ class PackedTable:
 
     def lookup(self, data: bytes) -> np.ndarray:
         """The value of each whitespace-separated token of ``data``, in order (int64)."""
-        raw = b" " + data + _PAD  # a separator before the first token and after the last
-        buf = np.frombuffer(raw, dtype=np.uint8)
-        inside = (np.subtract(buf, 9, dtype=np.uint8) > 4) & (buf != 32)  # not one of b" \t\n\v\f\r" (9-13, 32)
-        edges = np.flatnonzero(inside[1:] != inside[:-1]) + 1
-        starts, ends = edges[0::2], edges[1::2]
-        length = ends - starts
-        capped = np.minimum(length, 255)
-        words = np.ndarray(shape=(len(raw) - 7,), dtype="<u8", buffer=raw, strides=(1,))
-        low = words[starts] & _LOW[capped]
-        high = (words[starts + 8] & _HIGH[capped]) | _LENGTH[capped]
-        long = np.flatnonzero(length > _SHORT)
-        low[long] = high[long] = 0  # no stored key is (0, 0): a long token probes to an empty slot
+        starts, ends, low, high, long = _keys(data)
         slot = self._hash(low, high)
         out = np.take(self._values, slot)  # right where the slot holds the token or is empty
         stored = np.take(self._high, slot)
@@ -95,8 +86,85 @@ class PackedTable:
             todo, slot = todo[again], slot[again]
         if len(long):
             get, missing = self._long.get, self.missing
-            out[long] = [get(data[a - 1 : b - 1], missing) for a, b in zip(starts[long].tolist(), ends[long].tolist())]
+            out[long] = [get(data[a:b], missing) for a, b in zip(starts[long].tolist(), ends[long].tolist())]
         return out
+
+
+def _keys(data: bytes) -> tuple:
+    """(starts, ends, low, high, long): each token's span in ``data``, its packed words, the tokens too long to pack.
+
+    A long token's words are (0, 0), which no packed token has (its length is in the top byte).
+    """
+    raw = b" " + data + _PAD  # a separator before the first token and after the last
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    inside = (np.subtract(buf, 9, dtype=np.uint8) > 4) & (buf != 32)  # not one of b" \t\n\v\f\r" (9-13, 32)
+    edges = np.flatnonzero(inside[1:] != inside[:-1]) + 1
+    starts, ends = edges[0::2], edges[1::2]
+    length = ends - starts
+    capped = np.minimum(length, 255)
+    words = np.ndarray(shape=(len(raw) - 7,), dtype="<u8", buffer=raw, strides=(1,))
+    low = words[starts] & _LOW[capped]
+    high = (words[starts + 8] & _HIGH[capped]) | _LENGTH[capped]
+    long = np.flatnonzero(length > _SHORT)
+    low[long] = high[long] = 0
+    return starts - 1, ends - 1, low, high, long
+
+
+def count_ngrams(data: bytes, widths: tuple, mark: bytes, documents: bool) -> tuple:
+    """(n-gram -> count, n-gram -> texts holding it or None) over the texts of ``data``, separated by ``mark`` tokens.
+
+    The same counts as splitting each text with ``bytes.split``, making its n-grams of each
+    width in ``widths`` (joined by b" "; a width given twice counts twice) and counting them,
+    with a set per text for ``documents``. Tokens get exact ids by sorting their packed words
+    (long tokens by a dict); n-grams get ids width by width from their first n-1 tokens' id and
+    the next token's, and only each distinct n-gram is made as ``bytes``.
+
+    Example:
+        >>> counts, docs = count_ngrams(b"a b a | b", (1, 2), b"|", True)
+        >>> sorted(counts.items()), sorted(docs.items())
+        ([(b'a', 2), (b'a b', 1), (b'b', 2), (b'b a', 1)], [(b'a', 1), (b'a b', 1), (b'b', 2), (b'b a', 1)])
+    """
+    starts, ends, low, high, long = _keys(data)
+    n = len(starts)
+    if n == 0:
+        return {}, ({} if documents else None)
+    if len(long):  # exact ids for the long tokens: (index of the distinct token, 0)
+        seen: dict = {}
+        low[long] = [seen.setdefault(data[a:b], len(seen)) for a, b in zip(starts[long].tolist(), ends[long].tolist())]
+    order = np.lexsort((low, high))
+    new = np.ones(n, dtype=bool)
+    new[1:] = (low[order][1:] != low[order][:-1]) | (high[order][1:] != high[order][:-1])
+    ids = np.empty(n, dtype=np.int64)
+    ids[order] = np.cumsum(new) - 1
+    first = order[new]  # one position of each distinct token
+    tokens = [data[a:b] for a, b in zip(starts[first].tolist(), ends[first].tolist())]
+    is_mark = np.zeros(n, dtype=bool)
+    if mark in tokens:
+        is_mark = ids == tokens.index(mark)
+    marks_before = np.concatenate([[0], np.cumsum(is_mark)])  # marks among the first p tokens
+    doc = marks_before[:-1]
+    counts: dict = {}
+    docs: dict | None = {} if documents else None
+    for width, times in Counter(widths).items():
+        if n < width:
+            continue
+        pos = np.flatnonzero(marks_before[width:] == marks_before[: n - width + 1])  # windows without a mark
+        gram = ids[pos]
+        for k in range(1, width):  # the id of the first k+1 tokens: from the first k's and the next token's
+            gram = np.unique(gram * len(tokens) + ids[pos + k], return_inverse=True)[1].reshape(-1)
+        distinct, where, total = np.unique(gram, return_index=True, return_counts=True)
+        at = pos[where]
+        if width == 1:
+            names = [tokens[i] for i in ids[at].tolist()]
+        else:
+            rows = [ids[at + k].tolist() for k in range(width)]
+            names = [b" ".join([tokens[i] for i in row]) for row in zip(*rows)]
+        counts.update(zip(names, (total * times).tolist()))  # no two widths share a name: tokens hold no space
+        if docs is not None:
+            texts = int(doc[-1]) + 1
+            held = np.bincount(np.unique(gram * texts + doc[pos]) // texts)[distinct]  # width 1: ids skip the mark's
+            docs.update(zip(names, held.tolist()))
+    return counts, docs
 
 
 __all__ = ["PackedTable"]

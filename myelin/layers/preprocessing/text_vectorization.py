@@ -17,10 +17,10 @@ exact for any text), then split on TensorFlow's six whitespace bytes and looked 
 vocabulary in whole-array NumPy, with no Python object per token (``_packed_tokens``: each
 token of up to 15 bytes packed exactly into two 64-bit words, an open-addressing hash table);
 n-grams are never built as strings but found from the tokens' integer codes with
-``np.searchsorted``, and padding and counting are whole-array NumPy. ``adapt`` splits the same
-UTF-8 bytes with ``bytes.split`` and counts with ``Counter``; other splits use ``str.translate``
-and ``str.split`` per text and the vocabulary machinery of ``StringLookup``, which this layer
-holds.
+``np.searchsorted``, and padding and counting are whole-array NumPy. ``adapt`` counts the same
+packed tokens by sorting them (``count_ngrams``: only each distinct token or n-gram becomes a
+Python object). Other splits use ``str.translate`` and ``str.split`` per text and the
+vocabulary machinery of ``StringLookup``, which this layer holds.
 
 Example:
     >>> from myelin import layers
@@ -46,7 +46,7 @@ import numpy as np
 from ... import activations
 from ...tensor import Tensor
 from ..base import REGISTRY
-from ._packed_tokens import PackedTable
+from ._packed_tokens import PackedTable, count_ngrams
 from .tabular import StringLookup, _as_array, _PreprocessingLayer, vocabulary_from_counts
 
 # Keras strips punctuation with this regex (TensorFlow's RE2 syntax). ",-\." is the range from
@@ -115,6 +115,22 @@ def _ngrams(tokens: list, widths: tuple, separator=" ") -> list:
         elif len(tokens) >= n:
             out.extend(map(separator.join, zip(*(tokens[k:] for k in range(n)))))
     return out
+
+
+def _fill_rows(out: np.ndarray, count: np.ndarray, found: np.ndarray) -> None:
+    """Row r of ``out`` (zeros) gets the next ``count[r]`` values of ``found``, left-aligned, cut to ``out``'s width."""
+    rows, width = out.shape
+    longest = int(count.max()) if rows else 0
+    if longest <= width:
+        out[np.arange(width) < count[:, None]] = found  # row by row: the tokens' order
+    elif rows * longest <= 2 * (len(found) + out.size):  # a few rows longer than the width: fill wide, then cut
+        wide = np.zeros((rows, longest), dtype=out.dtype)
+        wide[np.arange(longest) < count[:, None]] = found
+        out[...] = wide[:, :width]
+    else:  # one very long row: place only what is kept
+        place = np.arange(len(found)) - np.repeat(np.cumsum(count) - count, count)
+        kept = place < width
+        out[np.repeat(np.arange(rows), count)[kept], place[kept]] = found[kept]
 
 
 @REGISTRY.register("TextVectorization")
@@ -424,14 +440,6 @@ class TextVectorization(_PreprocessingLayer):
             joined = joined.translate(table, delete)
         return len(flat), joined
 
-    def _byte_rows(self, strings: np.ndarray) -> list:
-        """One list of UTF-8 tokens per text (n-grams joined by b" "): ``_tokens`` for the whitespace split, faster."""
-        n, joined = self._joined_bytes(strings, _MARK)
-        rows = [d.split() for d in joined.split(_MARK)] if n else []
-        if self._ngram_widths and self._ngram_widths != (1,):
-            rows = [_ngrams(r, self._ngram_widths, b" ") for r in rows]
-        return rows
-
     def _fast_indices(self, strings: np.ndarray) -> tuple:
         """(entries per text, their indices text after text) for the whitespace split, all texts at once.
 
@@ -588,13 +596,21 @@ class TextVectorization(_PreprocessingLayer):
         n_docs = 0
         seen = False
         fast = self.split == "whitespace"  # tokens as UTF-8 bytes (decoded once, below)
+        widths = self._ngram_widths or (1,)
         for batch in self._batches(data, batch_size, steps):
             arr = _text_array(batch, self.name)
             for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
-                if fast:
-                    rows = self._byte_rows(self._checked_strings(arr[start : start + _CHUNK], "adapt()"))
-                else:
-                    rows = self._tokens(arr[start : start + _CHUNK], "adapt()")
+                if fast:  # counted in whole-array NumPy; only each distinct token becomes a Python object
+                    strings = self._checked_strings(arr[start : start + _CHUNK], "adapt()")
+                    n, joined = self._joined_bytes(strings, b" " + _MARK + b" ")
+                    found, held = count_ngrams(joined, widths, _MARK, self.output_mode == "tf_idf")
+                    seen = seen or n > 0
+                    counts.update(found)
+                    if held is not None:
+                        documents.update(held)
+                        n_docs += n
+                    continue
+                rows = self._tokens(arr[start : start + _CHUNK], "adapt()")
                 seen = seen or len(rows) > 0
                 counts.update(chain.from_iterable(rows))
                 if self.output_mode == "tf_idf":
@@ -698,11 +714,8 @@ class TextVectorization(_PreprocessingLayer):
         cut = self.output_sequence_length if not encoding else None
         fast = self.split == "whitespace"
         for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
-            if fast:
+            if fast:  # "int" rows are cut to the output's width when they are written
                 count, found = self._fast_indices(self._checked_strings(arr[start : start + _CHUNK], "the input"))
-                if cut is not None and len(count) and count.max() > cut:
-                    keep = np.arange(len(found)) - np.repeat(np.cumsum(count) - count, count) < cut
-                    count, found = np.minimum(count, cut), found[keep]
                 lengths.append(count)
                 indices.append(found)
                 continue
@@ -711,6 +724,14 @@ class TextVectorization(_PreprocessingLayer):
                 rows = [r[:cut] for r in rows]  # truncated before the look-up
             lengths.append(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
             indices.append(self._lookup.lookup_tokens(list(chain.from_iterable(rows))))
+        if fast and not encoding:
+            width = cut if cut is not None else max((int(c.max()) for c in lengths if len(c)), default=0)
+            out = np.zeros((sum(map(len, lengths)), width), dtype=np.int64)
+            start = 0
+            for count, found in zip(lengths, indices):
+                _fill_rows(out[start : start + len(count)], count, found)
+                start += len(count)
+            return out
         lengths, indices = np.concatenate(lengths), np.concatenate(indices)
         n = len(lengths)
         if not encoding:
