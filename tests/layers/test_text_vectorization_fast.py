@@ -184,3 +184,18 @@ def test_packed_table_equals_split_and_a_dict():
     assert table.lookup(b"a a\x00 \x00a").tolist() == [1, 2, 3]
     assert table.lookup(b"").tolist() == [] and table.lookup(b" \t\n ").tolist() == []
     assert PackedTable({}, missing=4).lookup(b"x yy").tolist() == [4, 4]
+
+
+def test_integer_tables_find_every_key_and_miss_the_rest():
+    from myelin.layers.preprocessing._packed_tokens import PackedTable
+
+    gen = np.random.default_rng(5)
+    keys = np.unique(gen.integers(0, 1 << 40, 5000))
+    keys = np.concatenate([keys, np.arange(64) * 1024])  # keys that share low bits: long probe runs
+    keys = np.unique(keys)
+    values = gen.permutation(len(keys))
+    table = PackedTable.of_integers(keys, values, -1)
+    queries = np.concatenate([keys, gen.integers(0, 1 << 40, 5000), np.arange(64) * 1024 + 1])
+    want = {int(k): int(v) for k, v in zip(keys, values)}
+    np.testing.assert_array_equal(table.find_integers(queries), [want.get(int(q), -1) for q in queries.tolist()])
+    assert PackedTable.of_integers(np.zeros(0, dtype=np.int64), np.zeros(0), 7).find_integers(np.array([3])).tolist() == [7]

@@ -47,43 +47,71 @@ class PackedTable:
     """
 
     def __init__(self, table: dict, missing: int):
-        self.missing = int(missing)
         short = [(t, v) for t, v in table.items() if 0 < len(t) <= _SHORT]
         self._long = {t: v for t, v in table.items() if len(t) > _SHORT}
-        self._bits = max(4, int(2 * len(short)).bit_length())  # at most half full
-        size = 1 << self._bits
-        # one row per slot: the key's two words and the value (as int64: only equality is asked of the words)
-        rows = [[0, 0, self.missing] for _ in range(size)]
         keys = [_pack(t) for t, _ in short]
         low = np.array([k[0] for k in keys], dtype=np.uint64)
         high = np.array([k[1] for k in keys], dtype=np.uint64)
-        for (k0, k1), (_, value), slot in zip(keys, short, self._hash(low, high).tolist()):
-            while rows[slot][1]:  # the high word is never 0 for a token: its length is in the top byte
-                slot = (slot + 1) & (size - 1)
-            rows[slot] = [k0, k1, value]
+        self._build(low, high, np.array([v for _, v in short], dtype=np.int64), missing)
+
+    @classmethod
+    def of_integers(cls, keys: np.ndarray, values: np.ndarray, missing: int) -> PackedTable:
+        """A table of distinct non-negative integer keys, for ``find_integers``.
+
+        Example:
+            >>> PackedTable.of_integers(np.array([5, 9]), np.array([1, 2]), -1).find_integers(np.array([9, 4, 5])).tolist()
+            [2, -1, 1]
+        """
+        table = cls.__new__(cls)
+        table._long = {}
+        table._build(keys.astype(np.uint64), np.ones(len(keys), dtype=np.uint64), values.astype(np.int64), missing)
+        return table
+
+    def _build(self, low: np.ndarray, high: np.ndarray, values: np.ndarray, missing: int) -> None:
+        """Open addressing, at most half full, filled round by round: one key claims each free slot, the rest move on."""
+        self.missing = int(missing)
+        self._bits = max(4, int(2 * len(low)).bit_length())
+        mask = (1 << self._bits) - 1
         # three 1-D columns (np.take on each is far faster than gathering rows of a 2-D table)
-        self._low = np.array([r[0] for r in rows], dtype=np.uint64)
-        self._high = np.array([r[1] for r in rows], dtype=np.uint64)
-        self._values = np.array([r[2] for r in rows], dtype=np.int64)
+        self._low = np.zeros(mask + 1, dtype=np.uint64)
+        self._high = np.zeros(mask + 1, dtype=np.uint64)  # 0: empty (no key has a high word of 0)
+        self._values = np.full(mask + 1, self.missing, dtype=np.int64)
+        todo, slot = np.arange(len(low)), self._hash(low, high)
+        while len(todo):
+            free = np.flatnonzero(self._high[slot] == 0)
+            won = free[np.unique(slot[free], return_index=True)[1]]
+            place, key = slot[won], todo[won]
+            self._low[place], self._high[place], self._values[place] = low[key], high[key], values[key]
+            left = np.ones(len(todo), dtype=bool)
+            left[won] = False
+            todo, slot = todo[left], (slot[left] + 1) & mask  # every slot they stood on is taken now
 
     def _hash(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
             return (((low * _M1) ^ (high * _M2)) >> np.uint64(64 - self._bits)).view(np.int64)
 
-    def lookup(self, data: bytes) -> np.ndarray:
-        """The value of each whitespace-separated token of ``data``, in order (int64)."""
-        starts, ends, low, high, long = _keys(data)
+    def _find(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         slot = self._hash(low, high)
-        out = np.take(self._values, slot)  # right where the slot holds the token or is empty
+        out = np.take(self._values, slot)  # right where the slot holds the key or is empty
         stored = np.take(self._high, slot)
         todo = np.flatnonzero(((np.take(self._low, slot) != low) | (stored != high)) & (stored != 0))
         slot, mask = slot[todo], (1 << self._bits) - 1
-        while len(todo):  # the next slot for each token whose slot held another token
+        while len(todo):  # the next slot for each key whose slot held another key
             slot = (slot + 1) & mask
             out[todo] = np.take(self._values, slot)
             stored = np.take(self._high, slot)
             again = ((np.take(self._low, slot) != low[todo]) | (stored != high[todo])) & (stored != 0)
             todo, slot = todo[again], slot[again]
+        return out
+
+    def find_integers(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key of ``of_integers`` (``missing`` for others)."""
+        return self._find(keys.astype(np.uint64), np.ones(len(keys), dtype=np.uint64))
+
+    def lookup(self, data: bytes) -> np.ndarray:
+        """The value of each whitespace-separated token of ``data``, in order (int64)."""
+        starts, ends, low, high, long = _keys(data)
+        out = self._find(low, high)  # a long token's (0, 0) probes to an empty slot: ``missing``
         if len(long):
             get, missing = self._long.get, self.missing
             out[long] = [get(data[a:b], missing) for a, b in zip(starts[long].tolist(), ends[long].tolist())]

@@ -16,8 +16,8 @@ by one ``bytes.translate`` (ASCII lowercasing and punctuation touch ASCII bytes 
 exact for any text), then split on TensorFlow's six whitespace bytes and looked up in the
 vocabulary in whole-array NumPy, with no Python object per token (``_packed_tokens``: each
 token of up to 15 bytes packed exactly into two 64-bit words, an open-addressing hash table);
-n-grams are never built as strings but found from the tokens' integer codes with
-``np.searchsorted``, and padding and counting are whole-array NumPy. ``adapt`` counts the same
+n-grams are never built as strings but found from the tokens' integer codes in tables of
+integer keys, and padding and counting are whole-array NumPy. ``adapt`` counts the same
 packed tokens by sorting them (``count_ngrams``: only each distinct token or n-gram becomes a
 Python object). Other splits use ``str.translate`` and ``str.split`` per text and the
 vocabulary machinery of ``StringLookup``, which this layer holds.
@@ -365,11 +365,12 @@ class TextVectorization(_PreprocessingLayer):
     def _fast_tables(self) -> tuple:
         """The look-up tables of the fast path, made once per vocabulary.
 
-        ``codes``: UTF-8 token -> an integer code, for every token that is a vocabulary entry
-        or a part of one (an n-gram entry split at its spaces); the text boundary -> _MARK_CODE.
+        ``codes`` (a ``PackedTable``): UTF-8 token -> an integer code, for every token that is a
+        vocabulary entry or a part of one (an n-gram entry split at its spaces); the text
+        boundary -> _MARK_CODE (without n-grams the codes are the indices).
         ``unigram[code]``: the index of that token as a unigram (the OOV index for a token that
-        is only a part, and at position -1 for _NO_CODE). ``levels[k]``: the sorted integer keys
-        ``prefix * K + code`` of the k-token prefixes of the n-gram entries and each prefix's id;
+        is only a part, and at position -1 for _NO_CODE). ``levels[k]``: a table from the integer keys
+        ``prefix * K + code`` of the k-token prefixes of the n-gram entries to each prefix's id;
         ``finals[n][prefix id]``: the index of the n-gram entry with that prefix (OOV if none).
         An entry that no whitespace split can produce (a part empty or holding whitespace, a
         width that ``ngrams`` does not make) gets no code and can match nothing, as in the
@@ -417,8 +418,7 @@ class TextVectorization(_PreprocessingLayer):
         for k, level in prefixes.items():
             keys = np.fromiter(level.keys(), dtype=np.int64, count=len(level))
             ids = np.fromiter(level.values(), dtype=np.int64, count=len(level))
-            order = np.argsort(keys)
-            levels[k] = (keys[order], ids[order])
+            levels[k] = PackedTable.of_integers(keys, ids, -1)
         finals = {}
         for n, found in ends.items():
             final = np.full(len(prefixes[n]), oov, dtype=np.int64)
@@ -479,14 +479,11 @@ class TextVectorization(_PreprocessingLayer):
         """The index of each n-gram starting at ``starts``: its codes followed through the prefix levels."""
         prefix = found[starts]
         for k in range(2, n + 1):
-            keys, ids = levels[k]
             part = found[starts + (k - 1)]
             where = np.flatnonzero((prefix >= 0) & (part >= 0))
             key = prefix[where] * size + part[where]
-            at = np.minimum(np.searchsorted(keys, key), max(len(keys) - 1, 0))
-            hit = keys[at] == key if len(keys) else np.zeros(len(key), dtype=bool)
             prefix = np.full(len(starts), -1, dtype=np.int64)
-            prefix[where[hit]] = ids[at[hit]]
+            prefix[where] = levels[k].find_integers(key)
         out = np.full(len(starts), oov, dtype=np.int64)
         known = prefix >= 0
         out[known] = finals[n][prefix[known]]
