@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
+from itertools import count
 
 import numpy as np
 
@@ -139,7 +140,7 @@ def _keys(data: bytes) -> tuple:
 
 
 def count_ngrams(data: bytes, widths: tuple, mark: bytes, documents: bool) -> tuple:
-    """(n-gram -> count, n-gram -> texts holding it or None) over the texts of ``data``, separated by ``mark`` tokens.
+    """(n-grams, their counts, the number of texts holding each or None) over the texts of ``data``, split at ``mark``.
 
     The same counts as splitting each text with ``bytes.split``, making its n-grams of each
     width in ``widths`` (joined by b" "; a width given twice counts twice) and counting them,
@@ -148,14 +149,16 @@ def count_ngrams(data: bytes, widths: tuple, mark: bytes, documents: bool) -> tu
     the next token's, and only each distinct n-gram is made as ``bytes``.
 
     Example:
-        >>> counts, docs = count_ngrams(b"a b a | b", (1, 2), b"|", True)
-        >>> sorted(counts.items()), sorted(docs.items())
-        ([(b'a', 2), (b'a b', 1), (b'b', 2), (b'b a', 1)], [(b'a', 1), (b'a b', 1), (b'b', 2), (b'b a', 1)])
+        >>> names, counts, docs = count_ngrams(b"a b a | b", (1, 2), b"|", True)
+        >>> sorted(zip(names, counts.tolist(), docs.tolist()))
+        [(b'a', 2, 1), (b'a b', 1, 1), (b'b', 2, 2), (b'b a', 1, 1)]
     """
     starts, ends, low, high, long = _keys(data)
     n = len(starts)
+    names: list = []
+    counts, docs = [], []
     if n == 0:
-        return {}, ({} if documents else None)
+        return names, np.zeros(0, dtype=np.int64), (np.zeros(0, dtype=np.int64) if documents else None)
     if len(long):  # exact ids for the long tokens: (index of the distinct token, 0)
         seen: dict = {}
         low[long] = [seen.setdefault(data[a:b], len(seen)) for a, b in zip(starts[long].tolist(), ends[long].tolist())]
@@ -171,28 +174,70 @@ def count_ngrams(data: bytes, widths: tuple, mark: bytes, documents: bool) -> tu
         is_mark = ids == tokens.index(mark)
     marks_before = np.concatenate([[0], np.cumsum(is_mark)])  # marks among the first p tokens
     doc = marks_before[:-1]
-    counts: dict = {}
-    docs: dict | None = {} if documents else None
+    texts = int(doc[-1]) + 1
     for width, times in Counter(widths).items():
         if n < width:
             continue
         pos = np.flatnonzero(marks_before[width:] == marks_before[: n - width + 1])  # windows without a mark
+        if len(pos) == 0:
+            continue
         gram = ids[pos]
         for k in range(1, width):  # the id of the first k+1 tokens: from the first k's and the next token's
             gram = np.unique(gram * len(tokens) + ids[pos + k], return_inverse=True)[1].reshape(-1)
         distinct, where, total = np.unique(gram, return_index=True, return_counts=True)
         at = pos[where]
         if width == 1:
-            names = [tokens[i] for i in ids[at].tolist()]
+            names += [tokens[i] for i in ids[at].tolist()]
         else:
             rows = [ids[at + k].tolist() for k in range(width)]
-            names = [b" ".join([tokens[i] for i in row]) for row in zip(*rows)]
-        counts.update(zip(names, (total * times).tolist()))  # no two widths share a name: tokens hold no space
+            names += [b" ".join([tokens[i] for i in row]) for row in zip(*rows)]
+        counts.append(total * times)  # no two widths share a name: tokens hold no space
+        if documents:
+            pairs = np.sort(gram * texts + doc[pos])
+            pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]  # each (n-gram, text) once
+            docs.append(np.bincount(pairs // texts)[distinct])  # width 1: the ids skip the mark's
+    join = lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return names, join(counts), (join(docs) if documents else None)
+
+
+class NgramCounts:
+    """Sums ``count_ngrams``'s results over blocks of texts; ``totals()`` gives (n-gram -> count, n-gram -> texts).
+
+    Example:
+        >>> total = NgramCounts()
+        >>> total.add([b"a", b"b"], np.array([2, 1]), np.array([1, 1]))
+        >>> total.add([b"b"], np.array([5]), np.array([2]))
+        >>> total.totals()
+        ({b'a': 2, b'b': 6}, {b'a': 1, b'b': 3})
+    """
+
+    def __init__(self):
+        self._index: dict = {}
+        self._fresh = count()
+        self._ids, self._counts, self._docs = [], [], []
+
+    def add(self, names: list, counts: np.ndarray, docs: np.ndarray | None) -> None:
+        # an id per n-gram: its first block's position among all names added (setdefault keeps the first)
+        self._ids.append(np.fromiter(map(self._index.setdefault, names, self._fresh), dtype=np.int64, count=len(names)))
+        self._counts.append(counts)
         if docs is not None:
-            texts = int(doc[-1]) + 1
-            held = np.bincount(np.unique(gram * texts + doc[pos]) // texts)[distinct]  # width 1: ids skip the mark's
-            docs.update(zip(names, held.tolist()))
-    return counts, docs
+            self._docs.append(docs)
+
+    def totals(self) -> tuple:
+        names = list(self._index)
+        if not names:
+            return {}, {}
+        ids = np.concatenate(self._ids)
+        where = np.fromiter(self._index.values(), dtype=np.int64, count=len(names))
+        out = []
+        for parts in (self._counts, self._docs):
+            if not parts:
+                out.append({})
+                continue
+            total = np.zeros(int(ids.max()) + 1, dtype=np.int64)
+            np.add.at(total, ids, np.concatenate(parts))
+            out.append(dict(zip(names, total[where].tolist())))
+        return out[0], out[1]
 
 
-__all__ = ["PackedTable"]
+__all__ = ["NgramCounts", "PackedTable", "count_ngrams"]

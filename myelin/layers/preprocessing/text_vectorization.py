@@ -46,7 +46,7 @@ import numpy as np
 from ... import activations
 from ...tensor import Tensor
 from ..base import REGISTRY
-from ._packed_tokens import PackedTable, count_ngrams
+from ._packed_tokens import NgramCounts, PackedTable, count_ngrams
 from .tabular import StringLookup, _as_array, _PreprocessingLayer, vocabulary_from_counts
 
 # Keras strips punctuation with this regex (TensorFlow's RE2 syntax). ",-\." is the range from
@@ -592,20 +592,18 @@ class TextVectorization(_PreprocessingLayer):
         documents: Counter = Counter()
         n_docs = 0
         seen = False
-        fast = self.split == "whitespace"  # tokens as UTF-8 bytes (decoded once, below)
-        widths = self._ngram_widths or (1,)
+        fast = self.split == "whitespace"  # tokens as UTF-8 bytes, counted in whole-array NumPy
+        widths, totals = self._ngram_widths or (1,), NgramCounts()
+        step = 4 * _CHUNK if fast else _CHUNK
         for batch in self._batches(data, batch_size, steps):
             arr = _text_array(batch, self.name)
-            for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
-                if fast:  # counted in whole-array NumPy; only each distinct token becomes a Python object
-                    strings = self._checked_strings(arr[start : start + _CHUNK], "adapt()")
+            for start in range(0, len(arr), step) if len(arr) else [0]:
+                if fast:  # only each distinct token or n-gram of the block becomes a Python object
+                    strings = self._checked_strings(arr[start : start + step], "adapt()")
                     n, joined = self._joined_bytes(strings, b" " + _MARK + b" ")
-                    found, held = count_ngrams(joined, widths, _MARK, self.output_mode == "tf_idf")
+                    totals.add(*count_ngrams(joined, widths, _MARK, self.output_mode == "tf_idf"))
                     seen = seen or n > 0
-                    counts.update(found)
-                    if held is not None:
-                        documents.update(held)
-                        n_docs += n
+                    n_docs += n
                     continue
                 rows = self._tokens(arr[start : start + _CHUNK], "adapt()")
                 seen = seen or len(rows) > 0
@@ -615,16 +613,17 @@ class TextVectorization(_PreprocessingLayer):
                     n_docs += len(rows)
         if not seen:
             raise ValueError(f"{who}: adapt() got no data")
-        if fast:  # UTF-8 with surrogatepass is one to one, so no two tokens merge
-            counts = Counter({t.decode("utf-8", "surrogatepass"): c for t, c in counts.items()})
-        counts.pop("", None)
-        counts.pop(_OOV, None)
+        if fast:
+            counts, documents = totals.totals()
+        for special in ("", _OOV):
+            counts.pop(special.encode() if fast else special, None)
         if not counts:
             raise ValueError(f"{who}: adapt() found no tokens in the data (every string standardized and split to nothing)")
-        tokens = vocabulary_from_counts(counts, self._lookup._capacity())
+        # UTF-8 bytes sort as their strings do (by code point), so the order is found before decoding
+        keys = vocabulary_from_counts(counts, self._lookup._capacity())
+        tokens = [t.decode("utf-8", "surrogatepass") for t in keys] if fast else keys
         self._lookup.set_vocabulary(tokens)
         if self.output_mode == "tf_idf":
-            keys = [t.encode("utf-8", "surrogatepass") for t in tokens] if fast else tokens
             df = np.fromiter((documents[t] for t in keys), dtype=np.float64, count=len(tokens))
             self._idf = self._idf_columns(np.log(1.0 + n_docs / (1.0 + df)).astype(np.float32), True)
 
