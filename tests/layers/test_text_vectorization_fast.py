@@ -199,3 +199,15 @@ def test_integer_tables_find_every_key_and_miss_the_rest():
     want = {int(k): int(v) for k, v in zip(keys, values)}
     np.testing.assert_array_equal(table.find_integers(queries), [want.get(int(q), -1) for q in queries.tolist()])
     assert PackedTable.of_integers(np.zeros(0, dtype=np.int64), np.zeros(0), 7).find_integers(np.array([3])).tolist() == [7]
+
+
+def test_counting_is_exact_when_sort_keys_collide(monkeypatch):
+    from myelin.layers.preprocessing import _packed_tokens
+
+    data = b" \xff ".join(t.lower().encode("utf-8", "surrogatepass") for t in TRICKY * 3)
+    want = _packed_tokens.count_ngrams(data, (1, 2), b"\xff", True)
+    monkeypatch.setattr(_packed_tokens, "_M1", np.uint64(0))  # every token mixes to one sort key
+    monkeypatch.setattr(_packed_tokens, "_M2", np.uint64(0))
+    got = _packed_tokens.count_ngrams(data, (1, 2), b"\xff", True)
+    assert sorted(zip(got[0], got[1].tolist(), got[2].tolist())) == sorted(zip(want[0], want[1].tolist(), want[2].tolist()))
+    assert len(want[0]) > 50

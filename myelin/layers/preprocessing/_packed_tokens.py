@@ -139,6 +139,22 @@ def _keys(data: bytes) -> tuple:
     return starts - 1, ends - 1, low, high, long
 
 
+def _runs(*columns: np.ndarray) -> np.ndarray:
+    """True where a sorted row differs from the one before (and at the first row)."""
+    new = np.ones(len(columns[0]), dtype=bool)
+    new[1:] = np.any([c[1:] != c[:-1] for c in columns], axis=0)
+    return new
+
+
+def _group(key: np.ndarray) -> tuple:
+    """(an id per element, 0.. in sorted order of the keys; the first position of each id) for integer keys."""
+    order = np.argsort(key, kind="stable")
+    new = _runs(key[order])
+    ids = np.empty(len(key), dtype=np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids, order[new]
+
+
 def count_ngrams(data: bytes, widths: tuple, mark: bytes, documents: bool) -> tuple:
     """(n-grams, their counts, the number of texts holding each or None) over the texts of ``data``, split at ``mark``.
 
@@ -162,9 +178,13 @@ def count_ngrams(data: bytes, widths: tuple, mark: bytes, documents: bool) -> tu
     if len(long):  # exact ids for the long tokens: (index of the distinct token, 0)
         seen: dict = {}
         low[long] = [seen.setdefault(data[a:b], len(seen)) for a, b in zip(starts[long].tolist(), ends[long].tolist())]
-    order = np.lexsort((low, high))
-    new = np.ones(n, dtype=bool)
-    new[1:] = (low[order][1:] != low[order][:-1]) | (high[order][1:] != high[order][:-1])
+    with np.errstate(over="ignore"):  # sorted by one 64-bit mix of the two words (one sort, not two)
+        mix = (low * _M1) ^ (high * _M2)
+    order = np.argsort(mix, kind="stable")  # NumPy's radix/merge sort: far faster here than its default
+    new = _runs(low[order], high[order])
+    if new.sum() != _runs(mix[order]).sum():  # two tokens share a mix: their runs may interleave
+        order = np.lexsort((low, high))
+        new = _runs(low[order], high[order])
     ids = np.empty(n, dtype=np.int64)
     ids[order] = np.cumsum(new) - 1
     first = order[new]  # one position of each distinct token
@@ -183,12 +203,15 @@ def count_ngrams(data: bytes, widths: tuple, mark: bytes, documents: bool) -> tu
             continue
         gram = ids[pos]
         for k in range(1, width):  # the id of the first k+1 tokens: from the first k's and the next token's
-            gram = np.unique(gram * len(tokens) + ids[pos + k], return_inverse=True)[1].reshape(-1)
-        distinct, where, total = np.unique(gram, return_index=True, return_counts=True)
-        at = pos[where]
-        if width == 1:
-            names += [tokens[i] for i in ids[at].tolist()]
+            gram, first_at = _group(gram * len(tokens) + ids[pos + k])
+        if width == 1:  # the tokens' ids already are distinct: no sort
+            total = np.bincount(gram, minlength=len(tokens))
+            distinct = np.flatnonzero(total)  # all but the mark
+            total = total[distinct]
+            names += [tokens[i] for i in distinct.tolist()]
         else:
+            total = np.bincount(gram)
+            distinct, at = np.arange(len(total)), pos[first_at]
             rows = [ids[at + k].tolist() for k in range(width)]
             names += [b" ".join([tokens[i] for i in row]) for row in zip(*rows)]
         counts.append(total * times)  # no two widths share a name: tokens hold no space
