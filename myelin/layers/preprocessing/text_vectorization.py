@@ -106,14 +106,14 @@ def _split_whitespace(docs: list) -> list:
     return [d.split() if d.isascii() and not any(c in d for c in _PY_ONLY_ASCII_SPACES) else findall(d) for d in docs]
 
 
-def _ngrams(tokens: list, widths: tuple, separator=" ") -> list:
+def _ngrams(tokens: list, widths: tuple) -> list:
     """Every n-gram of each width in ``widths``, width by width (tf.strings.ngrams, separator " ")."""
     out: list = []
     for n in widths:
         if n == 1:
             out.extend(tokens)
         elif len(tokens) >= n:
-            out.extend(map(separator.join, zip(*(tokens[k:] for k in range(n)))))
+            out.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)))))
     return out
 
 
