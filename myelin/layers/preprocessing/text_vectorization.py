@@ -1,3 +1,4 @@
+# Over 800 lines because the layer keeps two paths that must agree: the string path and the fast bytes path.
 """TextVectorization (Keras's): raw text in, token indices or bag-of-words vectors out, without TensorFlow.
 
 Each string goes through four steps: standardize (by default ASCII lowercasing and removal of
@@ -8,9 +9,18 @@ and look-up in a vocabulary learned by ``adapt`` or given. The output is either 
 token (``"int"``: 0 for padding, 1 for out-of-vocabulary tokens) or one vector per string
 (``"multi_hot"``, ``"count"``, ``"tf_idf"``).
 
-Everything runs on Python strings: ``str.translate`` for standardizing, ``str.split`` for
-splitting, one dict look-up per token (the vocabulary machinery is ``StringLookup``'s, which
-this layer holds), and whole-array NumPy for padding and counting.
+Everything runs on Python strings and NumPy. With the default whitespace split (the common
+case), calling the layer works on a block of texts at once: the texts are encoded to UTF-8 and
+joined into one ``bytes`` (a 0xFF byte, which UTF-8 never holds, between texts), standardized
+by one ``bytes.translate`` (ASCII lowercasing and punctuation touch ASCII bytes only, so this is
+exact for any text), then split on TensorFlow's six whitespace bytes and looked up in the
+vocabulary in whole-array NumPy, with no Python object per token (``_packed_tokens``: each
+token of up to 15 bytes packed exactly into two 64-bit words, an open-addressing hash table);
+n-grams are never built as strings but found from the tokens' integer codes in tables of
+integer keys, and padding and counting are whole-array NumPy. ``adapt`` counts the same
+packed tokens by sorting them (``count_ngrams``: only each distinct token or n-gram becomes a
+Python object). Other splits use ``str.translate`` and ``str.split`` per text and the
+vocabulary machinery of ``StringLookup``, which this layer holds.
 
 Example:
     >>> from myelin import layers
@@ -36,6 +46,7 @@ import numpy as np
 from ... import activations
 from ...tensor import Tensor
 from ..base import REGISTRY
+from ._packed_tokens import NgramCounts, PackedTable, count_ngrams
 from .tabular import StringLookup, _as_array, _PreprocessingLayer, vocabulary_from_counts
 
 # Keras strips punctuation with this regex (TensorFlow's RE2 syntax). ",-\." is the range from
@@ -58,6 +69,16 @@ _MODE_ALIASES = {"binary": "multi_hot", "tf-idf": "tf_idf"}  # Keras's deprecate
 _TF_TOKEN = re.compile(r"[^ \t\n\v\f\r]+")
 _PY_ONLY_ASCII_SPACES = "\x1c\x1d\x1e\x1f"
 _OOV = "[UNK]"
+# the same standardizing as bytes.translate arguments (table, bytes deleted), for the fast path
+_BYTE_LOWER = bytes.maketrans(string.ascii_uppercase.encode(), string.ascii_lowercase.encode())
+_BYTE_TABLES = {
+    None: (None, b""),
+    "lower": (_BYTE_LOWER, b""),
+    "strip_punctuation": (None, _PUNCTUATION.encode()),
+    "lower_and_strip_punctuation": (_BYTE_LOWER, _PUNCTUATION.encode()),
+}
+_MARK = b"\xff"  # between texts in the joined bytes: never a byte of UTF-8, so never part of a token
+_NO_CODE, _MARK_CODE = -1, -2  # fast path: a token outside the vocabulary's parts; a text boundary
 _COUNT_BLOCK = 1 << 24  # the encodings count this many (sample, token) cells at a time
 _CHUNK = 1024  # strings tokenized at a time: their tokens are Python strings, so they are dropped chunk by chunk
 
@@ -94,6 +115,22 @@ def _ngrams(tokens: list, widths: tuple) -> list:
         elif len(tokens) >= n:
             out.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)))))
     return out
+
+
+def _fill_rows(out: np.ndarray, count: np.ndarray, found: np.ndarray) -> None:
+    """Row r of ``out`` (zeros) gets the next ``count[r]`` values of ``found``, left-aligned, cut to ``out``'s width."""
+    rows, width = out.shape
+    longest = int(count.max()) if rows else 0
+    if longest <= width:
+        out[np.arange(width) < count[:, None]] = found  # row by row: the tokens' order
+    elif rows * longest <= 2 * (len(found) + out.size):  # a few rows longer than the width: fill wide, then cut
+        wide = np.zeros((rows, longest), dtype=out.dtype)
+        wide[np.arange(longest) < count[:, None]] = found
+        out[...] = wide[:, :width]
+    else:  # one very long row: place only what is kept
+        place = np.arange(len(found)) - np.repeat(np.cumsum(count) - count, count)
+        kept = place < width
+        out[np.repeat(np.arange(rows), count)[kept], place[kept]] = found[kept]
 
 
 @REGISTRY.register("TextVectorization")
@@ -218,6 +255,7 @@ class TextVectorization(_PreprocessingLayer):
             name=f"{self.name}_lookup",
         )
         self._idf: np.ndarray | None = None  # one weight per output column ("tf_idf")
+        self._fast = None  # (the vocabulary list they were made from, the fast path's tables)
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
 
@@ -259,22 +297,31 @@ class TextVectorization(_PreprocessingLayer):
             return np.array(out, dtype=object).reshape(arr.shape)
         raise TypeError(f"TextVectorization {self.name!r}: {where} expects strings, got an array of dtype {arr.dtype}")
 
-    def _tokens(self, arr: np.ndarray, where: str) -> list:
-        """One list of tokens per sample: standardized, split and made into n-grams."""
+    def _checked_strings(self, arr: np.ndarray, where: str) -> np.ndarray:
+        """``arr`` as strings of an accepted shape, or an error naming the layer."""
         strings = self._strings(arr, where)
         if strings.ndim > 2 or (self.split is not None and strings.ndim == 2 and strings.shape[1] != 1):
             need = "(batch,) or (batch, 1)" if self.split is not None else "(batch,) or (batch, tokens)"
             raise ValueError(
                 f"TextVectorization {self.name!r}: {where} expects strings of shape {need}, got shape {strings.shape}"
             )
+        return strings
+
+    def _called_standardize(self, strings: np.ndarray) -> list:
+        """The standardize callable's result on ``strings``, flat, checked."""
+        out = np.asarray(self.standardize(strings.astype(str)))
+        if out.shape != strings.shape:
+            raise ValueError(
+                f"TextVectorization {self.name!r}: the standardize callable returned shape {out.shape} "
+                f"for input of shape {strings.shape}; it must keep the shape"
+            )
+        return self._strings(out, "the standardize callable's result").ravel().tolist()
+
+    def _tokens(self, arr: np.ndarray, where: str) -> list:
+        """One list of tokens per sample: standardized, split and made into n-grams."""
+        strings = self._checked_strings(arr, where)
         if callable(self.standardize):
-            out = np.asarray(self.standardize(strings.astype(str)))
-            if out.shape != strings.shape:
-                raise ValueError(
-                    f"TextVectorization {self.name!r}: the standardize callable returned shape {out.shape} "
-                    f"for input of shape {strings.shape}; it must keep the shape"
-                )
-            flat = self._strings(out, "the standardize callable's result").ravel().tolist()
+            flat = self._called_standardize(strings)
         else:
             flat = strings.ravel().tolist()
             if self.standardize is not None:
@@ -313,6 +360,134 @@ class TextVectorization(_PreprocessingLayer):
                     f"({type(bad).__name__})"
                 )
         return rows
+
+    # ------------------------------------------------------------------ the whitespace split's fast path
+    def _fast_tables(self) -> tuple:
+        """The look-up tables of the fast path, made once per vocabulary.
+
+        ``codes`` (a ``PackedTable``): UTF-8 token -> an integer code, for every token that is a
+        vocabulary entry or a part of one (an n-gram entry split at its spaces); the text
+        boundary -> _MARK_CODE (without n-grams the codes are the indices).
+        ``unigram[code]``: the index of that token as a unigram (the OOV index for a token that
+        is only a part, and at position -1 for _NO_CODE). ``levels[k]``: a table from the integer keys
+        ``prefix * K + code`` of the k-token prefixes of the n-gram entries to each prefix's id;
+        ``finals[n][prefix id]``: the index of the n-gram entry with that prefix (OOV if none).
+        An entry that no whitespace split can produce (a part empty or holding whitespace, a
+        width that ``ngrams`` does not make) gets no code and can match nothing, as in the
+        string path.
+        """
+        vocab = self._lookup._vocab
+        if self._fast is not None and self._fast[0] is vocab:
+            return self._fast[1]
+        oov = int(self._lookup._uses_mask_index)
+        widths = set(self._ngram_widths or (1,))
+        if self._ngram_widths in ((), (1,)):  # no n-grams: the codes are the indices (an entry with whitespace never matches)
+            codes = {t.encode("utf-8", "surrogatepass"): i for t, i in self._lookup._table.items()}
+            codes[_MARK] = _MARK_CODE
+            self._fast = (vocab, (PackedTable(codes, oov), None, 1, {}, {}, oov))
+            return self._fast[1]
+        codes: dict = {}
+        unigram: list = []
+        entries = []
+
+        def code(part: bytes) -> int:
+            c = codes.get(part)
+            if c is None:
+                c = codes[part] = len(codes)
+                unigram.append(oov)
+            return c
+
+        for token, index in self._lookup._table.items():
+            parts = token.encode("utf-8", "surrogatepass").split(b" ")
+            if len(parts) not in widths or not all(p and p.split() == [p] for p in parts):
+                continue
+            if len(parts) == 1:
+                unigram[code(parts[0])] = index
+            else:
+                entries.append(([code(p) for p in parts], index))
+        size = max(len(codes), 1)
+        prefixes: dict = {k: {} for k in range(2, max(widths) + 1)}
+        ends: dict = {n: {} for n in widths if n > 1}
+        for parts, index in entries:
+            prefix = parts[0]
+            for k in range(2, len(parts) + 1):
+                level = prefixes[k]
+                prefix = level.setdefault(prefix * size + parts[k - 1], len(level))
+            ends[len(parts)][prefix] = index
+        levels = {}
+        for k, level in prefixes.items():
+            keys = np.fromiter(level.keys(), dtype=np.int64, count=len(level))
+            ids = np.fromiter(level.values(), dtype=np.int64, count=len(level))
+            levels[k] = PackedTable.of_integers(keys, ids, -1)
+        finals = {}
+        for n, found in ends.items():
+            final = np.full(len(prefixes[n]), oov, dtype=np.int64)
+            final[np.fromiter(found.keys(), dtype=np.int64, count=len(found))] = list(found.values())
+            finals[n] = final
+        codes[_MARK] = _MARK_CODE
+        tables = (PackedTable(codes, _NO_CODE), np.array([*unigram, oov], dtype=np.int64), size, levels, finals, oov)
+        self._fast = (vocab, tables)
+        return tables
+
+    def _joined_bytes(self, strings: np.ndarray, separator: bytes) -> tuple:
+        """(the number of texts, the texts standardized as UTF-8, ``separator`` between them)."""
+        if callable(self.standardize):
+            flat, (table, delete) = self._called_standardize(strings), (None, b"")
+        else:
+            flat, (table, delete) = strings.ravel().tolist(), _BYTE_TABLES[self.standardize]
+        joined = separator.join([d.encode("utf-8", "surrogatepass") for d in flat])
+        if table is not None or delete:
+            joined = joined.translate(table, delete)
+        return len(flat), joined
+
+    def _fast_indices(self, strings: np.ndarray) -> tuple:
+        """(entries per text, their indices text after text) for the whitespace split, all texts at once.
+
+        The same result as ``_tokens`` and ``lookup_tokens``: the split is on the six ASCII
+        whitespace bytes (TensorFlow's) and nothing else, and ASCII lowercasing and punctuation
+        removal change ASCII bytes only, so working on UTF-8 changes nothing.
+        """
+        n, joined = self._joined_bytes(strings, b" " + _MARK + b" ")
+        if not n:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        packed, unigram, size, levels, finals, oov = self._fast_tables()
+        found = packed.lookup(joined)
+        del joined
+        marks = np.flatnonzero(found == _MARK_CODE)
+        bounds = np.concatenate([[-1], marks, [len(found)]])
+        lengths = np.diff(bounds) - 1  # tokens per text
+        found = np.delete(found, marks)
+        widths = self._ngram_widths or (1,)
+        if unigram is None:
+            return lengths, found
+        first = bounds[:-1] + 1 - np.arange(len(lengths))  # each text's first token once the marks are gone
+        local = np.arange(len(found)) - np.repeat(first, lengths)  # each token's position in its text
+        per_width = [np.maximum(lengths - n + 1, 0) for n in widths]
+        total = np.sum(per_width, axis=0)
+        base = np.cumsum(total) - total  # where each text's entries start in the output
+        indices = np.empty(int(total.sum()), dtype=np.int64)
+        offset = base - first
+        for n, count in zip(widths, per_width):
+            starts = np.flatnonzero(local <= np.repeat(lengths - n, lengths))
+            values = unigram[found[starts]] if n == 1 else self._ngram_indices(found, starts, n, levels, finals, size, oov)
+            indices[np.repeat(offset, count) + starts] = values
+            offset = offset + count
+        return total, indices
+
+    @staticmethod
+    def _ngram_indices(found, starts, n, levels, finals, size, oov) -> np.ndarray:
+        """The index of each n-gram starting at ``starts``: its codes followed through the prefix levels."""
+        prefix = found[starts]
+        for k in range(2, n + 1):
+            part = found[starts + (k - 1)]
+            where = np.flatnonzero((prefix >= 0) & (part >= 0))
+            key = prefix[where] * size + part[where]
+            prefix = np.full(len(starts), -1, dtype=np.int64)
+            prefix[where] = levels[k].find_integers(key)
+        out = np.full(len(starts), oov, dtype=np.int64)
+        known = prefix >= 0
+        out[known] = finals[n][prefix[known]]
+        return out
 
     # ------------------------------------------------------------------ vocabulary
     def _special_tokens(self) -> list:
@@ -417,9 +592,19 @@ class TextVectorization(_PreprocessingLayer):
         documents: Counter = Counter()
         n_docs = 0
         seen = False
+        fast = self.split == "whitespace"  # tokens as UTF-8 bytes, counted in whole-array NumPy
+        widths, totals = self._ngram_widths or (1,), NgramCounts()
+        step = 4 * _CHUNK if fast else _CHUNK
         for batch in self._batches(data, batch_size, steps):
             arr = _text_array(batch, self.name)
-            for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
+            for start in range(0, len(arr), step) if len(arr) else [0]:
+                if fast:  # only each distinct token or n-gram of the block becomes a Python object
+                    strings = self._checked_strings(arr[start : start + step], "adapt()")
+                    n, joined = self._joined_bytes(strings, b" " + _MARK + b" ")
+                    totals.add(*count_ngrams(joined, widths, _MARK, self.output_mode == "tf_idf"))
+                    seen = seen or n > 0
+                    n_docs += n
+                    continue
                 rows = self._tokens(arr[start : start + _CHUNK], "adapt()")
                 seen = seen or len(rows) > 0
                 counts.update(chain.from_iterable(rows))
@@ -428,14 +613,18 @@ class TextVectorization(_PreprocessingLayer):
                     n_docs += len(rows)
         if not seen:
             raise ValueError(f"{who}: adapt() got no data")
-        counts.pop("", None)
-        counts.pop(_OOV, None)
+        if fast:
+            counts, documents = totals.totals()
+        for special in ("", _OOV):
+            counts.pop(special.encode() if fast else special, None)
         if not counts:
             raise ValueError(f"{who}: adapt() found no tokens in the data (every string standardized and split to nothing)")
-        tokens = vocabulary_from_counts(counts, self._lookup._capacity())
+        # UTF-8 bytes sort as their strings do (by code point), so the order is found before decoding
+        keys = vocabulary_from_counts(counts, self._lookup._capacity())
+        tokens = [t.decode("utf-8", "surrogatepass") for t in keys] if fast else keys
         self._lookup.set_vocabulary(tokens)
         if self.output_mode == "tf_idf":
-            df = np.fromiter((documents[t] for t in tokens), dtype=np.float64, count=len(tokens))
+            df = np.fromiter((documents[t] for t in keys), dtype=np.float64, count=len(tokens))
             self._idf = self._idf_columns(np.log(1.0 + n_docs / (1.0 + df)).astype(np.float32), True)
 
     def _batches(self, data, batch_size, steps):
@@ -519,12 +708,26 @@ class TextVectorization(_PreprocessingLayer):
             raise RuntimeError(f"{who}: output_mode='tf_idf' needs a vocabulary and idf_weights: call adapt() or give them")
         lengths, indices = [], []
         cut = self.output_sequence_length if not encoding else None
+        fast = self.split == "whitespace"
         for start in range(0, len(arr), _CHUNK) if len(arr) else [0]:
+            if fast:  # "int" rows are cut to the output's width when they are written
+                count, found = self._fast_indices(self._checked_strings(arr[start : start + _CHUNK], "the input"))
+                lengths.append(count)
+                indices.append(found)
+                continue
             rows = self._tokens(arr[start : start + _CHUNK], "the input")
             if cut is not None:
                 rows = [r[:cut] for r in rows]  # truncated before the look-up
             lengths.append(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)))
             indices.append(self._lookup.lookup_tokens(list(chain.from_iterable(rows))))
+        if fast and not encoding:
+            width = cut if cut is not None else max((int(c.max()) for c in lengths if len(c)), default=0)
+            out = np.zeros((sum(map(len, lengths)), width), dtype=np.int64)
+            start = 0
+            for count, found in zip(lengths, indices):
+                _fill_rows(out[start : start + len(count)], count, found)
+                start += len(count)
+            return out
         lengths, indices = np.concatenate(lengths), np.concatenate(indices)
         n = len(lengths)
         if not encoding:
