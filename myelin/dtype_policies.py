@@ -121,12 +121,15 @@ class DTypePolicy:
     @staticmethod
     def _parse_name(name: str) -> tuple[str, str]:
         if name in _MIXED:
-            return _MIXED[name]
-        try:
-            dtype = _dtype_name(name)
-        except TypeError:
-            raise ValueError(f"DTypePolicy: unknown policy {name!r}; valid policies are {_VALID}") from None
-        return dtype, dtype
+            compute, variable = _MIXED[name]
+        else:
+            try:
+                compute = variable = _dtype_name(name)
+            except TypeError:
+                raise ValueError(f"DTypePolicy: unknown policy {name!r}; valid policies are {_VALID}") from None
+        if compute == "bfloat16":
+            bfloat16_dtype()  # imports ml_dtypes, which teaches NumPy the name "bfloat16" (or says how to install it)
+        return compute, variable
 
     @property
     def name(self) -> str:

@@ -353,3 +353,55 @@ def test_data_parallel_reducer_runs_before_the_finite_check():
     w = Tensor([1.0], requires_grad=True)
     opt.apply([[2.0]], [w])
     assert seen and w.data.tolist() == [1.0] and opt.dynamic_scale == 1.0
+
+
+def test_a_custom_train_step_scales_the_loss_through_the_optimizer(global_policy):
+    class Custom(Model):
+        def train_step(self, data):  # Keras's pattern: the loss times optimizer.scale_loss, apply() unscales
+            return super().train_step(data)
+
+    x, y = _digits()
+    global_policy("mixed_float16")
+    inputs = layers.Input(shape=(64,))
+    model = Custom(inputs, layers.Dense(10, activation="softmax", dtype="float32")(layers.Dense(16)(inputs)))
+    opt = optimizers.LossScaleOptimizer(optimizers.SGD(0.1), initial_scale=1024.0, dynamic_growth_steps=3)
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+    before = model.get_weights()
+    model.fit(x[:128], y[:128], epochs=1, batch_size=32, verbose=0)
+    assert (opt.iterations, opt.dynamic_scale, opt.step_counter) == (4, 2048.0, 1)  # 4 finite steps: doubled after 3
+    assert not np.array_equal(before[0], model.get_weights()[0])
+
+
+def test_onnx_export_refuses_a_mixed_precision_model_naming_the_layer(tmp_path):
+    pytest.importorskip("onnx")
+    model = Sequential([layers.Input(shape=(3,)), layers.Dense(2, dtype="mixed_float16", name="half")])
+    with pytest.raises(myelin.onnx.ExportError, match="layer 'half' \\(Dense\\) has the mixed-precision policy"):
+        model.export(str(tmp_path / "m.onnx"), format="onnx")
+
+
+def test_the_cast_up_for_the_loss_has_the_central_difference_gradient():
+    # float64 logits -> softmax -> cast to float32 (the logits record cast too) -> fused cross-entropy:
+    # the gradient that comes back through the casts matches central differences of the float64 loss.
+    from myelin.ops.core import _cast_keeping_logits
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 4))
+    labels = np.array([1, 0, 3])
+
+    def loss64(z):
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[np.arange(3), labels] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    t = Tensor(x, requires_grad=True)
+    probs = _cast_keeping_logits(myelin.activations.softmax(t), np.dtype("float32"))
+    assert probs._logits[1].dtype == np.float32
+    loss = losses.SparseCategoricalCrossentropy()(labels, probs)
+    loss.backward()
+    eps, numeric = 1e-3, np.zeros_like(x)
+    for idx in np.ndindex(*x.shape):
+        up, down = x.copy(), x.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric[idx] = (loss64(up) - loss64(down)) / (2 * eps)
+    assert t.grad.dtype == np.float64
+    np.testing.assert_allclose(t.grad, numeric, rtol=1e-4, atol=1e-6)

@@ -64,9 +64,10 @@ def _autocast_target(layer: Layer) -> str | None:
 def _swap_variables(layer: Layer, dtype: str | None, originals: dict) -> list:
     """Point every autocast float variable attribute of ``layer`` and its sublayers at a cast copy in ``dtype``.
 
-    ``originals`` maps id(cast copy) -> variable for the copies in place (nested scopes). The
-    variables created trainable=False (moving statistics, states the layer updates in place)
-    are left as they are. Returns what :func:`_restore_variables` puts back.
+    ``originals`` maps id(cast copy) -> variable for the copies in place (nested scopes). Variables
+    created with ``autocast=False`` keep their dtype. No layer updates a cast variable in place: the
+    one that updates weights during a call (BatchNormalization's moving statistics) computes in
+    float32, where nothing is cast. Returns what :func:`_restore_variables` puts back.
     """
     saved, seen, memo, stack = [], set(), {}, [layer]
     while stack:
@@ -75,14 +76,13 @@ def _swap_variables(layer: Layer, dtype: str | None, originals: dict) -> list:
             continue
         seen.add(id(owner))
         stack.extend(owner._sublayers)
-        frozen = owner._frozen
         attrs = owner.__dict__
         for key, value in list(attrs.items()):
             if not isinstance(value, Tensor):
                 continue
             # a Variable (it has .autocast; a plain Tensor has no such slot), or a cast copy standing in for one
             source = value if hasattr(value, "autocast") else originals.get(id(value))
-            if source is None or not source.autocast or id(source) in frozen:
+            if source is None or not source.autocast:
                 continue
             cast_already = value is not source and dtype_policies.name_of(value.data.dtype) == dtype
             if cast_already or not dtype_policies.is_float(source.data.dtype):
