@@ -72,6 +72,17 @@ def set_floatx(dtype: str) -> None:
     _FLOATX = name
 
 
+def is_float_dtype(dtype) -> bool:
+    """Whether a NumPy dtype is a floating type, bfloat16 (``ml_dtypes``, whose NumPy kind is 'V') included.
+
+    Example:
+        >>> import numpy as np
+        >>> is_float_dtype(np.dtype("float16")), is_float_dtype(np.dtype("int8"))
+        (True, False)
+    """
+    return dtype.kind == "f" or (dtype.kind == "V" and dtype.name == "bfloat16")
+
+
 def as_float_array(data, dtype=None):
     """Convert ``data`` to an array of a floating dtype, without copying when it already is one.
 

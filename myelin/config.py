@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 from .backend import explicit_threads, floatx, set_floatx, set_num_threads
+from .dtype_policies import dtype_policy, set_dtype_policy
 
 
 def num_threads() -> int | None:
@@ -32,4 +33,4 @@ def num_threads() -> int | None:
     return explicit_threads()
 
 
-__all__ = ["floatx", "num_threads", "set_floatx", "set_num_threads"]
+__all__ = ["dtype_policy", "floatx", "num_threads", "set_dtype_policy", "set_floatx", "set_num_threads"]

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import ops
-from .backend import array_module
+from .backend import array_module, floatx
+from .ops.core import _cast_keeping_logits
 from .registry import Registry
 from .tensor import Tensor
 
@@ -227,6 +230,8 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must define call()")
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        if isinstance(y_pred, Tensor) and _low_precision(y_pred.data.dtype):
+            y_pred = _in_floatx(y_pred)  # Keras computes losses in float32: a float16 model's outputs cast up
         if sample_weight is None and self.reduction in ("sum_over_batch_size", "mean"):
             fused = self._fused_mean(y_true, y_pred)
             if fused is not None:
@@ -245,6 +250,20 @@ class Loss:
     def from_config(cls, config: dict) -> Loss:
         """Rebuild from :meth:`get_config`'s dict (Keras's counterpart)."""
         return cls(**config)
+
+
+_FLOAT16 = np.dtype("float16")
+
+
+def _low_precision(dtype: np.dtype) -> bool:
+    """float16, or bfloat16 (``ml_dtypes``, NumPy kind 'V'): one identity test on the float32 path."""
+    return dtype is _FLOAT16 or (dtype.kind == "V" and dtype.name == "bfloat16")
+
+
+def _in_floatx(y_pred: Tensor) -> Tensor:
+    """A float16/bfloat16 prediction cast up to ``floatx()`` (logits too), differentiably."""
+    dtype = np.dtype(floatx())
+    return y_pred if dtype.itemsize <= y_pred.data.dtype.itemsize else _cast_keeping_logits(y_pred, dtype)
 
 
 def reduce_weighted(values: Tensor, sample_weight=None, reduction: str | None = "sum_over_batch_size") -> Tensor:

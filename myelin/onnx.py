@@ -52,6 +52,21 @@ class ExportError(ValueError):
     """
 
 
+def _refuse_mixed_precision(model) -> None:
+    """An ExportError naming the first layer whose policy computes in another dtype than it stores."""
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        policy = layer._dtype_policy
+        if policy is not None and policy.compute_dtype != policy.variable_dtype:
+            raise ExportError(
+                f"layer {layer.name!r} ({type(layer).__name__}) has the mixed-precision policy {policy.name!r}: the ONNX "
+                "export writes one float type; rebuild the model under the 'float32' policy, copy the weights "
+                "(set_weights(get_weights())) and export that (docs/mixed_precision.md)"
+            )
+        stack.extend(getattr(layer, "layers", None) or layer._sublayers)
+
+
 def _onnx():
     try:
         import onnx  # noqa: PLC0415  (optional extra, imported when exporting)
@@ -587,6 +602,7 @@ def to_onnx(model: Model, opset_version: int | None = None):
     opset = OPSET if opset_version is None else int(opset_version)
     if opset < 13:
         raise ValueError(f"ONNX export needs opset 13 or later (Softmax on one axis, Squeeze with axes input), got {opset}")
+    _refuse_mixed_precision(model)
     graph = GraphBuilder(model.compute_dtype)
     onnx = graph.onnx
     specs = _model_inputs(model)

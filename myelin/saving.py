@@ -638,6 +638,8 @@ def _optimizer_table(model, keys: dict) -> tuple[dict | None, dict]:
     state = {"iterations": int(opt._iterations), "variables": order}  # the calls (with gradient accumulation, not updates)
     if opt.learning_rate_schedule is None:  # callbacks such as ReduceLROnPlateau change it during training
         state["learning_rate"] = float(opt.learning_rate)
+    if callable(getattr(opt, "get_scale_state", None)):  # LossScaleOptimizer: its dynamic scale and counter
+        state["loss_scale"] = opt.get_scale_state()
     decay_excluded = [keys[i] for i in getattr(opt, "_exclude_ids", ()) if i in keys]
     excluded_names = list(getattr(opt, "_exclude_names", ()))
     if decay_excluded or excluded_names:
@@ -1088,6 +1090,14 @@ def _restore_optimizer(model, config: dict, arrays: dict, plan: list, error: typ
         opt.build(variables)  # back to a fresh state rather than a half-restored one
         raise error(f"the optimizer state in the file does not fit {type(opt).__name__}: {err}") from None
     opt._iterations = iterations
+    scale = state.get("loss_scale")
+    if scale is not None and callable(getattr(opt, "set_scale_state", None)):
+        if not isinstance(scale, dict):
+            raise error(f"{where}: loss_scale must be an object, got {type(scale).__name__}")
+        try:
+            opt.set_scale_state(scale)
+        except ValueError as err:
+            raise error(f"{where}: {err}") from None
     lr = state.get("learning_rate")
     valid = isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr >= 0
     if valid and opt.learning_rate_schedule is None:

@@ -44,9 +44,12 @@ def test_fit_differentiates_the_scaled_loss_eagerly_and_replayed():
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
-def test_mixed_precision_policies_are_refused_so_auto_scale_loss_never_has_one_to_act_on(policy):
-    # compile(auto_scale_loss=True) scales the loss under "mixed_float16" in Keras; no myelin layer can have it
-    with pytest.raises(ValueError, match="mixed-precision policy"):
-        layers.Dense(2, dtype=policy)
-    with pytest.raises(TypeError, match="dtype must be a NumPy type name"):
+def test_mixed_precision_policies_are_taken_and_auto_scale_loss_acts_on_mixed_float16(policy):
+    # compile(auto_scale_loss=True) wraps the optimizer in a LossScaleOptimizer under "mixed_float16", as Keras
+    # (tests/test_mixed_precision.py has the rest)
+    model = myelin.models.Sequential([layers.Input(shape=(3,)), layers.Dense(2, dtype=policy)], dtype=policy)
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.layers[0].dtype_policy.name == policy
+    assert (type(model.optimizer).__name__ == "LossScaleOptimizer") is (policy == "mixed_float16")
+    with pytest.raises(ValueError, match="unknown policy 'fp32'; valid policies are 'mixed_float16'"):
         layers.Dense(2, dtype="fp32")

@@ -180,6 +180,21 @@ CASES = {
         "input": np.array([["Ab"], ["bA"]]),
     },
     ("optimizer", "SGD"): {"kwargs": {"clipnorm": None, "global_clipnorm": 2.0}},
+    ("optimizer", "LossScaleOptimizer"): {  # h-mixed: the base optimizer's arguments belong on the inner one
+        "kwargs": {"inner_optimizer": optimizers.SGD(0.05), "initial_scale": 4.0, "dynamic_growth_steps": 7},
+        "not_arguments": (
+            "learning_rate",
+            "weight_decay",
+            "clipnorm",
+            "clipvalue",
+            "global_clipnorm",
+            "use_ema",
+            "ema_momentum",
+            "ema_overwrite_frequency",
+            "loss_scale_factor",
+            "gradient_accumulation_steps",
+        ),
+    },
     ("schedule", "ExponentialDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.5}},
     ("schedule", "CosineDecay"): {
         "kwargs": {"initial_learning_rate": 0.1, "decay_steps": 10, "warmup_target": 0.2, "warmup_steps": 2}

@@ -11,10 +11,6 @@ from __future__ import annotations
 NOT_YET = "not yet"
 _OTHERS_DATA = "a data utility: another engineer's issue (PyDataset, datasets from directories)"
 _OTHERS_LAYERS = "layers are another engineer's issue"
-_MIXED = (
-    "no dtype policies: a program computes in one float type, myelin.backend.floatx() "
-    "(set_floatx('float64') for float64); no float16/bfloat16 compute or loss scaling"
-)
 _SYMBOLIC = (
     "Keras's symbolic-tracing internals; myelin's functional models trace with their own "
     "placeholders (myelin.Input) and have no public graph-operation classes"
@@ -24,10 +20,6 @@ _DIST = "myelin runs in one process on one device; no distribution or sharding A
 
 ABSENT: dict[str, str] = {
     # keras (top level)
-    "keras.DTypePolicy": _MIXED,
-    "keras.FloatDTypePolicy": _MIXED,
-    "keras.dtype_policies": _MIXED,
-    "keras.mixed_precision": _MIXED,
     "keras.Function": _SYMBOLIC,
     "keras.KerasTensor": _SYMBOLIC,
     "keras.Operation": _SYMBOLIC,
@@ -50,7 +42,6 @@ ABSENT: dict[str, str] = {
     "keras.visualization": ("bounding-box and segmentation-mask drawing for vision data sets; myelin.plot has its own plots"),
     "keras.src": "Keras's private source tree",
     # keras.optimizers
-    "keras.optimizers.LossScaleOptimizer": _MIXED,
     "keras.optimizers.legacy": "Keras 2 optimizers: not carried (Keras 3 raises on use as well)",
     # keras.callbacks
     "keras.callbacks.OrbaxCheckpoint": "JAX Orbax checkpoints; myelin has BackupAndRestore and ModelCheckpoint",
@@ -77,7 +68,7 @@ DIFFERS: dict[str, str] = {
         "myelin.backend holds floatx/set_floatx, the array module (NumPy or CuPy), seeds and "
         "BLAS threads; Keras's backend-selection functions (backend(), image_data_format) are absent"
     ),
-    "keras.config": "myelin.config: floatx, set_floatx, num_threads, set_num_threads only",
+    "keras.config": ("myelin.config: floatx, set_floatx, num_threads, set_num_threads, dtype_policy, set_dtype_policy only"),
     "keras.layers": "see the layer documentation; " + _OTHERS_LAYERS,
     "keras.ops": "see docs/ops.md",
     "keras.wrappers": "SKLearnClassifier and SKLearnRegressor; SKLearnTransformer not yet",
@@ -98,8 +89,6 @@ DIFFERS: dict[str, str] = {
 
 def absent_reason(namespace: str, name: str) -> str | None:
     """The reason shared by a group of absent names, or None when there is none."""
-    if namespace == "keras.mixed_precision":
-        return _MIXED
     return NOT_YET
 
 
@@ -113,6 +102,10 @@ DIFFERS.update(
         "keras.models.load_model": _OWN_FORMAT,
         "keras.callbacks.TensorBoard": "writes event files through tensorboardX (optional dependency); no profiler",
     }
+)
+DIFFERS["keras.dtype_policies"] = (
+    "DTypePolicy, FloatDTypePolicy, get, serialize, deserialize; no quantized policies (no quantization in myelin); "
+    "docs/mixed_precision.md"
 )
 DIFFERS["keras.activations.sparsemax"] = (
     "the true projection onto the simplex (sums to 1, shift invariant); Keras 3.15's torch backend "

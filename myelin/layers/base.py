@@ -16,6 +16,7 @@ Example:
     array([[1., 2.]], dtype=float32)
 """
 
+# Over 800 lines because the Layer contract (weights, calling, masks, dtype policies, config) is read as one class.
 from __future__ import annotations
 
 import contextlib
@@ -26,10 +27,11 @@ import warnings
 
 import numpy as np
 
-from .. import backend, constraints, initializers, regularizers
+from .. import backend, constraints, dtype_policies, initializers, regularizers
 from ..input_spec import assert_input_compatibility
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
+from .autocast import AUTOCAST, autocast_call, converted
 
 REGISTRY = Registry("layer")
 # Model classes register themselves when their module loads; saved files may name them before that.
@@ -102,13 +104,13 @@ def dtype_name(dtype) -> str:
     """
     if dtype in ("string", "str", str, object, np.str_, np.object_):
         return "string"
-    if isinstance(dtype, str) and dtype.startswith("mixed_"):
+    if isinstance(dtype, (str, dtype_policies.DTypePolicy)) and str(getattr(dtype, "name", dtype)).startswith("mixed_"):
         raise ValueError(
-            f"dtype {dtype!r} is a Keras mixed-precision policy; myelin computes and stores each layer in one "
-            "float type: give 'float32' (the default), 'float64' or 'float16'"
+            f"dtype {dtype!r} is a mixed-precision policy, which a layer takes (Dense(4, dtype='mixed_float16')); "
+            "here a single dtype is expected, such as 'float32', 'float64', 'float16' or 'bfloat16'"
         )
     try:
-        return np.dtype(dtype).name
+        return dtype_policies.as_numpy_dtype(dtype).name
     except TypeError:
         raise TypeError(f"dtype must be a NumPy type name such as 'float32', got {dtype!r}") from None
 
@@ -254,6 +256,17 @@ class Layer:
 
     # A layer given a list of inputs is built from the first one's shape; a Model from all of them.
     _builds_from_every_input = False
+    # Whether a layer made without dtype= takes the global policy (set_dtype_policy); InputLayer does not.
+    _takes_global_policy = True
+    # Whether __call__ casts floating inputs to the compute dtype (Keras's _convert_input_args); the
+    # functional and Sequential models leave that to their layers.
+    _convert_input_args = True
+    # Layers that compute in float32 under a float16/bfloat16 policy (Keras's normalization layers):
+    # inputs cast up, variables read in float32, outputs cast back to the compute dtype.
+    _float32_under_mixed = False
+    # Whether floating outputs leave a mixed-policy layer in its compute dtype (False for models, whose
+    # outputs are their last layers').
+    _casts_outputs = True
     # Whether the layer passes masks on (Keras's attribute): its output gets compute_mask's result.
     supports_masking = False
     input_spec = None  # an InputSpec (or a list, one per input) that __call__ checks the inputs against
@@ -275,7 +288,15 @@ class Layer:
         self._frozen: set[int] = set()  # weights created with trainable=False
         self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = trainable
-        self.dtype = dtype_name(dtype) if dtype is not None else None
+        # The dtype policy: the one given, else the global one set by set_dtype_policy (None by default:
+        # the layer then follows backend.floatx(), in float32 unless changed).
+        if dtype is not None:
+            try:
+                self._dtype_policy = dtype_policies.get(dtype)
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"layer {self.name!r} ({type(self).__name__}): {err}") from None
+        else:
+            self._dtype_policy = dtype_policies.global_policy_or_none() if self._takes_global_policy else None
         self.built = False
         self.input_shape_hint = None
         if batch_input_shape is not None:
@@ -312,8 +333,71 @@ class Layer:
             layer.trainable = value
 
     @property
+    def dtype(self) -> str | None:
+        """The dtype of the layer's variables (Keras's ``variable_dtype``); None when no dtype or policy was given.
+
+        Example:
+            >>> from myelin.layers import Dense
+            >>> Dense(2, dtype="mixed_float16").dtype, Dense(2).dtype
+            ('float32', None)
+        """
+        policy = self._dtype_policy
+        return None if policy is None else policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value) -> None:
+        self._dtype_policy = None if value is None else dtype_policies.get(value)
+
+    @property
+    def dtype_policy(self) -> dtype_policies.DTypePolicy:
+        """The layer's :class:`~myelin.dtype_policies.DTypePolicy` (Keras's); settable with a policy or its name.
+
+        Example:
+            >>> from myelin.layers import Dense
+            >>> Dense(2, dtype="mixed_bfloat16").dtype_policy
+            <DTypePolicy "mixed_bfloat16">
+        """
+        policy = self._dtype_policy
+        return policy if policy is not None else dtype_policies.DTypePolicy(backend.floatx())
+
+    @dtype_policy.setter
+    def dtype_policy(self, value) -> None:
+        self._dtype_policy = dtype_policies.get(value)
+
+    @property
     def compute_dtype(self) -> str:
-        return self.dtype or backend.floatx()
+        """The dtype the layer computes in: its inputs are cast to it (floating inputs only).
+
+        Example:
+            >>> from myelin.layers import Dense
+            >>> Dense(2, dtype="mixed_float16").compute_dtype
+            'float16'
+        """
+        policy = self._dtype_policy
+        return backend.floatx() if policy is None else policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's variables (float32 under the mixed policies).
+
+        Example:
+            >>> from myelin.layers import Dense
+            >>> Dense(2, dtype="mixed_float16").variable_dtype
+            'float32'
+        """
+        policy = self._dtype_policy
+        return backend.floatx() if policy is None else policy.variable_dtype
+
+    @property
+    def input_dtype(self) -> str:
+        """The dtype floating inputs are converted to (Keras's): the compute dtype.
+
+        Example:
+            >>> from myelin.layers import Dense
+            >>> Dense(2).input_dtype
+            'float32'
+        """
+        return self.compute_dtype
 
     def add_weight(self, *args, **kwargs) -> Variable:
         """Create, register and return a weight (a ``Variable`` that requires a gradient if trainable).
@@ -374,15 +458,17 @@ class Layer:
         shape = () if shape is None else ((int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
         if any(d is None for d in shape):
             raise ValueError(f"layer {self.name!r}: weight {name!r} needs a fully known shape, got {_shape_str(shape)}")
-        dtype = dtype_name(dtype) if dtype is not None else self.compute_dtype
-        floating = np.dtype(dtype).kind == "f"
+        dtype = dtype_name(dtype) if dtype is not None else self.variable_dtype
+        floating = dtype_policies.is_float(dtype)
         if initializer is None:
             initializer = "glorot_uniform" if floating else "zeros"
         init = initializers.get(initializer)
+        # bfloat16 variables (the "bfloat16" policy) are drawn in float32, then rounded
+        made, stored = ("float32", dtype_policies.bfloat16_dtype()) if dtype == "bfloat16" else (dtype, dtype)
         if _FILE_BUDGET is None:
-            values = np.asarray(init(shape, dtype=dtype)).astype(dtype, copy=False)
+            values = np.asarray(init(shape, dtype=made)).astype(stored, copy=False)
         else:
-            values = self._zeros_within_budget(name, shape, dtype)
+            values = self._zeros_within_budget(name, shape, made).astype(stored, copy=False)
         trainable = bool(trainable) and floating
         weight = Variable(values, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
         weight.constraint = constraints.get(constraint)
@@ -531,12 +617,23 @@ class Layer:
             isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], SymbolicTensor)
         ):
             return self._call_symbolic(inputs, **kwargs)
+        policy = self._dtype_policy
+        if AUTOCAST[0] is not None or (policy is not None and policy._compute_dtype != policy._variable_dtype):
+            return autocast_call(self, inputs, training, kwargs)
+        compute_dtype = self.compute_dtype
         if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], (Tensor, np.ndarray)):
-            x = [i if isinstance(i, Tensor) else Tensor(i, dtype=self.compute_dtype) for i in inputs]
+            x = [i if isinstance(i, Tensor) else Tensor(i, dtype=compute_dtype) for i in inputs]
+            if self._convert_input_args:
+                x = [converted(t, compute_dtype) for t in x]
             shape = [t.shape for t in x] if self._builds_from_every_input else x[0].shape
         else:
-            x = inputs if isinstance(inputs, Tensor) else Tensor(inputs, dtype=self.compute_dtype)
+            x = inputs if isinstance(inputs, Tensor) else Tensor(inputs, dtype=compute_dtype)
+            if self._convert_input_args and dtype_policies.name_of(x.data.dtype) != compute_dtype:
+                x = converted(x, compute_dtype)
             shape = x.shape
+        return self._call_converted(x, shape, training, kwargs)
+
+    def _call_converted(self, x, shape, training, kwargs):
         if self.input_spec is not None:  # Keras's InputSpec (myelin/input_spec.py), set by the layer
             assert_input_compatibility(self.input_spec, x, self.name)
         self._maybe_build(shape)
@@ -558,7 +655,7 @@ class Layer:
                 f"Layer {self.name!r} ({type(self).__name__}) was given an input with a mask, but it does not support "
                 "masking: the layers after it will not see the mask",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return out
 
@@ -605,8 +702,8 @@ class Layer:
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable}
-        if self.dtype is not None:
-            config["dtype"] = self.dtype
+        if self._dtype_policy is not None:
+            config["dtype"] = self._dtype_policy.name
         if self.activity_regularizer is not None:
             reg = self.activity_regularizer
             config["activity_regularizer"] = {"class_name": type(reg).__name__, "config": reg.get_config()}
@@ -700,10 +797,13 @@ class InputLayer(Layer):
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    _takes_global_policy = False  # an input's dtype is floatx() unless given, whatever the policy (Keras's)
 
     def __init__(
         self, shape=None, batch_size: int | None = None, dtype=None, name: str | None = None, batch_shape=None, **kwargs
     ):
+        if dtype is not None:
+            dtype = dtype_name(dtype)  # a dtype, not a policy
         if shape is None and batch_shape is None:
             raise ValueError("InputLayer: give the shape of one sample, e.g. shape=(784,)")
         if shape is not None and batch_shape is not None:

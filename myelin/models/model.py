@@ -44,6 +44,12 @@ class Model(Trainer, Layer):
         2
     """
 
+    _casts_outputs = False  # a model's outputs are its last layers' (a float32 softmax stays float32)
+
+    @property
+    def _convert_input_args(self) -> bool:
+        return not self._functional  # a functional model's layers cast their own inputs (Keras's)
+
     def __init__(self, inputs=None, outputs=None, name: str | None = None, trainable: bool = True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._init_trainer()

@@ -26,6 +26,8 @@ class Sequential(Model):
         (None, 10)
     """
 
+    _convert_input_args = False  # each layer casts its own inputs (Keras's Sequential)
+
     def __init__(self, layers=None, trainable: bool = True, name: str | None = None, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
         self._stack: list[Layer] = []
@@ -78,8 +80,8 @@ class Sequential(Model):
         """
         stack = ([self._input_layer] if self._input_layer is not None else []) + self._stack
         config = {"name": self.name, "trainable": self.trainable, "layers": [saving.serialize_layer(lyr) for lyr in stack]}
-        if self.dtype is not None:
-            config["dtype"] = self.dtype
+        if self._dtype_policy is not None:
+            config["dtype"] = self._dtype_policy.name
         return config
 
     @classmethod

@@ -27,6 +27,7 @@ import math
 import numbers
 
 from ..backend import array_module
+from ..backend import is_float_dtype as _is_float
 from ..tensor import Function, Tensor
 from .primitives import _col_sum, _row_sum, as_tensor
 
@@ -179,7 +180,7 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, rms_sca
         [[-1.2247, 0.0, 1.2247]]
     """
     x = as_tensor(x)
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         x = Tensor(x.data.astype("float32"))
     eps = 1e-7 if epsilon is None else float(epsilon)
     axes = _norm_axes(axis, x.ndim, "layer_normalization")
@@ -206,7 +207,7 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None) -> Tensor:
         [[0.8485, 1.1314]]
     """
     x = as_tensor(x)
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         x = Tensor(x.data.astype("float32"))
     eps = 1e-7 if epsilon is None else float(epsilon)
     axes = _norm_axes(axis, x.ndim, "rms_normalization")
@@ -322,7 +323,7 @@ def masked_softmax(x, mask=None, causal: bool = False, sliding_window=None, empt
         return MaskedSoftmax.apply(x, causal=bool(causal), window=sliding_window, empty=empty)
     mask = mask if isinstance(mask, Tensor) else Tensor(mask)
     if mask.data.dtype.kind != "b":
-        mask = Tensor(mask.data > 0.5) if mask.data.dtype.kind == "f" else Tensor(mask.data != 0)
+        mask = Tensor(mask.data > 0.5) if _is_float(mask.data.dtype) else Tensor(mask.data != 0)
     try:
         array_module(x.data).broadcast_shapes(mask.shape, x.shape)
     except ValueError:

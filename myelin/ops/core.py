@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import array_module
+from ..backend import is_float_dtype as _is_float
 from ..tensor import Function, Tensor, no_grad
 
 _INT32 = (-(2**31), 2**31 - 1)
@@ -40,6 +41,10 @@ def _standard_dtype(dtype) -> np.dtype:
         return np.dtype("bool")
     if isinstance(dtype, str) and dtype == "string":
         raise ValueError("myelin.ops: string tensors are not supported (dtype='string')")
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        from ..dtype_policies import bfloat16_dtype  # noqa: PLC0415  (ml_dtypes, only when asked for)
+
+        return bfloat16_dtype()
     try:
         return np.dtype(dtype)
     except TypeError:
@@ -116,6 +121,20 @@ class Cast(Function):
         return (g.astype(self.in_dtype),)
 
 
+def _cast_keeping_logits(x: Tensor, dtype: np.dtype) -> Tensor:
+    """``x`` cast (differentiably) to the floating ``dtype``, its mask and its logits record carried over.
+
+    A softmax or sigmoid output remembers its logits so that the cross-entropy losses compute
+    from them; a float16 output cast up to float32 for the loss keeps them, cast as well.
+    """
+    out = Cast.apply(x, dtype=dtype)
+    out._keras_mask = x._keras_mask
+    if x._logits is not None:
+        kind, logits = x._logits
+        out._logits = (kind, logits if logits.data.dtype == dtype else Cast.apply(logits, dtype=dtype))
+    return out
+
+
 def cast(x, dtype) -> Tensor:
     """``x`` in ``dtype``; differentiable between floating dtypes, constant into int or bool.
 
@@ -127,7 +146,7 @@ def cast(x, dtype) -> Tensor:
     dtype = _standard_dtype(dtype)
     if x.data.dtype == dtype:
         return x
-    if dtype.kind == "f" and x.data.dtype.kind == "f":
+    if _is_float(dtype) and _is_float(x.data.dtype):
         return Cast.apply(x, dtype=dtype)
     return Tensor._wrap(x.data.astype(dtype), False)
 
@@ -144,12 +163,12 @@ def saturate_cast(x, dtype) -> Tensor:
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
         data = x.data
-        if data.dtype.kind == "f":
+        if _is_float(data.dtype):
             data = array_module(data).clip(data, info.min, info.max)
         elif data.dtype.kind in "iu":
             data = array_module(data).clip(data, builtins.max(info.min, np.iinfo(data.dtype).min), info.max)
         return Tensor._wrap(data.astype(dtype), False)
-    if dtype.kind == "f" and x.data.dtype.kind == "f":
+    if _is_float(dtype) and _is_float(x.data.dtype):
         info = np.finfo(dtype)
         from .primitives import clip  # noqa: PLC0415
 
@@ -293,7 +312,7 @@ def scatter_update(inputs, indices, updates, reduction=None) -> Tensor:
     if reduction == "add":
         from .primitives import add  # noqa: PLC0415
 
-        if x.data.dtype.kind != "f":
+        if not _is_float(x.data.dtype):
             out = x.data.copy()
             array_module(out).add.at(out, index, u.data)
             return Tensor._wrap(out, False)
@@ -332,7 +351,7 @@ def scatter(indices, values, shape) -> Tensor:
     v = convert_to_tensor(values)
     index = _scatter_index(indices)
     shape = tuple(int(s) for s in shape)
-    if v.data.dtype.kind != "f":
+    if not _is_float(v.data.dtype):
         return Tensor._wrap(ScatterAdd().forward(v.data, index, shape), False)
     return ScatterAdd.apply(v, index=index, shape=shape)
 
@@ -364,7 +383,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False) -> Tensor:  
 
     rows = getitem(x, idx) if not keep.all() else x
     out_shape = (n,) + tuple(x.shape[1:])
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         return Tensor._wrap(ScatterAdd().forward(rows.data, (ids[keep],), out_shape), False)
     return ScatterAdd.apply(rows, index=(ids[keep],), shape=out_shape)
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import array_module
+from ..backend import is_float_dtype as _is_float
 from ..tensor import Function, Tensor
 from . import primitives as prim
 from .core import _standard_dtype, cast, convert_to_tensor
@@ -53,9 +54,9 @@ def _result_dtype(a: np.dtype, b: np.dtype) -> np.dtype:
         return b
     if b.kind == "b":
         return a
-    if a.kind == "f" and b.kind != "f":
+    if _is_float(a) and not _is_float(b):
         return a
-    if b.kind == "f" and a.kind != "f":
+    if _is_float(b) and not _is_float(a):
         return b
     return np.promote_types(a, b)
 
@@ -72,7 +73,7 @@ def _scalar_for(value, like: Tensor) -> Tensor:
     elif isinstance(value, numbers.Integral):
         dtype = like.data.dtype if kind != "b" else np.dtype("int32")
     elif isinstance(value, numbers.Real):
-        dtype = like.data.dtype if kind == "f" else _floatx()
+        dtype = like.data.dtype if _is_float(like.data.dtype) else _floatx()
     else:
         raise TypeError(f"myelin.ops: complex numbers are not supported, got {value!r}")
     return Tensor._wrap(xp.asarray(value, dtype=dtype), False)
@@ -97,7 +98,7 @@ def _pair(a, b) -> tuple[Tensor, Tensor]:
 def _float(x) -> Tensor:
     """``x`` as a floating tensor (integers and bools become floatx, as Keras's float maths)."""
     x = _t(x)
-    return x if x.data.dtype.kind == "f" else cast(x, _floatx())
+    return x if _is_float(x.data.dtype) else cast(x, _floatx())
 
 
 def _axis_tuple(axis, ndim: int):
@@ -156,7 +157,7 @@ def divide(x1, x2) -> Tensor:
         array([0.5, 1. ], dtype=float32)
     """
     a, b = _pair(x1, x2)
-    if a.data.dtype.kind != "f":
+    if not _is_float(a.data.dtype):
         a, b = _float(a), _float(b)
     return prim.Div.apply(a, b)
 
@@ -197,7 +198,7 @@ def mod(x1, x2) -> Tensor:
         array([2., 1.], dtype=float32)
     """
     a, b = _pair(x1, x2)
-    if a.data.dtype.kind != "f":
+    if not _is_float(a.data.dtype):
         return _const(array_module(a.data).mod(a.data, b.data))
     q = _const(array_module(a.data).floor(a.data / b.data))
     return subtract(a, multiply(q, b))
@@ -211,7 +212,7 @@ def fmod(x1, x2) -> Tensor:
         array([ 2., -2.], dtype=float32)
     """
     a, b = _pair(x1, x2)
-    if a.data.dtype.kind != "f":
+    if not _is_float(a.data.dtype):
         return _const(array_module(a.data).fmod(a.data, b.data))
     q = _const(array_module(a.data).trunc(a.data / b.data))
     return subtract(a, multiply(q, b))
@@ -226,13 +227,13 @@ def power(x1, x2) -> Tensor:
     """
     if _is_scalar(x2) and not isinstance(x2, bool):
         x = _t(x1)
-        if x.data.dtype.kind != "f":
+        if not _is_float(x.data.dtype):
             if isinstance(x2, numbers.Integral) and x2 >= 0:
                 return _const(x.data**x2)
             x = _float(x)
         return prim.PowScalar.apply(x, exponent=x2)
     a, b = _pair(x1, x2)
-    if a.data.dtype.kind != "f":
+    if not _is_float(a.data.dtype):
         return _const(a.data**b.data)
     return prim.Pow.apply(a, b)
 
@@ -732,7 +733,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None) -> Tensor:
         array([0., 1., 9.], dtype=float32)
     """
     x = _t(x)
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         return x
     info = np.finfo(x.data.dtype)
     xp = array_module(x.data)
@@ -753,7 +754,7 @@ def clip(x, x_min=None, x_max=None) -> Tensor:
     hi = x_max.data if isinstance(x_max, Tensor) else x_max
     if x.data.dtype.kind == "b":
         x = cast(x, "int32")
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         return _const(array_module(x.data).clip(x.data, lo, hi).astype(x.data.dtype))
     return prim.Clip.apply(x, lo=lo, hi=hi)
 
@@ -1071,7 +1072,7 @@ def sum(x, axis=None, keepdims=False) -> Tensor:  # noqa: A001
     axes = _axis_tuple(axis, x.ndim)
     if x.data.dtype.name in _SMALL_INTS:
         return _const(x.data.sum(axis=axes, keepdims=keepdims, dtype="int32"))
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         return _const(x.data.sum(axis=axes, keepdims=keepdims, dtype=x.data.dtype))
     return prim.Sum.apply(x, axis=axes, keepdims=keepdims)
 
@@ -1104,7 +1105,7 @@ def _reduce_extreme(x, axis, keepdims, initial, smallest: bool) -> Tensor:
         return minimum(out, bound) if smallest else maximum(out, bound)
     if x.size == 0:
         raise ValueError(f"{'min' if smallest else 'max'}: the tensor is empty; give initial=")
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         reduce = x.data.min if smallest else x.data.max
         return _const(reduce(axis=axes, keepdims=keepdims))
     return prim.Max.apply(x, axis=axes, keepdims=keepdims, smallest=smallest)
@@ -1164,7 +1165,7 @@ def prod(x, axis=None, keepdims=False, dtype=None) -> Tensor:
     if x.data.dtype.name in _SMALL_INTS:
         x = cast(x, "int32")
     axes = _axis_tuple(axis, x.ndim)
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         return _const(x.data.prod(axis=axes, keepdims=keepdims, dtype=x.data.dtype))
     if axes is None:
         out = _Prod.apply(reshape(x, (-1,)), axis=0, keepdims=False)
@@ -1334,7 +1335,7 @@ def cumsum(x, axis=None, dtype=None) -> Tensor:
         array([1., 3., 6.], dtype=float32)
     """
     x, axis = _cum(x, axis, dtype)
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         return _const(array_module(x.data).cumsum(x.data, axis=axis, dtype=x.data.dtype))
     return _Cumsum.apply(x, axis=axis)
 
@@ -1347,7 +1348,7 @@ def cumprod(x, axis=None, dtype=None) -> Tensor:
         array([1., 2., 6.], dtype=float32)
     """
     x, axis = _cum(x, axis, dtype)
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         return _const(array_module(x.data).cumprod(x.data, axis=axis, dtype=x.data.dtype))
     n = x.shape[axis]
     # out[j] = prod(x[:j+1]): one product per prefix, so each gradient is exact (zeros included)
@@ -1540,7 +1541,7 @@ def copy(x) -> Tensor:
         array([1.], dtype=float32)
     """
     x = _t(x)
-    return add(x, zeros_like(x)) if x.data.dtype.kind == "f" else _const(x.data.copy())
+    return add(x, zeros_like(x)) if _is_float(x.data.dtype) else _const(x.data.copy())
 
 
 # ---------------------------------------------------------------------------- shape
@@ -1676,7 +1677,7 @@ def broadcast_to(x, shape) -> Tensor:
     """
     x = _t(x)
     shape = _shape_of(shape)
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         return _const(array_module(x.data).broadcast_to(x.data, shape).copy())
     return prim.Add.apply(x, _const(array_module(x.data).zeros(shape, dtype=x.data.dtype)))
 
@@ -1919,7 +1920,7 @@ def where(condition, x1=None, x2=None):
         raise ValueError("where: give both x1 and x2, or neither")
     a, b = _pair(x1, x2)
     cond = c.astype(bool)
-    if a.data.dtype.kind != "f":
+    if not _is_float(a.data.dtype):
         return _const(array_module(a.data).where(cond, a.data, b.data))
     return prim.Where.apply(a, b, condition=cond)
 
@@ -2127,7 +2128,7 @@ def diag(x, k=0) -> Tensor:
     rows, cols = (idx, idx + k) if k >= 0 else (idx - k, idx)
     from .core import scatter  # noqa: PLC0415
 
-    if x.data.dtype.kind != "f":
+    if not _is_float(x.data.dtype):
         out = np.zeros((n, n), dtype=x.data.dtype)
         out[rows, cols] = x.numpy()
         return _const(out)
@@ -2598,7 +2599,7 @@ def einsum(subscripts, *operands) -> Tensor:
         dt = _result_dtype(dt, t.data.dtype)
     ts = [cast(t, dt) for t in ts]
     spec = _explicit_spec(subscripts, [t.shape for t in ts])
-    if dt.kind != "f":
+    if not _is_float(dt):
         return _const(array_module(ts[0].data).einsum(spec, *[t.data for t in ts]))
     return _Einsum.apply(*ts, spec=spec)
 

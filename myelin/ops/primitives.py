@@ -22,6 +22,7 @@ import numbers
 
 from .. import backend
 from ..backend import array_module
+from ..backend import is_float_dtype as _is_float
 from ..tensor import Function, Tensor
 
 _SMALL = 4096  # gradients up to this many elements are materialised rather than broadcast
@@ -61,7 +62,7 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     """
     if isinstance(value, Tensor):
         return value
-    if like is not None and like.data.dtype.kind == "f":
+    if like is not None and _is_float(like.data.dtype):
         xp = array_module(like.data)
         return Tensor._wrap(xp.asarray(value, dtype=like.data.dtype), False)
     return Tensor(value)

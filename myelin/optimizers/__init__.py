@@ -872,6 +872,7 @@ def deserialize(config, custom_objects: dict | None = None):
 
 
 from .algorithms import Adadelta, Adafactor, Adamax, Ftrl, Lamb, Lion, Nadam  # noqa: E402  (they subclass Optimizer)
+from .loss_scale_optimizer import LossScaleOptimizer  # noqa: E402  (it subclasses Optimizer)
 
 __all__ = [
     "SGD",
@@ -884,6 +885,7 @@ __all__ = [
     "Ftrl",
     "Lamb",
     "Lion",
+    "LossScaleOptimizer",
     "Nadam",
     "Optimizer",
     "RMSprop",

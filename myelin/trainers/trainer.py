@@ -114,8 +114,8 @@ class Trainer(StepOverrides):
         ``steps_per_execution=N`` runs N batches per round of callbacks: ``on_*_batch_begin`` before
         the first of them and ``on_*_batch_end`` after the last (with that batch's index and the
         logs after it), as Keras does; the batch hooks and their logs cost once per N batches.
-        ``auto_scale_loss`` (Keras: scale the loss under the "mixed_float16" policy) has nothing to
-        do here: myelin has no mixed-precision policy.
+        ``auto_scale_loss`` (default True): when the model's dtype policy is "mixed_float16", the
+        optimizer is wrapped in a ``LossScaleOptimizer`` (dynamic loss scaling), as Keras does.
 
         Example:
             >>> from myelin import layers
@@ -140,9 +140,14 @@ class Trainer(StepOverrides):
         self._jit_compile, self._run_eagerly = jit_compile, bool(run_eagerly)
         self.steps_per_execution = int(steps_per_execution)
         # Keras scales the loss (wraps the optimizer in a LossScaleOptimizer) when this is True and the
-        # model's dtype policy is "mixed_float16"; myelin has no mixed policy (a layer's dtype is one
-        # float type, see Layer), so no model meets that condition and the loss is never auto-scaled.
+        # model's dtype policy is "mixed_float16": float16 gradients would underflow otherwise.
         self.auto_scale_loss = auto_scale_loss
+        if (
+            auto_scale_loss
+            and self.dtype_policy.name == "mixed_float16"
+            and not isinstance(self.optimizer, optimizers.LossScaleOptimizer)
+        ):
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer, name="loss_scale_optimizer")
         self.compiled = True
         self._train_params = None
         self._reset_plans()
@@ -247,8 +252,12 @@ class Trainer(StepOverrides):
         key, plan, record = _lookup_plan(self._plans if training else self._test_plans, dynamic)
         # Keras's train step differentiates optimizer.scale_loss(loss): the loss times loss_scale_factor
         scale = (self.optimizer.loss_scale_factor or 1.0) if training else 1.0
+        # With loss scaling (a LossScaleOptimizer), float16 gradients may overflow: the optimizer finds the
+        # infinities and skips the step, so NumPy's overflow warnings are not the user's concern.
+        quiet = np.errstate(over="ignore", invalid="ignore") if scale != 1.0 else contextlib.nullcontext()
         if plan is not None:
-            loss, values, grads = plan.run(dynamic, backward=training, seed=scale)
+            with quiet:
+                loss, values, grads = plan.run(dynamic, backward=training, seed=scale)
             for w, g in zip(plan.weights, grads):
                 w.grad = g
         else:
@@ -263,7 +272,8 @@ class Trainer(StepOverrides):
             if record:
                 self._keep_plan(plans, key, tape, total, watched, training)
             if training:
-                total.backward(None if scale == 1.0 else backend.array_module(total.data).full_like(total.data, scale))
+                with quiet:
+                    total.backward(None if scale == 1.0 else backend.array_module(total.data).full_like(total.data, scale))
             loss, values = total.data, [t.data for t in watched]
         value = float(loss)
         if training:

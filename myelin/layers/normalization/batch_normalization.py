@@ -68,6 +68,7 @@ class BatchNormalization(Layer):
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    _float32_under_mixed = True  # under mixed_float16/bfloat16 it computes in float32, as Keras's
     supports_masking = True
 
     def __init__(
@@ -218,6 +219,7 @@ class GroupNormalization(Layer):
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    _float32_under_mixed = True  # under mixed_float16/bfloat16 it computes in float32, as Keras's
     supports_masking = True
 
     def __init__(

@@ -34,6 +34,7 @@ class LayerNormalization(Layer):
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    _float32_under_mixed = True  # under mixed_float16/bfloat16 it computes in float32, as Keras's
     supports_masking = True
 
     def __init__(

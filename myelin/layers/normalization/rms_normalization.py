@@ -29,6 +29,7 @@ class RMSNormalization(Layer):
     """
 
     _replay_safe = True  # the same primitives whatever the data (fit may replay its steps)
+    _float32_under_mixed = True  # under mixed_float16/bfloat16 it computes in float32, as Keras's
     supports_masking = True
 
     def __init__(self, axis=-1, epsilon: float = 1e-6, **kwargs):

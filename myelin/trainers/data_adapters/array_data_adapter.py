@@ -34,7 +34,7 @@ def prepare_x(model, x, name: str = "x", check_finite: bool = True, method: str 
     xs = data.to_arrays(x, name, allow_strings=declared is not None and "string" in declared)
     if not xs:
         raise ValueError(f"Model {model.name!r}: {name} is required")
-    dtype = model.compute_dtype
+    dtype = model.variable_dtype  # the data stays in the variables' float type: mixed-policy layers cast it
     mapped = {i: a for i, a in enumerate(xs) if isinstance(a, np.memmap) and a.dtype.kind in "biuf"}
     if mapped:  # read batch by batch, never whole: each batch cast on its own, the file checked in chunks
         kinds = declared if declared is not None and len(declared) == len(xs) else [None] * len(xs)
@@ -73,7 +73,7 @@ def prepare_xy(
     xs = prepare_x(model, x, f"x{what}", check_finite, method)
     if y is None:
         raise ValueError(f"Model {model.name!r}: y{what} is required (the targets to learn)")
-    ys = [data.cast_targets(a, model.compute_dtype) for a in data.to_arrays(y, f"y{what}")]
+    ys = [data.cast_targets(a, model.variable_dtype) for a in data.to_arrays(y, f"y{what}")]
     nx, ny = data.num_samples(xs, f"x{what}"), data.num_samples(ys, f"y{what}")
     if nx != ny:
         raise ValueError(f"Model {model.name!r}: x{what} has {nx} samples but y{what} has {ny}; they must match")
@@ -91,7 +91,7 @@ def prepare_xy(
         cw = data.class_weights_to_sample_weights(ys[0], class_weight)
         sw = cw if sw is None else sw * cw
     if sw is not None:
-        sw = sw.astype(model.compute_dtype)
+        sw = sw.astype(model.variable_dtype)
     return xs, ys, sw
 
 
