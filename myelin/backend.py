@@ -243,6 +243,40 @@ def native_threads() -> int:
     return _native_threads
 
 
+_busy_seen = [-1e9, 0]  # (time.monotonic() of the last look, cores other processes kept busy then)
+
+
+def busy_cores() -> int:
+    """How many cores other processes keep busy now: the runnable tasks in ``/proc/loadavg`` beside this one.
+
+    Five looks a millisecond apart, their median, remembered for a second (a ``predict`` in a
+    loop pays for it once a second). 0 where ``/proc/loadavg`` does not exist (not Linux).
+    The BLAS thread policy leaves these cores alone: a second BLAS thread on a core another
+    process is using makes a product several times slower, not faster (docs/performance.md).
+
+    Example:
+        >>> busy_cores() >= 0
+        True
+    """
+    import time  # noqa: PLC0415
+
+    now = time.monotonic()
+    if now - _busy_seen[0] < 1.0:
+        return _busy_seen[1]
+    counts = []
+    try:
+        for i in range(5):
+            with open("/proc/loadavg", encoding="ascii") as f:
+                counts.append(int(f.read().split()[3].split("/")[0]) - 1)  # (this thread is one of them)
+            if i < 4:
+                time.sleep(0.001)
+    except (OSError, ValueError, IndexError):
+        counts = [0]
+    busy = max(0, sorted(counts)[len(counts) // 2])
+    _busy_seen[0], _busy_seen[1] = now, busy
+    return busy
+
+
 def cpu_count() -> int:
     """The CPUs this process may run on (its affinity mask; ``os.cpu_count()`` where there is none).
 
@@ -292,7 +326,8 @@ def thread_policy(workers: int = 0, processes: int = 1):
     Products of at least :data:`THREAD_CROSSOVER_FLOPS` run on every core this process
     has to itself, smaller ones on one thread. ``workers`` (data-loading threads or processes
     that run beside the step) and ``processes`` (MPI ranks sharing this machine) take cores
-    away: never more BLAS threads than free cores. The caller's setting is restored at the
+    away, and so do other programs keeping cores busy when the call starts
+    (:func:`busy_cores`): never more BLAS threads than free cores. The caller's setting is restored at the
     end. With an explicit setting (:func:`explicit_threads`) nothing is chosen: an
     explicit ``myelin.config.set_num_threads(n)`` is applied for the duration, and
     environment or ``threadpoolctl`` limits are left as they are.
@@ -327,7 +362,8 @@ def thread_policy(workers: int = 0, processes: int = 1):
             blas.set_threads(previous)
             _native_threads = saved_native
         return
-    free = max(1, cpu_count() - max(0, int(workers)) - max(0, int(processes) - 1))
+    own = max(0, int(workers)) + max(0, int(processes) - 1)  # our data workers and MPI peers (busy or about to be)
+    free = max(1, cpu_count() - max(own, busy_cores()))
     _policy_blas, _policy_many, _policy_current[0] = blas, max(1, min(free, previous)), previous
     _policy_depth, _native_threads = 1, _policy_many
     try:

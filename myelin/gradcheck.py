@@ -338,13 +338,7 @@ def _float64_copy(model):
     last = getattr(model._compiled_loss, "last_values", None)
     if last is not None:
         memo[id(last)] = []
-    twin = copy.deepcopy(model, memo)
-    # a layer knows its non-trainable weights (BatchNormalization's moving statistics) by their ids: the copies' ids
-    pairs = [(model, twin)]
-    while pairs:
-        original, copied = pairs.pop()
-        copied._frozen = {id(c) for o, c in zip(original._weights, copied._weights) if id(o) in original._frozen}
-        pairs.extend(zip(original._sublayers, copied._sublayers))
+    twin = copy.deepcopy(model, memo)  # (Layer.__deepcopy__ points each copy's non-trainable weights at its own)
     stack = [twin]
     while stack:
         layer = stack.pop()

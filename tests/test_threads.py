@@ -27,6 +27,7 @@ def fake(monkeypatch):
     blas = FakeBLAS(4)
     monkeypatch.setattr(backend, "_numpy_openblas", lambda: blas)
     monkeypatch.setattr(backend, "cpu_count", lambda: 4)
+    monkeypatch.setattr(backend, "busy_cores", lambda: 0)  # a quiet machine, whatever this one is doing
     monkeypatch.setattr(backend, "_first_seen_threads", None)
     monkeypatch.setattr(backend, "_explicit_threads", None)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -57,6 +58,37 @@ def test_workers_and_processes_take_cores_away(fake):
     with backend.thread_policy(workers=8):
         backend.blas_threads_for(1e9)
         assert fake.n == 1  # never fewer than one, never more than the free cores
+
+
+def test_cores_other_programs_keep_busy_are_left_alone(fake, monkeypatch):
+    monkeypatch.setattr(backend, "busy_cores", lambda: 3)
+    with backend.thread_policy():
+        backend.blas_threads_for(1e9)
+        assert fake.n == 1 and backend.native_threads() == 1  # 4 cores, 3 busy elsewhere
+    monkeypatch.setattr(backend, "busy_cores", lambda: 1)
+    with backend.thread_policy(workers=2):
+        backend.blas_threads_for(1e9)
+        assert fake.n == 2  # our 2 workers count, not the 1 busy core on top of them (it may be one of them)
+
+
+def test_busy_cores_reads_the_runnable_tasks_and_remembers_them_for_a_second(monkeypatch, tmp_path):
+    import builtins
+
+    real_open, reads = builtins.open, []
+
+    def fake_open(path, *args, **kwargs):
+        if path == "/proc/loadavg":
+            reads.append(path)
+            return real_open(tmp_path / "loadavg", *args, **kwargs)
+        return real_open(path, *args, **kwargs)
+
+    (tmp_path / "loadavg").write_text("3.10 2.00 1.50 3/250 12345\n")
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(backend, "_busy_seen", [-1e9, 0])
+    assert backend.busy_cores() == 2  # 3 runnable, this thread one of them
+    assert len(reads) == 5
+    (tmp_path / "loadavg").write_text("0.10 0.00 0.00 1/250 12345\n")
+    assert backend.busy_cores() == 2 and len(reads) == 5  # remembered: no new look within a second
 
 
 def test_nested_policy_keeps_the_outer_one(fake):

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import math
 import re
@@ -313,6 +314,15 @@ class Layer:
         if isinstance(value, Layer) and value is not self and value not in self._sublayers:
             self._sublayers.append(value)
         object.__setattr__(self, key, value)
+
+    def __deepcopy__(self, memo):
+        """A deep copy whose non-trainable weights are its own copies' (``_frozen`` holds weight ids)."""
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            object.__setattr__(new, key, copy.deepcopy(value, memo))
+        object.__setattr__(new, "_frozen", {id(memo[i]) for i in self._frozen if i in memo})
+        return new
 
     # ------------------------------------------------------------------ weights
     @property
