@@ -1023,3 +1023,6 @@ def deserialize(config, custom_objects: dict | None = None):
     from .serialization import deserialize_in  # noqa: PLC0415
 
     return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=False)
+
+
+from .losses_more import CTC, Circle, circle, ctc  # noqa: E402, F401  (Keras's CTC and Circle; they register here)
