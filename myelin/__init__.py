@@ -35,6 +35,7 @@ _SUBMODULES = (
     "metrics",
     "models",
     "onnx",
+    "preprocessing",
     "ops",
     "optimizers",
     "random",
@@ -66,6 +67,9 @@ _NAMES = {
     "gradcheck": "gradcheck",
     "is_grad_enabled": "tensor",
     "no_grad": "tensor",
+    "KerasTensor": "layers.base",
+    "name_scope": "scopes",
+    "device": "scopes",
 }
 
 

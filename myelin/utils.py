@@ -14,7 +14,7 @@ import random
 import numpy as np
 
 from . import backend
-from .layers.base import reset_names
+from .layers.base import SymbolicTensor, reset_names
 
 
 def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
@@ -153,6 +153,45 @@ def pad_sequences(
         else:
             out[i, maxlen - len(kept) :] = kept
     return out
+
+
+def is_keras_tensor(x) -> bool:
+    """Whether ``x`` is a symbolic placeholder (``myelin.KerasTensor``): an ``Input`` or a layer's output on one.
+
+    Example:
+        >>> import myelin
+        >>> is_keras_tensor(myelin.Input(shape=(3,))), is_keras_tensor(myelin.Tensor([1.0]))
+        (True, False)
+    """
+    return isinstance(x, SymbolicTensor)
+
+
+def get_source_inputs(tensor) -> list:
+    """The ``Input`` placeholders that ``tensor`` was computed from, in the order first met (Keras's).
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> a, b = myelin.Input(shape=(2,), name="a"), myelin.Input(shape=(2,), name="b")
+        >>> out = layers.Dense(1)(layers.Concatenate()([a, b]))
+        >>> [t.name for t in get_source_inputs(out)]
+        ['a', 'b']
+    """
+    if not isinstance(tensor, SymbolicTensor):
+        raise TypeError(
+            f"get_source_inputs: expected a symbolic tensor (an Input or a layer's output on one), got {type(tensor).__name__}"
+        )
+    found, seen, stack = [], set(), [tensor]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if not t.inputs:
+            found.append(t)
+        else:
+            stack.extend(reversed(t.inputs))
+    return found
 
 
 # Data that is not one array in memory (docs/data.md): Keras's PyDataset and dataset utilities.

@@ -182,6 +182,25 @@ def main() -> None:
     paths["outer_d"] = [w.path for w in d.weights]
     paths["outer_inner_e"] = [w.path for w in e.weights]
     out["name_scope"] = paths
+    # ---- keras.preprocessing.image.smart_resize
+    rng = np.random.default_rng(20)
+    images = {"single": rng.random((5, 7, 3)).astype("float32"), "batch": rng.random((2, 6, 4, 1)).astype("float32")}
+    resized = {}
+    for name, image, size, interpolation, data_format in (
+        ("single_bilinear", images["single"], (4, 4), "bilinear", "channels_last"),
+        ("single_nearest_wide", images["single"], (2, 6), "nearest", "channels_last"),
+        ("batch_bicubic", images["batch"], (3, 5), "bicubic", "channels_last"),
+        ("batch_channels_first", images["batch"].transpose(0, 3, 1, 2), (4, 2), "bilinear", "channels_first"),
+    ):
+        result = keras.preprocessing.image.smart_resize(image, size, interpolation=interpolation, data_format=data_format)
+        resized[name] = {
+            "image": image.tolist(),
+            "size": list(size),
+            "interpolation": interpolation,
+            "data_format": data_format,
+            "keras": np.asarray(result).tolist(),
+        }
+    out["smart_resize"] = resized
     PATH.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 
 

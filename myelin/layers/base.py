@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from .. import backend, constraints, initializers, regularizers
+from .. import backend, constraints, initializers, regularizers, scopes
 from ..input_spec import assert_input_compatibility
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
@@ -203,7 +203,7 @@ _AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
 def _unique_weight_name(layer, base: str) -> str:
     taken = {w.name for w in layer._weights}
     name, k = base, 0
-    while f"{layer.name}/{name}" in taken:
+    while scopes.scoped(f"{layer.name}/{name}") in taken:
         k += 1
         name = f"{base}_{k}"
     return name
@@ -384,7 +384,8 @@ class Layer:
         else:
             values = self._zeros_within_budget(name, shape, dtype)
         trainable = bool(trainable) and floating
-        weight = Variable(values, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
+        # Inside myelin.name_scope("block") the name is "block/<layer>/<weight>" (Keras's variable path).
+        weight = Variable(values, requires_grad=trainable and self.trainable, name=scopes.scoped(f"{self.name}/{name}"))
         weight.constraint = constraints.get(constraint)
         weight.aggregation = aggregation
         weight.autocast = bool(autocast)
@@ -769,4 +770,7 @@ def Input(shape=None, batch_size: int | None = None, dtype=None, name: str | Non
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape).output
 
 
-__all__ = ["REGISTRY", "Input", "InputLayer", "Layer", "SymbolicTensor", "Variable"]
+# Keras's name for the placeholder class: ``isinstance(myelin.Input(shape=(3,)), myelin.KerasTensor)``.
+KerasTensor = SymbolicTensor
+
+__all__ = ["REGISTRY", "Input", "InputLayer", "KerasTensor", "Layer", "SymbolicTensor", "Variable"]

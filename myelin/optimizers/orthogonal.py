@@ -181,9 +181,10 @@ class ScheduleFreeAdamW(Optimizer):
 
     State: z (starts as the weights) and Adam's v. With t the step and lr warmed up linearly
     over ``warmup_steps``: v <- v + (1 - b2)(g^2 - v);  z' = z - lr g / (sqrt(v / (1 - b2^t)) + eps);
-    x = (y - (1 - b1) z) / b1;  x' = (1 - 1/t) x + z' / t;  y <- (1 - b1) z' + b1 x'
-    (y the weights, which the gradients are taken at). Weight decay, when set, is Keras's
-    decoupled decay before the step.
+    x = (y - (1 - b1) z') / b1;  x' = (1 - 1/t) x + z' / t;  y <- (1 - b1) z' + b1 x'
+    (y the weights, which the gradients are taken at). x is recovered from z' (after the step)
+    as Keras 3.15 computes it, where the paper's form uses z: the two agree on the first step
+    and drift apart after. Weight decay, when set, is Keras's decoupled decay before the step.
 
     Example:
         >>> opt = ScheduleFreeAdamW(); opt.learning_rate, opt.beta_1, opt.epsilon, opt.warmup_steps
@@ -223,9 +224,6 @@ class ScheduleFreeAdamW(Optimizer):
             lr = lr * min(t / self.warmup_steps, 1.0)
         z, v = state["z"], state["v"]
         b1 = self.beta_1
-        # x, the averaged iterate, from the weights y and z before this step: x = (y - (1 - b1) z) / b1.
-        # (Keras 3.15's torch backend reads z after its in-place update here; JAX and TensorFlow read it before.)
-        x = (p - (1 - b1) * z) / b1
         xp.multiply(g, g, out=tmp)
         tmp -= v
         tmp *= 1 - self.beta_2
@@ -236,6 +234,9 @@ class ScheduleFreeAdamW(Optimizer):
         xp.divide(g, tmp, out=tmp)
         tmp *= lr
         z -= tmp
+        # x, the averaged iterate, recovered from the weights y as Keras 3.15 does: with z after its update
+        # (its momentum_old aliases the variable that assign_sub changes in place; the paper's uses z before).
+        x = (p - (1 - b1) * z) / b1
         weight = 1.0 / t
         x *= 1 - weight
         x += weight * z
