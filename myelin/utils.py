@@ -232,6 +232,7 @@ _LAZY = {
     "pack_x_y_sample_weight": "general_utils",
     "unpack_x_y_sample_weight": "general_utils",
     "standardize_dtype": "general_utils",
+    "plot_model": "plot.architecture",
     **dict.fromkeys(_SERIALIZATION, "serialization"),
 }
 
