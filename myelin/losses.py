@@ -1025,4 +1025,16 @@ def deserialize(config, custom_objects: dict | None = None):
     return deserialize_in(REGISTRY, config, custom_objects, instantiate_names=False)
 
 
-from .losses_more import CTC, Circle, circle, ctc  # noqa: E402, F401  (Keras's CTC and Circle; they register here)
+# Keras's CTC and Circle live in losses_more (they register in REGISTRY on import) and are
+# reached here by name; a module import, so that importing losses_more first also works.
+from . import losses_more as _more  # noqa: E402
+
+
+def __getattr__(name: str):
+    if name in _more.__all__:
+        return getattr(_more, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_more.__all__))

@@ -25,7 +25,7 @@ from . import backend
 _STACK: list[name_scope] = []
 
 
-class name_scope:  # noqa: N801  (Keras's name)
+class name_scope:
     """A scope for weight names: weights created inside get ``"<scope>/"`` before their name.
 
     ``caller`` and ``deduplicate`` follow Keras: re-entering the scope that the same caller
@@ -91,7 +91,7 @@ def scoped(name: str) -> str:
 _DEVICE = re.compile(r"^(cpu|gpu|cuda)(?::(\d+))?$")
 
 
-class device:  # noqa: N801  (Keras's keras.device is used as a context manager)
+class device:
     """Place the tensors created inside on a device: ``"cpu"`` (NumPy, as always) or ``"gpu[:k]"`` / ``"cuda[:k]"``.
 
     On a GPU the tensors (inputs, weights, results) are CuPy arrays on device k, and myelin's
@@ -108,7 +108,9 @@ class device:  # noqa: N801  (Keras's keras.device is used as a context manager)
 
     def __init__(self, device_name: str):
         if not isinstance(device_name, str) or not _DEVICE.match(device_name.lower()):
-            raise ValueError(f"device: device_name must be 'cpu', 'gpu', 'cuda' or one of them with ':<index>', got {device_name!r}")
+            raise ValueError(
+                f"device: device_name must be 'cpu', 'gpu', 'cuda' or one of them with ':<index>', got {device_name!r}"
+            )
         kind, index = _DEVICE.match(device_name.lower()).groups()
         self.device_name = device_name
         self.kind = "cpu" if kind == "cpu" else "gpu"

@@ -74,7 +74,10 @@ OPTIMIZER_CASES = {
         },
     ),
     "schedule_free": ("ScheduleFreeAdamW", {"learning_rate": 0.01}),
-    "schedule_free_warmup": ("ScheduleFreeAdamW", {"learning_rate": 0.02, "warmup_steps": 3, "weight_decay": 0.1, "beta_1": 0.8}),
+    "schedule_free_warmup": (
+        "ScheduleFreeAdamW",
+        {"learning_rate": 0.02, "warmup_steps": 3, "weight_decay": 0.1, "beta_1": 0.8},
+    ),
 }
 
 
@@ -83,8 +86,8 @@ def _lists(d: dict) -> dict:
 
 
 def main() -> None:
-    import keras  # noqa: PLC0415
-    import torch  # noqa: PLC0415
+    import keras
+    import torch
 
     out = {"keras_version": keras.__version__}
     # ---- CTC
@@ -102,7 +105,9 @@ def main() -> None:
     (t_loss * torch.tensor(c["weights"].astype("float64"))).sum().backward()
     ctc = {**_lists(c), "keras_loss": np.asarray(loss).tolist(), "torch_grad": x.grad.numpy().tolist()}
     ctc["keras_loss_blank4"] = np.asarray(
-        keras.ops.ctc_loss(np.where(c["target"] == 4, 0, c["target"]), c["logits"], c["target_length"], c["output_length"], mask_index=4)
+        keras.ops.ctc_loss(
+            np.where(c["target"] == 4, 0, c["target"]), c["logits"], c["target_length"], c["output_length"], mask_index=4
+        )
     ).tolist()
     y_true = np.array([[1, 2, 2, 0], [3, 1, 0, 0], [4, 4, 4, 1], [2, 0, 0, 0]], dtype="int32")
     ctc["CTC_default"] = float(keras.losses.CTC()(y_true, c["logits"]))

@@ -17,7 +17,7 @@ Example:
     >>> from myelin import ops
     >>> logits = np.log(np.array([[[0.1, 0.8, 0.1], [0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]], dtype=np.float32))
     >>> round(float(ops.ctc_loss([[1, 2]], logits, [2], [3]).data[0]), 4)
-    0.7765
+    0.4095
     >>> paths, scores = ops.ctc_decode(logits, [3])
     >>> paths.data.tolist()
     [[[1, 2, -1]]]
@@ -70,7 +70,7 @@ class CTCLoss(Function):
 
     def forward(self, logits, labels=None, label_lengths=None, logit_lengths=None, blank=0):
         xp = array_module(logits)
-        batch, steps, classes = logits.shape
+        batch, steps, _ = logits.shape
         top = logits.max(axis=-1, keepdims=True)
         shifted = logits - top
         log_p = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))  # log_softmax
@@ -288,8 +288,8 @@ def ctc_decode(
         >>> import numpy as np
         >>> x = np.log(np.array([[[0.6, 0.4], [0.6, 0.4]]], dtype=np.float32))
         >>> paths, scores = ctc_decode(x, [2], strategy="beam_search", top_paths=2)
-        >>> paths.data[:, 0].tolist(), np.round(np.exp(scores.data), 2).tolist()
-        ([[-1, -1], [1, -1]], [[0.36, 0.64]])
+        >>> paths.data[:, 0].tolist(), np.exp(scores.data.astype(float)).round(2).tolist()
+        ([[1, -1], [-1, -1]], [[0.64, 0.36]])
     """
     x = _host(convert_to_tensor(inputs), "inputs", "float")
     if x.dtype.kind != "f":
@@ -299,9 +299,7 @@ def ctc_decode(
     batch, steps, classes = x.shape
     lengths = _host(sequence_lengths, "sequence_lengths", "int").reshape(-1)
     if lengths.shape != (batch,) or (lengths.size and (lengths.min() < 0 or lengths.max() > steps)):
-        raise ValueError(
-            f"ctc_decode: sequence_lengths must hold {batch} lengths in [0, {steps}], got {lengths.tolist()}"
-        )
+        raise ValueError(f"ctc_decode: sequence_lengths must hold {batch} lengths in [0, {steps}], got {lengths.tolist()}")
     if strategy not in _STRATEGIES:
         raise ValueError(f"ctc_decode: strategy must be one of {_STRATEGIES}, got {strategy!r}")
     blank = classes - 1 if mask_index is None else mask_index

@@ -600,4 +600,3 @@ __all__ = [
     if not name.startswith("_") and callable(value) and getattr(value, "__module__", None) == __name__
 ] + ["average_pool", "conv", "conv_transpose", "depthwise_conv", "max_pool", "separable_conv"]  # keras.ops.nn's convolutions
 __all__ += ["ctc_decode", "ctc_loss"]  # keras.ops.nn's CTC (myelin/ops/ctc.py)
-

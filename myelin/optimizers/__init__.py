@@ -860,8 +860,8 @@ def deserialize(config, custom_objects: dict | None = None):
 
 
 from .algorithms import Adadelta, Adafactor, Adamax, Ftrl, Lamb, Lion, Nadam  # noqa: E402  (they subclass Optimizer)
-from .orthogonal import Muon, ScheduleFreeAdamW  # noqa: E402  (they subclass Optimizer)
 from .multi_optimizer import MultiOptimizer, OptimizerMap  # noqa: E402  (one optimizer per group of variables)
+from .orthogonal import Muon, ScheduleFreeAdamW  # noqa: E402  (they subclass Optimizer)
 
 __all__ = [
     "SGD",
@@ -882,4 +882,4 @@ __all__ = [
     "schedules",
     "serialize",
 ]
-__all__ += ["Muon", "MultiOptimizer", "OptimizerMap", "ScheduleFreeAdamW"]
+__all__ += ["MultiOptimizer", "Muon", "OptimizerMap", "ScheduleFreeAdamW"]

@@ -32,7 +32,11 @@ def smart_resize(x, size, interpolation: str = "bilinear", data_format: str = "c
     """
     from ..ops import image as image_ops  # noqa: PLC0415  (the ops load the layers' resampling code)
 
-    if not isinstance(size, (tuple, list)) or len(size) != 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size):
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(s, (int, np.integer)) and s > 0 for s in size)
+    ):
         raise ValueError(f"smart_resize: size must be a tuple of 2 positive integers, got {size!r}")
     if interpolation not in _INTERPOLATIONS:
         raise ValueError(f"smart_resize: interpolation must be one of {_INTERPOLATIONS}, got {interpolation!r}")
@@ -47,7 +51,11 @@ def smart_resize(x, size, interpolation: str = "bilinear", data_format: str = "c
     if data.dtype.kind != "f":
         data = data.astype(np.float32)
     out = image_ops.resize(
-        Tensor(data), tuple(int(s) for s in size), interpolation=interpolation, crop_to_aspect_ratio=True, data_format=data_format
+        Tensor(data),
+        tuple(int(s) for s in size),
+        interpolation=interpolation,
+        crop_to_aspect_ratio=True,
+        data_format=data_format,
     )
     return np.asarray(out.data)
 
