@@ -70,6 +70,8 @@ _NAMES = {
     "KerasTensor": "layers.base",
     "name_scope": "scopes",
     "device": "scopes",
+    "remat": "rematerialization",
+    "RematScope": "rematerialization",
 }
 
 

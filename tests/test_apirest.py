@@ -474,3 +474,121 @@ def test_plot_model_refuses_graphviz_options(tmp_path, kwargs, message):
     kwargs = {"to_file": tmp_path / "m.png", **kwargs}
     with pytest.raises(ValueError, match=message):
         utils.plot_model(model, **kwargs)
+
+
+# ---------------------------------------------------------------------------- remat, RematScope
+def _block(w1, w2):
+    return lambda t: ops.tanh(t @ w1) @ w2 * ops.sigmoid(t @ w1)
+
+
+def test_remat_gives_the_plain_gradients():
+    rng = np.random.default_rng(4)
+    w1_data, w2_data = rng.standard_normal((3, 4)), rng.standard_normal((4, 4))
+    grads = []
+    for wrap in (lambda f: f, myelin.remat):
+        w1, w2 = Tensor(w1_data, requires_grad=True), Tensor(w2_data, requires_grad=True)
+        x = Tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+        out = wrap(_block(w1, w2))(x)
+        ops.sum(out * out).backward()
+        grads.append((out.data, x.grad, w1.grad, w2.grad))
+    for plain, recomputed in zip(*grads):
+        np.testing.assert_array_equal(plain, recomputed)
+
+
+def test_remat_float64_finite_differences_through_weights_and_inputs():
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((3, 3))
+    x = rng.standard_normal((2, 3))
+    fn = lambda t, v: ops.sum(myelin.remat(lambda a: ops.tanh(a @ v) * a)(t) ** 2)
+    assert gradcheck(fn, [x, w], atol=1e-8, rtol=1e-6).passed
+
+
+def test_remat_keeps_only_the_inputs_until_backward():
+    import gc
+    import weakref
+
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    seen = []
+
+    def f(t):
+        hidden = ops.exp(t)
+        seen.append(weakref.ref(hidden))
+        return ops.sum(hidden * 2.0)
+
+    out = myelin.remat(f)(x)
+    gc.collect()
+    assert seen[0]() is None  # the intermediate is gone after the forward
+    out.backward()
+    np.testing.assert_allclose(x.grad, 2 * np.e * np.ones((2, 3)), rtol=1e-12)
+    assert len(seen) == 2  # recomputed once, in backward
+
+
+def test_remat_gradient_tape_and_errors():
+    w = Tensor([2.0], requires_grad=True)
+    with myelin.GradientTape() as tape:
+        y = myelin.remat(lambda t: t * t * w)(Tensor([3.0]))
+    (g,) = tape.gradient(y, [w])
+    assert g.tolist() == [9.0] and w.grad is None
+    with pytest.raises(TypeError, match="one tensor"):
+        myelin.remat(lambda t: (t, t))(Tensor([1.0], requires_grad=True))
+    with pytest.raises(TypeError, match="a function or a layer"):
+        myelin.remat(3)
+
+
+def _scoped_model(scope):
+    myelin.utils.set_random_seed(0)
+    with scope:
+        model = myelin.Sequential(
+            [
+                myelin.Input(shape=(3,)),
+                layers.Dense(8, activation="relu", name="big"),
+                layers.Dropout(0.3),
+                layers.Dense(1, name="out"),
+            ]
+        )
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"mode": "full"},
+        {"mode": "activations"},
+        {"mode": "list_of_layers", "layer_names": ["big"]},
+        {"mode": "larger_than", "output_size_threshold": 100},
+    ],
+    ids=["full", "activations", "list_of_layers", "larger_than"],
+)
+def test_remat_scope_trains_exactly_as_without(scope):
+    import contextlib
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = x.sum(axis=1, keepdims=True)
+    scoped, plain = _scoped_model(myelin.RematScope(**scope)), _scoped_model(contextlib.nullcontext())
+    assert scoped.layers[0]._remat_mode.mode == scope["mode"] and plain.layers[0]._remat_mode is None
+    myelin.utils.set_random_seed(7)  # the same dropout draws for both
+    h1 = scoped.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    myelin.utils.set_random_seed(7)
+    h2 = plain.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+    assert h1.history["loss"] == h2.history["loss"]
+    for a, b in zip(scoped.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_remat_scope_modes_pick_their_layers(monkeypatch):
+    from myelin import rematerialization
+
+    calls = []
+    real = rematerialization._run
+    monkeypatch.setattr(rematerialization, "_run", lambda f, a, k: calls.append(f) or real(f, a, k))
+    x = Tensor(np.ones((4, 3)), requires_grad=True)
+    with myelin.RematScope(mode="larger_than", output_size_threshold=10):
+        small, large = layers.Dense(2), layers.Dense(3)  # outputs of 8 and 12 values
+    small(x), large(x)
+    assert len(calls) == 1
+    with myelin.RematScope(mode=None):
+        assert layers.Dense(2)._remat_mode is None
+    with pytest.raises(ValueError, match="mode must be one of"):
+        myelin.RematScope(mode="some")

@@ -40,8 +40,6 @@ ABSENT: dict[str, str] = {
     ),
     "keras.Quantizer": _QUANT,
     "keras.quantizers": _QUANT,
-    "keras.RematScope": "no rematerialization (gradient checkpointing): the tape keeps every intermediate",
-    "keras.remat": "no rematerialization (gradient checkpointing): the tape keeps every intermediate",
     "keras.applications": ("pretrained vision models need the convolution layers and downloaded weights; not yet"),
     "keras.distillation": "knowledge-distillation trainers: not yet",
     "keras.export": (
@@ -142,6 +140,10 @@ DIFFERS.update(
             "drawn with matplotlib (myelin.plot.model's block diagram), not Graphviz; returns the Figure; "
             "rankdir other than 'TB', expand_nested=True and splines other than 'ortho'/'line' are refused; "
             "show_shapes shows output shapes and parameter counts"
+        ),
+        "keras.remat": (
+            "the function must return one tensor (Keras takes any structure); a function that updates state "
+            "(BatchNormalization's moving statistics) updates it again when recomputed, as PyTorch's checkpoint"
         ),
         "keras.optimizers.MultiOptimizer": (
             "variables are matched by myelin's weight names (Keras's paths); a saved model keeps the inner "

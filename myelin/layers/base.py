@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from .. import backend, constraints, initializers, regularizers, scopes
+from .. import rematerialization as _remat
 from ..input_spec import assert_input_compatibility
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
@@ -127,6 +128,8 @@ def replay_safe(layer) -> bool:
         >>> replay_safe(Dense(2)), replay_safe(MyDense(2))
         (True, False)
     """
+    if getattr(layer, "_remat_mode", None) is not None:  # made in a RematScope: its backward reruns Python code
+        return False
     return bool(type(layer).__dict__.get("_replay_safe", False))
 
 
@@ -287,6 +290,7 @@ class Layer:
         self._call_losses: list[Tensor] = []
         self._build_input_shape: tuple | None = None
         self.output_shape: tuple | None = None
+        self._remat_mode = _remat.current_mode()  # a RematScope open when the layer is made (Keras's rule)
 
     def __setattr__(self, key, value):
         if isinstance(value, Layer) and value is not self and value not in self._sublayers:
@@ -549,7 +553,10 @@ class Layer:
                 kwargs["mask"] = previous_mask
         if "training" in takes:
             kwargs["training"] = training
-        out = self.call(x, **kwargs)
+        if getattr(self, "_remat_mode", None) is None:
+            out = self.call(x, **kwargs)
+        else:  # made inside a RematScope: the call's intermediate results are recomputed in backward
+            out = _remat.layer_call(self, x, kwargs)
         if self.activity_regularizer is not None:  # on every output tensor, as Keras (sequences and states alike)
             self._call_losses.extend(self.activity_regularizer(t) for t in _tensors_of(out))
         if self.supports_masking:
