@@ -233,6 +233,7 @@ _LAZY = {
     "unpack_x_y_sample_weight": "general_utils",
     "standardize_dtype": "general_utils",
     "plot_model": "plot.architecture",
+    "audio_dataset_from_directory": "audio_dataset_utils",
     **dict.fromkeys(_SERIALIZATION, "serialization"),
 }
 

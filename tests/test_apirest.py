@@ -592,3 +592,77 @@ def test_remat_scope_modes_pick_their_layers(monkeypatch):
         assert layers.Dense(2)._remat_mode is None
     with pytest.raises(ValueError, match="mode must be one of"):
         myelin.RematScope(mode="some")
+
+
+# ---------------------------------------------------------------------------- audio_dataset_from_directory
+def _write_wav(path, samples, width=2, rate=8000):
+    import wave
+
+    samples = np.asarray(samples)
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(samples.shape[1])
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        if width == 3:
+            ints = samples.astype("<i4").reshape(-1)
+            raw = np.stack([ints & 255, (ints >> 8) & 255, (ints >> 16) & 255], axis=1).astype(np.uint8).tobytes()
+        else:
+            raw = samples.astype({1: np.uint8, 2: "<i2", 4: "<i4"}[width]).tobytes()
+        w.writeframes(raw)
+
+
+def _audio_tree(root):
+    for cls, clips in {"cat": [[1000, -1000, 2000], [500]], "dog": [[-16384] * 5, [32767, 0]]}.items():
+        (root / cls).mkdir()
+        for k, clip in enumerate(clips):
+            _write_wav(root / cls / f"{k}.wav", clip)
+    (root / "dog" / "notes.txt").write_text("not audio")
+
+
+def test_audio_dataset_reads_pads_and_labels(tmp_path):
+    _audio_tree(tmp_path)
+    ds = utils.audio_dataset_from_directory(tmp_path, shuffle=False, batch_size=4, verbose=False)
+    assert ds.class_names == ["cat", "dog"] and len(ds) == 1
+    x, y = ds[0]
+    assert x.shape == (4, 5, 1) and x.dtype == np.float32 and y.tolist() == [0, 0, 1, 1]
+    np.testing.assert_array_equal(x[0, :, 0], np.array([1000, -1000, 2000, 0, 0]) / 32768)
+    np.testing.assert_array_equal(x[2, :, 0], np.full(5, -0.5))
+    fixed = utils.audio_dataset_from_directory(
+        tmp_path, shuffle=False, batch_size=None, output_sequence_length=2, label_mode="categorical", verbose=False
+    )
+    a, label = fixed[3]
+    assert a.shape == (2, 1) and a[0, 0] == 32767 / 32768 and label.tolist() == [0.0, 1.0]
+    train, val = utils.audio_dataset_from_directory(
+        tmp_path, validation_split=0.25, subset="both", seed=3, batch_size=2, verbose=False
+    )
+    assert train.num_samples == 3 and val.num_samples == 1
+    assert sorted(train.file_paths + val.file_paths) == sorted(str(p) for p in tmp_path.glob("*/*.wav"))
+
+
+def test_audio_dataset_reads_every_pcm_width(tmp_path):
+    from myelin.audio_dataset_utils import read_wav
+
+    _write_wav(tmp_path / "u8.wav", [0, 128, 192], width=1)
+    _write_wav(tmp_path / "i24.wav", [-(1 << 23), (1 << 22)], width=3)
+    _write_wav(tmp_path / "i32.wav", np.array([[1 << 30, -(1 << 31)]]), width=4, rate=44100)
+    assert read_wav(tmp_path / "u8.wav")[0][:, 0].tolist() == [-1.0, 0.0, 0.5]
+    assert read_wav(tmp_path / "i24.wav")[0][:, 0].tolist() == [-1.0, 0.5]
+    audio, rate = read_wav(tmp_path / "i32.wav")
+    assert audio.tolist() == [[0.5, -1.0]] and rate == 44100
+
+
+def test_audio_dataset_refuses_what_it_cannot_do(tmp_path):
+    _audio_tree(tmp_path)
+    with pytest.raises(ValueError, match="ragged=True"):
+        utils.audio_dataset_from_directory(tmp_path, ragged=True)
+    ds = utils.audio_dataset_from_directory(tmp_path, sampling_rate=16000, shuffle=False, verbose=False)
+    with pytest.raises(ValueError, match="sampled at 8000 Hz, not sampling_rate=16000"):
+        ds[0]
+    assert utils.audio_dataset_from_directory(tmp_path, sampling_rate=8000, verbose=False, seed=1)[0][0].shape[0] == 4
+    (tmp_path / "cat" / "bad.wav").write_bytes(b"RIFF0000")
+    with pytest.raises(ValueError, match="not a PCM .wav file"):
+        utils.audio_dataset_from_directory(tmp_path, shuffle=False, verbose=False)[0]
+    with pytest.raises(ValueError, match="label_mode"):
+        utils.audio_dataset_from_directory(tmp_path, label_mode="sparse")

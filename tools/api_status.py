@@ -55,7 +55,6 @@ ABSENT: dict[str, str] = {
     "keras.callbacks.OrbaxCheckpoint": "JAX Orbax checkpoints; myelin has BackupAndRestore and ModelCheckpoint",
     # keras.losses
     # keras.utils
-    "keras.utils.audio_dataset_from_directory": _OTHERS_DATA,
     "keras.utils.FeatureSpace": "a preprocessing layer: " + _OTHERS_LAYERS,
     "keras.utils.bounding_boxes": "bounding-box conversions for vision layers: not yet",
     "keras.utils.legacy": "Keras 2 compatibility shims are not carried",
@@ -144,6 +143,10 @@ DIFFERS.update(
         "keras.remat": (
             "the function must return one tensor (Keras takes any structure); a function that updates state "
             "(BatchNormalization's moving statistics) updates it again when recomputed, as PyTorch's checkpoint"
+        ),
+        "keras.utils.audio_dataset_from_directory": (
+            "PCM .wav through Python's wave module (8-32 bit); sampling_rate must match the files (no resampling, "
+            "which Keras does through tensorflow-io); ragged=True refused (no ragged tensors)"
         ),
         "keras.optimizers.MultiOptimizer": (
             "variables are matched by myelin's weight names (Keras's paths); a saved model keeps the inner "
