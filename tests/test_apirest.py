@@ -662,7 +662,7 @@ def test_audio_dataset_refuses_what_it_cannot_do(tmp_path):
         ds[0]
     assert utils.audio_dataset_from_directory(tmp_path, sampling_rate=8000, verbose=False, seed=1)[0][0].shape[0] == 4
     (tmp_path / "cat" / "bad.wav").write_bytes(b"RIFF0000")
-    with pytest.raises(ValueError, match="not a PCM .wav file"):
+    with pytest.raises(ValueError, match=r"not a PCM \.wav file"):
         utils.audio_dataset_from_directory(tmp_path, shuffle=False, verbose=False)[0]
     with pytest.raises(ValueError, match="label_mode"):
         utils.audio_dataset_from_directory(tmp_path, label_mode="sparse")
