@@ -239,6 +239,10 @@ _LAZY = {
 
 
 def __getattr__(name: str):
+    if name == "bounding_boxes":  # Keras's keras.utils.bounding_boxes module (myelin/bounding_boxes.py)
+        import importlib  # noqa: PLC0415
+
+        return importlib.import_module(f"{__package__}.bounding_boxes")
     module = _LAZY.get(name)
     if module is not None:
         import importlib  # noqa: PLC0415
@@ -248,4 +252,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"bounding_boxes"})

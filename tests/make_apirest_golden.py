@@ -206,6 +206,80 @@ def main() -> None:
             "keras": np.asarray(result).tolist(),
         }
     out["smart_resize"] = resized
+    # ---- keras.utils.bounding_boxes
+    bb = keras.utils.bounding_boxes
+    rng = np.random.default_rng(21)
+    corner = rng.uniform(0, 40, size=(2, 3, 2)).astype("float32")
+    size = rng.uniform(2, 30, size=(2, 3, 2)).astype("float32")
+    xyxy = np.concatenate([corner, corner + size], axis=-1)  # (2, 3, 4), inside a 64 x 80 image
+    boxes = {"xyxy": xyxy.tolist(), "formats": {}}
+    for fmt in ("yxyx", "xywh", "center_xywh", "center_yxhw", "rel_xyxy", "rel_yxyx", "rel_xywh", "rel_center_xywh"):
+        boxes["formats"][fmt] = np.asarray(bb.convert_format(xyxy, "xyxy", fmt, height=64, width=80)).tolist()
+    boxes["rel_to_rel"] = np.asarray(
+        bb.convert_format(np.asarray(boxes["formats"]["rel_xywh"]), "rel_xywh", "rel_center_xywh", height=64, width=80)
+    ).tolist()
+    wide = xyxy * np.array([2.0, 1.0, 2.0, 1.5], "float32") - 10
+    labels = np.array([[1, 2, 3], [4, 5, 6]], dtype="int32")
+    clipped = bb.clip_to_image_size({"boxes": wide, "labels": labels}, height=50, width=60)
+    boxes["clip"] = {
+        "boxes_in": wide.tolist(),
+        "labels_in": labels.tolist(),
+        "boxes": np.asarray(clipped["boxes"]).tolist(),
+        "labels": np.asarray(clipped["labels"]).tolist(),
+    }
+    affine_args = {
+        "angle": np.array([15.0, -30.0], "float32"),
+        "translate_x": np.array([0.1, -0.2], "float32"),
+        "translate_y": np.array([0.05, 0.0], "float32"),
+        "scale": np.array([1.2, 0.8], "float32"),
+        "shear_x": np.array([5.0, 0.0], "float32"),
+        "shear_y": np.array([0.0, -10.0], "float32"),
+    }
+    boxes["affine"] = {
+        "args": {k: v.tolist() for k, v in affine_args.items()},
+        "default": np.asarray(bb.affine_transform(xyxy, height=64, width=80, **affine_args)).tolist(),
+        "centered": np.asarray(
+            bb.affine_transform(xyxy, height=64, width=80, center_x=0.25, center_y=0.75, **affine_args)
+        ).tolist(),
+    }
+    boxes["crop"] = np.asarray(bb.crop(xyxy, top=5, left=10, height=30, width=35)).tolist()
+    boxes["pad"] = np.asarray(bb.pad(xyxy, top=4, left=7)).tolist()
+    anchors = np.concatenate([corner[0] + 1, corner[0] + size[0] * 0.9], axis=-1)
+    boxes["anchors"] = anchors.tolist()
+    deltas = bb.encode_box_to_deltas(anchors, xyxy[0], "xyxy", "xyxy")
+    deltas_var = bb.encode_box_to_deltas(
+        anchors, xyxy[0], "xyxy", "xywh", encoding_format="center_xywh", variance=[0.1, 0.1, 0.2, 0.2]
+    )
+    boxes["deltas"] = np.asarray(deltas).tolist()
+    boxes["deltas_var"] = np.asarray(deltas_var).tolist()
+    boxes["decoded_var"] = np.asarray(
+        bb.decode_deltas_to_boxes(
+            anchors,
+            keras.ops.convert_to_tensor(np.asarray(deltas_var)),
+            "xyxy",
+            "xyxy",
+            encoded_format="center_xywh",
+            variance=[0.1, 0.1, 0.2, 0.2],
+        )
+    ).tolist()
+    boxes["iou"] = np.asarray(bb.compute_iou(xyxy[0], xyxy[1], "xyxy")).tolist()
+    boxes["iou_batched"] = np.asarray(bb.compute_iou(xyxy, xyxy[:, ::-1], "xyxy")).tolist()
+    padded = xyxy.copy()
+    padded[1, 2] = -1.0
+    boxes["iou_masked"] = np.asarray(bb.compute_iou(padded, xyxy, "xyxy", use_masking=True, mask_val=-2)).tolist()
+    boxes["iou_rel"] = np.asarray(
+        bb.compute_iou(
+            np.asarray(boxes["formats"]["rel_yxyx"])[0],
+            np.asarray(boxes["formats"]["rel_yxyx"])[1],
+            "rel_yxyx",
+            image_shape=(64, 80, 3),
+        )
+    ).tolist()
+    boxes["ciou"] = np.asarray(bb.compute_ciou(xyxy[0], xyxy[1], "xyxy")).tolist()
+    boxes["ciou_yxyx"] = np.asarray(
+        bb.compute_ciou(np.asarray(boxes["formats"]["yxyx"]), np.asarray(boxes["formats"]["yxyx"])[:, ::-1], "yxyx")
+    ).tolist()
+    out["bounding_boxes"] = boxes
     PATH.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 
 

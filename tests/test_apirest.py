@@ -666,3 +666,74 @@ def test_audio_dataset_refuses_what_it_cannot_do(tmp_path):
         utils.audio_dataset_from_directory(tmp_path, shuffle=False, verbose=False)[0]
     with pytest.raises(ValueError, match="label_mode"):
         utils.audio_dataset_from_directory(tmp_path, label_mode="sparse")
+
+
+# ---------------------------------------------------------------------------- utils.bounding_boxes
+BOXES = GOLDEN["bounding_boxes"]
+XYXY = np.array(BOXES["xyxy"], dtype=np.float32)
+bb = utils.bounding_boxes
+
+
+@pytest.mark.parametrize("fmt", sorted(BOXES["formats"]))
+def test_bounding_box_formats_match_keras_both_ways(fmt):
+    out = bb.convert_format(XYXY, "xyxy", fmt, height=64, width=80)
+    np.testing.assert_allclose(out, BOXES["formats"][fmt], rtol=1e-6)
+    np.testing.assert_allclose(bb.convert_format(out, fmt, "xyxy", height=64, width=80), XYXY, rtol=1e-5, atol=1e-4)
+
+
+def test_bounding_box_conversions_between_relative_formats_and_dicts():
+    rel = np.array(BOXES["formats"]["rel_xywh"], dtype=np.float32)
+    np.testing.assert_allclose(bb.convert_format(rel, "rel_xywh", "REL_center_xywh", 64, 80), BOXES["rel_to_rel"], rtol=1e-6)
+    d = {"boxes": XYXY.copy(), "labels": np.zeros((2, 3))}
+    assert bb.convert_format(d, "xyxy", "yxyx") is d and d["boxes"][0, 0, 0] == XYXY[0, 0, 1]
+    with pytest.raises(ValueError, match="needs the image height and width"):
+        bb.convert_format(XYXY, "xyxy", "rel_xyxy")
+    with pytest.raises(ValueError, match="one of"):
+        bb.convert_format(XYXY, "xyxy", "ltrb")
+    with pytest.raises(ValueError, match="last axis of 4"):
+        bb.convert_format(np.zeros((2, 3)), "xyxy", "xywh")
+
+
+def test_bounding_box_clip_crop_pad_and_affine_match_keras():
+    c = BOXES["clip"]
+    out = bb.clip_to_image_size({"boxes": np.array(c["boxes_in"], np.float32), "labels": np.array(c["labels_in"])}, 50, 60)
+    np.testing.assert_allclose(out["boxes"], c["boxes"], rtol=1e-6)
+    assert out["labels"].tolist() == c["labels"]
+    np.testing.assert_allclose(bb.crop(XYXY, top=5, left=10, height=30, width=35), BOXES["crop"], rtol=1e-6)
+    np.testing.assert_allclose(bb.pad(XYXY, top=4, left=7), BOXES["pad"], rtol=1e-6)
+    args = {k: np.array(v, np.float32) for k, v in BOXES["affine"]["args"].items()}
+    np.testing.assert_allclose(bb.affine_transform(XYXY, height=64, width=80, **args), BOXES["affine"]["default"], rtol=1e-5)
+    centered = bb.affine_transform(XYXY, height=64, width=80, center_x=0.25, center_y=0.75, **args)
+    np.testing.assert_allclose(centered, BOXES["affine"]["centered"], rtol=1e-5)
+    with pytest.raises(ValueError, match="bounding_box_format"):
+        bb.crop(XYXY, 0, 0, 10, 10, bounding_box_format="xywh")
+
+
+def test_bounding_box_deltas_and_iou_match_keras():
+    anchors = np.array(BOXES["anchors"], np.float32)
+    np.testing.assert_allclose(bb.encode_box_to_deltas(anchors, XYXY[0], "xyxy", "xyxy"), BOXES["deltas"], rtol=1e-5)
+    var = [0.1, 0.1, 0.2, 0.2]
+    deltas = bb.encode_box_to_deltas(anchors, XYXY[0], "xyxy", "xywh", encoding_format="center_xywh", variance=var)
+    np.testing.assert_allclose(deltas, BOXES["deltas_var"], rtol=1e-5, atol=1e-6)
+    decoded = bb.decode_deltas_to_boxes(anchors, deltas, "xyxy", "xyxy", encoded_format="center_xywh", variance=var)
+    np.testing.assert_allclose(decoded, BOXES["decoded_var"], rtol=1e-5)
+    levels = bb.decode_deltas_to_boxes(
+        {"p3": anchors}, {"p3": deltas}, "xyxy", "xyxy", encoded_format="center_xywh", variance=var
+    )
+    np.testing.assert_array_equal(levels["p3"], decoded)
+    np.testing.assert_allclose(bb.compute_iou(XYXY[0], XYXY[1], "xyxy"), BOXES["iou"], rtol=1e-6)
+    np.testing.assert_allclose(bb.compute_iou(XYXY, XYXY[:, ::-1], "xyxy"), BOXES["iou_batched"], rtol=1e-6)
+    padded = XYXY.copy()
+    padded[1, 2] = -1.0
+    masked = bb.compute_iou(padded, XYXY, "xyxy", use_masking=True, mask_val=-2)
+    np.testing.assert_allclose(masked, BOXES["iou_masked"], rtol=1e-6)
+    assert np.all(masked[1, 2] == -2)
+    rel = np.array(BOXES["formats"]["rel_yxyx"], np.float32)
+    np.testing.assert_allclose(
+        bb.compute_iou(rel[0], rel[1], "rel_yxyx", image_shape=(64, 80, 3)), BOXES["iou_rel"], rtol=1e-5
+    )
+    np.testing.assert_allclose(bb.compute_ciou(XYXY[0], XYXY[1], "xyxy"), BOXES["ciou"], rtol=1e-5, atol=1e-6)
+    yxyx = np.array(BOXES["formats"]["yxyx"], np.float32)
+    np.testing.assert_allclose(bb.compute_ciou(yxyx, yxyx[:, ::-1], "yxyx"), BOXES["ciou_yxyx"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="needs image_shape"):
+        bb.compute_iou(rel[0], rel[1], "rel_yxyx")

@@ -56,7 +56,6 @@ ABSENT: dict[str, str] = {
     # keras.losses
     # keras.utils
     "keras.utils.FeatureSpace": "a preprocessing layer: " + _OTHERS_LAYERS,
-    "keras.utils.bounding_boxes": "bounding-box conversions for vision layers: not yet",
     "keras.utils.legacy": "Keras 2 compatibility shims are not carried",
     "keras.utils.model_to_dot": ("needs pydot and Graphviz; myelin.plot.architecture draws the model with matplotlib"),
     # keras.initializers
@@ -147,6 +146,10 @@ DIFFERS.update(
         "keras.utils.audio_dataset_from_directory": (
             "PCM .wav through Python's wave module (8-32 bit); sampling_rate must match the files (no resampling, "
             "which Keras does through tensorflow-io); ragged=True refused (no ragged tensors)"
+        ),
+        "keras.utils.bounding_boxes": (
+            "NumPy arrays in and out (Keras gives backend tensors); compute_ciou also takes a relative format "
+            "with image_shape (Keras refuses relative formats there whatever is given)"
         ),
         "keras.optimizers.MultiOptimizer": (
             "variables are matched by myelin's weight names (Keras's paths); a saved model keeps the inner "
