@@ -280,8 +280,40 @@ def main() -> None:
         bb.compute_ciou(np.asarray(boxes["formats"]["yxyx"]), np.asarray(boxes["formats"]["yxyx"])[:, ::-1], "yxyx")
     ).tolist()
     out["bounding_boxes"] = boxes
+    # ---- keras.initializers.STFT (named windows need SciPy, which this environment may lack: see scipy_windows)
+    stft = {}
+    for name, kwargs, shape in (
+        ("no_window", {"window": None}, (4, 1, 3)),
+        ("no_window_imag", {"window": None, "side": "imag"}, (6, 1, 5)),
+        ("array_density", {"window": [0.5, 1.0, 1.0, 0.5], "side": "imag"}, (4, 1, 3)),
+        ("array_spectrum", {"window": [0.1, 0.7, 1.0, 0.7, 0.1], "scaling": "spectrum"}, (5, 1, 4)),
+        ("array_unscaled", {"window": [1.0, 2.0, 3.0], "scaling": None}, (3, 1, 2)),
+    ):
+        kernel = keras.initializers.STFT(**kwargs)(shape, dtype="float32")
+        stft[name] = {"kwargs": kwargs, "shape": list(shape), "kernel": np.asarray(kernel).tolist()}
+    out["stft"] = stft
     PATH.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 
 
+WINDOWS_PATH = Path(__file__).with_name("data") / "scipy_windows_golden.json"
+
+
+def scipy_windows() -> None:
+    """tests/data/scipy_windows_golden.json: SciPy's get_window for the windows myelin's STFT computes itself.
+
+    Run where SciPy is installed: ``python -m tests.make_apirest_golden --windows``.
+    """
+    from scipy.signal import get_window
+
+    out = {}
+    for name in ("hann", "hamming", "blackman", "bartlett", "boxcar"):
+        for length in (1, 2, 5, 8):
+            for periodic in (False, True):
+                out[f"{name}/{length}/{int(periodic)}"] = get_window(name, length, periodic).tolist()
+    WINDOWS_PATH.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    scipy_windows() if "--windows" in sys.argv else main()

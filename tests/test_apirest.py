@@ -737,3 +737,42 @@ def test_bounding_box_deltas_and_iou_match_keras():
     np.testing.assert_allclose(bb.compute_ciou(yxyx, yxyx[:, ::-1], "yxyx"), BOXES["ciou_yxyx"], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="needs image_shape"):
         bb.compute_iou(rel[0], rel[1], "rel_yxyx")
+
+
+# ---------------------------------------------------------------------------- initializers.STFT
+WINDOWS = json.loads((pathlib.Path(__file__).parent / "data" / "scipy_windows_golden.json").read_text())
+
+
+@pytest.mark.parametrize("case", sorted(GOLDEN["stft"]))
+def test_stft_initializer_matches_keras(case):
+    from myelin import initializers
+
+    expected = GOLDEN["stft"][case]
+    kernel = initializers.STFT(**expected["kwargs"])(tuple(expected["shape"]))
+    assert kernel.dtype == np.float32
+    np.testing.assert_allclose(kernel, expected["kernel"], rtol=1e-6, atol=1e-7)
+
+
+def test_stft_windows_match_scipy():
+    from myelin.initializers import _window
+
+    for key, values in WINDOWS.items():
+        name, length, periodic = key.split("/")
+        np.testing.assert_allclose(_window(name, int(length), bool(int(periodic))), values, rtol=1e-12, atol=1e-15)
+
+
+def test_stft_named_window_is_that_window_as_an_array_and_round_trips():
+    from myelin import initializers
+
+    hann = np.array(WINDOWS["hann/8/1"])
+    named = initializers.STFT(window="hann", periodic=True, scaling="spectrum")((8, 1, 5))
+    given = initializers.STFT(window=hann, scaling="spectrum")((8, 1, 5))
+    np.testing.assert_allclose(named, given, rtol=1e-6)
+    assert initializers.get("stft").__class__ is initializers.STFTInitializer is initializers.stft
+    config = initializers.STFT(side="imag", window=[1.0, 0.5], scaling=None).get_config()
+    assert config == {"side": "imag", "window": [1.0, 0.5], "periodic": False, "scaling": None}
+    assert initializers.deserialize(initializers.serialize(initializers.STFT(**config))).get_config() == config
+    with pytest.raises(ValueError, match="side"):
+        initializers.STFT(side="both")
+    with pytest.raises(ValueError, match="window must have shape"):
+        initializers.STFT(window=[1.0, 2.0])((3, 1, 2))

@@ -181,6 +181,7 @@ CASES = {
     },
     ("optimizer", "SGD"): {"kwargs": {"clipnorm": None, "global_clipnorm": 2.0}},
     ("optimizer", "Muon"): {"kwargs": {"exclude_layers": ["head"]}},
+    ("initializer", "STFT"): {"kwargs": {"side": "imag", "window": "hamming", "scaling": "spectrum"}, "shape": (6, 1, 4)},
     ("optimizer", "MultiOptimizer"): {
         "kwargs": {
             "optimizer_map": Fresh(
@@ -483,7 +484,8 @@ def _numbers(family, name, obj):
         return np.array([float(obj(step)) for step in (0, 1, 3, 7, 20)])
     if family == "initializer":
         set_random_seed(5)
-        return np.asarray(obj((4, 3)), dtype="float64").reshape(-1)
+        shape = CASES.get((family, name), {}).get("shape", (4, 3))
+        return np.asarray(obj(shape), dtype="float64").reshape(-1)
     if family == "regularizer":
         return np.asarray(obj(Tensor(X)).data, dtype="float64").reshape(-1)
     raise AssertionError(family)

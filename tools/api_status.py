@@ -59,9 +59,6 @@ ABSENT: dict[str, str] = {
     "keras.utils.legacy": "Keras 2 compatibility shims are not carried",
     "keras.utils.model_to_dot": ("needs pydot and Graphviz; myelin.plot.architecture draws the model with matplotlib"),
     # keras.initializers
-    "keras.initializers.STFT": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
-    "keras.initializers.STFTInitializer": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
-    "keras.initializers.stft": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
 }
 
 DIFFERS: dict[str, str] = {
@@ -150,6 +147,10 @@ DIFFERS.update(
         "keras.utils.bounding_boxes": (
             "NumPy arrays in and out (Keras gives backend tensors); compute_ciou also takes a relative format "
             "with image_shape (Keras refuses relative formats there whatever is given)"
+        ),
+        "keras.initializers.STFT": (
+            "windows hann, hamming, blackman, bartlett, boxcar computed by myelin; other names need SciPy (as in "
+            "Keras); the kernel is broadcast to the requested input_channels"
         ),
         "keras.optimizers.MultiOptimizer": (
             "variables are matched by myelin's weight names (Keras's paths); a saved model keeps the inner "
