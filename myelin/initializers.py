@@ -415,7 +415,7 @@ _WINDOWS = ("hann", "hamming", "blackman", "bartlett", "boxcar")
 
 @REGISTRY.register("STFT", aliases=("stft", "STFTInitializer"))
 class STFT(Initializer):
-    """Keras's STFT kernel: the real (cosine) or imaginary (sine) part of the DFT times a window, shape (frame, channels, bins).
+    """Keras's STFT kernel: the real (cosine) or imaginary (sine) DFT part times a window, shape (frame, channels, bins).
 
     For frame position t and frequency bin f of ``fft_length = 2 (bins - 1)``, the value is
     cos(-2 pi t f / fft_length) (``side="real"``) or sin(...) (``side="imag"``), times the
