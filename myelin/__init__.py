@@ -37,6 +37,7 @@ _SUBMODULES = (
     "mixed_precision",
     "models",
     "onnx",
+    "preprocessing",
     "ops",
     "optimizers",
     "random",
@@ -70,6 +71,11 @@ _NAMES = {
     "gradcheck": "gradcheck",
     "is_grad_enabled": "tensor",
     "no_grad": "tensor",
+    "KerasTensor": "layers.base",
+    "name_scope": "scopes",
+    "device": "scopes",
+    "remat": "rematerialization",
+    "RematScope": "rematerialization",
 }
 
 

@@ -401,3 +401,44 @@ def set_num_threads(n: int | None) -> None:
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"set_num_threads: n must be a positive integer or None, got {n!r}")
     _explicit_threads = n
+
+
+# Where new tensors go (myelin.device): None keeps arrays where they are made (NumPy on the host);
+# (cupy, index) inside ``device("gpu:index")`` moves the data of each new Tensor to that GPU.
+_placement = None
+
+
+def placement():
+    """None (arrays stay where they are), or ``(cupy, gpu index)`` inside ``myelin.device("gpu")``.
+
+    Example:
+        >>> placement() is None
+        True
+    """
+    return _placement
+
+
+def set_placement(value) -> None:
+    """Set what :func:`placement` returns (``myelin.device`` does, on entering and leaving).
+
+    Example:
+        >>> set_placement(None)
+    """
+    global _placement
+    _placement = value
+
+
+def placed(data):
+    """``data`` on the device that :func:`placement` names: unchanged on the host, a CuPy array on a GPU.
+
+    Example:
+        >>> placed(np.ones(2)).tolist()
+        [1.0, 1.0]
+    """
+    if _placement is None:
+        return data
+    cupy, index = _placement
+    if type(data).__module__.startswith("cupy") and data.device.id == index:
+        return data
+    with cupy.cuda.Device(index):
+        return cupy.asarray(data)

@@ -383,6 +383,91 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+def _window(name: str, length: int, periodic: bool) -> np.ndarray:
+    """A named window of ``length`` samples, as ``scipy.signal.get_window(name, length, fftbins=periodic)``."""
+    n = length + 1 if periodic and length > 1 else length
+    if n == 1:
+        values = np.ones(1)
+    else:
+        k = np.arange(n) / (n - 1)
+        formulas = {
+            "hann": lambda: 0.5 - 0.5 * np.cos(2 * np.pi * k),
+            "hamming": lambda: 0.54 - 0.46 * np.cos(2 * np.pi * k),
+            "blackman": lambda: 0.42 - 0.5 * np.cos(2 * np.pi * k) + 0.08 * np.cos(4 * np.pi * k),
+            "bartlett": lambda: 1.0 - np.abs(2 * k - 1.0),
+            "boxcar": lambda: np.ones(n),
+        }
+        if name in formulas:
+            values = formulas[name]()
+        else:
+            try:
+                from scipy.signal import get_window  # noqa: PLC0415  (other windows: SciPy's, as Keras)
+            except ImportError:
+                raise ValueError(
+                    f"STFT: window {name!r} needs SciPy; without it the windows are {_WINDOWS} or an array"
+                ) from None
+            return np.asarray(get_window(name, length, periodic), dtype=np.float64)
+    return values[:length]
+
+
+_WINDOWS = ("hann", "hamming", "blackman", "bartlett", "boxcar")
+
+
+@REGISTRY.register("STFT", aliases=("stft", "STFTInitializer"))
+class STFT(Initializer):
+    """Keras's STFT kernel: the real (cosine) or imaginary (sine) DFT part times a window, shape (frame, channels, bins).
+
+    For frame position t and frequency bin f of ``fft_length = 2 (bins - 1)``, the value is
+    cos(-2 pi t f / fft_length) (``side="real"``) or sin(...) (``side="imag"``), times the
+    window (a name: "hann", "hamming", "blackman", "bartlett", "boxcar" and, with SciPy,
+    SciPy's others; an array of ``frame`` values; or None) divided by its ``scaling``:
+    "density" sqrt(sum w^2), "spectrum" sum |w|, or None. ``periodic`` takes the window of
+    ``frame + 1`` samples without its last (SciPy's ``fftbins``). Every value is real.
+
+    Example:
+        >>> STFT(window=None)((2, 1, 2))[:, 0, :].tolist()
+        [[1.0, 1.0], [1.0, -1.0]]
+    """
+
+    def __init__(self, side: str = "real", window="hann", scaling: str | None = "density", periodic: bool = False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT: side must be 'real' or 'imag', got {side!r}")
+        if isinstance(window, str):
+            _window(window, 1, False)  # an unknown name fails here, as Keras's constructor does
+        if scaling not in ("density", "spectrum", None):
+            raise ValueError(f"STFT: scaling must be 'density', 'spectrum' or None, got {scaling!r}")
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, bool(periodic)
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 3:
+            raise ValueError(f"STFT: the shape must be (frame_length, input_channels, fft_bins), got {tuple(shape)}")
+        frame, _, bins = (int(d) for d in shape)
+        dtype = _dtype(dtype)
+        t = np.arange(frame, dtype=dtype).reshape(frame, 1, 1)
+        f = np.arange(bins, dtype=dtype).reshape(1, 1, bins) / dtype.type((bins - 1) * 2)
+        angle = (-2 * t * f) * dtype.type(np.pi)
+        kernel = np.cos(angle) if self.side == "real" else np.sin(angle)
+        if self.window is not None:
+            win = _window(self.window, frame, self.periodic) if isinstance(self.window, str) else np.asarray(self.window)
+            if win.shape != (frame,):
+                raise ValueError(f"STFT: the window must have shape ({frame},) (the frame length), got {win.shape}")
+            win = win.astype(dtype).reshape(frame, 1, 1)
+            scale = 1.0
+            if self.scaling == "density":
+                scale = np.sqrt(np.sum(win * win))
+            elif self.scaling == "spectrum":
+                scale = np.sum(np.abs(win))
+            kernel = kernel * win / scale
+        return np.broadcast_to(kernel, (frame, shape[1], bins)).astype(dtype)
+
+    def get_config(self) -> dict:
+        window = self.window if self.window is None or isinstance(self.window, str) else np.asarray(self.window).tolist()
+        return {"side": self.side, "window": window, "periodic": self.periodic, "scaling": self.scaling}
+
+
+STFTInitializer = stft = STFT
+
+
 # Keras's other names for the same classes.
 IdentityInitializer = Identity
 OrthogonalInitializer = Orthogonal

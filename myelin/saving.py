@@ -636,7 +636,9 @@ def _optimizer_table(model, keys: dict) -> tuple[dict | None, dict]:
         for slot, value in opt.get_variable_state(v).items():
             arrays[f"optimizer/{key}/{slot}"] = np.asarray(value)
     state = {"iterations": int(opt._iterations), "variables": order}  # the calls (with gradient accumulation, not updates)
-    if opt.learning_rate_schedule is None:  # callbacks such as ReduceLROnPlateau change it during training
+    # callbacks such as ReduceLROnPlateau change it during training (a MultiOptimizer has none of its own: its
+    # learning_rate_schedule raises AttributeError, and getattr gives the default)
+    if getattr(opt, "learning_rate_schedule", True) is None:
         state["learning_rate"] = float(opt.learning_rate)
     if callable(getattr(opt, "get_scale_state", None)):  # LossScaleOptimizer: its dynamic scale and counter
         state["loss_scale"] = opt.get_scale_state()
@@ -1100,7 +1102,7 @@ def _restore_optimizer(model, config: dict, arrays: dict, plan: list, error: typ
             raise error(f"{where}: {err}") from None
     lr = state.get("learning_rate")
     valid = isinstance(lr, (int, float)) and not isinstance(lr, bool) and math.isfinite(lr) and lr >= 0
-    if valid and opt.learning_rate_schedule is None:
+    if valid and getattr(opt, "learning_rate_schedule", True) is None:  # (a MultiOptimizer has no learning rate)
         opt.learning_rate = float(lr)
     excluded = state.get("exclude_from_weight_decay")
     if isinstance(excluded, dict):

@@ -175,6 +175,8 @@ class Tensor:
             data = data.data
         if dtype is not None or requires_grad or not hasattr(data, "dtype"):
             data = backend.as_float_array(data, dtype)  # lists, numbers, ints that need a gradient
+        if backend._placement is not None:  # inside myelin.device("gpu"): the data moves to that GPU
+            data = backend.placed(data)
         self.data = data
         self.grad = None
         self.requires_grad = bool(requires_grad)

@@ -14,7 +14,7 @@ import random
 import numpy as np
 
 from . import backend
-from .layers.base import reset_names
+from .layers.base import SymbolicTensor, reset_names
 
 
 def to_categorical(x, num_classes: int | None = None) -> np.ndarray:
@@ -155,6 +155,45 @@ def pad_sequences(
     return out
 
 
+def is_keras_tensor(x) -> bool:
+    """Whether ``x`` is a symbolic placeholder (``myelin.KerasTensor``): an ``Input`` or a layer's output on one.
+
+    Example:
+        >>> import myelin
+        >>> is_keras_tensor(myelin.Input(shape=(3,))), is_keras_tensor(myelin.Tensor([1.0]))
+        (True, False)
+    """
+    return isinstance(x, SymbolicTensor)
+
+
+def get_source_inputs(tensor) -> list:
+    """The ``Input`` placeholders that ``tensor`` was computed from, in the order first met (Keras's).
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> a, b = myelin.Input(shape=(2,), name="a"), myelin.Input(shape=(2,), name="b")
+        >>> out = layers.Dense(1)(layers.Concatenate()([a, b]))
+        >>> [t.name for t in get_source_inputs(out)]
+        ['a', 'b']
+    """
+    if not isinstance(tensor, SymbolicTensor):
+        raise TypeError(
+            f"get_source_inputs: expected a symbolic tensor (an Input or a layer's output on one), got {type(tensor).__name__}"
+        )
+    found, seen, stack = [], set(), [tensor]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if not t.inputs:
+            found.append(t)
+        else:
+            stack.extend(reversed(t.inputs))
+    return found
+
+
 # Data that is not one array in memory (docs/data.md): Keras's PyDataset and dataset utilities.
 from .dataset_utils import (  # noqa: E402
     Dataset,
@@ -193,11 +232,17 @@ _LAZY = {
     "pack_x_y_sample_weight": "general_utils",
     "unpack_x_y_sample_weight": "general_utils",
     "standardize_dtype": "general_utils",
+    "plot_model": "plot.architecture",
+    "audio_dataset_from_directory": "audio_dataset_utils",
     **dict.fromkeys(_SERIALIZATION, "serialization"),
 }
 
 
 def __getattr__(name: str):
+    if name == "bounding_boxes":  # Keras's keras.utils.bounding_boxes module (myelin/bounding_boxes.py)
+        import importlib  # noqa: PLC0415
+
+        return importlib.import_module(f"{__package__}.bounding_boxes")
     module = _LAZY.get(name)
     if module is not None:
         import importlib  # noqa: PLC0415
@@ -207,4 +252,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"bounding_boxes"})

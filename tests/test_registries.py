@@ -195,6 +195,17 @@ CASES = {
             "gradient_accumulation_steps",
         ),
     },
+    ("optimizer", "Muon"): {"kwargs": {"exclude_layers": ["head"]}},
+    ("initializer", "STFT"): {"kwargs": {"side": "imag", "window": "hamming", "scaling": "spectrum"}, "shape": (6, 1, 4)},
+    ("optimizer", "MultiOptimizer"): {
+        "kwargs": {
+            "optimizer_map": Fresh(
+                lambda: optimizers.OptimizerMap(optimizers.SGD(0.1), {".*": optimizers.Adam(0.05, amsgrad=True)})
+            )
+        }
+    },
+    # CTC reads padded integer labels and logits (batch, time, classes)
+    ("loss", "CTC"): {"data": (np.array([[1, 2, 0], [2, 0, 0]]), np.linspace(-1.0, 1.0, 24).reshape(2, 4, 3))},
     ("schedule", "ExponentialDecay"): {"kwargs": {"initial_learning_rate": 0.1, "decay_steps": 3, "decay_rate": 0.5}},
     ("schedule", "CosineDecay"): {
         "kwargs": {"initial_learning_rate": 0.1, "decay_steps": 10, "warmup_target": 0.2, "warmup_steps": 2}
@@ -466,7 +477,8 @@ def _data_for_metric_or_loss():
 def _numbers(family, name, obj):
     """What ``obj`` computes on fixed data, as a flat float64 array."""
     if family in ("metric", "loss"):
-        for y_true, y_pred in _data_for_metric_or_loss():
+        case = CASES.get((family, name), {})
+        for y_true, y_pred in [case["data"]] if "data" in case else _data_for_metric_or_loss():
             try:
                 if family == "metric":
                     obj.reset_state()
@@ -487,7 +499,8 @@ def _numbers(family, name, obj):
         return np.array([float(obj(step)) for step in (0, 1, 3, 7, 20)])
     if family == "initializer":
         set_random_seed(5)
-        return np.asarray(obj((4, 3)), dtype="float64").reshape(-1)
+        shape = CASES.get((family, name), {}).get("shape", (4, 3))
+        return np.asarray(obj(shape), dtype="float64").reshape(-1)
     if family == "regularizer":
         return np.asarray(obj(Tensor(X)).data, dtype="float64").reshape(-1)
     raise AssertionError(family)

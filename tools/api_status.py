@@ -21,7 +21,6 @@ _DIST = "myelin runs in one process on one device; no distribution or sharding A
 ABSENT: dict[str, str] = {
     # keras (top level)
     "keras.Function": _SYMBOLIC,
-    "keras.KerasTensor": _SYMBOLIC,
     "keras.Operation": _SYMBOLIC,
     "keras.SymbolicScope": _SYMBOLIC,
     "keras.StatelessScope": (
@@ -29,16 +28,12 @@ ABSENT: dict[str, str] = {
     ),
     "keras.Quantizer": _QUANT,
     "keras.quantizers": _QUANT,
-    "keras.RematScope": "no rematerialization (gradient checkpointing): the tape keeps every intermediate",
-    "keras.remat": "no rematerialization (gradient checkpointing): the tape keeps every intermediate",
     "keras.applications": ("pretrained vision models need the convolution layers and downloaded weights; not yet"),
     "keras.distillation": "knowledge-distillation trainers: not yet",
-    "keras.device": _DIST,
     "keras.export": (
         "Keras's ExportArchive writes TensorFlow SavedModels; myelin exports ONNX instead (Model.export, myelin.onnx)"
     ),
     "keras.legacy": "Keras 2 compatibility shims (keras.legacy.saving ...) are not carried",
-    "keras.preprocessing": _OTHERS_DATA,
     "keras.visualization": ("bounding-box and segmentation-mask drawing for vision data sets; myelin.plot has its own plots"),
     "keras.src": "Keras's private source tree",
     # keras.optimizers
@@ -46,21 +41,11 @@ ABSENT: dict[str, str] = {
     # keras.callbacks
     "keras.callbacks.OrbaxCheckpoint": "JAX Orbax checkpoints; myelin has BackupAndRestore and ModelCheckpoint",
     # keras.losses
-    "keras.losses.CTC": "needs ops.ctc_loss (not yet, see docs/ops.md)",
-    "keras.losses.ctc": "needs ops.ctc_loss (not yet, see docs/ops.md)",
     # keras.utils
-    "keras.utils.audio_dataset_from_directory": _OTHERS_DATA,
     "keras.utils.FeatureSpace": "a preprocessing layer: " + _OTHERS_LAYERS,
-    "keras.utils.bounding_boxes": "bounding-box conversions for vision layers: not yet",
     "keras.utils.legacy": "Keras 2 compatibility shims are not carried",
-    "keras.utils.is_keras_tensor": _SYMBOLIC,
-    "keras.utils.get_source_inputs": _SYMBOLIC,
     "keras.utils.model_to_dot": ("needs pydot and Graphviz; myelin.plot.architecture draws the model with matplotlib"),
-    "keras.utils.plot_model": ("needs pydot and Graphviz; myelin.plot.architecture draws the model with matplotlib"),
     # keras.initializers
-    "keras.initializers.STFT": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
-    "keras.initializers.STFTInitializer": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
-    "keras.initializers.stft": "a complex-valued (Fourier) kernel for STFT layers; myelin's tensors are real",
 }
 
 DIFFERS: dict[str, str] = {
@@ -115,13 +100,6 @@ DIFFERS["keras.activations.sparsemax"] = (
 # Not written yet, each with what it would take.
 ABSENT.update(
     {
-        "keras.name_scope": "not yet (myelin names weights 'layer/weight' without scopes)",
-        "keras.losses.Circle": "not yet: it needs Keras's loss masks inside the reduction (Circle masks its zero entries)",
-        "keras.losses.circle": "not yet: it needs Keras's loss masks inside the reduction (Circle masks its zero entries)",
-        "keras.optimizers.MultiOptimizer": "not yet (one optimizer per group of variables)",
-        "keras.optimizers.OptimizerMap": "not yet (one optimizer per group of variables)",
-        "keras.optimizers.Muon": "not yet (orthogonalised momentum by Newton-Schulz iterations)",
-        "keras.optimizers.ScheduleFreeAdamW": "not yet",
         "keras.saving.KerasFileEditor": "not yet: it edits Keras's .keras files; myelin writes its own format",
     }
 )
@@ -132,4 +110,47 @@ DIFFERS["keras.Variable"] = (
 DIFFERS["keras.distribution"] = (
     "data parallelism over MPI processes (DataParallel, DeviceMesh, initialize, list_devices ...; "
     "docs/distributed.md); no model parallelism (ModelParallel, LayoutMap)"
+)
+
+# Issue 17, the rest (branch h-apirest): names added with a difference worth knowing.
+DIFFERS.update(
+    {
+        "keras.KerasTensor": (
+            "the placeholder class that myelin.Input and layers on it return (myelin's SymbolicTensor: shape, dtype, "
+            "name, its layer and inputs); not built directly, no sparse/ragged flags"
+        ),
+        "keras.name_scope": (
+            "weights created inside get the scope path in their names (block/dense/kernel), as Keras's paths; "
+            "a layer inside another layer does not add the outer layer's name (myelin names it dense/kernel)"
+        ),
+        "keras.device": (
+            "'cpu' (NumPy, as always) or 'gpu'/'cuda'[:k]: the tensors created inside are CuPy arrays on that GPU; "
+            "without CuPy or a GPU, entering it raises RuntimeError"
+        ),
+        "keras.utils.plot_model": (
+            "drawn with matplotlib (myelin.plot.model's block diagram), not Graphviz; returns the Figure; "
+            "rankdir other than 'TB', expand_nested=True and splines other than 'ortho'/'line' are refused; "
+            "show_shapes shows output shapes and parameter counts"
+        ),
+        "keras.remat": (
+            "the function must return one tensor (Keras takes any structure); a function that updates state "
+            "(BatchNormalization's moving statistics) updates it again when recomputed, as PyTorch's checkpoint"
+        ),
+        "keras.utils.audio_dataset_from_directory": (
+            "PCM .wav through Python's wave module (8-32 bit); sampling_rate must match the files (no resampling, "
+            "which Keras does through tensorflow-io); ragged=True refused (no ragged tensors)"
+        ),
+        "keras.utils.bounding_boxes": (
+            "NumPy arrays in and out (Keras gives backend tensors); compute_ciou also takes a relative format "
+            "with image_shape (Keras refuses relative formats there whatever is given)"
+        ),
+        "keras.initializers.STFT": (
+            "windows hann, hamming, blackman, bartlett, boxcar computed by myelin; other names need SciPy (as in "
+            "Keras); the kernel is broadcast to the requested input_channels"
+        ),
+        "keras.optimizers.MultiOptimizer": (
+            "variables are matched by myelin's weight names (Keras's paths); a saved model keeps the inner "
+            "optimizers' state but not learning rates changed during training"
+        ),
+    }
 )

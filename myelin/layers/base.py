@@ -28,7 +28,8 @@ import warnings
 
 import numpy as np
 
-from .. import backend, constraints, dtype_policies, initializers, regularizers
+from .. import backend, constraints, dtype_policies, initializers, regularizers, scopes
+from .. import rematerialization as _remat
 from ..input_spec import assert_input_compatibility
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
@@ -130,6 +131,8 @@ def replay_safe(layer) -> bool:
         >>> replay_safe(Dense(2)), replay_safe(MyDense(2))
         (True, False)
     """
+    if getattr(layer, "_remat_mode", None) is not None:  # made in a RematScope: its backward reruns Python code
+        return False
     return bool(type(layer).__dict__.get("_replay_safe", False))
 
 
@@ -206,7 +209,7 @@ _AGGREGATIONS = ("none", "mean", "sum", "only_first_replica")
 def _unique_weight_name(layer, base: str) -> str:
     taken = {w.name for w in layer._weights}
     name, k = base, 0
-    while f"{layer.name}/{name}" in taken:
+    while scopes.scoped(f"{layer.name}/{name}") in taken:
         k += 1
         name = f"{base}_{k}"
     return name
@@ -309,6 +312,7 @@ class Layer:
         self._call_losses: list[Tensor] = []
         self._build_input_shape: tuple | None = None
         self.output_shape: tuple | None = None
+        self._remat_mode = _remat.current_mode()  # a RematScope open when the layer is made (Keras's rule)
 
     def __setattr__(self, key, value):
         if isinstance(value, Layer) and value is not self and value not in self._sublayers:
@@ -480,7 +484,8 @@ class Layer:
         else:
             values = self._zeros_within_budget(name, shape, made).astype(stored, copy=False)
         trainable = bool(trainable) and floating
-        weight = Variable(values, requires_grad=trainable and self.trainable, name=f"{self.name}/{name}")
+        # Inside myelin.name_scope("block") the name is "block/<layer>/<weight>" (Keras's variable path).
+        weight = Variable(values, requires_grad=trainable and self.trainable, name=scopes.scoped(f"{self.name}/{name}"))
         weight.constraint = constraints.get(constraint)
         weight.aggregation = aggregation
         weight.autocast = bool(autocast)
@@ -655,7 +660,10 @@ class Layer:
                 kwargs["mask"] = previous_mask
         if "training" in takes:
             kwargs["training"] = training
-        out = self.call(x, **kwargs)
+        if getattr(self, "_remat_mode", None) is None:
+            out = self.call(x, **kwargs)
+        else:  # made inside a RematScope: the call's intermediate results are recomputed in backward
+            out = _remat.layer_call(self, x, kwargs)
         if self.activity_regularizer is not None:  # on every output tensor, as Keras (sequences and states alike)
             self._call_losses.extend(self.activity_regularizer(t) for t in _tensors_of(out))
         if self.supports_masking:
@@ -879,4 +887,7 @@ def Input(shape=None, batch_size: int | None = None, dtype=None, name: str | Non
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape).output
 
 
-__all__ = ["REGISTRY", "Input", "InputLayer", "Layer", "SymbolicTensor", "Variable"]
+# Keras's name for the placeholder class: ``isinstance(myelin.Input(shape=(3,)), myelin.KerasTensor)``.
+KerasTensor = SymbolicTensor
+
+__all__ = ["REGISTRY", "Input", "InputLayer", "KerasTensor", "Layer", "SymbolicTensor", "Variable"]

@@ -14,8 +14,6 @@ ABSENT = {
     "fold": _CONV,
     "unfold": _CONV,
     "extract_sequences": _CONV,
-    "ctc_loss": "optional in issue 14 and not written yet; arrives with the sequence models",
-    "ctc_decode": "not written yet; arrives with the sequence models",
     "fft": _COMPLEX,
     "fft2": _COMPLEX,
     "ifft2": _COMPLEX,
@@ -76,4 +74,8 @@ DIFFERS = {
     "pinv": "differentiable only through the normal equations (full-rank input); rcond is refused there",
     "image.resize": "PyTorch's interpolation rules (Keras's PyTorch backend); lanczos3/lanczos5 refused, as there",
     "image.affine_transform": "differentiable in the images only (not in the transform)",
+    "ctc_decode": (
+        "computed on the host, no gradient; beam search pads with -1 rows scored -inf where fewer than "
+        "top_paths sequences are possible (Keras lists arbitrary ones there)"
+    ),
 }

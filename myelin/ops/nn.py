@@ -26,6 +26,7 @@ from . import numpy as knp
 from . import primitives as prim
 from .convolution import average_pool, conv, conv_transpose, depthwise_conv, max_pool, separable_conv
 from .core import _standard_dtype, convert_to_tensor
+from .ctc import ctc_decode, ctc_loss
 
 _EPSILON = 1e-7  # Keras's backend.epsilon()
 _f = knp._float
@@ -601,3 +602,4 @@ __all__ = [
     for name, value in list(globals().items())
     if not name.startswith("_") and callable(value) and getattr(value, "__module__", None) == __name__
 ] + ["average_pool", "conv", "conv_transpose", "depthwise_conv", "max_pool", "separable_conv"]  # keras.ops.nn's convolutions
+__all__ += ["ctc_decode", "ctc_loss"]  # keras.ops.nn's CTC (myelin/ops/ctc.py)

@@ -873,6 +873,8 @@ def deserialize(config, custom_objects: dict | None = None):
 
 from .algorithms import Adadelta, Adafactor, Adamax, Ftrl, Lamb, Lion, Nadam  # noqa: E402  (they subclass Optimizer)
 from .loss_scale_optimizer import LossScaleOptimizer  # noqa: E402  (it subclasses Optimizer)
+from .multi_optimizer import MultiOptimizer, OptimizerMap  # noqa: E402  (one optimizer per group of variables)
+from .orthogonal import Muon, ScheduleFreeAdamW  # noqa: E402  (they subclass Optimizer)
 
 __all__ = [
     "SGD",
@@ -894,3 +896,4 @@ __all__ = [
     "schedules",
     "serialize",
 ]
+__all__ += ["MultiOptimizer", "Muon", "OptimizerMap", "ScheduleFreeAdamW"]

@@ -100,7 +100,27 @@ def _graph(model: Model) -> tuple[list, list]:
     return layers, sorted(set(edges))
 
 
-def _blocks(model: Model, show_shapes: bool):
+def _shape_text(layer) -> str:
+    shape = layer.output_shape
+    if shape is None:
+        return "?"
+    return ", ".join(_shape_str(s) for s in shape) if isinstance(shape, list) else _shape_str(shape)
+
+
+def _default_label(show_shapes: bool):
+    """plot.model's text for a block: "name (Class)", then the output shape and parameter count."""
+
+    def label(layer) -> tuple[str, list[str]]:
+        lines = []
+        if show_shapes:
+            params = "" if isinstance(layer, InputLayer) else f" · {layer.count_params():,} params"
+            lines.append(f"out {_shape_text(layer)}{params}")
+        return f"{layer.name} ({type(layer).__name__})", lines
+
+    return label
+
+
+def _blocks(model: Model, show_shapes: bool, label=None):
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: PLC0415
 
     layers, edges = _graph(model)
@@ -113,7 +133,10 @@ def _blocks(model: Model, show_shapes: bool):
     for i, lv in enumerate(level):
         by_level.setdefault(lv, []).append(i)
     widest = max(len(v) for v in by_level.values())
-    box_w, box_h, gap_x, gap_y = 3.6, 1.05 if show_shapes else 0.6, 0.5, 0.65
+    label = label or _default_label(show_shapes)
+    texts = [label(layer) for layer in layers]  # (title, detail lines) of each block
+    n_lines = max(len(lines) for _, lines in texts)
+    box_w, box_h, gap_x, gap_y = 3.6, 0.6 + 0.45 * n_lines, 0.5, 0.65
     pos = {}
     for lv, members in by_level.items():
         row_width = len(members) * box_w + (len(members) - 1) * gap_x
@@ -134,17 +157,11 @@ def _blocks(model: Model, show_shapes: bool):
                 facecolor=face, edgecolor="#555555", linewidth=1.0, zorder=2,
             )
         )  # fmt: skip
-        ax.text(x, y + (0.22 if show_shapes else 0), f"{layer.name} ({type(layer).__name__})", ha="center", va="center",
-                fontsize=8.5, weight="bold", zorder=3)  # fmt: skip
-        if show_shapes:
-            shape = layer.output_shape
-            shape_text = (
-                "?"
-                if shape is None
-                else (", ".join(_shape_str(s) for s in shape) if isinstance(shape, list) else _shape_str(shape))
-            )
-            detail = f"out {shape_text}" + ("" if is_input else f" · {layer.count_params():,} params")
-            ax.text(x, y - 0.24, detail, ha="center", va="center", fontsize=7.5, color="#333333", zorder=3)
+        title, lines = texts[i]
+        top = y + 0.22 * n_lines
+        ax.text(x, top, title, ha="center", va="center", fontsize=8.5, weight="bold", zorder=3)
+        for k, line in enumerate(lines):
+            ax.text(x, top - 0.46 * (k + 1), line, ha="center", va="center", fontsize=7.5, color="#333333", zorder=3)
     for a, b in edges:
         (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.add_patch(
@@ -161,4 +178,76 @@ def _blocks(model: Model, show_shapes: bool):
     return fig
 
 
-__all__ = ["model"]
+_GRAPHVIZ = "a Graphviz layout option; myelin draws with matplotlib (top to bottom, straight arrows)"
+
+
+def plot_model(
+    model: Model,
+    to_file="model.png",
+    show_shapes: bool = False,
+    show_dtype: bool = False,
+    show_layer_names: bool = False,
+    rankdir: str = "TB",
+    expand_nested: bool = False,
+    dpi: int = 200,
+    show_layer_activations: bool = False,
+    show_trainable: bool = False,
+    splines: str = "ortho",
+    **kwargs,
+):
+    """Keras's ``keras.utils.plot_model``: the model's layers as a block diagram, written to ``to_file``.
+
+    Drawn with matplotlib (``myelin.plot.model``'s block diagram), not Graphviz: each block
+    shows the layer's class (and name with ``show_layer_names``), its activation
+    (``show_layer_activations``), output shape and parameter count (``show_shapes``), dtype
+    (``show_dtype``) and whether it trains (``show_trainable``), with arrows along the data
+    flow. ``to_file`` ends in .png, .svg or .pdf. Graphviz's layout options are refused
+    rather than ignored: ``rankdir`` other than "TB", ``expand_nested=True``, ``splines``
+    other than "ortho" or "line" (the arrows are straight; between stacked blocks that is
+    both). Returns the matplotlib Figure.
+
+    Example:
+        >>> import myelin
+        >>> from myelin import layers
+        >>> m = myelin.Sequential([myelin.Input(shape=(4,)), layers.Dense(3, activation="relu")])
+        >>> fig = plot_model(m, to_file="model.png", show_shapes=True)  # doctest: +SKIP
+    """
+    if kwargs.pop("layer_range", None) is not None:
+        raise ValueError("plot_model: layer_range is no longer supported (as in Keras 3)")
+    if kwargs:
+        raise TypeError(f"plot_model: unexpected argument(s) {', '.join(sorted(kwargs))}")
+    if not isinstance(model, Model):
+        raise TypeError(f"plot_model: expected a myelin Model, got {type(model).__name__}")
+    if rankdir != "TB":
+        raise ValueError(f"plot_model: rankdir={rankdir!r} is {_GRAPHVIZ}; only 'TB' is drawn")
+    if expand_nested:
+        raise ValueError(f"plot_model: expand_nested=True is {_GRAPHVIZ}; nested models are drawn as one block")
+    if splines not in ("ortho", "line"):
+        raise ValueError(f"plot_model: splines={splines!r} is {_GRAPHVIZ}; only 'ortho' or 'line' is drawn")
+    if not model.built:
+        raise ValueError(f"plot_model: model {model.name!r} is not built yet; call it on data or give it an Input first")
+    if to_file is None:
+        raise ValueError("plot_model: to_file must be a path ending in .png, .svg or .pdf, got None")
+
+    def label(layer) -> tuple[str, list[str]]:
+        kind = type(layer).__name__
+        title = f"{layer.name} ({kind})" if show_layer_names else kind
+        lines = []
+        activation = getattr(layer, "activation", None)
+        if show_layer_activations and activation is not None:
+            lines.append(f"activation: {getattr(activation, '__name__', type(activation).__name__)}")
+        if show_shapes:
+            params = "" if isinstance(layer, InputLayer) else f" · {layer.count_params():,} params"
+            lines.append(f"out {_shape_text(layer)}{params}")
+        if show_dtype:
+            lines.append(f"dtype: {getattr(layer, 'dtype', None) or layer.compute_dtype}")
+        if show_trainable:
+            lines.append(f"trainable: {bool(layer.trainable)}")
+        return title, lines
+
+    fig = _blocks(model, show_shapes, label)
+    save(fig, to_file, dpi)
+    return fig
+
+
+__all__ = ["model", "plot_model"]
