@@ -247,7 +247,7 @@ _busy_seen = [-1e9, 0]  # (time.monotonic() of the last look, cores other proces
 
 
 def busy_cores() -> int:
-    """How many cores other processes keep busy now: the runnable tasks in ``/proc/loadavg`` beside this one.
+    """How many cores other processes keep busy now: the runnable tasks in ``/proc/loadavg`` but this process's.
 
     Five looks a millisecond apart, their median, remembered for a second (a ``predict`` in a
     loop pays for it once a second). 0 where ``/proc/loadavg`` does not exist (not Linux).
@@ -267,7 +267,8 @@ def busy_cores() -> int:
     try:
         for i in range(5):
             with open("/proc/loadavg", encoding="ascii") as f:
-                counts.append(int(f.read().split()[3].split("/")[0]) - 1)  # (this thread is one of them)
+                runnable = int(f.read().split()[3].split("/")[0])
+            counts.append(runnable - _own_runnable())  # this process's threads (a peer's spinning ones too) aside
             if i < 4:
                 time.sleep(0.001)
     except (OSError, ValueError, IndexError):
@@ -275,6 +276,19 @@ def busy_cores() -> int:
     busy = max(0, sorted(counts)[len(counts) // 2])
     _busy_seen[0], _busy_seen[1] = now, busy
     return busy
+
+
+def _own_runnable() -> int:
+    """This process's threads that are running or runnable now (at least 1: the one asking)."""
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat", encoding="ascii", errors="replace") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        n += state == "R"
+    return max(1, n)
 
 
 def cpu_count() -> int:

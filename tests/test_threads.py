@@ -85,10 +85,15 @@ def test_busy_cores_reads_the_runnable_tasks_and_remembers_them_for_a_second(mon
     (tmp_path / "loadavg").write_text("3.10 2.00 1.50 3/250 12345\n")
     monkeypatch.setattr(builtins, "open", fake_open)
     monkeypatch.setattr(backend, "_busy_seen", [-1e9, 0])
+    monkeypatch.setattr(backend, "_own_runnable", lambda: 1)
     assert backend.busy_cores() == 2  # 3 runnable, this thread one of them
     assert len(reads) == 5
     (tmp_path / "loadavg").write_text("0.10 0.00 0.00 1/250 12345\n")
     assert backend.busy_cores() == 2 and len(reads) == 5  # remembered: no new look within a second
+
+
+def test_this_process_own_threads_are_not_counted_as_busy_cores():
+    assert backend._own_runnable() >= 1  # the thread asking is running
 
 
 def test_nested_policy_keeps_the_outer_one(fake):
