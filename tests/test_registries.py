@@ -180,7 +180,7 @@ CASES = {
         "input": np.array([["Ab"], ["bA"]]),
     },
     ("optimizer", "SGD"): {"kwargs": {"clipnorm": None, "global_clipnorm": 2.0}},
-    ("optimizer", "LossScaleOptimizer"): {  # h-mixed: the base optimizer's arguments belong on the inner one
+    ("optimizer", "LossScaleOptimizer"): {  # the base optimizer's arguments belong on the inner one
         "kwargs": {"inner_optimizer": optimizers.SGD(0.05), "initial_scale": 4.0, "dynamic_growth_steps": 7},
         "not_arguments": (
             "learning_rate",

@@ -112,7 +112,7 @@ DIFFERS["keras.distribution"] = (
     "docs/distributed.md); no model parallelism (ModelParallel, LayoutMap)"
 )
 
-# Issue 17, the rest (branch h-apirest): names added with a difference worth knowing.
+# Issue 17, the rest: names added with a difference worth knowing.
 DIFFERS.update(
     {
         "keras.KerasTensor": (
