@@ -146,6 +146,23 @@ def local_size_hint() -> int:
     return 1 if _comm is None or _local is None else _local
 
 
+_EVERYWHERE = "_raised_on_every_process"
+
+
+def raised_everywhere(error: BaseException) -> BaseException:
+    """``error``, marked as raised by every process at once (a fault they found together); returns it.
+
+    Such an error ends each process on its own, told once by process 0, instead of through ``MPI_Abort``.
+
+    Example:
+        >>> err = raised_everywhere(ValueError("the processes disagree"))
+        >>> getattr(err, _EVERYWHERE)
+        True
+    """
+    setattr(error, _EVERYWHERE, True)
+    return error
+
+
 def _install_abort_hook() -> None:
     """An uncaught exception in one process takes the whole job down, with its traceback printed once."""
     global _hook_installed
@@ -157,7 +174,7 @@ def _install_abort_hook() -> None:
         import traceback  # noqa: PLC0415
 
         text = "".join(traceback.format_exception(kind, value, tb))
-        if getattr(value, "_raised_on_every_process", False):
+        if getattr(value, _EVERYWHERE, False):
             # every process found the same fault (a disagreement checked collectively): each ends on its own,
             # process 0 tells it once, and no abort races the launcher's forwarding of the message
             if rank() == 0:

@@ -183,13 +183,13 @@ class DistributedRun:
         """Each process's own generator has no length: without ``steps`` the processes could not agree on one."""
         if adapter is None or self.auto or adapter.source != "generator" or facts.get(key) is not None:
             return
-        error = ValueError(
-            f"{method}(): DataParallel(auto_shard_dataset=False) with a generator: give {argument}; every process "
-            "reads its own generator, which has no length, and the processes must agree on the steps of an epoch "
-            "before the first one (else one would wait forever for another whose data ended)"
+        raise world.raised_everywhere(
+            ValueError(
+                f"{method}(): DataParallel(auto_shard_dataset=False) with a generator: give {argument}; every process "
+                "reads its own generator, which has no length, and the processes must agree on the steps of an epoch "
+                "before the first one (else one would wait forever for another whose data ended)"
+            )
         )
-        error._raised_on_every_process = True  # the facts agreed, so every process raises this
-        raise error
 
     def _check_no_empty_shard(self, n: int, batch_size: int, steps) -> None:
         full = math.ceil(n / batch_size)
@@ -204,13 +204,13 @@ class DistributedRun:
 
     def _refuse_empty_shard(self, what: str, fix: str) -> None:
         names = ", ".join(repr(layer.name) for layer in self.synchronized)
-        error = ValueError(
-            f"DataParallel: {what}, so a process would take a step without data, but BatchNormalization "
-            f"layer(s) {names} with synchronized=True need every process to compute the step's statistics "
-            f"together; choose {fix}"
+        raise world.raised_everywhere(
+            ValueError(
+                f"DataParallel: {what}, so a process would take a step without data, but BatchNormalization "
+                f"layer(s) {names} with synchronized=True need every process to compute the step's statistics "
+                f"together; choose {fix}"
+            )
         )
-        error._raised_on_every_process = True
-        raise error
 
     def start_evaluate(self, xs, ys, sw, facts: dict, adapter=None) -> None:
         """Check that every process evaluates the same thing (the start of ``evaluate``)."""
@@ -248,18 +248,18 @@ class DistributedRun:
             values = [f.get(key) for f in facts]
             if any(v != values[0] for v in values[1:]):
                 per_rank = "; ".join(f"process {r}: {v}" for r, v in enumerate(values))
-                error = ValueError(
-                    f"DataParallel: the processes disagree on {key!r} before the first step ({per_rank}); every process "
-                    "must run the same script on the same model and "
-                    + (
-                        "the same data (auto_shard_dataset=True; where each process has its own data, use "
-                        "DataParallel(auto_shard_dataset=False))"
-                        if self.auto
-                        else "equally many batches of its own data"
+                raise world.raised_everywhere(
+                    ValueError(
+                        f"DataParallel: the processes disagree on {key!r} before the first step ({per_rank}); every process "
+                        "must run the same script on the same model and "
+                        + (
+                            "the same data (auto_shard_dataset=True; where each process has its own data, use "
+                            "DataParallel(auto_shard_dataset=False))"
+                            if self.auto
+                            else "equally many batches of its own data"
+                        )
                     )
                 )
-                error._raised_on_every_process = True  # every process saw the same gathered facts and raises this
-                raise error
 
     def broadcast_state(self, model) -> None:
         """Process 0's weights and optimizer state everywhere (the start of every fit)."""
