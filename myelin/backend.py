@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -258,8 +259,6 @@ def busy_cores() -> int:
         >>> busy_cores() >= 0
         True
     """
-    import time  # noqa: PLC0415
-
     now = time.monotonic()
     if now - _busy_seen[0] < 1.0:
         return _busy_seen[1]
