@@ -120,22 +120,14 @@ def _kernel(rule: str, *writable, read_only=()):
     Every array (None ones aside) must be a C-contiguous NumPy array of the same float dtype
     and size as the first, and those in ``writable`` must be writable.
     """
-    if _lib is None and not available():
-        return None
     first = writable[0] if writable else read_only[0]
-    if type(first) is not np.ndarray:
+    arrays = [a for a in (*writable, *read_only) if a is not None]
+    kernel = _array_kernel(rule, first, *arrays)
+    if kernel is None or any(a.size != first.size for a in arrays):
         return None
-    kind = _TYPES.get(first.dtype)
-    if kind is None:
-        return None
-    for a in (*writable, *read_only):
-        if a is None:
-            continue
-        if type(a) is not np.ndarray or a.dtype != first.dtype or a.size != first.size or not a.flags.c_contiguous:
-            return None
     if not all(a is None or a.flags.writeable for a in writable):
         return None
-    return _kernels[rule, kind[0]]
+    return kernel
 
 
 def _ptr(a) -> int | None:
