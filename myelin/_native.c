@@ -308,6 +308,82 @@ typedef long long i64;
         for (size_t i = 0; i < n; i++) res[i] = grad[i] * (T)(out[i] > 0);                     \
     }
 
+/* The embedding's gradient: grad[idx[k], lo:hi] += rows[k, lo:hi] for k in order, as NumPy's
+ * add.at does (grad arrives zeroed). A caller splits the columns between threads. */
+#define INDEX_ADD(NAME, T)                                                                     \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(T *RESTRICT grad, const long long *RESTRICT idx,      \
+                                          const T *RESTRICT rows, size_t n, size_t dim,        \
+                                          size_t lo, size_t hi) {                              \
+        for (size_t k = 0; k < n; k++) {                                                       \
+            T *dst = grad + (size_t)idx[k] * dim;                                              \
+            const T *src = rows + k * dim;                                                     \
+            for (size_t j = lo; j < hi; j++) dst[j] += src[j];                                 \
+        }                                                                                      \
+    }
+
+/* The LSTM's time loop (myelin/ops/recurrent.py, LSTMScan), the operations of its NumPy form
+ * between the products and the tanh calls, which stay in NumPy (its tanh is not the C
+ * library's, bit for bit). Gates are i, f, c, o, each u wide, in rows of 4u.
+ *
+ * Forward, one step, after tanh over the pre-activations z (b rows): z = z * scale + shift
+ * (the sigmoid's 0.5 + 0.5 tanh for i, f, o), then c_new = f * c + i * g. */
+#define LSTM_CELL(NAME, T)                                                                     \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(T *RESTRICT z, const T *RESTRICT scale,              \
+                                          const T *RESTRICT shift, const T *RESTRICT c,        \
+                                          T *RESTRICT c_new, size_t b, size_t u) {             \
+        for (size_t r = 0; r < b; r++) {                                                       \
+            T *zr = z + r * 4 * u;                                                             \
+            for (size_t k = 0; k < 4 * u; k++) zr[k] = zr[k] * scale[k] + shift[k];           \
+            for (size_t j = 0; j < u; j++)                                                     \
+                c_new[r * u + j] = zr[u + j] * c[r * u + j] + zr[j] * zr[2 * u + j];           \
+        }                                                                                      \
+    }
+
+/* Backward, before the reverse sweep, for all rows (steps x batch) at once: each gate's
+ * d(activation)/d(pre-activation) times what it multiplies, and d c / d h = o (1 - tanh(c)^2). */
+#define LSTM_FACTORS(NAME, T)                                                                  \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT gates, const T *RESTRICT cells,    \
+                                          const T *RESTRICT tanh_c, T *RESTRICT factors,       \
+                                          T *RESTRICT to_cell, size_t rows, size_t u) {        \
+        for (size_t r = 0; r < rows; r++) {                                                    \
+            const T *z = gates + r * 4 * u, *c = cells + r * u, *tc = tanh_c + r * u;          \
+            T *fa = factors + r * 4 * u, *dc = to_cell + r * u;                                \
+            for (size_t j = 0; j < u; j++) {                                                   \
+                T i = z[j], f = z[u + j], g = z[2 * u + j], o = z[3 * u + j], t = tc[j];       \
+                fa[j] = g * i * ((T)1 - i);                                                    \
+                fa[u + j] = c[j] * f * ((T)1 - f);                                             \
+                fa[2 * u + j] = i * ((T)1 - g * g);                                            \
+                fa[3 * u + j] = t * o * ((T)1 - o);                                            \
+                dc[j] = o * ((T)1 - t * t);                                                    \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+/* Backward, one step of the reverse sweep (no mask): with dh_c = dh + gout and
+ * dc_c = dh_c * to_cell + dc, the step's gate gradients dz = factors * (dc_c, dc_c, dc_c, dh_c)
+ * and the cell gradient carried back, dc = dc_c * f. gout and dz are rows of longer arrays
+ * (row strides gs and zs); the caller then forms dh = dz @ rk^T. */
+#define LSTM_BACK_STEP(NAME, T)                                                                \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT gout, size_t gs, const T *RESTRICT dh,\
+                                          T *RESTRICT dc, const T *RESTRICT to_cell,           \
+                                          const T *RESTRICT factors, const T *RESTRICT gates,  \
+                                          T *RESTRICT dz, size_t zs, size_t b, size_t u) {     \
+        for (size_t r = 0; r < b; r++) {                                                       \
+            const T *fa = factors + r * 4 * u, *f = gates + r * 4 * u + u;                     \
+            T *d = dz + r * zs;                                                                \
+            for (size_t j = 0; j < u; j++) {                                                   \
+                T dhc = dh[r * u + j] + gout[r * gs + j];                                      \
+                T dcc = dhc * to_cell[r * u + j];                                              \
+                dcc = dcc + dc[r * u + j];                                                     \
+                d[j] = fa[j] * dcc;                                                            \
+                d[u + j] = fa[u + j] * dcc;                                                    \
+                d[2 * u + j] = fa[2 * u + j] * dcc;                                            \
+                d[3 * u + j] = fa[3 * u + j] * dhc;                                            \
+                dc[r * u + j] = dcc * f[j];                                                    \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
 IM2COL(myelin_im2col_f32, float)
 IM2COL(myelin_im2col_f64, double)
 COL2IM(myelin_col2im_f32, float)
@@ -320,9 +396,17 @@ BIAS_RELU(myelin_bias_relu_f32, float)
 BIAS_RELU(myelin_bias_relu_f64, double)
 RELU_GRAD(myelin_relu_grad_f32, float)
 RELU_GRAD(myelin_relu_grad_f64, double)
+INDEX_ADD(myelin_index_add_f32, float)
+INDEX_ADD(myelin_index_add_f64, double)
+LSTM_CELL(myelin_lstm_cell_f32, float)
+LSTM_CELL(myelin_lstm_cell_f64, double)
+LSTM_FACTORS(myelin_lstm_factors_f32, float)
+LSTM_FACTORS(myelin_lstm_factors_f64, double)
+LSTM_BACK_STEP(myelin_lstm_back_step_f32, float)
+LSTM_BACK_STEP(myelin_lstm_back_step_f64, double)
 
 /* The version native.py checks before using the file (a stale build is not used). */
-MYELIN_EXPORT int myelin_native_version(void) { return 3; }
+MYELIN_EXPORT int myelin_native_version(void) { return 4; }
 
 #if defined(_WIN32)
 /* Windows links every extension with this export; the file is never imported as a module. */

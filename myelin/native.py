@@ -37,7 +37,7 @@ import numpy as np
 
 from . import backend
 
-_VERSION = 3  # must equal myelin_native_version() in _native.c
+_VERSION = 4  # must equal myelin_native_version() in _native.c
 _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): ("f64", ctypes.c_double)}
 
 _lib = None  # the loaded library, once loaded
@@ -84,6 +84,10 @@ def _load() -> None:
             ("maxpool_bwd", [ptr, ptr, ptr, ptr, ctypes.c_int]),
             ("relu_grad", [ptr, ptr, ptr, size]),
             ("bias_relu", [ptr, ptr, size, size, ctypes.c_int]),
+            ("index_add", [ptr] * 3 + [size] * 4),
+            ("lstm_cell", [ptr] * 5 + [size, size]),
+            ("lstm_factors", [ptr] * 5 + [size, size]),
+            ("lstm_back_step", [ptr, size] + [ptr] * 5 + [ptr, size, size, size]),
         ):
             function = getattr(lib, f"myelin_{rule}_{suffix}")
             function.argtypes, function.restype = argtypes, None
@@ -432,3 +436,96 @@ def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
 
     _parallel(call, out.shape[0], out.size)
     return True
+
+
+def index_add(grad: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> bool:
+    """``grad[idx[k]] += rows[k]`` for every k in order, in place, as ``np.add.at(grad, idx, rows)``; False: run that.
+
+    ``grad`` is a C-contiguous (vocabulary, dim) array, ``rows`` (len(idx), dim) of its
+    dtype, ``idx`` int64 ids already checked to lie in [0, vocabulary). Large calls split
+    the columns between the native threads (each adds its columns in the same order).
+
+    Example:
+        >>> import numpy as np
+        >>> grad = np.zeros((3, 2))
+        >>> if not index_add(grad, np.array([2, 0, 2]), np.ones((3, 2))): np.add.at(grad, [2, 0, 2], 1.0)
+        >>> grad[:, 0].tolist()
+        [1.0, 0.0, 2.0]
+    """
+    kernel_fn = _array_kernel("index_add", grad, rows)
+    if kernel_fn is None or type(idx) is not np.ndarray or idx.dtype != np.int64 or not idx.flags.c_contiguous:
+        return False
+    if grad.ndim != 2 or rows.shape != (idx.size, grad.shape[1]) or not grad.flags.writeable:
+        return False
+    dim = grad.shape[1]
+
+    def call(lo: int, hi: int) -> None:
+        kernel_fn(grad.ctypes.data, idx.ctypes.data, rows.ctypes.data, idx.size, dim, lo, hi)
+
+    _parallel(call, dim, 2 * rows.size)
+    return True
+
+
+# ---------------------------------------------------------------------------- the LSTM's time loop
+
+
+def lstm_factors(gates: np.ndarray, cells: np.ndarray, tanh_c: np.ndarray, factors: np.ndarray, to_cell: np.ndarray) -> bool:
+    """The LSTM backward's gate factors and d c / d h for every (step, batch) row, in one pass.
+
+    ``gates`` and ``factors`` are (..., 4 units) (activations i, f, c, o), the others (...,
+    units), all C-contiguous of one float dtype with the same leading shape: ``factors`` =
+    (g i (1 - i), c f (1 - f), i (1 - g^2), tanh(c) o (1 - o)), ``to_cell`` = o (1 - tanh(c)^2),
+    as ``myelin/ops/recurrent.py``'s NumPy form. False: run that form.
+
+    Example:
+        >>> import numpy as np
+        >>> gates, cells, tc = np.full((1, 4), 0.5), np.ones((1, 1)), np.zeros((1, 1))
+        >>> factors, to_cell = np.empty((1, 4)), np.empty((1, 1))
+        >>> lstm_factors(gates, cells, tc, factors, to_cell) in (True, False)
+        True
+    """
+    kernel_fn = _array_kernel("lstm_factors", gates, cells, tanh_c, factors, to_cell)
+    u = cells.shape[-1] if cells.ndim else 0
+    lead = gates.shape[:-1]
+    if kernel_fn is None or gates.shape[-1] != 4 * u or factors.shape != gates.shape:
+        return False
+    if cells.shape != (*lead, u) or tanh_c.shape != cells.shape or to_cell.shape != cells.shape:
+        return False
+    rows, size = math.prod(lead), gates.itemsize
+
+    def call(lo: int, hi: int) -> None:
+        kernel_fn(
+            gates.ctypes.data + lo * 4 * u * size,
+            cells.ctypes.data + lo * u * size,
+            tanh_c.ctypes.data + lo * u * size,
+            factors.ctypes.data + lo * 4 * u * size,
+            to_cell.ctypes.data + lo * u * size,
+            hi - lo,
+            u,
+        )
+
+    _parallel(call, rows, 7 * rows * u)
+    return True
+
+
+def lstm_step_kernels(*arrays):
+    """The LSTM's per-step kernels ``(cell, back_step)`` for these arrays' dtype, or None: run the NumPy form.
+
+    Raw ctypes functions taking data addresses (the caller keeps the arrays alive and
+    C-contiguous), called once per time step, where :func:`lstm_factors`'s checks would cost
+    more than the step: ``cell(z, scale, shift, c, c_new, batch, units)`` turns the step's
+    tanh of the pre-activations into the gates and writes the new cell; ``back_step(gout,
+    gout_row_stride, dh, dc, to_cell, factors, gates, dz, dz_row_stride, batch, units)`` is
+    one step of the reverse sweep (strides in elements, ``dc`` updated in place).
+
+    Example:
+        >>> import numpy as np
+        >>> kernels = lstm_step_kernels(np.zeros((2, 8), np.float32))
+        >>> kernels is None or len(kernels) == 2
+        True
+    """
+    first = arrays[0]
+    if _array_kernel("lstm_cell", *arrays) is None:
+        return None
+    suffix = _TYPES[first.dtype][0]
+    return _kernels["lstm_cell", suffix], _kernels["lstm_back_step", suffix]

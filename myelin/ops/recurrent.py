@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+from .. import backend, native
 from ..backend import array_module
 from ..tensor import Function, Tensor
 from .primitives import as_tensor
@@ -61,7 +62,10 @@ class EmbeddingLookup(Function):
         if xp.__name__ != "numpy" or flat.size == 0:
             xp.add.at(grad, flat, rows)
             return None, grad
-        # Sorted ids: the first row of each run of equal ids is copied, only the repeats are added (add.at on few rows).
+        if native.index_add(grad, xp.ascontiguousarray(flat, dtype="int64"), xp.ascontiguousarray(rows)):
+            return None, grad  # add.at's adds in one native pass
+        # Sorted ids: the first row of each run of equal ids copied, only the repeats added (add.at on few rows), in
+        # their original order: add.at's adds, with + 0 turning a total of -0 into add.at's +0.
         order = xp.argsort(flat, kind="stable")
         ids, sorted_rows = flat[order], rows[order]
         first = xp.concatenate([xp.ones(1, dtype=bool), ids[1:] != ids[:-1]])
@@ -70,7 +74,7 @@ class EmbeddingLookup(Function):
         if repeats.any():
             run = xp.cumsum(first) - 1
             xp.add.at(sums, run[repeats], sorted_rows[repeats])
-        grad[ids[first]] = sums
+        grad[ids[first]] = sums + 0.0
         return None, grad
 
 
@@ -277,7 +281,9 @@ class LSTMScan(_Scan):
         scale[2 * u : 3 * u] = 1.0
         shift = xp.full(four, 0.5, dtype=dtype)
         shift[2 * u : 3 * u] = 0.0
-        xz_s, rk_s = xz * scale, rk * scale
+        xz_s = xp.empty((n, b, four), dtype=dtype)  # the scaled projection, time-major: each step's rows contiguous
+        xp.multiply(xz.transpose(1, 0, 2), scale, out=xz_s)
+        rk_s = rk * scale
         gates = xp.empty((n, b, four), dtype=dtype)  # activations i, f, g, o of every step
         cells = xp.empty((n + 1, b, u), dtype=dtype)  # cells[k]: the cell carried into step k
         hs = xp.empty((n + 1, b, u), dtype=dtype)  # hs[k]: the state carried into step k
@@ -286,20 +292,28 @@ class LSTMScan(_Scan):
         hs[0] = got["h0"] if has_state else 0.0
         cells[0] = got["c0"] if has_state else 0.0
         emitted = xp.empty((n, b, u), dtype=dtype) if keep is not None and zero_output else None
+        backend.blas_threads_for(2.0 * b * u * four)  # the per-step products: small, one thread
+        kernels = native.lstm_step_kernels(gates, cells, scale, shift)
+        if kernels is not None:
+            cell_kernel, step = kernels[0], gates.itemsize * b * u
+            z_at, c_at, scale_at, shift_at = gates.ctypes.data, cells.ctypes.data, scale.ctypes.data, shift.ctypes.data
         for s, t in enumerate(_steps(n, reverse)):
             h, c = hs[s], cells[s]
             if rdrop is not None:
                 xp.multiply(h, rdrop, out=hin[s])
             z = gates[s]
             xp.matmul(hin[s], rk_s, out=z)
-            z += xz_s[:, t]
+            z += xz_s[t]
             xp.tanh(z, out=z)
-            z *= scale
-            z += shift
             i, f, g, o = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
             c_new, h_new, tc = cells[s + 1], hs[s + 1], tanh_c[s]
-            xp.multiply(f, c, out=c_new)
-            c_new += i * g
+            if kernels is not None:  # the four operations below in one pass
+                cell_kernel(z_at + 4 * s * step, scale_at, shift_at, c_at + s * step, c_at + (s + 1) * step, b, u)
+            else:
+                z *= scale
+                z += shift
+                xp.multiply(f, c, out=c_new)
+                c_new += i * g
             xp.tanh(c_new, out=tc)
             xp.multiply(o, tc, out=h_new)
             if keep is not None:
@@ -329,47 +343,75 @@ class LSTMScan(_Scan):
         # Whole-sequence factors: d(activation)/d(pre-activation) of the gates, times what each gate multiplies.
         i, f, g, o = gates[..., :u], gates[..., u : 2 * u], gates[..., 2 * u : 3 * u], gates[..., 3 * u :]
         factors = xp.empty_like(gates)
-        factors[..., :u] = g * i * (1 - i)
-        factors[..., u : 2 * u] = cells[:n] * f * (1 - f)
-        factors[..., 2 * u : 3 * u] = i * (1 - g * g)
-        factors[..., 3 * u :] = tanh_c * o * (1 - o)
-        to_cell = o * (1 - tanh_c * tanh_c)  # d c from d h
+        to_cell = xp.empty_like(tanh_c)  # d c from d h
+        if not native.lstm_factors(gates, cells[:n], tanh_c, factors, to_cell):
+            factors[..., :u] = g * i * (1 - i)
+            factors[..., u : 2 * u] = cells[:n] * f * (1 - f)
+            factors[..., 2 * u : 3 * u] = i * (1 - g * g)
+            factors[..., 3 * u :] = tanh_c * o * (1 - o)
+            xp.multiply(o, 1 - tanh_c * tanh_c, out=to_cell)
         factors4 = factors.reshape(n, b, 4, u)
         dxz = xp.empty((b, n, four), dtype=grad.dtype)  # written step by step, in time order
         dz4 = dxz.reshape(b, n, 4, u)
         dh = grad[:, n].copy()
         dc = grad[:, n + 1].copy()
         rkt = rk.T
-        for s, t in reversed(list(enumerate(_steps(n, reverse)))):
-            gout = grad[:, s]
-            if keep is not None:
-                m = keep[:, t, None]
-                if zero_output:
-                    dh_c = m * (dh + gout)
-                    dh = dh - m * dh
+        backend.blas_threads_for(2.0 * b * u * four)
+        kernels = None if keep is not None else native.lstm_step_kernels(grad, dh, dc, to_cell, factors, gates, dxz)
+        if kernels is not None:  # the sweep's elementwise operations in one native call per step
+            back_step, size = kernels[1], grad.itemsize
+            g_at, dh_at, dc_at, dz_at = grad.ctypes.data, dh.ctypes.data, dc.ctypes.data, dxz.ctypes.data
+            tc_at, fa_at, z_at = to_cell.ctypes.data, factors.ctypes.data, gates.ctypes.data
+            for s, t in reversed(list(enumerate(_steps(n, reverse)))):
+                row = s * b * u * size
+                back_step(
+                    g_at + s * u * size,
+                    (n + 2) * u,
+                    dh_at,
+                    dc_at,
+                    tc_at + row,
+                    fa_at + 4 * row,
+                    z_at + 4 * row,
+                    dz_at + t * four * size,
+                    n * four,
+                    b,
+                    u,
+                )
+                xp.matmul(dxz[:, t], rkt, out=dh)
+                if rdrop is not None:
+                    dh *= rdrop
+        else:
+            for s, t in reversed(list(enumerate(_steps(n, reverse)))):
+                gout = grad[:, s]
+                if keep is not None:
+                    m = keep[:, t, None]
+                    if zero_output:
+                        dh_c = m * (dh + gout)
+                        dh = dh - m * dh
+                    else:
+                        dh = dh + gout
+                        dh_c = m * dh
+                        dh = dh - dh_c
+                    dc_c = m * dc
+                    dc = dc - dc_c
+                    dc_c += dh_c * to_cell[s]
                 else:
-                    dh = dh + gout
-                    dh_c = m * dh
-                    dh = dh - dh_c
-                dc_c = m * dc
-                dc = dc - dc_c
-                dc_c += dh_c * to_cell[s]
-            else:
-                dh_c = dh + gout
-                dc_c = dh_c * to_cell[s]
-                dc_c += dc
-                dh = dc = None
-            xp.multiply(factors4[s, :, :3], dc_c[:, None, :], out=dz4[:, t, :3])
-            xp.multiply(factors4[s, :, 3], dh_c, out=dz4[:, t, 3])
-            dc_prev = dc_c * f[s]
-            dh_prev = dxz[:, t] @ rkt
-            if rdrop is not None:
-                dh_prev *= rdrop
-            dh = dh_prev if dh is None else dh + dh_prev
-            dc = dc_prev if dc is None else dc + dc_prev
+                    dh_c = dh + gout
+                    dc_c = dh_c * to_cell[s]
+                    dc_c += dc
+                    dh = dc = None
+                xp.multiply(factors4[s, :, :3], dc_c[:, None, :], out=dz4[:, t, :3])
+                xp.multiply(factors4[s, :, 3], dh_c, out=dz4[:, t, 3])
+                dc_prev = dc_c * f[s]
+                dh_prev = dxz[:, t] @ rkt
+                if rdrop is not None:
+                    dh_prev *= rdrop
+                dh = dh_prev if dh is None else dh + dh_prev
+                dc = dc_prev if dc is None else dc + dc_prev
         drk = None
         if self.needs_input_grad[1]:
             h_in_time = hin[n - 1 :: -1] if reverse else hin[:n]  # (steps, batch, units), in time order
+            backend.blas_threads_for(2.0 * n * b * u * four)
             drk = xp.ascontiguousarray(h_in_time.transpose(1, 0, 2)).reshape(n * b, u).T @ dxz.reshape(n * b, four)
         extra = []
         if has_state:
@@ -418,6 +460,7 @@ class GRUScan(_Scan):
         hin = xp.empty((n, b, u), dtype=xz.dtype)  # h fed to the recurrent product (after dropout)
         rec_h = xp.empty((n, b, u), dtype=xz.dtype)  # reset_after: h @ rk_h + rb_h; else r * hd
         rk_zr, rk_h = rk[:, : 2 * u], rk[:, 2 * u :]
+        backend.blas_threads_for(2.0 * b * u * three)
         for s, t in enumerate(_steps(n, reverse)):
             hprev[s] = h
             hd = h * rdrop if rdrop is not None else h
@@ -463,6 +506,7 @@ class GRUScan(_Scan):
         n, b, u = hh_all.shape
         dh = grad[:, n].copy()
         dxz = xp.empty((b, n, 3 * u), dtype=grad.dtype)
+        backend.blas_threads_for(2.0 * b * u * 3 * u)
         d_inner = xp.empty((n, b, 3 * u), dtype=grad.dtype)  # gradient of the recurrent product's output
         rkt = rk.T
         rk_zr_t, rk_h_t = rk[:, : 2 * u].T, rk[:, 2 * u :].T
@@ -511,6 +555,7 @@ class GRUScan(_Scan):
         need = self.needs_input_grad
         drk = None
         if need[1]:
+            backend.blas_threads_for(2.0 * n * b * u * 3 * u)
             flat = d_inner.reshape(n * b, 3 * u)
             if reset_after:
                 drk = hin.reshape(n * b, u).T @ flat
@@ -558,6 +603,7 @@ class SimpleRNNScan(_Scan):
         packed = xp.empty((b, n + 1, u), dtype=xz.dtype)
         acts = xp.empty((n, b, u), dtype=xz.dtype)
         hin = xp.empty((n, b, u), dtype=xz.dtype)
+        backend.blas_threads_for(2.0 * b * u * u)
         for s, t in enumerate(_steps(n, reverse)):
             hd = h * rdrop if rdrop is not None else h
             hin[s] = hd
@@ -589,6 +635,7 @@ class SimpleRNNScan(_Scan):
         dxz = xp.empty((b, n, u), dtype=grad.dtype)
         da_all = xp.empty((n, b, u), dtype=grad.dtype)
         rkt = rk.T
+        backend.blas_threads_for(2.0 * b * u * u)
         for s, t in reversed(list(enumerate(_steps(n, reverse)))):
             gout = grad[:, s]
             if keep is not None:
@@ -616,6 +663,7 @@ class SimpleRNNScan(_Scan):
             if rdrop is not None:
                 dh_prev *= rdrop
             dh = dh_prev if dh is None else dh + dh_prev
+        backend.blas_threads_for(2.0 * n * b * u * u)
         drk = hin.reshape(n * b, u).T @ da_all.reshape(n * b, u) if self.needs_input_grad[1] else None
         extra = []
         if has_state:
