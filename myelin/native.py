@@ -232,8 +232,21 @@ if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
     os.register_at_fork(after_in_child=_reset_executor)
 
 
-def _parallel(call, items: int, work: int) -> None:
-    """``call(lo, hi)`` over ``range(items)`` in parts, one per native thread when ``work`` numbers are enough."""
+def parallel(call, items: int, work: int) -> None:
+    """``call(lo, hi)`` over ``range(items)`` in parts, one per native thread when ``work`` numbers are enough.
+
+    The parts run at once on :func:`myelin.backend.native_threads` threads (1 outside ``fit``
+    and the like), the first on the caller's; ``call`` must let go of the GIL (a ctypes
+    kernel, a NumPy product) and write only its own part, so the numbers do not depend on the
+    split.
+
+    Example:
+        >>> import numpy as np
+        >>> out = np.zeros(4)
+        >>> parallel(lambda lo, hi: out.__setitem__(slice(lo, hi), 1.0), 4, 4)
+        >>> out.tolist()
+        [1.0, 1.0, 1.0, 1.0]
+    """
     global _executor
     threads = min(backend.native_threads(), items)
     if threads < 2 or work < PARALLEL_MIN_ELEMENTS:
@@ -259,7 +272,7 @@ def _batched(kernel_fn, arrays, geometry: np.ndarray, *extra) -> None:
         part[0] = hi - lo
         kernel_fn(*(a.ctypes.data + lo * (a.nbytes // batch) for a in arrays), part.ctypes.data, *extra)
 
-    _parallel(call, batch, sum(a.size for a in arrays))
+    parallel(call, batch, sum(a.size for a in arrays))
 
 
 def _array_kernel(rule: str, *arrays):
@@ -409,7 +422,7 @@ def relu_grad(g: np.ndarray, out: np.ndarray, res: np.ndarray) -> bool:
     def call(lo: int, hi: int) -> None:
         kernel_fn(g.ctypes.data + lo * size, out.ctypes.data + lo * size, res.ctypes.data + lo * size, hi - lo)
 
-    _parallel(call, g.size, 3 * g.size)
+    parallel(call, g.size, 3 * g.size)
     return True
 
 
@@ -434,7 +447,7 @@ def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
     def call(lo: int, hi: int) -> None:
         kernel_fn(out.ctypes.data + lo * row, bias.ctypes.data, hi - lo, out.shape[1], int(bool(relu)))
 
-    _parallel(call, out.shape[0], out.size)
+    parallel(call, out.shape[0], out.size)
     return True
 
 
@@ -462,7 +475,7 @@ def index_add(grad: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> bool:
     def call(lo: int, hi: int) -> None:
         kernel_fn(grad.ctypes.data, idx.ctypes.data, rows.ctypes.data, idx.size, dim, lo, hi)
 
-    _parallel(call, dim, 2 * rows.size)
+    parallel(call, dim, 2 * rows.size)
     return True
 
 
@@ -504,7 +517,7 @@ def lstm_factors(gates: np.ndarray, cells: np.ndarray, tanh_c: np.ndarray, facto
             u,
         )
 
-    _parallel(call, rows, 7 * rows * u)
+    parallel(call, rows, 7 * rows * u)
     return True
 
 

@@ -199,6 +199,7 @@ class _QueryValueAttention(Layer):
         if a_mask is not None:
             self._check_attention_mask(a_mask.shape, B, T, S)
         mask = attn.combine_attention_masks(q_mask, v_mask, k_mask, a_mask)
+        self._scores_wanted = bool(return_attention_scores)
         out, scores = self._attend(query, value, key, mask, bool(use_causal_mask), bool(training))
         if q_mask is not None:
             out._keras_mask = q_mask
@@ -257,6 +258,9 @@ class _QueryValueAttention(Layer):
         """
         B, T, H, D = q.shape
         S, Hkv = k.shape[1], k.shape[2]
+        if groups == 1 and not getattr(self, "_scores_wanted", True) and not (training and self.dropout > 0):
+            # The fused node: no score tensors between the steps (ops.attention_core); the scores are not asked for.
+            return attn.attention_core(q, k, v, mask, scale, causal, self.sliding_window), None
         q = prim.mul(q, scale)
         qh = prim.transpose(q, (0, 2, 1, 3))  # (B, H, T, D)
         kt = prim.transpose(k, (0, 2, 3, 1))  # (B, Hkv, D, S)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from .. import native
 from ..backend import array_module
 from ..backend import is_float_dtype as _is_float
 from ..tensor import Function, Tensor
@@ -333,6 +334,132 @@ def masked_softmax(x, mask=None, causal: bool = False, sliding_window=None, empt
     return MaskedSoftmax.apply(x, mask, causal=bool(causal), window=sliding_window, empty=empty)
 
 
+# Scores of about this many bytes per chunk of batch items: a chunk's scores, probabilities and their gradients
+# stay in the core's cache between the products and the softmax.
+_CHUNK_BYTES = 1 << 18
+
+
+class AttentionCore(Function):
+    """``softmax(mask(q k^T * scale)) v`` per head, a few batch items at a time, in one node.
+
+    ``q`` (batch, target, heads, dim), ``k`` (batch, source, heads, dim), ``v`` (batch,
+    source, heads, dim_v): the projections' layout, read through transposed views; the
+    output is (batch, target, heads, dim_v). An optional boolean ``mask`` broadcastable to
+    (batch, heads, target, source), the ``causal`` band and the sliding ``window`` say which pairs attend; a row
+    with nothing allowed gives zeros, as ``MaskedSoftmax(empty="zeros")``. Each chunk of
+    batch items runs its scores, the row-wise stable softmax (each row shifted by its own
+    maximum) and the product with ``v`` while they are in cache, instead of three
+    whole-batch passes through memory; the chunks are split over the native threads
+    (``myelin.native.parallel``), and no number depends on the split. Only the
+    probabilities are kept for the backward, which runs chunk by chunk the same way.
+    """
+
+    def forward(self, q, k, v, *mask, scale=1.0, causal=False, window=None):
+        xp = array_module(q)
+        B, T, H, _ = q.shape
+        S = k.shape[1]
+        dtype = xp.result_type(q, k, v)
+        keep = xp.broadcast_to(mask[0], (B, H, T, S)) if mask else None
+        band = _band(xp, T, S, causal, window) if causal or window is not None else None
+        probs = xp.empty((B, H, T, S), dtype=dtype)
+        out = xp.empty((B, T, H, v.shape[-1]), dtype=dtype)
+        qh, kt, vh, out_h = (
+            q.transpose(0, 2, 1, 3),
+            k.transpose(0, 2, 3, 1),
+            v.transpose(0, 2, 1, 3),
+            out.transpose(0, 2, 1, 3),
+        )
+        chunk = max(1, _CHUNK_BYTES // max(1, H * T * S * probs.itemsize))
+
+        def run(lo: int, hi: int) -> None:
+            for a in range(lo, hi, chunk):
+                c = slice(a, min(a + chunk, hi))
+                p = probs[c]
+                xp.matmul(qh[c] * scale, kt[c], out=p)
+                allowed = band if keep is None else (keep[c] if band is None else keep[c] & band)
+                if allowed is not None:
+                    xp.copyto(p, -xp.inf, where=~allowed)
+                top = p.max(axis=-1, keepdims=True)
+                if allowed is not None:
+                    top[~xp.isfinite(top)] = 0.0  # a row with nothing allowed: exp gives zeros
+                p -= top
+                xp.exp(p, out=p)
+                sums = p.sum(axis=-1, keepdims=True)
+                if allowed is not None:
+                    sums[sums == 0] = 1.0
+                p /= sums
+                out_h[c] = p @ vh[c]
+
+        native.parallel(run, B, probs.size)
+        self.saved = (q, k, v, probs, scale)
+        self.n_mask = len(mask)
+        return out
+
+    def backward(self, g):
+        q, k, v, probs, scale = self.saved
+        xp = array_module(g)
+        B = q.shape[0]
+        dq, dk, dv = xp.empty_like(q), xp.empty_like(k), xp.empty_like(v)
+        qh, kh, vt, gh = q.transpose(0, 2, 1, 3), k.transpose(0, 2, 1, 3), v.transpose(0, 2, 3, 1), g.transpose(0, 2, 1, 3)
+        dqh, dkh, dvh = dq.transpose(0, 2, 1, 3), dk.transpose(0, 2, 1, 3), dv.transpose(0, 2, 1, 3)
+        chunk = max(1, _CHUNK_BYTES // max(1, probs[0].nbytes))
+
+        def run(lo: int, hi: int) -> None:
+            for a in range(lo, hi, chunk):
+                c = slice(a, min(a + chunk, hi))
+                p, go = probs[c], gh[c]
+                dvh[c] = p.swapaxes(-1, -2) @ go
+                ds = go @ vt[c]  # d probs, then d scores: p * (d probs - sum(d probs * p)); 0 where masked
+                ds -= (ds * p).sum(axis=-1, keepdims=True)
+                ds *= p
+                dqh[c] = (ds @ kh[c]) * scale
+                dkh[c] = ds.swapaxes(-1, -2) @ (qh[c] * scale)
+
+        native.parallel(run, B, 3 * probs.size)
+        return (dq, dk, dv) + (None,) * self.n_mask
+
+
+def attention_core(q, k, v, mask=None, scale: float = 1.0, causal: bool = False, sliding_window=None) -> Tensor:
+    """Multi-head dot-product attention, ``softmax(q k^T * scale) v`` per head, as one fused node.
+
+    ``q`` is (batch, target, heads, dim), ``k`` and ``v`` (batch, source, heads, dim(_v));
+    ``mask`` a boolean array or tensor broadcastable to (batch, heads, target, source), True
+    where a pair attends (``combine_attention_masks`` gives one); ``causal`` adds the lower
+    triangular band, ``sliding_window`` only pairs with |i - j| < sliding_window. Rows with nothing allowed give
+    zeros. Differentiable in q, k and v.
+
+    Example:
+        >>> import numpy as np
+        >>> q = k = Tensor(np.zeros((1, 2, 1, 1)))
+        >>> v = Tensor(np.array([1.0, 3.0]).reshape(1, 2, 1, 1))
+        >>> attention_core(q, k, v, causal=True).data.ravel().tolist()
+        [1.0, 2.0]
+    """
+    q, k, v = as_tensor(q), as_tensor(k), as_tensor(v)
+    if q.ndim != 4 or k.ndim != 4 or v.ndim != 4 or k.shape[:3] != v.shape[:3] or q.shape[0] != k.shape[0]:
+        raise ValueError(
+            f"attention_core: q, k, v must be (batch, target, heads, dim), (batch, source, heads, dim), (batch, source, "
+            f"heads, dim_v), got {q.shape}, {k.shape}, {v.shape}"
+        )
+    if q.shape[2:] != k.shape[2:]:
+        raise ValueError(f"attention_core: q's heads and dim {q.shape[2:]} must equal k's {k.shape[2:]}")
+    if sliding_window is not None and (
+        isinstance(sliding_window, bool) or not isinstance(sliding_window, numbers.Integral) or sliding_window <= 0
+    ):
+        raise ValueError(f"attention_core: sliding_window must be None or a positive integer, got {sliding_window!r}")
+    if mask is None:
+        return AttentionCore.apply(q, k, v, scale=float(scale), causal=bool(causal), window=sliding_window)
+    mask = mask if isinstance(mask, Tensor) else Tensor(mask)
+    shape = (q.shape[0], q.shape[2], q.shape[1], k.shape[1])
+    try:
+        if array_module(q.data).broadcast_shapes(mask.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"attention_core: the mask of shape {mask.shape} does not broadcast to the scores' {shape}") from None
+    keep = mask if mask.data.dtype.kind == "b" else Tensor(mask.data != 0)
+    return AttentionCore.apply(q, k, v, keep, scale=float(scale), causal=bool(causal), window=sliding_window)
+
+
 class CombineMasks(Function):
     """The (batch, 1, target, source) boolean mask of attention from the masks given (not differentiable).
 
@@ -431,10 +558,12 @@ def dot_product_attention(
 
 
 __all__ = [
+    "AttentionCore",
     "CombineMasks",
     "LayerNorm",
     "MaskedSoftmax",
     "RMSNorm",
+    "attention_core",
     "combine_attention_masks",
     "dot_product_attention",
     "layer_normalization",

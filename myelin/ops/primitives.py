@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .. import backend
+from .. import backend, native
 from ..backend import array_module
 from ..backend import is_float_dtype as _is_float
 from ..tensor import Function, Tensor
@@ -287,13 +287,32 @@ def _split_extremum(fn, g, a_wins):
     )
 
 
+def _product(a, b):
+    """``a @ b``; a stack of small products (same leading shape) split over the native threads by its first axis.
+
+    Each matrix of a stack is its own BLAS call either way, so the split changes no number;
+    with two threads free, two halves of a stack of small products (attention's scores)
+    run at once where one BLAS call at a time on two threads would wait on each other.
+    """
+    xp = array_module(a)
+    if xp.__name__ != "numpy" or a.ndim < 3 or a.shape[:-2] != b.shape[:-2] or array_module(b) is not xp:
+        backend.blas_threads_for(2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1))
+        return a @ b
+    each = 2.0 * a.shape[-2] * a.shape[-1] * b.shape[-1]
+    backend.blas_threads_for(each)  # small matrices: one BLAS thread per call
+    if each >= backend.THREAD_CROSSOVER_FLOPS or backend.native_threads() < 2 or a.shape[0] < 2:
+        return a @ b
+    out = xp.empty((*a.shape[:-1], b.shape[-1]), dtype=xp.result_type(a, b))
+    native.parallel(lambda lo, hi: xp.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi]), a.shape[0], a.size + b.size + out.size)
+    return out
+
+
 class MatMul(Function):
     """Matrix product with NumPy's rules for 1-D and batched operands."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        backend.blas_threads_for(2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1))
-        return a @ b
+        return _product(a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -308,8 +327,8 @@ class MatMul(Function):
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = xp.expand_dims(g, -2) if a.ndim == 1 else g
         g2 = xp.expand_dims(g2, -1) if b.ndim == 1 else g2
-        ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if na else None
-        gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape) if nb else None
+        ga = unbroadcast(_product(g2, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape) if na else None
+        gb = unbroadcast(_product(xp.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape) if nb else None
         return ga, gb
 
 

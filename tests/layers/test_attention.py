@@ -30,18 +30,20 @@ def _softmax(z, axis=-1):
 
 
 # ---------------------------------------------------------------------------- MultiHeadAttention vs PyTorch
-def _run_mha(case: str, a: dict) -> dict:
+def _run_mha(case: str, a: dict, fused: bool = False) -> dict:
+    """With ``fused``, no scores asked for: the layer runs the fused core (ops.attention_core)."""
     layer = layers.MultiHeadAttention(H, D)
     q = Tensor(a["query"], requires_grad=True)
     v = Tensor(a["value"], requires_grad=True) if case == "cross" else q
     k = Tensor(a["key"], requires_grad=True) if case == "cross" else None
     layer(q, v, k)
     layer.set_weights(weights_in_keras_order(a))
-    out, scores = layer(q, v, k, value_mask=a["value_mask"], use_causal_mask=case == "causal", return_attention_scores=True)
+    kwargs = {"value_mask": a["value_mask"], "use_causal_mask": case == "causal"}
+    out, scores = (layer(q, v, k, **kwargs), None) if fused else layer(q, v, k, **kwargs, return_attention_scores=True)
     (out * Tensor(a["r"])).sum().backward()
     w = layer.weights
     names = ["query_kernel", "query_bias", "key_kernel", "key_bias", "value_kernel", "value_bias"]
-    result = {"output": out.data, "scores": scores.data}
+    result = {"output": out.data} if fused else {"output": out.data, "scores": scores.data}
     result.update({f"grad_{n}": t.grad for n, t in zip(names + ["output_kernel", "output_bias"], w)})
     result["grad_query"] = q.grad
     if case == "cross":
@@ -55,14 +57,17 @@ def _compare(got: dict, want: dict, what: str) -> None:
         checks.close(got[key], np.asarray(want[key]), rtol=1e-10, atol=1e-12, what=f"{what} {key}")
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["with-scores", "fused-core"])
 @pytest.mark.parametrize("case", ["self", "causal", "cross"])
-def test_multi_head_attention_matches_committed_golden_values_and_torch(float64, torch_if_installed, case):
+def test_multi_head_attention_matches_committed_golden_values_and_torch(float64, torch_if_installed, case, fused):
     """The committed values everywhere; torch itself from the same weights where it is installed."""
     a = mha_arrays(case)
-    got = _run_mha(case, a)
-    _compare(got, GOLDEN[f"mha_{case}"], f"mha {case} vs golden")
+    got = _run_mha(case, a, fused)
+    want = {k: v for k, v in GOLDEN[f"mha_{case}"].items() if not (fused and k == "scores")}
+    _compare(got, want, f"mha {case} vs golden")
     if torch_if_installed is not None:
-        _compare(got, mha_torch(torch_if_installed, case, a), f"mha {case} vs torch")
+        want = {k: v for k, v in mha_torch(torch_if_installed, case, a).items() if not (fused and k == "scores")}
+        _compare(got, want, f"mha {case} vs torch")
 
 
 def test_padding_mask_from_embedding_flows_through_a_functional_model():
