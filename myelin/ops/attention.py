@@ -336,7 +336,7 @@ def masked_softmax(x, mask=None, causal: bool = False, sliding_window=None, empt
 
 # Scores of about this many bytes per chunk of batch items: a chunk's scores, probabilities and their gradients
 # stay in the core's cache between the products and the softmax.
-_CHUNK_BYTES = 1 << 18
+_CHUNK_BYTES = 1 << 19
 
 
 class AttentionCore(Function):
@@ -347,8 +347,9 @@ class AttentionCore(Function):
     output is (batch, target, heads, dim_v). An optional boolean ``mask`` broadcastable to
     (batch, heads, target, source), the ``causal`` band and the sliding ``window`` say which pairs attend; a row
     with nothing allowed gives zeros, as ``MaskedSoftmax(empty="zeros")``. Each chunk of
-    batch items runs its scores, the row-wise stable softmax (each row shifted by its own
-    maximum) and the product with ``v`` while they are in cache, instead of three
+    batch items runs its scores, the stable softmax (shifted by the chunk's maximum; a row
+    that would underflow recomputed with its own) and the product with ``v`` while they are
+    in cache, instead of three
     whole-batch passes through memory; the chunks are split over the native threads
     (``myelin.native.parallel``), and no number depends on the split. Only the
     probabilities are kept for the backward, which runs chunk by chunk the same way.
@@ -363,44 +364,57 @@ class AttentionCore(Function):
         band = _band(xp, T, S, causal, window) if causal or window is not None else None
         probs = xp.empty((B, H, T, S), dtype=dtype)
         out = xp.empty((B, T, H, v.shape[-1]), dtype=dtype)
-        qh, kt, vh, out_h = (
-            q.transpose(0, 2, 1, 3),
-            k.transpose(0, 2, 3, 1),
-            v.transpose(0, 2, 1, 3),
-            out.transpose(0, 2, 1, 3),
-        )
+        qh, kt, vh = q.transpose(0, 2, 1, 3), k.transpose(0, 2, 3, 1), v.transpose(0, 2, 1, 3)  # (B, H, ...) views
+        out_h = out.transpose(0, 2, 1, 3)
         chunk = max(1, _CHUNK_BYTES // max(1, H * T * S * probs.itemsize))
+        tiny = 1e-20 if probs.itemsize <= 4 else 1e-200
 
-        def run(lo: int, hi: int) -> None:
-            for a in range(lo, hi, chunk):
-                c = slice(a, min(a + chunk, hi))
-                p = probs[c]
-                xp.matmul(qh[c] * scale, kt[c], out=p)
+        def run(lo: int, hi: int) -> None:  # chunks lo to hi: fixed bounds, so no number depends on the thread count
+            for a in range(lo * chunk, min(hi * chunk, B), chunk):
+                c = slice(a, min(a + chunk, B))
+                p, qs = probs[c], qh[c] * scale
+                xp.matmul(qs, kt[c], out=p)
                 allowed = band if keep is None else (keep[c] if band is None else keep[c] & band)
                 if allowed is not None:
                     xp.copyto(p, -xp.inf, where=~allowed)
-                top = p.max(axis=-1, keepdims=True)
-                if allowed is not None:
-                    top[~xp.isfinite(top)] = 0.0  # a row with nothing allowed: exp gives zeros
-                p -= top
+                # One shift for the chunk (its maximum, one fast reduction) keeps exp below 1; a row far below it
+                # (or with nothing allowed) would underflow: those rows are recomputed with their own maximum.
+                top = p.max()
+                p -= top if bool(xp.isfinite(top)) else 0.0
                 xp.exp(p, out=p)
                 sums = p.sum(axis=-1, keepdims=True)
-                if allowed is not None:
-                    sums[sums == 0] = 1.0
+                low = sums[..., 0] < tiny
+                fix = bool(low.any())
+                if fix:
+                    sums[low] = 1.0
                 p /= sums
+                if fix:
+                    where = xp.nonzero(low)  # (item, head, query) of each such row
+                    keys = kt[c].swapaxes(-1, -2)[where[0], where[1]]  # (rows, source, dim)
+                    rows = (keys @ qs[where][..., None])[..., 0]  # their scores again
+                    if allowed is not None:
+                        rows = xp.where(xp.broadcast_to(allowed, p.shape)[where], rows, -xp.inf)
+                    row_top = rows.max(axis=-1, keepdims=True)
+                    row_top[~xp.isfinite(row_top)] = 0.0  # nothing allowed: exp gives zeros
+                    rows = xp.exp(rows - row_top)
+                    total = rows.sum(axis=-1, keepdims=True)
+                    total[total == 0] = 1.0
+                    p[where] = rows / total
                 out_h[c] = p @ vh[c]
 
-        native.parallel(run, B, probs.size)
-        self.saved = (q, k, v, probs, scale)
+        native.parallel(run, -(-B // chunk), probs.size)
+        self.saved = (q, k, v, probs, out, scale)
         self.n_mask = len(mask)
         return out
 
     def backward(self, g):
-        q, k, v, probs, scale = self.saved
+        q, k, v, probs, out, scale = self.saved
         xp = array_module(g)
         B = q.shape[0]
         dq, dk, dv = xp.empty_like(q), xp.empty_like(k), xp.empty_like(v)
         qh, kh, vt, gh = q.transpose(0, 2, 1, 3), k.transpose(0, 2, 1, 3), v.transpose(0, 2, 3, 1), g.transpose(0, 2, 1, 3)
+        # sum over a row of (d probs * probs) is d out . out for that query (out = probs v): a sum over dim_v, not source
+        delta = (g * out).sum(axis=-1).transpose(0, 2, 1)[..., None]  # (B, H, T, 1)
         dqh, dkh, dvh = dq.transpose(0, 2, 1, 3), dk.transpose(0, 2, 1, 3), dv.transpose(0, 2, 1, 3)
         chunk = max(1, _CHUNK_BYTES // max(1, probs[0].nbytes))
 
@@ -410,7 +424,7 @@ class AttentionCore(Function):
                 p, go = probs[c], gh[c]
                 dvh[c] = p.swapaxes(-1, -2) @ go
                 ds = go @ vt[c]  # d probs, then d scores: p * (d probs - sum(d probs * p)); 0 where masked
-                ds -= (ds * p).sum(axis=-1, keepdims=True)
+                ds -= delta[c]
                 ds *= p
                 dqh[c] = (ds @ kh[c]) * scale
                 dkh[c] = ds.swapaxes(-1, -2) @ (qh[c] * scale)

@@ -74,23 +74,36 @@ def test_gradients_by_central_differences(float64, mask, causal, window):
     assert_grads(lambda a, b, c: ops.attention_core(a, b, c, mask=m, scale=0.7, causal=causal, sliding_window=window), q, k, v)
 
 
-def test_numbers_do_not_depend_on_the_split_or_the_chunks(monkeypatch):
+def test_numbers_do_not_depend_on_the_thread_count(monkeypatch):
     q, k, v = _qkv(np.float32, b=7, t=9, s=9)
     g = rng.standard_normal((7, 9, 2, 4)).astype(np.float32)
+    keep = rng.random((7, 1, 9, 9)) > 0.2
 
     def run():
         leaves = [Tensor(a, requires_grad=True) for a in (q, k, v)]
-        out = ops.attention_core(*leaves, mask=rng.random((7, 1, 9, 9)) > -1, causal=True)
+        out = ops.attention_core(*leaves, mask=keep, causal=True)
         out.backward(g)
         return [out.data.copy()] + [t.grad.copy() for t in leaves]
 
+    monkeypatch.setattr(attn_ops, "_CHUNK_BYTES", 2 * 2 * 9 * 9 * 4)  # two batch items per chunk: four chunks
     one = run()
     with monkeypatch.context() as m:
         m.setattr(backend, "native_threads", lambda: 2)
-        m.setattr(attn_ops, "_CHUNK_BYTES", 1)  # one batch item per chunk, two threads
         split = run()
-    for a, b in zip(one, split):
+        m.setattr(attn_ops, "_CHUNK_BYTES", 1)  # one item per chunk: other shifts, the same softmax
+        other = run()
+    for a, b, c in zip(one, split, other):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+
+
+def test_a_row_far_below_the_chunk_maximum_is_exact(float64):
+    q, k, v = _qkv(np.float64, b=1, t=3, s=4, h=1, d=2, dv=2)
+    q[0, 0] *= 1e3  # row 0's scores in the thousands: the others underflow against its maximum
+    q[0, 1] *= 1e-3
+    out = ops.attention_core(Tensor(q), Tensor(k), Tensor(v), scale=1.0)
+    want = _composed(Tensor(q), Tensor(k), Tensor(v)).data
+    np.testing.assert_allclose(out.data, want, rtol=1e-12, atol=1e-14)
 
 
 def test_multi_head_attention_uses_the_fused_core_only_when_it_may(monkeypatch):
