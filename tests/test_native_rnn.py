@@ -1,4 +1,5 @@
-"""The native LSTM kernels (the time loop's cell update, gate factors and reverse-sweep step) equal the NumPy forms bit for bit."""
+"""The native sequence kernels (the LSTM loop's cell update, gate factors and reverse step; the embedding gradient)
+equal the NumPy forms bit for bit."""
 
 from __future__ import annotations
 
