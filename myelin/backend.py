@@ -171,21 +171,28 @@ class _OpenBLAS:
         self._fn("openblas_set_num_threads")(int(n))
 
 
+_found_openblas: list = []  # [the _OpenBLAS found (or None)] once looked for: the libraries loaded do not change
+
+
 def _numpy_openblas() -> _OpenBLAS | None:
-    """NumPy's bundled OpenBLAS, when that is NumPy's BLAS (Linux wheels), else None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        with open("/proc/self/maps", encoding="utf-8") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line and ".so" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
+    """NumPy's bundled OpenBLAS, when that is NumPy's BLAS (Linux wheels), else None; looked for once."""
+    if _found_openblas:
+        return _found_openblas[0]
+    found = None
+    if sys.platform.startswith("linux"):
         try:
-            return _OpenBLAS(path)
-        except (OSError, AttributeError):
-            continue
-    return None
+            with open("/proc/self/maps", encoding="utf-8") as maps:
+                paths = {line.split()[-1] for line in maps if "openblas" in line and ".so" in line}
+        except OSError:
+            paths = set()
+        for path in sorted(paths):
+            try:
+                found = _OpenBLAS(path)
+                break
+            except (OSError, AttributeError):
+                continue
+    _found_openblas.append(found)
+    return found
 
 
 def blas_info() -> dict:
