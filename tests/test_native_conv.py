@@ -315,10 +315,10 @@ def test_split_over_threads_gives_the_same_numbers(monkeypatch):
 
     one = run()
     parts = []
-    real = native._parallel
+    real = native.parallel
     monkeypatch.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
     monkeypatch.setattr(myelin.backend, "_native_threads", 3)
-    monkeypatch.setattr(native, "_parallel", lambda call, items, work: parts.append(items) or real(call, items, work))
+    monkeypatch.setattr(native, "parallel", lambda call, items, work: parts.append(items) or real(call, items, work))
     three = run()
     assert len(parts) >= 5 and max(parts) > 3  # im2col, bias+relu, pool both ways, relu grad, col2im
     for a, c in zip(one, three):
