@@ -178,8 +178,10 @@ def test_attention_scores_per_head_are_those_the_layer_returns():
     row = report.split("sample 1, head 1:")[1].splitlines()[3]  # the third query of the second head
     assert row.strip().startswith("query 2: [") and row.endswith(f"-> key {int(np.argmax(scores.data[1, 1, 2]))}")
     grads = _model_gradients_two(model, [xq, xv], np.array([0, 1]))
+    # explain asks the layer for its scores, so it runs the composed graph; the model alone runs the fused core
+    # (ops.attention_core): the same gradients up to float32 rounding (these are about 1e-9, against O(1) activations).
     for w in mha.trainable_weights:
-        np.testing.assert_allclose(e["mha"]["grad_weights"][w.name], grads[w.name], rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(e["mha"]["grad_weights"][w.name], grads[w.name], rtol=1e-5, atol=1e-7)
 
 
 def _model_gradients_two(model, xs, y):
