@@ -43,7 +43,7 @@ _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): (
 _lib = None  # the loaded library, once loaded
 _status: str | None = None  # why it is not used, or "loaded"
 _kernels: dict = {}  # (rule, "f32" or "f64") -> the ctypes function
-_addresses: dict = {}  # id(array) -> (weak reference, data address), for arrays that own their memory
+_addresses: dict = {}  # id(array) -> (weak reference, data address, weak reference to its owner), see _ptr
 
 
 def _load() -> None:
@@ -118,33 +118,53 @@ def status() -> str:
     return _status
 
 
+_checked: dict = {}  # (rule, ids of the arrays) -> (weak references to them, kernel): an optimizer's fixed buffers
+
+
 def _kernel(rule: str, *writable, read_only=()):
     """The compiled ``rule`` for these arrays, or None when the NumPy form must run.
 
     Every array (None ones aside) must be a C-contiguous NumPy array of the same float dtype
-    and size as the first, and those in ``writable`` must be writable.
+    and size as the first, and those in ``writable`` must be writable. The answer for the
+    same array objects (an optimizer's flat buffers, every step) is remembered while they live.
     """
+    key = (rule, *map(id, writable), *map(id, read_only))
+    seen = _checked.get(key)
+    arrays = (*writable, *read_only)
+    if seen is not None and all(ref is None if a is None else ref() is a for ref, a in zip(seen[0], arrays)):
+        if all(a is None or a.flags.writeable for a in writable):  # (the one property that can change)
+            return seen[1]
+        return None
     first = writable[0] if writable else read_only[0]
-    arrays = [a for a in (*writable, *read_only) if a is not None]
-    kernel = _array_kernel(rule, first, *arrays)
-    if kernel is None or any(a.size != first.size for a in arrays):
+    present = [a for a in arrays if a is not None]
+    kernel = _array_kernel(rule, first, *present)
+    if kernel is None or any(a.size != first.size for a in present):
         return None
     if not all(a is None or a.flags.writeable for a in writable):
         return None
+    if all(type(a) is np.ndarray for a in present):  # remembered only while every array lives
+        refs = tuple(None if a is None else weakref.ref(a, lambda _, key=key: _checked.pop(key, None)) for a in arrays)
+        _checked[key] = (refs, kernel)
     return kernel
 
 
 def _ptr(a) -> int | None:
-    """``a``'s data address; remembered for arrays that own their memory (an optimizer's buffers)."""
+    """``a``'s data address; remembered for arrays whose memory an ndarray owns (buffers and views of them).
+
+    The entry holds a weak reference to the owner too: NumPy refuses to resize (move) an
+    array with a weak reference on it, so a remembered address cannot go stale.
+    """
     if a is None:
         return None
     entry = _addresses.get(id(a))
-    if entry is not None and entry[0]() is a:  # (NumPy refuses to resize an array with a weak reference)
+    if entry is not None and entry[0]() is a:
         return entry[1]
     address = a.ctypes.data
-    if a.base is None:
+    owner = a if a.base is None else a.base
+    if type(owner) is np.ndarray and owner.base is None:
         key = id(a)
-        _addresses[key] = (weakref.ref(a, lambda _, key=key: _addresses.pop(key, None)), address)
+        pin = None if owner is a else weakref.ref(owner)
+        _addresses[key] = (weakref.ref(a, lambda _, key=key: _addresses.pop(key, None)), address, pin)
     return address
 
 
@@ -417,6 +437,9 @@ def relu_grad(g: np.ndarray, out: np.ndarray, res: np.ndarray) -> bool:
     kernel_fn = _array_kernel("relu_grad", g, out, res)
     if kernel_fn is None or g.shape != out.shape or res.shape != g.shape or not res.flags.writeable:
         return False
+    if 3 * g.size < PARALLEL_MIN_ELEMENTS:  # one call, without the split's closure (a small layer's every step)
+        kernel_fn(_ptr(g), _ptr(out), _ptr(res), g.size)
+        return True
     size = g.itemsize
 
     def call(lo: int, hi: int) -> None:
@@ -442,6 +465,9 @@ def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
     kernel_fn = _array_kernel("bias_relu", out, bias)
     if kernel_fn is None or out.ndim != 2 or bias.shape != (out.shape[1],) or not out.flags.writeable:
         return False
+    if out.size < PARALLEL_MIN_ELEMENTS:
+        kernel_fn(_ptr(out), _ptr(bias), out.shape[0], out.shape[1], int(bool(relu)))
+        return True
     row = out.shape[1] * out.itemsize
 
     def call(lo: int, hi: int) -> None:

@@ -179,7 +179,7 @@ def test_addresses_are_forgotten_with_their_arrays():
     del p
     gc.collect()
     assert len(native._addresses) <= before  # the 50 arrays' entries went with them
-    assert all(ref() is not None for ref, _ in native._addresses.values())
+    assert all(ref() is not None for ref, *_ in native._addresses.values())
 
 
 @needs_native
@@ -190,3 +190,14 @@ def test_a_remembered_address_cannot_go_stale():
         p.resize(100_000, refcheck=False)
     assert native.sgd(p, np.ones(4, np.float32), None, 1.0, 0.0, False)
     np.testing.assert_array_equal(p, np.full(4, -2.0, np.float32))
+
+
+@needs_native
+def test_a_remembered_view_address_cannot_go_stale():
+    base = np.zeros(8, np.float32)
+    view = base[2:6]
+    assert native.sgd(view, np.ones(4, np.float32), None, 1.0, 0.0, False)
+    with pytest.raises(ValueError, match="referenced"):  # the view's owner is pinned by a weak reference
+        base.resize(100_000, refcheck=False)
+    assert native.sgd(view, np.ones(4, np.float32), None, 1.0, 0.0, False)
+    np.testing.assert_array_equal(base, [0, 0, -2, -2, -2, -2, 0, 0])
