@@ -29,10 +29,8 @@ Example:
 
 from __future__ import annotations
 
-from . import backend, native
 from . import tensor as tensor_module
 from .backend import array_module
-from .ops.primitives import _ones
 from .tensor import Tensor, _reverse_topological_order
 
 NODE, WEIGHT, DYNAMIC, CONSTANT = 0, 1, 2, 3
@@ -174,7 +172,7 @@ class Plan:
             ]
             if dynamic_options:
                 options = {**options, **{key: dynamic[slot] for key, slot in dynamic_options}}
-            values[j] = self._forward(j, fn, args, options)
+            values[j] = fn.forward(*args, **options)
         loss = None if self.loss_node is None else values[self.loss_node]
         weight_grads = [None] * len(weights)
         if not backward or loss is None:
@@ -187,7 +185,7 @@ class Plan:
             if g is None:
                 continue
             fn, refs = nodes[j][0], nodes[j][1]
-            for (kind, r), pg, need in zip(refs, self._backward(j, fn, g), fn.needs_input_grad):
+            for (kind, r), pg, need in zip(refs, fn.backward(g), fn.needs_input_grad):
                 if pg is None or not need:
                     continue
                 if kind == NODE:
@@ -197,137 +195,3 @@ class Plan:
                     prev = weight_grads[r]
                     weight_grads[r] = pg if prev is None else prev + pg
         return loss, [values[j] for j in self.output_nodes], weight_grads
-
-    def _forward(self, j: int, fn, args: list, options: dict):
-        """Node ``j``'s forward on its inputs (``FusedPlan`` runs some nodes its own way)."""
-        return fn.forward(*args, **options)
-
-    def _backward(self, j: int, fn, g) -> tuple:
-        """Node ``j``'s input gradients from its output gradient ``g``."""
-        return fn.backward(g)
-
-
-# The nodes that only read a dense node's output during the step (keep no view of it that could leave the step):
-# a FusedPlan writes such outputs into buffers it keeps from step to step.
-_READERS = ("Dense", "Softmax", "SoftmaxCrossEntropy", "SparseSoftmaxCrossEntropy")
-
-
-class FusedPlan(Plan):
-    """A ``Plan`` whose dense layers run on arrays kept from step to step: the compiled dense step.
-
-    Each ``Dense`` node with a 2-D input and a linear or ReLU activation runs as its BLAS
-    products written into preallocated arrays (``numpy.matmul(..., out=)``) and one native
-    pass for the bias and activation (``native.bias_relu``) or for the activation's gradient
-    (``native.relu_grad``); its kernel and bias gradients go straight into the optimizer's
-    gradient buffer (``gradient_buffer(weight)``, a view the optimizer then reads without a
-    copy) when the weight is used once. Every other node runs as in ``Plan``. The operations
-    and their order are those of ``Dense.forward`` and ``Dense.backward``, so the numbers
-    equal the ordinary path's bit for bit (``tests/test_tape.py``); only the allocations,
-    the copies and a pass per layer go. An output the caller gets back, or one another kind
-    of node reads, is never such a kept array.
-
-    Example:
-        >>> import numpy as np
-        >>> from myelin import ops
-        >>> w = Tensor(np.ones((3, 2), np.float32), requires_grad=True)
-        >>> x = np.arange(6, dtype=np.float32).reshape(2, 3)
-        >>> with Tape([x]) as tape:
-        ...     loss = ops.sum(ops.dense(Tensor(x), w, activation="relu"))
-        >>> fused = FusedPlan(Plan(tape, loss, [loss]))
-        >>> value, outputs, grads = fused.run([x])
-        >>> float(value), grads[0].tolist()
-        (30.0, [[3.0, 3.0], [5.0, 5.0], [7.0, 7.0]])
-    """
-
-    def __init__(self, plan: Plan, gradient_buffer=None):
-        self.nodes, self.weights, self.loss_node = plan.nodes, plan.weights, plan.loss_node
-        self.output_nodes, self.order = plan.output_nodes, plan.order
-        self._gradient_buffer = gradient_buffer
-        readers: dict[int, list] = {}
-        uses: dict[int, int] = {}
-        for fn, refs, _, _ in self.nodes:
-            for kind, r in refs:
-                if kind == NODE:
-                    readers.setdefault(r, []).append(type(fn).__name__)
-                elif kind == WEIGHT:
-                    uses[r] = uses.get(r, 0) + 1
-        kept = set(self.output_nodes) | {self.loss_node}
-        # node -> (output kept in a buffer, its input is a fused node's kept output, weights used once)
-        self._fused = {}
-        for j, (fn, refs, options, dynamic_options) in enumerate(self.nodes):
-            if type(fn).__name__ != "Dense" or options.get("activation") not in ("linear", "relu") or dynamic_options:
-                continue
-            if len(refs) < 2 or refs[1][0] != WEIGHT or (len(refs) > 2 and refs[2][0] != WEIGHT):
-                continue
-            keep_out = j not in kept and all(name in _READERS for name in readers.get(j, ()))
-            single = tuple(uses[r] == 1 for kind, r in refs[1:])
-            self._fused[j] = [keep_out, refs[0], single]
-        for spec in self._fused.values():  # the input gradient may go to a buffer when a fused node reads it
-            kind, r = spec[1]
-            spec[1] = kind == NODE and r in self._fused
-        self._arrays: dict = {}  # (node, name) -> array kept between steps
-        self._saved: dict = {}  # node -> (x, kernel, out) of this step's forward
-
-    def __repr__(self) -> str:
-        return f"<FusedPlan: {len(self.nodes)} nodes ({len(self._fused)} dense fused), {len(self.weights)} weights>"
-
-    def _array(self, j: int, name: str, shape: tuple, dtype, xp):
-        a = self._arrays.get((j, name))
-        if a is None or a.shape != shape or a.dtype != dtype:
-            a = self._arrays[j, name] = xp.empty(shape, dtype=dtype)
-        return a
-
-    def _forward(self, j: int, fn, args: list, options: dict):
-        spec = self._fused.get(j)
-        x = args[0]
-        if spec is None or getattr(x, "ndim", 0) != 2:
-            return fn.forward(*args, **options)
-        kernel, bias = args[1], (args[2] if len(args) > 2 else None)
-        xp = array_module(x)
-        relu = options.get("activation") == "relu"
-        shape, dtype = (x.shape[0], kernel.shape[1]), xp.result_type(x, kernel)
-        out = self._array(j, "out", shape, dtype, xp) if spec[0] else xp.empty(shape, dtype=dtype)
-        backend.blas_threads_for(2.0 * x.size * kernel.shape[1])
-        xp.matmul(x, kernel, out=out)
-        if bias is not None and native.bias_relu(out, bias, relu):
-            pass  # Dense.forward's two operations in one native pass, the same numbers
-        else:
-            if bias is not None:
-                out += bias
-            if relu:
-                xp.maximum(out, 0, out=out)
-        self._saved[j] = (x, kernel, out, relu)
-        return out
-
-    def _backward(self, j: int, fn, g) -> tuple:
-        saved = self._saved.get(j)
-        if saved is None or g.ndim != 2:
-            return fn.backward(g)
-        x, kernel, out, relu = saved
-        _, gx_kept, single = self._fused[j]
-        xp = array_module(g)
-        if relu:
-            masked = self._array(j, "g", g.shape, g.dtype, xp)
-            if not native.relu_grad(g, out, masked):
-                xp.multiply(g, out > 0, out=masked)  # Dense.backward's g * (out > 0)
-            g = masked
-        need = fn.needs_input_grad
-        refs = self.nodes[j][1]
-        backend.blas_threads_for(2.0 * g.size * kernel.shape[0])
-        gx = gk = gb = None
-        if need[0]:
-            gx = self._array(j, "gx", x.shape, g.dtype, xp) if gx_kept else xp.empty(x.shape, dtype=g.dtype)
-            xp.matmul(g, kernel.T, out=gx)
-        if need[1]:
-            gk = xp.matmul(x.T, g, out=self._destination(self.weights[refs[1][1]], single[0]))
-        if len(single) > 1 and need[2]:
-            gb = xp.matmul(_ones(g, g.shape[0]), g, out=self._destination(self.weights[refs[2][1]], single[1]))
-        return (gx, gk) if len(single) == 1 else (gx, gk, gb)
-
-    def _destination(self, weight: Tensor, single: bool):
-        """Where ``weight``'s gradient goes: the optimizer's buffer for it when it is used once, else a new array."""
-        like = weight.data
-        view = self._gradient_buffer(weight) if single and self._gradient_buffer is not None else None
-        if view is not None and view.shape == like.shape and view.dtype == like.dtype:
-            return view
-        return array_module(like).empty(like.shape, dtype=like.dtype)

@@ -7,7 +7,7 @@ import pytest
 
 import myelin
 from myelin import Model, Sequential, Tensor, layers, losses, ops, regularizers
-from myelin.tape import FusedPlan, Plan, Tape
+from myelin.tape import Plan, Tape
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(203, 6)).astype(np.float32)  # 203: the last batch is partial
@@ -252,65 +252,3 @@ def test_a_per_feature_rescaling_is_not_replayed():
         build, {"optimizer": "sgd", "loss": "mse"}, RNG.normal(size=(203, 3)).astype(np.float32), replayed=False
     )
     assert "constant input" in model.compile_status
-
-
-# ---------------------------------------------------------------------------- the compiled dense step (FusedPlan)
-def relu_chain():
-    return Sequential(
-        [
-            layers.Input(shape=(6,)),
-            layers.Dense(16, activation="relu"),
-            layers.Dense(8, activation="relu"),
-            layers.Dense(3, activation="softmax"),
-        ]
-    )
-
-
-@pytest.mark.parametrize(
-    ("loss", "target"),
-    [("categorical_crossentropy", np.eye(3, dtype=np.float32)[LABELS]), ("sparse_categorical_crossentropy", LABELS)],
-)
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_the_seed_network_compiled_step_equals_the_ordinary_path(loss, target, optimizer):
-    model = assert_same(relu_chain, {"optimizer": optimizer, "loss": loss, "metrics": ["accuracy"]}, target)
-    plans = list(model._plans.values())
-    assert plans and all(repr(p).startswith("<FusedPlan: 5 nodes (3 dense fused)") for p in plans), plans
-    seen = []
-    weights = model.trainable_weights
-    model._step_hooks.append(lambda xs, params: seen.append([w.grad is model.optimizer.gradient_buffer(w) for w in params]))
-    model.fit(X, target, batch_size=32, epochs=1, verbose=0)
-    assert len(seen) == 7 and all(all(s) and len(s) == len(weights) for s in seen[1:-1])  # the first and partial steps record
-
-
-def test_fused_plan_writes_gradients_into_the_buffers_it_is_given_and_equals_plan():
-    x = RNG.normal(size=(5, 4)).astype(np.float32)
-    w1 = Tensor(RNG.normal(size=(4, 3)).astype(np.float32), requires_grad=True)
-    b1 = Tensor(RNG.normal(size=(3,)).astype(np.float32), requires_grad=True)
-    w2 = Tensor(RNG.normal(size=(3, 2)).astype(np.float32), requires_grad=True)
-    with Tape([x]) as tape:
-        h = ops.dense(Tensor(x), w1, b1, activation="relu")
-        loss = ops.sum(ops.softmax(ops.dense(h, w2)))
-    plan = Plan(tape, loss, [])
-    buffers = {id(w): np.full(w.shape, np.nan, np.float32) for w in (w1, b1, w2)}
-    fused = FusedPlan(plan, lambda w: buffers.get(id(w)))
-    for _ in range(2):  # the second run reuses every kept array
-        value, _, grads = plan.run([x])
-        fused_value, _, fused_grads = fused.run([x])
-        assert fused_value == value
-        for w, g, fg in zip(plan.weights, grads, fused_grads):
-            np.testing.assert_array_equal(fg, g)
-            assert fg is buffers[id(w)]  # written where the optimizer reads it: no copy
-
-
-def test_outputs_of_the_compiled_step_are_never_kept_arrays():
-    model = Sequential([layers.Input(shape=(6,)), layers.Dense(5, activation="relu"), layers.Dense(4), layers.Reshape((2, 2))])
-    first = model.predict_on_batch(X[:8])
-    again = first.copy()
-    second = model.predict_on_batch(X[8:16])  # replayed: must not overwrite the first result
-    np.testing.assert_array_equal(first, again)
-    assert not np.array_equal(first, second)
-    linear = Sequential([layers.Input(shape=(6,)), layers.Dense(4, activation="relu"), layers.Dense(3)])
-    a = linear.predict_on_batch(X[:8])
-    kept = a.copy()
-    linear.predict_on_batch(X[8:16])
-    np.testing.assert_array_equal(a, kept)

@@ -401,8 +401,7 @@ class Optimizer:
                 if g is None:
                     view.fill(0)
                 else:
-                    if g is not view:  # a compiled step (tape.FusedPlan) may have written it there already
-                        view[...] = g
+                    view[...] = g
                     present += 1
             counts.append(present)
         # data-parallel: the sum over processes, before clipping; False: skipped alike on every process
@@ -563,25 +562,6 @@ class Optimizer:
                     f"expected {tuple(variable.shape)} (the shape of {variable.name or 'the variable'})"
                 )
             group.view(group.state[name], i)[...] = value.reshape(-1)
-
-    def gradient_buffer(self, variable: Tensor):
-        """The slice of this optimizer's gradient buffer that holds ``variable``'s gradient, or None.
-
-        A step that writes a gradient there and passes that very array as the gradient
-        saves the optimizer a copy (``myelin.tape.FusedPlan`` does). None before the
-        optimizer is built, or for a variable it does not update.
-
-        Example:
-            >>> w = Tensor([1.0, 2.0], requires_grad=True)
-            >>> opt = SGD(0.1); opt.build([w])
-            >>> opt.gradient_buffer(w).shape
-            (2,)
-        """
-        where = self._where.get(id(variable)) if self.built else None
-        if where is None:
-            return None
-        group, i = where
-        return group.grad_views[i]
 
     def _variable_slot(self, variable: Tensor) -> tuple:
         try:

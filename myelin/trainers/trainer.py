@@ -39,7 +39,7 @@ from .. import callbacks as callbacks_module
 from .. import metrics as metrics_module
 from .. import tensor as tensor_module
 from ..layers.base import replay_safe
-from ..tape import FusedPlan, Plan, Tape
+from ..tape import Plan, Tape
 from ..tensor import Tensor, no_grad
 from .compile_utils import _CompiledLoss, _CompiledMetrics, _loss_kind, _misfits
 from .data_adapters import array_data_adapter, get_stream_adapter, is_stream
@@ -306,7 +306,7 @@ class Trainer(StepOverrides):
         reason = _replay_refusal(self) or None
         if reason is None:
             try:
-                plans[key] = FusedPlan(Plan(tape, total, watched), self.optimizer.gradient_buffer if training else None)
+                plans[key] = Plan(tape, total, watched)
                 return
             except ValueError as err:
                 reason = str(err)
@@ -1071,7 +1071,7 @@ class Trainer(StepOverrides):
             outs = self._run(xs, training=False)
         if record:
             try:
-                self._infer_plans[key] = FusedPlan(Plan(tape, None, outs))
+                self._infer_plans[key] = Plan(tape, None, outs)
             except ValueError:
                 self._infer_plans = None
         return [o.data for o in outs]
