@@ -351,16 +351,17 @@ class LSTMScan(_Scan):
             factors[..., 3 * u :] = tanh_c * o * (1 - o)
             xp.multiply(o, 1 - tanh_c * tanh_c, out=to_cell)
         factors4 = factors.reshape(n, b, 4, u)
-        dxz = xp.empty((b, n, four), dtype=grad.dtype)  # written step by step, in time order
-        dz4 = dxz.reshape(b, n, 4, u)
+        # The gate gradients time-major, each step's rows contiguous (rows n * 4u apart would share cache sets).
+        dz_tm = xp.empty((n, b, four), dtype=grad.dtype)
+        dz4 = dz_tm.reshape(n, b, 4, u)
         dh = grad[:, n].copy()
         dc = grad[:, n + 1].copy()
         rkt = rk.T
         backend.blas_threads_for(2.0 * b * u * four)
-        kernels = None if keep is not None else native.lstm_step_kernels(grad, dh, dc, to_cell, factors, gates, dxz)
+        kernels = None if keep is not None else native.lstm_step_kernels(grad, dh, dc, to_cell, factors, gates, dz_tm)
         if kernels is not None:  # the sweep's elementwise operations in one native call per step
             back_step, size = kernels[1], grad.itemsize
-            g_at, dh_at, dc_at, dz_at = grad.ctypes.data, dh.ctypes.data, dc.ctypes.data, dxz.ctypes.data
+            g_at, dh_at, dc_at, dz_at = grad.ctypes.data, dh.ctypes.data, dc.ctypes.data, dz_tm.ctypes.data
             tc_at, fa_at, z_at = to_cell.ctypes.data, factors.ctypes.data, gates.ctypes.data
             for s, t in reversed(list(enumerate(_steps(n, reverse)))):
                 row = s * b * u * size
@@ -372,12 +373,12 @@ class LSTMScan(_Scan):
                     tc_at + row,
                     fa_at + 4 * row,
                     z_at + 4 * row,
-                    dz_at + t * four * size,
-                    n * four,
+                    dz_at + t * b * four * size,
+                    four,
                     b,
                     u,
                 )
-                xp.matmul(dxz[:, t], rkt, out=dh)
+                xp.matmul(dz_tm[t], rkt, out=dh)
                 if rdrop is not None:
                     dh *= rdrop
         else:
@@ -400,10 +401,10 @@ class LSTMScan(_Scan):
                     dc_c = dh_c * to_cell[s]
                     dc_c += dc
                     dh = dc = None
-                xp.multiply(factors4[s, :, :3], dc_c[:, None, :], out=dz4[:, t, :3])
-                xp.multiply(factors4[s, :, 3], dh_c, out=dz4[:, t, 3])
+                xp.multiply(factors4[s, :, :3], dc_c[:, None, :], out=dz4[t, :, :3])
+                xp.multiply(factors4[s, :, 3], dh_c, out=dz4[t, :, 3])
                 dc_prev = dc_c * f[s]
-                dh_prev = dxz[:, t] @ rkt
+                dh_prev = dz_tm[t] @ rkt
                 if rdrop is not None:
                     dh_prev *= rdrop
                 dh = dh_prev if dh is None else dh + dh_prev
@@ -412,7 +413,7 @@ class LSTMScan(_Scan):
         if self.needs_input_grad[1]:
             h_in_time = hin[n - 1 :: -1] if reverse else hin[:n]  # (steps, batch, units), in time order
             backend.blas_threads_for(2.0 * n * b * u * four)
-            drk = xp.ascontiguousarray(h_in_time.transpose(1, 0, 2)).reshape(n * b, u).T @ dxz.reshape(n * b, four)
+            drk = h_in_time.reshape(n * b, u).T @ dz_tm.reshape(n * b, four)
         extra = []
         if has_state:
             extra += [dh, dc]
@@ -420,7 +421,7 @@ class LSTMScan(_Scan):
             extra.append(None)
         if has_rdrop:
             extra.append(None)
-        return self._grads(dxz, drk, extra)
+        return self._grads(dz_tm.transpose(1, 0, 2), drk, extra)
 
 
 class GRUScan(_Scan):
@@ -505,7 +506,7 @@ class GRUScan(_Scan):
         xp = array_module(grad)
         n, b, u = hh_all.shape
         dh = grad[:, n].copy()
-        dxz = xp.empty((b, n, 3 * u), dtype=grad.dtype)
+        dxz_tm = xp.empty((n, b, 3 * u), dtype=grad.dtype)  # time-major: each step's rows contiguous
         backend.blas_threads_for(2.0 * b * u * 3 * u)
         d_inner = xp.empty((n, b, 3 * u), dtype=grad.dtype)  # gradient of the recurrent product's output
         rkt = rk.T
@@ -531,7 +532,7 @@ class GRUScan(_Scan):
             dz = dh_c * (h_old - hh)
             dh_direct = dh_c * z
             da_h = dh_c * (1 - z) * (1 - hh * hh)
-            dxs = dxz[:, t]
+            dxs = dxz_tm[t]
             dxs[:, 2 * u :] = da_h
             di = d_inner[s]
             if reset_after:
@@ -572,7 +573,7 @@ class GRUScan(_Scan):
             extra.append(None)
         if has_rdrop:
             extra.append(None)
-        return self._grads(dxz, drk, extra)
+        return self._grads(dxz_tm.transpose(1, 0, 2), drk, extra)
 
 
 class SimpleRNNScan(_Scan):
@@ -632,7 +633,7 @@ class SimpleRNNScan(_Scan):
         xp = array_module(grad)
         n, b, u = acts.shape
         dh = grad[:, n].copy()
-        dxz = xp.empty((b, n, u), dtype=grad.dtype)
+        dxz_tm = xp.empty((n, b, u), dtype=grad.dtype)  # time-major: each step's rows contiguous
         da_all = xp.empty((n, b, u), dtype=grad.dtype)
         rkt = rk.T
         backend.blas_threads_for(2.0 * b * u * u)
@@ -658,7 +659,7 @@ class SimpleRNNScan(_Scan):
             else:
                 da = dh_c
             da_all[s] = da
-            dxz[:, t] = da
+            dxz_tm[t] = da
             dh_prev = da @ rkt
             if rdrop is not None:
                 dh_prev *= rdrop
@@ -672,7 +673,7 @@ class SimpleRNNScan(_Scan):
             extra.append(None)
         if has_rdrop:
             extra.append(None)
-        return self._grads(dxz, drk, extra)
+        return self._grads(dxz_tm.transpose(1, 0, 2), drk, extra)
 
 
 def _optional(values):
