@@ -31,6 +31,7 @@ import importlib.util
 import itertools
 import math
 import os
+import threading
 import weakref
 
 import numpy as np
@@ -241,6 +242,7 @@ def rmsprop(
 PARALLEL_MIN_ELEMENTS = 1 << 17
 
 _executor = None  # the ThreadPoolExecutor of the parts after the first, made on first use
+_inside = threading.local()  # .part: this thread runs a part of a split call now
 
 
 def _reset_executor() -> None:
@@ -250,6 +252,19 @@ def _reset_executor() -> None:
 
 if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
     os.register_at_fork(after_in_child=_reset_executor)
+
+
+def parts(items: int, work: int) -> int:
+    """How many parts :func:`parallel` splits ``items`` into for ``work`` numbers (1: the caller's thread alone).
+
+    Example:
+        >>> parts(100, 10)  # too little work (and 1 thread outside fit)
+        1
+    """
+    threads = min(backend.native_threads(), items)
+    if threads < 2 or work < PARALLEL_MIN_ELEMENTS or getattr(_inside, "part", False):
+        return 1  # (a part's own kernels never split again: the pool's threads are all at work)
+    return threads
 
 
 def parallel(call, items: int, work: int) -> None:
@@ -268,8 +283,8 @@ def parallel(call, items: int, work: int) -> None:
         [1.0, 1.0, 1.0, 1.0]
     """
     global _executor
-    threads = min(backend.native_threads(), items)
-    if threads < 2 or work < PARALLEL_MIN_ELEMENTS:
+    threads = parts(items, work)
+    if threads < 2:
         call(0, items)
         return
     if _executor is None:
@@ -277,10 +292,18 @@ def parallel(call, items: int, work: int) -> None:
 
         _executor = concurrent.futures.ThreadPoolExecutor(max(1, backend.cpu_count() - 1), "myelin-native")
     bounds = [items * i // threads for i in range(threads + 1)]
-    parts = [_executor.submit(call, lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
-    call(bounds[0], bounds[1])
-    for part in parts:
-        part.result()
+    futures = [_executor.submit(_as_part, call, lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
+    _as_part(call, bounds[0], bounds[1])
+    for future in futures:
+        future.result()
+
+
+def _as_part(call, lo: int, hi: int) -> None:
+    _inside.part = True
+    try:
+        call(lo, hi)
+    finally:
+        _inside.part = False
 
 
 def _batched(kernel_fn, arrays, geometry: np.ndarray, *extra) -> None:

@@ -201,3 +201,21 @@ def test_a_remembered_view_address_cannot_go_stale():
         base.resize(100_000, refcheck=False)
     assert native.sgd(view, np.ones(4, np.float32), None, 1.0, 0.0, False)
     np.testing.assert_array_equal(base, [0, 0, -2, -2, -2, -2, 0, 0])
+
+
+def test_a_part_of_a_split_call_never_splits_again(monkeypatch):
+    """The pool's threads are all busy with the outer parts: an inner split would wait on itself."""
+    monkeypatch.setattr(myelin.backend, "_native_threads", 2)
+    seen = []
+
+    def inner(lo, hi):
+        seen.append(("inner", lo, hi))
+
+    def outer(lo, hi):
+        seen.append(("outer", native.parts(10, 10**9)))
+        native.parallel(inner, 10, 10**9)
+
+    assert native.parts(4, 10**9) == 2
+    native.parallel(outer, 4, 10**9)
+    assert sorted(seen) == [("inner", 0, 10), ("inner", 0, 10), ("outer", 1), ("outer", 1)]
+    assert native.parts(4, 10**9) == 2  # the flag is the parts' alone
