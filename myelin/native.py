@@ -1,4 +1,4 @@
-"""Level 0: the optional native kernels (``myelin/_native.c``): optimizer steps, col2im, max pooling.
+"""Level 0: the optional native kernels (``myelin/_native.c``): optimizer steps, convolution, the LSTM loop.
 
 An optimizer rule written with NumPy ufuncs makes about a dozen passes over every parameter;
 the compiled kernel makes one and gives the same numbers bit for bit (same float operations,
@@ -10,7 +10,11 @@ pay for it. Set ``MYELIN_NATIVE=0`` in the environment to turn it off.
 The convolution kernels (:func:`col2im`, :func:`max_pool`, :func:`max_pool_grad`,
 :func:`relu_grad`) do in one cache-friendly pass what ``myelin/ops/convolution.py`` does with
 a NumPy operation per window tap, with the same float operations in the same order (equal
-bit for bit too); they return None (or False) where the caller must run its NumPy form.
+bit for bit too); they return None (or False) where the caller must run its NumPy form. So do
+the sequence kernels of ``myelin/ops/recurrent.py``: :func:`index_add` (the embedding's
+gradient), :func:`lstm_factors` and :func:`lstm_step_kernels` (the LSTM loop between its
+products and its tanh calls, which stay NumPy's). :func:`parallel` runs a call in parts over
+the native threads.
 
 Each optimizer function returns ``True`` when it did the update, ``False`` when the caller must run
 the NumPy form instead (no kernel built, turned off, an array that is not a contiguous
