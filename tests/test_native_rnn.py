@@ -7,18 +7,7 @@ import numpy as np
 import pytest
 
 from myelin import Tensor, native, ops
-
-needs_native = pytest.mark.skipif(not native.available(), reason=f"native kernels: {native.status()}")
-
-
-def _turn_off(monkeypatch):
-    monkeypatch.setattr(native, "_lib", None)
-    monkeypatch.setattr(native, "_status", "turned off by a test")
-
-
-def _bits(a):
-    a = np.asarray(a)
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+from tests.test_native_conv import _bits, _turn_off, needs_native
 
 
 def _run(dtype, reverse, state, rdrop, mask, zero_output, seed=0):

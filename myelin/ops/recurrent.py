@@ -239,6 +239,19 @@ def _split_extra(extra, flags):
     return got
 
 
+def _masked_step(dh, gout, m, zero_output: bool):
+    """At a step with mask ``m``: (the gradient reaching the step's new state, the one carried past it unchanged).
+
+    ``dh`` arrives from the later steps, ``gout`` from this step's output: the previous
+    output's (Keras's default) where the step is masked, or zero there (``zero_output``).
+    """
+    if zero_output:
+        return m * (dh + gout), dh - m * dh
+    total = dh + gout
+    reached = m * total
+    return reached, total - reached
+
+
 def _steps(n: int, reverse: bool):
     return range(n - 1, -1, -1) if reverse else range(n)
 
@@ -386,13 +399,7 @@ class LSTMScan(_Scan):
                 gout = grad[:, s]
                 if keep is not None:
                     m = keep[:, t, None]
-                    if zero_output:
-                        dh_c = m * (dh + gout)
-                        dh = dh - m * dh
-                    else:
-                        dh = dh + gout
-                        dh_c = m * dh
-                        dh = dh - dh_c
+                    dh_c, dh = _masked_step(dh, gout, m, zero_output)
                     dc_c = m * dc
                     dc = dc - dc_c
                     dc_c += dh_c * to_cell[s]
@@ -514,14 +521,7 @@ class GRUScan(_Scan):
         for s, t in reversed(list(enumerate(_steps(n, reverse)))):
             gout = grad[:, s]
             if keep is not None:
-                m = keep[:, t, None]
-                if zero_output:
-                    dh_c = m * (dh + gout)
-                    dh = dh - m * dh
-                else:
-                    dh = dh + gout
-                    dh_c = m * dh
-                    dh = dh - dh_c
+                dh_c, dh = _masked_step(dh, gout, keep[:, t, None], zero_output)
             else:
                 dh_c = dh + gout
                 dh = None
@@ -640,14 +640,7 @@ class SimpleRNNScan(_Scan):
         for s, t in reversed(list(enumerate(_steps(n, reverse)))):
             gout = grad[:, s]
             if keep is not None:
-                m = keep[:, t, None]
-                if zero_output:
-                    dh_c = m * (dh + gout)
-                    dh = dh - m * dh
-                else:
-                    dh = dh + gout
-                    dh_c = m * dh
-                    dh = dh - dh_c
+                dh_c, dh = _masked_step(dh, gout, keep[:, t, None], zero_output)
             else:
                 dh_c = dh + gout
                 dh = None
