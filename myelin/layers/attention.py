@@ -199,8 +199,9 @@ class _QueryValueAttention(Layer):
         if a_mask is not None:
             self._check_attention_mask(a_mask.shape, B, T, S)
         mask = attn.combine_attention_masks(q_mask, v_mask, k_mask, a_mask)
-        self._scores_wanted = bool(return_attention_scores)
-        out, scores = self._attend(query, value, key, mask, bool(use_causal_mask), bool(training))
+        out, scores = self._attend(
+            query, value, key, mask, bool(use_causal_mask), bool(training), scores=bool(return_attention_scores)
+        )
         if q_mask is not None:
             out._keras_mask = q_mask
         if return_attention_scores:
@@ -250,16 +251,18 @@ class _QueryValueAttention(Layer):
         y = prim.dense(x, k2, b2, activation)
         return prim.reshape(y, (x.shape[0], x.shape[1], heads, size))
 
-    def _core(self, q, k, v, mask, causal: bool, training: bool, scale: float, groups: int = 1):
+    def _core(self, q, k, v, mask, causal: bool, training: bool, scale: float, groups: int = 1, scores: bool = True):
         """softmax(q k^T * scale) v per head: q (B, T, H, D), k (B, S, Hkv, D), v (B, S, Hkv, Dv) -> (B, T, H, Dv).
 
         With ``groups`` > 1 (grouped-query attention) query head h reads key/value head
-        h // groups, without copying the keys and values.
+        h // groups, without copying the keys and values. With ``scores`` False the caller
+        wants no probabilities back: without groups and attention dropout the fused
+        ``ops.attention_core`` runs, and the probabilities returned are None.
         """
         B, T, H, D = q.shape
         S, Hkv = k.shape[1], k.shape[2]
-        if groups == 1 and not getattr(self, "_scores_wanted", True) and not (training and self.dropout > 0):
-            # The fused node: no score tensors between the steps (ops.attention_core); the scores are not asked for.
+        if groups == 1 and not scores and not (training and self.dropout > 0):
+            # The fused node (ops.attention_core): no score tensors between the steps; the caller wants none back.
             return attn.attention_core(q, k, v, mask, scale, causal, self.sliding_window), None
         q = prim.mul(q, scale)
         qh = prim.transpose(q, (0, 2, 1, 3))  # (B, H, T, D)
@@ -441,12 +444,12 @@ class MultiHeadAttention(_QueryValueAttention):
             )
         self._out_shape = tuple(out_shape)
 
-    def _attend(self, query, value, key, mask, causal, training):
+    def _attend(self, query, value, key, mask, causal, training, scores: bool = True):
         key = value if key is None else key
         q = self._project(query, self._query_kernel, self._query_bias)
         k = self._project(key, self._key_kernel, self._key_bias)
         v = self._project(value, self._value_kernel, self._value_bias)
-        o, probs = self._core(q, k, v, mask, causal, training, 1.0 / math.sqrt(self.key_dim))
+        o, probs = self._core(q, k, v, mask, causal, training, 1.0 / math.sqrt(self.key_dim), scores=scores)
         regs = [q, k, v]
         if self.use_gate:
             gate = prim.sigmoid(self._project(query, self._gate_kernel, self._gate_bias))
@@ -583,12 +586,14 @@ class GroupedQueryAttention(_QueryValueAttention):
                 name="attention_output/bias",
             )
 
-    def _attend(self, query, value, key, mask, causal, training):
+    def _attend(self, query, value, key, mask, causal, training, scores: bool = True):
         key = value if key is None else key
         q = self._project(query, self._query_kernel, self._query_bias)
         k = self._project(key, self._key_kernel, self._key_bias)
         v = self._project(value, self._value_kernel, self._value_bias)
-        o, probs = self._core(q, k, v, mask, causal, training, 1.0 / math.sqrt(self.head_dim), groups=self.num_repeats)
+        o, probs = self._core(
+            q, k, v, mask, causal, training, 1.0 / math.sqrt(self.head_dim), groups=self.num_repeats, scores=scores
+        )
         regs = [q, k, v]
         if self.use_gate:
             gate = prim.sigmoid(self._project(query, self._gate_kernel, self._gate_bias))
