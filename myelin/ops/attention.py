@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from .. import native
+from .. import backend, native
 from ..backend import array_module
 from ..backend import is_float_dtype as _is_float
 from ..tensor import Function, Tensor
@@ -402,6 +402,7 @@ class AttentionCore(Function):
                     p[where] = rows / total
                 out_h[c] = p @ vh[c]
 
+        backend.blas_threads_for(2.0 * T * S * q.shape[-1])  # one small product per head: one BLAS thread each
         native.parallel(run, -(-B // chunk), probs.size)
         self.saved = (q, k, v, probs, out, scale)
         self.n_mask = len(mask)
@@ -429,6 +430,7 @@ class AttentionCore(Function):
                 dqh[c] = (ds @ kh[c]) * scale
                 dkh[c] = ds.swapaxes(-1, -2) @ (qh[c] * scale)
 
+        backend.blas_threads_for(2.0 * probs[0, 0].size * q.shape[-1])
         native.parallel(run, B, 3 * probs.size)
         return (dq, dk, dv) + (None,) * self.n_mask
 
