@@ -236,6 +236,7 @@ _policy_blas = None  # the _OpenBLAS the policy drives
 _policy_current = [0]  # the count myelin last set (0: unknown)
 _first_seen_threads: int | None = None  # OpenBLAS's count the first time myelin looked
 _native_threads = 1  # threads the native kernels split a batch over: the policy's count while it is on
+_pool_products = False  # inside fit: large products split over the native threads, OpenBLAS at one thread
 
 
 def native_threads() -> int:
@@ -389,8 +390,10 @@ def thread_policy(workers: int = 0, processes: int = 1):
     try:
         yield
     finally:
+        global _pool_products
         _policy_depth = 0
         _policy_blas = None
+        _pool_products = False
         blas.set_threads(previous)
         _native_threads = saved_native
 
@@ -405,10 +408,26 @@ def blas_threads_for(flops: float) -> None:
         >>> blas_threads_for(1e9)  # outside fit: does nothing
     """
     if _policy_depth:
-        n = _policy_many if flops >= THREAD_CROSSOVER_FLOPS else 1
+        n = _policy_many if flops >= THREAD_CROSSOVER_FLOPS and not _pool_products else 1
         if n != _policy_current[0]:
             _policy_blas.set_threads(n)
             _policy_current[0] = n
+
+
+def pool_products(on: bool | None = None) -> bool:
+    """Whether large products run split over the native threads (one BLAS thread each) now; ``on`` sets it.
+
+    Only while the thread policy is on (``fit`` turns it on when its recorded step splits native
+    work over threads: OpenBLAS's own threads would spin beside those parts; docs/performance.md).
+
+    Example:
+        >>> pool_products()
+        False
+    """
+    global _pool_products
+    if on is not None:
+        _pool_products = bool(on) and _policy_depth > 0 and _native_threads > 1
+    return _pool_products
 
 
 def set_num_threads(n: int | None) -> None:

@@ -247,6 +247,7 @@ PARALLEL_MIN_ELEMENTS = 1 << 17
 
 _executor = None  # the ThreadPoolExecutor of the parts after the first, made on first use
 _inside = threading.local()  # .part: this thread runs a part of a split call now
+_splits = [0]  # calls split over threads so far (fit looks whether its recorded step made any)
 
 
 def _reset_executor() -> None:
@@ -295,11 +296,59 @@ def parallel(call, items: int, work: int) -> None:
         import concurrent.futures  # noqa: PLC0415
 
         _executor = concurrent.futures.ThreadPoolExecutor(max(1, backend.cpu_count() - 1), "myelin-native")
+    _splits[0] += 1
     bounds = [items * i // threads for i in range(threads + 1)]
     futures = [_executor.submit(_as_part, call, lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
     _as_part(call, bounds[0], bounds[1])
     for future in futures:
         future.result()
+
+
+def splits() -> int:
+    """How many calls :func:`parallel` has split over threads so far in this process.
+
+    Example:
+        >>> splits() >= 0
+        True
+    """
+    return _splits[0]
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` for 2-D operands, threaded as the thread policy says.
+
+    While ``backend.pool_products()`` is on, a product of at least
+    ``backend.THREAD_CROSSOVER_FLOPS`` is split by its rows (or, with fewer rows than
+    columns, its columns) over :func:`parallel`, one BLAS thread each, as OpenBLAS's own
+    threads split it: the BLAS may round an edge block's elements differently (float32
+    rounding, as between its own thread counts), the same split always giving the same bits.
+    Otherwise it is one product on ``backend.blas_threads_for``'s thread count.
+
+    Example:
+        >>> import numpy as np
+        >>> matmul(np.ones((2, 3)), np.ones((3, 2))).tolist()
+        [[3.0, 3.0], [3.0, 3.0]]
+    """
+    m, n = a.shape[0], b.shape[-1]
+    flops = 2.0 * m * a.shape[-1] * n
+    backend.blas_threads_for(flops)  # (one thread while pool_products is on)
+    if (
+        backend.pool_products()
+        and flops >= backend.THREAD_CROSSOVER_FLOPS
+        and type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and a.ndim == 2
+        and b.ndim == 2
+        and parts(max(m, n), 1 << 30) > 1
+    ):
+        if out is None:
+            out = np.empty((m, n), dtype=np.result_type(a, b))
+        if m >= n:
+            parallel(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), m, 1 << 30)
+        else:
+            parallel(lambda lo, hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), n, 1 << 30)
+        return out
+    return a @ b if out is None else backend.array_module(a).matmul(a, b, out=out)
 
 
 def _as_part(call, lo: int, hi: int) -> None:

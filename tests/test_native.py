@@ -219,3 +219,74 @@ def test_a_part_of_a_split_call_never_splits_again(monkeypatch):
     native.parallel(outer, 4, 10**9)
     assert sorted(seen) == [("inner", 0, 10), ("inner", 0, 10), ("outer", 1), ("outer", 1)]
     assert native.parts(4, 10**9) == 2  # the flag is the parts' alone
+
+
+@pytest.mark.parametrize("shape", [(40, 7, 5), (5, 7, 40), (33, 64, 33)])
+def test_matmul_split_over_the_pool(shape, monkeypatch):
+    """Rows (or columns) over two threads: each element the same dot product; the BLAS may round an edge block's
+    elements otherwise (as its own threads' split does), never by more than float32 rounding."""
+    m, k, n = shape
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    whole = a @ b
+    monkeypatch.setattr(myelin.backend, "_policy_depth", 1)
+    monkeypatch.setattr(myelin.backend, "_native_threads", 2)
+    monkeypatch.setattr(myelin.backend, "_pool_products", False)
+    monkeypatch.setattr(myelin.backend, "blas_threads_for", lambda flops: None)
+    monkeypatch.setattr(myelin.backend, "THREAD_CROSSOVER_FLOPS", 1.0)
+    assert myelin.backend.pool_products(True)
+    before = native.splits()
+    out = native.matmul(a, b)
+    assert native.splits() == before + 1  # rows (or columns, for a wide product) over two threads
+    np.testing.assert_allclose(out, whole, rtol=2e-6, atol=1e-6)
+    again = native.matmul(a, b, out=np.empty_like(whole))
+    np.testing.assert_array_equal(again, out)  # the same split, the same bits
+    myelin.backend.pool_products(False)
+    assert not myelin.backend.pool_products()
+
+
+def test_fit_pools_its_products_when_its_step_splits_native_work_and_the_weights_do_not_change(monkeypatch):
+    from myelin import layers
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((64, 8, 8, 3)).astype(np.float32)
+    y = rng.integers(0, 4, 64)
+
+    def train(pool: bool):
+        myelin.utils.set_random_seed(3)
+        model = myelin.Sequential(
+            [
+                myelin.Input((8, 8, 3)),
+                layers.Conv2D(8, 3, activation="relu"),
+                layers.Flatten(),
+                layers.Dense(4, activation="softmax"),
+            ]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy")
+        seen = []
+        real = myelin.backend.pool_products
+
+        def spy(on=None):
+            got = real(on)
+            seen.append(got)
+            return got
+
+        with monkeypatch.context() as m:
+            m.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
+            m.setattr(myelin.backend, "THREAD_CROSSOVER_FLOPS", 1.0)
+            m.setattr(myelin.backend, "busy_cores", lambda: 0)
+            m.setattr(myelin.backend, "cpu_count", lambda: 2)
+            m.setattr(myelin.backend, "pool_products", spy)
+            if not pool:
+                m.setattr(native, "splits", lambda: 0)  # the trainer never sees a split: no pool
+            model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        return model.get_weights(), any(seen)
+
+    plain, pooled_plain = train(False)
+    pooled, pooled_used = train(True)
+    again, _ = train(True)
+    assert pooled_used and not pooled_plain
+    assert not myelin.backend.pool_products()  # off again after fit
+    for a, b, c in zip(plain, pooled, again):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float32 rounding of edge blocks at most
+        np.testing.assert_array_equal(b, c)  # the same threads, the same numbers

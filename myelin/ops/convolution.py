@@ -279,7 +279,7 @@ class Conv(Function):
         backend.blas_threads_for(2.0 * cols.size * filters / groups)
         if groups == 1:
             w = kernel.reshape(-1, filters)
-            out = cols @ w
+            out = native.matmul(cols, w)
         else:
             cols = _grouped(cols, m, taps, groups)
             w = xp.ascontiguousarray(kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2))
@@ -321,7 +321,7 @@ class Conv(Function):
         if need_k:
             backend.blas_threads_for(2.0 * self.cols.size * filters / groups)
             if groups == 1:
-                gk = (self.cols.T @ g).reshape(self.kernel_shape)
+                gk = native.matmul(self.cols.T, g).reshape(self.kernel_shape)
             else:
                 gk = (self.cols.transpose(0, 2, 1) @ gg).transpose(1, 0, 2).reshape(self.kernel_shape)
         if need_x:
@@ -335,7 +335,7 @@ class Conv(Function):
             else:
                 if groups == 1:
                     gcols = _scratch(self.buffers, "g_windows", (m, self.w.shape[0]), g.dtype, xp)
-                    xp.matmul(g, self.w.T, out=gcols)
+                    native.matmul(g, self.w.T, out=gcols)
                 else:
                     gcols = (gg @ self.w.transpose(0, 2, 1)).reshape(groups, m, taps, c // groups).transpose(1, 2, 0, 3)
                 gcols = gcols.reshape(x_shape[0], *out_sp, *ksize, c)
@@ -364,7 +364,7 @@ class Conv(Function):
         cols = _im2col(view, math.prod(x_shape[:-1]), buffers, "g_cols", g_pad, (ksize, (1,) * rank, dilation, x_shape[1:-1]))
         flipped = self.w.reshape(self.kernel_shape)[(slice(None, None, -1),) * rank]  # (*k, C, F) turned 180 degrees
         w_t = array_module(g).ascontiguousarray(flipped.swapaxes(-1, -2)).reshape(taps * filters, x_shape[-1])
-        return (cols @ w_t).reshape(x_shape)
+        return native.matmul(cols, w_t).reshape(x_shape)
 
 
 class ConvTranspose(Function):

@@ -295,6 +295,8 @@ def _product(a, b):
     run at once where one BLAS call at a time on two threads would wait on each other.
     """
     xp = array_module(a)
+    if a.ndim == 2 and b.ndim == 2:
+        return native.matmul(a, b)
     if xp.__name__ != "numpy" or a.ndim < 3 or a.shape[:-2] != b.shape[:-2] or array_module(b) is not xp:
         backend.blas_threads_for(2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1))
         return a @ b
@@ -318,8 +320,7 @@ class MatMul(Function):
         a, b = self.a, self.b
         na, nb = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the hot path of every dense layer
-            backend.blas_threads_for(2.0 * a.size * b.shape[-1])
-            return (g @ b.T if na else None, a.T @ g if nb else None)
+            return (native.matmul(g, b.T) if na else None, native.matmul(a.T, g) if nb else None)
         xp = array_module(g)
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if na else None, g * a if nb else None)
@@ -704,8 +705,7 @@ class Dense(Function):
     def forward(self, x, kernel, bias=None, activation="linear"):
         xp = array_module(x)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        backend.blas_threads_for(2.0 * x2.size * kernel.shape[1])
-        out = x2 @ kernel
+        out = native.matmul(x2, kernel)
         if bias is not None:
             out += bias
         if activation == "relu":
@@ -723,9 +723,8 @@ class Dense(Function):
         elif self.activation == "tanh":
             g = g * (1 - self.out * self.out)
         need_x, need_k = self.needs_input_grad[:2]
-        backend.blas_threads_for(2.0 * g.size * self.kernel.shape[0])
-        gx = (g @ self.kernel.T).reshape(self.in_shape) if need_x else None
-        gk = self.x2.T @ g if need_k else None
+        gx = native.matmul(g, self.kernel.T).reshape(self.in_shape) if need_x else None
+        gk = native.matmul(self.x2.T, g) if need_k else None
         if not self.has_bias:
             return gx, gk
         return gx, gk, (_col_sum(g) if self.needs_input_grad[2] else None)

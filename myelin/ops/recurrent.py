@@ -419,8 +419,7 @@ class LSTMScan(_Scan):
         drk = None
         if self.needs_input_grad[1]:
             h_in_time = hin[n - 1 :: -1] if reverse else hin[:n]  # (steps, batch, units), in time order
-            backend.blas_threads_for(2.0 * n * b * u * four)
-            drk = h_in_time.reshape(n * b, u).T @ dz_tm.reshape(n * b, four)
+            drk = native.matmul(h_in_time.reshape(n * b, u).T, dz_tm.reshape(n * b, four))
         extra = []
         if has_state:
             extra += [dh, dc]

@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 
-from .. import backend, data, debugging, losses, ops, optimizers, saving
+from .. import backend, data, debugging, losses, native, ops, optimizers, saving
 from .. import callbacks as callbacks_module
 from .. import metrics as metrics_module
 from .. import tensor as tensor_module
@@ -262,6 +262,7 @@ class Trainer(StepOverrides):
                 w.grad = g
         else:
             plans = self._plans if training else self._test_plans
+            splits = native.splits()
             with Tape(dynamic, self.weights) if record else contextlib.nullcontext() as tape, contextlib.ExitStack() as stack:
                 if not training:
                     stack.enter_context(no_grad())
@@ -274,6 +275,10 @@ class Trainer(StepOverrides):
             if training:
                 with quiet:
                     total.backward(None if scale == 1.0 else backend.array_module(total.data).full_like(total.data, scale))
+                if record and native.splits() > splits:
+                    # The step splits native work over threads: OpenBLAS's own threads would spin beside those parts
+                    # (docs/performance.md), so for the rest of this fit large products use the same threads.
+                    backend.pool_products(True)
             loss, values = total.data, [t.data for t in watched]
         value = float(loss)
         if training:
