@@ -248,6 +248,12 @@ PARALLEL_MIN_ELEMENTS = 1 << 17
 _executor = None  # the ThreadPoolExecutor of the parts after the first, made on first use
 _inside = threading.local()  # .part: this thread runs a part of a split call now
 _splits = [0]  # calls split over threads so far (fit looks whether its recorded step made any)
+_largest = [0.0]  # the largest product (floating-point operations) native.matmul has run so far
+
+# While ``backend.pool_products()`` is on, products of at least this many floating-point operations are split over
+# the native threads; smaller ones run on one BLAS thread (splitting them costs more than it saves). ``fit`` turns
+# the pooling on only for a step whose largest product reaches it.
+POOL_FLOPS = 3e7
 
 
 def _reset_executor() -> None:
@@ -314,11 +320,24 @@ def splits() -> int:
     return _splits[0]
 
 
+def largest_product(reset: bool = False) -> float:
+    """The floating-point operations of the largest product :func:`matmul` has run (since the last ``reset``).
+
+    Example:
+        >>> largest_product(reset=True)
+        0.0
+    """
+    value = _largest[0]
+    if reset:
+        _largest[0] = 0.0
+    return value
+
+
 def matmul(a, b, out=None):
     """``a @ b`` for 2-D operands, threaded as the thread policy says.
 
-    While ``backend.pool_products()`` is on, a product of at least
-    ``backend.THREAD_CROSSOVER_FLOPS`` is split by its rows (or, with fewer rows than
+    While ``backend.pool_products()`` is on, a product of at least :data:`POOL_FLOPS` is
+    split by its rows (or, with fewer rows than
     columns, its columns) over :func:`parallel`, one BLAS thread each, as OpenBLAS's own
     threads split it: the BLAS may round an edge block's elements differently (float32
     rounding, as between its own thread counts), the same split always giving the same bits.
@@ -331,10 +350,12 @@ def matmul(a, b, out=None):
     """
     m, n = a.shape[0], b.shape[-1]
     flops = 2.0 * m * a.shape[-1] * n
+    if flops > _largest[0]:
+        _largest[0] = flops
     backend.blas_threads_for(flops)  # (one thread while pool_products is on)
     if (
         backend.pool_products()
-        and flops >= backend.THREAD_CROSSOVER_FLOPS
+        and flops >= POOL_FLOPS
         and type(a) is np.ndarray
         and type(b) is np.ndarray
         and a.ndim == 2

@@ -233,7 +233,7 @@ def test_matmul_split_over_the_pool(shape, monkeypatch):
     monkeypatch.setattr(myelin.backend, "_native_threads", 2)
     monkeypatch.setattr(myelin.backend, "_pool_products", False)
     monkeypatch.setattr(myelin.backend, "blas_threads_for", lambda flops: None)
-    monkeypatch.setattr(myelin.backend, "THREAD_CROSSOVER_FLOPS", 1.0)
+    monkeypatch.setattr(native, "POOL_FLOPS", 1.0)
     assert myelin.backend.pool_products(True)
     before = native.splits()
     out = native.matmul(a, b)
@@ -274,6 +274,7 @@ def test_fit_pools_its_products_when_its_step_splits_native_work_and_the_weights
         with monkeypatch.context() as m:
             m.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
             m.setattr(myelin.backend, "THREAD_CROSSOVER_FLOPS", 1.0)
+            m.setattr(native, "POOL_FLOPS", 1.0)
             m.setattr(myelin.backend, "busy_cores", lambda: 0)
             m.setattr(myelin.backend, "cpu_count", lambda: 2)
             m.setattr(myelin.backend, "pool_products", spy)

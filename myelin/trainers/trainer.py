@@ -262,7 +262,7 @@ class Trainer(StepOverrides):
                 w.grad = g
         else:
             plans = self._plans if training else self._test_plans
-            splits = native.splits()
+            splits, _ = native.splits(), native.largest_product(reset=True)
             with Tape(dynamic, self.weights) if record else contextlib.nullcontext() as tape, contextlib.ExitStack() as stack:
                 if not training:
                     stack.enter_context(no_grad())
@@ -275,9 +275,10 @@ class Trainer(StepOverrides):
             if training:
                 with quiet:
                     total.backward(None if scale == 1.0 else backend.array_module(total.data).full_like(total.data, scale))
-                if record and native.splits() > splits:
-                    # The step splits native work over threads: OpenBLAS's own threads would spin beside those parts
-                    # (docs/performance.md), so for the rest of this fit large products use the same threads.
+                if record and native.splits() > splits and native.largest_product() >= native.POOL_FLOPS:
+                    # The step splits native work over threads and has large products: OpenBLAS's own threads would
+                    # spin beside those parts (docs/performance.md), so for the rest of this fit the large products
+                    # use the same threads and the others one.
                     backend.pool_products(True)
             loss, values = total.data, [t.data for t in watched]
         value = float(loss)
