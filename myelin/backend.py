@@ -369,7 +369,7 @@ def thread_policy(workers: int = 0, processes: int = 1):
         finally:
             _policy_depth -= 1
         return
-    global _native_threads
+    global _native_threads, _pool_products
     explicit = explicit_threads()
     previous = blas.threads()
     saved_native = _native_threads
@@ -390,7 +390,6 @@ def thread_policy(workers: int = 0, processes: int = 1):
     try:
         yield
     finally:
-        global _pool_products
         _policy_depth = 0
         _policy_blas = None
         _pool_products = False
@@ -417,8 +416,10 @@ def blas_threads_for(flops: float) -> None:
 def pool_products(on: bool | None = None) -> bool:
     """Whether large products run split over the native threads (one BLAS thread each) now; ``on`` sets it.
 
-    Only while the thread policy is on (``fit`` turns it on when its recorded step splits native
-    work over threads: OpenBLAS's own threads would spin beside those parts; docs/performance.md).
+    Only while the thread policy is on, with several native threads: ``fit`` turns it on when its
+    recorded step splits native work over threads and has a product of at least
+    ``native.POOL_FLOPS`` (OpenBLAS's own threads would spin beside those parts;
+    docs/performance.md), and the policy turns it off when it ends.
 
     Example:
         >>> pool_products()

@@ -283,8 +283,7 @@ def parallel(call, items: int, work: int) -> None:
 
     The parts run at once on :func:`myelin.backend.native_threads` threads (1 outside ``fit``
     and the like), the first on the caller's; ``call`` must let go of the GIL (a ctypes
-    kernel, a NumPy product) and write only its own part, so the numbers do not depend on the
-    split.
+    kernel, a NumPy product) and write only its own part, so that the parts never race.
 
     Example:
         >>> import numpy as np

@@ -262,7 +262,8 @@ class Trainer(StepOverrides):
                 w.grad = g
         else:
             plans = self._plans if training else self._test_plans
-            splits, _ = native.splits(), native.largest_product(reset=True)
+            splits = native.splits()
+            native.largest_product(reset=True)
             with Tape(dynamic, self.weights) if record else contextlib.nullcontext() as tape, contextlib.ExitStack() as stack:
                 if not training:
                     stack.enter_context(no_grad())
