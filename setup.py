@@ -10,7 +10,8 @@ from setuptools.command.build_ext import build_ext
 
 # The kernels must round exactly as NumPy does: never fuse a multiply and an add
 # (-ffp-contract=off); -fno-math-errno only allows the vector square root instruction.
-UNIX_FLAGS = ["-O3", "-fno-math-errno", "-ffp-contract=off"]
+# -pthread: the pool of worker threads behind the split products.
+UNIX_FLAGS = ["-O3", "-fno-math-errno", "-ffp-contract=off", "-pthread"]
 
 
 class BuildNative(build_ext):
@@ -18,6 +19,7 @@ class BuildNative(build_ext):
         if self.compiler.compiler_type == "unix":
             for ext in self.extensions:
                 ext.extra_compile_args = [*ext.extra_compile_args, *UNIX_FLAGS]
+                ext.extra_link_args = [*ext.extra_link_args, "-pthread"]
         super().build_extensions()
 
 

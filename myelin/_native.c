@@ -405,8 +405,244 @@ LSTM_FACTORS(myelin_lstm_factors_f64, double)
 LSTM_BACK_STEP(myelin_lstm_back_step_f32, float)
 LSTM_BACK_STEP(myelin_lstm_back_step_f64, double)
 
+
+/* ---------------------------------------------------------------- the thread pool and its products
+ *
+ * myelin/native.py splits large kernel calls over a Python thread pool, whose hand-off (a
+ * queue, a wake-up, the GIL passed back and forth) costs ~20 us: more than a mid-size matrix
+ * product gains from a second thread. This pool posts a job by bumping a counter its workers
+ * watch; the parts are claimed one at a time, by the caller too, so a worker still asleep
+ * (or busy elsewhere) costs nothing: the caller runs the parts nobody took. A worker that
+ * finished keeps watching for the next job for spin_ns (yielding its core to any thread that
+ * wants it), then sleeps on a condition variable. One job runs at a time; a caller finding
+ * the pool busy (another thread's job) runs its job alone. Products are split by rows (or
+ * columns) of the result, each part one call of NumPy's OpenBLAS gemm (its address passed in
+ * by native.py, its thread count set to 1 by the caller). */
+#if defined(__unix__) || defined(__APPLE__)
+#define MYELIN_POOL 1
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#define POOL_MAX 64
+
+typedef void (*part_fn)(const void *job, int part, int parts);
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int workers;                 /* threads started */
+    int sleepers;                /* workers waiting on wake (under lock) */
+    unsigned long generation;    /* odd while a job's fields are written, bumped to even when it is posted */
+    part_fn fn;
+    const void *job;
+    int parts;
+    unsigned long long claim;    /* (the job's tag << 32) | the next part to claim */
+    int done;                    /* parts finished */
+    int busy;                    /* a job is running (flag) */
+    long spin_ns;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, NULL, NULL, 0, 0, 0, 0, 300000};
+
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static inline void relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+#define READY(gen, seen) (((gen) & 1UL) == 0 && (gen) != (seen))
+#define TAG(gen) ((unsigned long long)(((gen) >> 1) & 0xffffffffUL))
+
+/* The next part of the job tagged `tag`, or -1 when all are taken (or that job is over). */
+static int claim_part(unsigned long long tag, int parts) {
+    unsigned long long cur = __atomic_load_n(&pool.claim, __ATOMIC_SEQ_CST);
+    for (;;) {
+        if ((cur >> 32) != tag || (long long)(cur & 0xffffffffULL) >= parts) return -1;
+        if (__atomic_compare_exchange_n(&pool.claim, &cur, cur + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return (int)(cur & 0xffffffffULL);
+    }
+}
+
+/* Claim and run parts of the job tagged `tag` until none is left. A part claimed keeps the
+ * job alive: its caller waits until every part is done. */
+static void run_parts(unsigned long long tag, part_fn fn, const void *job, int parts) {
+    int p;
+    while ((p = claim_part(tag, parts)) >= 0) {
+        fn(job, p, parts);
+        __atomic_add_fetch(&pool.done, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static unsigned long started[POOL_MAX]; /* the generation when each worker was started */
+
+static void *worker(void *arg) {
+    unsigned long seen = started[(size_t)arg], now;
+    for (;;) {
+        now = __atomic_load_n(&pool.generation, __ATOMIC_SEQ_CST);
+        if (!READY(now, seen)) {
+            long until = now_ns() + __atomic_load_n(&pool.spin_ns, __ATOMIC_RELAXED);
+            int polls = 0;
+            while (!READY(now = __atomic_load_n(&pool.generation, __ATOMIC_SEQ_CST), seen)) {
+                if (++polls < 64) {
+                    relax();
+                    continue;
+                }
+                polls = 0;
+                if (now_ns() > until) break;
+                sched_yield(); /* a thread that wants this core (another pool's part) gets it */
+            }
+            if (!READY(now, seen)) {
+                pthread_mutex_lock(&pool.lock);
+                pool.sleepers++;
+                while (!READY(now = __atomic_load_n(&pool.generation, __ATOMIC_SEQ_CST), seen))
+                    pthread_cond_wait(&pool.wake, &pool.lock);
+                pool.sleepers--;
+                pthread_mutex_unlock(&pool.lock);
+            }
+        }
+        int parts = __atomic_load_n(&pool.parts, __ATOMIC_SEQ_CST);
+        part_fn fn = __atomic_load_n(&pool.fn, __ATOMIC_SEQ_CST);
+        const void *job = __atomic_load_n(&pool.job, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&pool.generation, __ATOMIC_SEQ_CST) != now) continue; /* a newer job: look again */
+        seen = now;
+        run_parts(TAG(now), fn, job, parts); /* (nothing, if the caller has taken every part already) */
+    }
+    return NULL;
+}
+
+static void pool_after_fork(void) { /* a forked child has none of the workers */
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+    pool.lock = lock;
+    pool.wake = wake;
+    pool.workers = pool.sleepers = pool.busy = 0;
+}
+
+/* fn(job, p, parts) for every p < parts, on the caller's thread and up to parts - 1 workers. */
+static void pool_run(part_fn fn, const void *job, int parts) {
+    static int fork_hook = 0;
+    if (parts < 2 || __atomic_exchange_n(&pool.busy, 1, __ATOMIC_ACQUIRE)) {
+        for (int p = 0; p < parts; p++) fn(job, p, parts);
+        return;
+    }
+    if (!fork_hook) {
+        pthread_atfork(NULL, NULL, pool_after_fork);
+        fork_hook = 1;
+    }
+    while (pool.workers < parts - 1 && pool.workers < POOL_MAX - 1) {
+        pthread_t thread;
+        started[pool.workers + 1] = __atomic_load_n(&pool.generation, __ATOMIC_SEQ_CST);
+        if (pthread_create(&thread, NULL, worker, (void *)(size_t)(pool.workers + 1)) != 0) break;
+        pthread_detach(thread);
+        pool.workers++;
+    }
+    unsigned long gen = __atomic_add_fetch(&pool.generation, 1, __ATOMIC_SEQ_CST); /* odd: writing */
+    unsigned long long tag = TAG(gen + 1);
+    __atomic_store_n(&pool.fn, fn, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&pool.job, job, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&pool.parts, parts, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&pool.done, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&pool.claim, tag << 32, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&pool.generation, 1, __ATOMIC_SEQ_CST); /* even: posted */
+    pthread_mutex_lock(&pool.lock);
+    if (pool.sleepers) pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    run_parts(tag, fn, job, parts);
+    while (__atomic_load_n(&pool.done, __ATOMIC_SEQ_CST) < parts) relax();
+    __atomic_store_n(&pool.busy, 0, __ATOMIC_RELEASE);
+}
+#endif
+
+/* How long (microseconds) a worker watches for the next job before it sleeps; 0 when this
+ * build has no pool (the caller then uses its own threads). */
+MYELIN_EXPORT long myelin_pool_spin(long us) {
+#ifdef MYELIN_POOL
+    if (us >= 0) __atomic_store_n(&pool.spin_ns, us * 1000L, __ATOMIC_RELAXED);
+    return __atomic_load_n(&pool.spin_ns, __ATOMIC_RELAXED) / 1000L + 1;
+#else
+    (void)us;
+    return 0;
+#endif
+}
+
+/* The CBLAS gemm of the BLAS NumPy uses: 32- or 64-bit integers, float or double. */
+typedef void (*sgemm32)(int, int, int, int, int, int, float, const float *, int, const float *,
+                        int, float, float *, int);
+typedef void (*sgemm64)(int, int, int, i64, i64, i64, float, const float *, i64, const float *,
+                        i64, float, float *, i64);
+typedef void (*dgemm32)(int, int, int, int, int, int, double, const double *, int, const double *,
+                        int, double, double *, int);
+typedef void (*dgemm64)(int, int, int, i64, i64, i64, double, const double *, i64,
+                        const double *, i64, double, double *, i64);
+
+typedef struct {
+    void *gemm;      /* the CBLAS function */
+    int ilp64, dbl;  /* its integer width (64: 1), its type (double: 1) */
+    int ta, tb;      /* CBLAS transposes of a and b (111 none, 112 transposed) */
+    i64 m, n, k, lda, ldb, ldc;
+    const char *a, *b;
+    char *c;
+    int by_rows;     /* split the rows of c (else its columns) */
+} gemm_job;
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111 };
+
+static void gemm_part(const void *arg, int part, int parts) {
+    const gemm_job *j = (const gemm_job *)arg;
+    i64 items = j->by_rows ? j->m : j->n;
+    i64 lo = items * part / parts, hi = items * (part + 1) / parts;
+    if (hi <= lo) return;
+    size_t es = j->dbl ? sizeof(double) : sizeof(float);
+    const char *a = j->a, *b = j->b;
+    char *c = j->c;
+    i64 m = j->m, n = j->n;
+    if (j->by_rows) { /* rows lo..hi of a (and of c) */
+        a += (size_t)(j->ta == NO_TRANS ? lo * j->lda : lo) * es;
+        c += (size_t)(lo * j->ldc) * es;
+        m = hi - lo;
+    } else { /* columns lo..hi of b (and of c) */
+        b += (size_t)(j->tb == NO_TRANS ? lo : lo * j->ldb) * es;
+        c += (size_t)lo * es;
+        n = hi - lo;
+    }
+    if (j->dbl && j->ilp64)
+        ((dgemm64)j->gemm)(ROW_MAJOR, j->ta, j->tb, m, n, j->k, 1.0, (const double *)a, j->lda,
+                           (const double *)b, j->ldb, 0.0, (double *)c, j->ldc);
+    else if (j->dbl)
+        ((dgemm32)j->gemm)(ROW_MAJOR, j->ta, j->tb, (int)m, (int)n, (int)j->k, 1.0,
+                           (const double *)a, (int)j->lda, (const double *)b, (int)j->ldb, 0.0,
+                           (double *)c, (int)j->ldc);
+    else if (j->ilp64)
+        ((sgemm64)j->gemm)(ROW_MAJOR, j->ta, j->tb, m, n, j->k, 1.0f, (const float *)a, j->lda,
+                           (const float *)b, j->ldb, 0.0f, (float *)c, j->ldc);
+    else
+        ((sgemm32)j->gemm)(ROW_MAJOR, j->ta, j->tb, (int)m, (int)n, (int)j->k, 1.0f,
+                           (const float *)a, (int)j->lda, (const float *)b, (int)j->ldb, 0.0f,
+                           (float *)c, (int)j->ldc);
+}
+
+/* c (m, n, row stride ldc) = a @ b in `parts` parts at once (rows of c when by_rows, else
+ * columns), each one call of `gemm`; a is (m, k) (ta 111, row stride lda) or stored (k, m)
+ * (ta 112), b likewise (k, n) or stored (n, k). */
+MYELIN_EXPORT void myelin_pool_gemm(void *gemm, int ilp64, int dbl, int ta, int tb, i64 m, i64 n,
+                                    i64 k, const void *a, i64 lda, const void *b, i64 ldb,
+                                    void *c, i64 ldc, int by_rows, int parts) {
+    gemm_job job = {gemm, ilp64, dbl, ta, tb, m, n, k, lda, ldb, ldc,
+                    (const char *)a, (const char *)b, (char *)c, by_rows};
+#ifdef MYELIN_POOL
+    pool_run(gemm_part, &job, parts);
+#else
+    for (int p = 0; p < parts; p++) gemm_part(&job, p, parts);
+#endif
+}
+
 /* The version native.py checks before using the file (a stale build is not used). */
-MYELIN_EXPORT int myelin_native_version(void) { return 4; }
+MYELIN_EXPORT int myelin_native_version(void) { return 5; }
 
 #if defined(_WIN32)
 /* Windows links every extension with this export; the file is never imported as a module. */

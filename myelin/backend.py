@@ -170,6 +170,15 @@ class _OpenBLAS:
     def set_threads(self, n: int) -> None:
         self._fn("openblas_set_num_threads")(int(n))
 
+    def gemm(self, dtype) -> tuple[int, bool] | None:
+        """The address of its CBLAS ``sgemm`` (float32) or ``dgemm`` (float64), and whether it takes 64-bit integers."""
+        name = {"float32": "cblas_sgemm", "float64": "cblas_dgemm"}.get(str(dtype))
+        if name is None or not self._has(f"{self.prefix}{name}{self.suffix}"):
+            return None
+        config = self._fn("openblas_get_config")
+        config.restype = ctypes.c_char_p
+        return ctypes.cast(self._fn(name), ctypes.c_void_p).value, b"USE64BITINT" in (config() or b"")
+
 
 _found_openblas: list = []  # [the _OpenBLAS found (or None)] once looked for: the libraries loaded do not change
 
@@ -387,6 +396,14 @@ def thread_policy(workers: int = 0, processes: int = 1):
     free = max(1, cpu_count() - max(own, busy_cores()))
     _policy_blas, _policy_many, _policy_current[0] = blas, max(1, min(free, previous)), previous
     _policy_depth, _native_threads = 1, _policy_many
+    if _policy_many > 1:
+        from . import native  # noqa: PLC0415  (loads the C file on first use only)
+
+        if native.pool_gemm_available():
+            # Products split over myelin's own threads, OpenBLAS at one: its idle worker would spin beside them.
+            _pool_products = True
+            blas.set_threads(1)
+            _policy_current[0] = 1
     try:
         yield
     finally:
@@ -416,10 +433,12 @@ def blas_threads_for(flops: float) -> None:
 def pool_products(on: bool | None = None) -> bool:
     """Whether large products run split over the native threads (one BLAS thread each) now; ``on`` sets it.
 
-    Only while the thread policy is on, with several native threads: ``fit`` turns it on when its
-    recorded step splits native work over threads and has a product of at least
+    Only while the thread policy is on, with several native threads. The policy turns it on
+    as it starts when the native pool can run products (:func:`myelin.native.pool_gemm_available`:
+    the C file's threads calling NumPy's OpenBLAS gemm); without that pool ``fit`` turns it
+    on when its recorded step splits native work over threads and has a product of at least
     ``native.POOL_FLOPS`` (OpenBLAS's own threads would spin beside those parts;
-    docs/performance.md), and the policy turns it off when it ends.
+    docs/performance.md). The policy turns it off when it ends.
 
     Example:
         >>> pool_products()

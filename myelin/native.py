@@ -42,7 +42,7 @@ import numpy as np
 
 from . import backend
 
-_VERSION = 4  # must equal myelin_native_version() in _native.c
+_VERSION = 5  # must equal myelin_native_version() in _native.c
 _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): ("f64", ctypes.c_double)}
 
 _lib = None  # the loaded library, once loaded
@@ -97,6 +97,10 @@ def _load() -> None:
             function = getattr(lib, f"myelin_{rule}_{suffix}")
             function.argtypes, function.restype = argtypes, None
             _kernels[rule, suffix] = function
+    i64, int_ = ctypes.c_int64, ctypes.c_int
+    lib.myelin_pool_gemm.argtypes = [ptr, int_, int_, int_, int_, i64, i64, i64, ptr, i64, ptr, i64, ptr, i64, int_, int_]
+    lib.myelin_pool_gemm.restype = None
+    lib.myelin_pool_spin.argtypes, lib.myelin_pool_spin.restype = [ctypes.c_long], ctypes.c_long
     _lib, _status = lib, "loaded"
 
 
@@ -151,6 +155,30 @@ def _kernel(rule: str, *writable, read_only=()):
         refs = tuple(None if a is None else weakref.ref(a, lambda _, key=key: _checked.pop(key, None)) for a in arrays)
         _checked[key] = (refs, kernel)
     return kernel
+
+
+def _data_offset() -> int | None:
+    """Where CPython keeps an ndarray's data address inside the array object (found by looking), or None."""
+    import sys  # noqa: PLC0415
+
+    if sys.implementation.name != "cpython":
+        return None
+    probes = [np.empty(3), np.empty((2, 5), np.float32)]
+    for offset in range(8, 64, 8):
+        if all(ctypes.c_void_p.from_address(id(p) + offset).value == p.ctypes.data for p in probes):
+            return offset
+    return None
+
+
+_DATA_OFFSET = _data_offset()
+_read_address = ctypes.c_void_p.from_address
+
+
+def _address(a) -> int:
+    """The data address of the ndarray ``a`` (kept alive by the caller), read from the object: 7x ``a.ctypes.data``."""
+    if _DATA_OFFSET is None:
+        return a.ctypes.data
+    return _read_address(id(a) + _DATA_OFFSET).value or 0
 
 
 def _ptr(a) -> int | None:
@@ -254,6 +282,11 @@ _largest = [0.0]  # the largest product (floating-point operations) native.matmu
 # the native threads; smaller ones run on one BLAS thread (splitting them costs more than it saves). ``fit`` turns
 # the pooling on only for a step whose largest product reaches it.
 POOL_FLOPS = 3e7
+# The C pool's hand-off (myelin_pool_gemm in _native.c) costs ~4 us with the Python around it, and a product from
+# this size on gains from it inside fit. (Alone, in a loop, 2.1 MFLOP already ran 1.5x faster; inside the seed
+# network's step its 3.2 MFLOP products did not: their weights change between steps and must travel to the other
+# core's cache. The same crossover as OpenBLAS's own threads; docs/performance.md.)
+POOL_GEMM_FLOPS = 4e6
 
 
 def _reset_executor() -> None:
@@ -354,21 +387,93 @@ def matmul(a, b, out=None):
     backend.blas_threads_for(flops)  # (one thread while pool_products is on)
     if (
         backend.pool_products()
-        and flops >= POOL_FLOPS
+        and flops >= POOL_GEMM_FLOPS
         and type(a) is np.ndarray
         and type(b) is np.ndarray
         and a.ndim == 2
         and b.ndim == 2
-        and parts(max(m, n), 1 << 30) > 1
+        and (count := parts(max(m, n), 1 << 30)) > 1
     ):
-        if out is None:
+        fresh = out is None
+        if fresh:
             out = np.empty((m, n), dtype=np.result_type(a, b))
+        elif np.may_share_memory(out, a) or np.may_share_memory(out, b):
+            return np.matmul(a, b, out=out)  # (NumPy buffers an out that overlaps an operand; parts would race)
+        if _pool_product(a, b, out, count):
+            return out
+        if flops < POOL_FLOPS:  # (the Python pool's hand-off costs more than such a product gains)
+            return a @ b if fresh else np.matmul(a, b, out=out)
         if m >= n:
             parallel(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), m, 1 << 30)
         else:
             parallel(lambda lo, hi: np.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), n, 1 << 30)
         return out
     return a @ b if out is None else backend.array_module(a).matmul(a, b, out=out)
+
+
+_gemms: dict = {}  # dtype -> (address of NumPy's BLAS gemm, 64-bit integers) or None, looked for once
+_NO_TRANS, _TRANS = 111, 112  # CBLAS's codes
+
+
+def pool_gemm_available() -> bool:
+    """Whether :func:`matmul` can split products over the native pool (its C threads and NumPy's OpenBLAS gemm).
+
+    Example:
+        >>> pool_gemm_available() in (True, False)
+        True
+    """
+    return _gemm(np.dtype(np.float32)) is not None
+
+
+def _gemm(dtype):
+    if dtype not in _gemms:
+        blas = backend._numpy_openblas()
+        found = None
+        if available() and _lib.myelin_pool_spin(-1) > 0 and blas is not None:
+            found = blas.gemm(dtype)
+        _gemms[dtype] = found
+    return _gemms[dtype]
+
+
+def _operand(x, rows: int, cols: int):
+    """(CBLAS transpose code, leading dimension) reading ``x`` (rows, cols) in place, or None (a copy would be needed)."""
+    size = x.itemsize
+    s0, s1 = x.strides
+    if s0 % size or s1 % size:
+        return None
+    if s1 == size and s0 >= max(1, cols) * size:
+        return _NO_TRANS, s0 // size
+    if s0 == size and s1 >= max(1, rows) * size:
+        return _TRANS, s1 // size
+    if rows == 1 and s1 == size:
+        return _NO_TRANS, max(1, cols)
+    if cols == 1 and s0 == size:
+        return _TRANS, max(1, rows)
+    return None
+
+
+def _pool_product(a, b, out, parts: int) -> bool:
+    """``out = a @ b`` split over the C pool's threads; False when these operands need NumPy's own product.
+
+    ``out`` must not overlap ``a`` or ``b`` (the caller checks).
+    """
+    dtype = a.dtype
+    found = _gemms.get(dtype) or _gemm(dtype)
+    if found is None or b.dtype != dtype or out.dtype != dtype or not out.flags.writeable:
+        return False
+    m, k = a.shape
+    n = b.shape[1]
+    la, lb = _operand(a, m, k), _operand(b, k, n)
+    size = dtype.itemsize
+    so, s1 = out.strides
+    if la is None or lb is None or s1 != size or so % size or so < n * size or k == 0:
+        return False
+    _splits[0] += 1
+    _lib.myelin_pool_gemm(
+        found[0], found[1], size == 8, la[0], lb[0], m, n, k,
+        _address(a), la[1], _address(b), lb[1], _address(out), so // size, m >= n, parts,
+    )  # fmt: skip
+    return True
 
 
 def _as_part(call, lo: int, hi: int) -> None:

@@ -221,20 +221,32 @@ def test_a_part_of_a_split_call_never_splits_again(monkeypatch):
     assert native.parts(4, 10**9) == 2  # the flag is the parts' alone
 
 
-@pytest.mark.parametrize("shape", [(40, 7, 5), (5, 7, 40), (33, 64, 33)])
-def test_matmul_split_over_the_pool(shape, monkeypatch):
+def _pooled(monkeypatch, c_pool: bool):
+    """Turn the pooling on as fit would, on two native threads, splitting every product; ``c_pool``: the C pool's
+    threads (else the Python pool, as where the C file has none)."""
+    monkeypatch.setattr(myelin.backend, "_policy_depth", 1)
+    monkeypatch.setattr(myelin.backend, "_native_threads", 2)
+    monkeypatch.setattr(myelin.backend, "_pool_products", False)
+    monkeypatch.setattr(myelin.backend, "blas_threads_for", lambda flops: None)
+    monkeypatch.setattr(native, "POOL_FLOPS", 1.0)
+    monkeypatch.setattr(native, "POOL_GEMM_FLOPS", 1.0)
+    if not c_pool:
+        monkeypatch.setattr(native, "_gemms", dict.fromkeys(map(np.dtype, (np.float32, np.float64))))
+    elif not native.pool_gemm_available():
+        pytest.skip("no C pool here (native file not built, or NumPy's BLAS is not OpenBLAS)")
+    assert myelin.backend.pool_products(True)
+
+
+@pytest.mark.parametrize("c_pool", [True, False], ids=["c-pool", "python-pool"])
+@pytest.mark.parametrize("shape", [(40, 7, 5), (5, 7, 40), (33, 64, 33), (1, 9, 70), (70, 9, 1)])
+def test_matmul_split_over_the_pool(shape, c_pool, monkeypatch):
     """Rows (or columns) over two threads: each element the same dot product; the BLAS may round an edge block's
     elements otherwise (as its own threads' split does), never by more than float32 rounding."""
     m, k, n = shape
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
     whole = a @ b
-    monkeypatch.setattr(myelin.backend, "_policy_depth", 1)
-    monkeypatch.setattr(myelin.backend, "_native_threads", 2)
-    monkeypatch.setattr(myelin.backend, "_pool_products", False)
-    monkeypatch.setattr(myelin.backend, "blas_threads_for", lambda flops: None)
-    monkeypatch.setattr(native, "POOL_FLOPS", 1.0)
-    assert myelin.backend.pool_products(True)
+    _pooled(monkeypatch, c_pool)
     before = native.splits()
     out = native.matmul(a, b)
     assert native.splits() == before + 1  # rows (or columns, for a wide product) over two threads
@@ -245,7 +257,47 @@ def test_matmul_split_over_the_pool(shape, monkeypatch):
     assert not myelin.backend.pool_products()
 
 
-def test_fit_pools_its_products_when_its_step_splits_native_work_and_the_weights_do_not_change(monkeypatch):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_c_pool_reads_transposed_and_strided_operands_in_place(dtype, monkeypatch):
+    _pooled(monkeypatch, True)
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((48, 30)).astype(dtype)
+    b = rng.standard_normal((30, 20)).astype(dtype)
+    tol = {"rtol": 2e-6, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+    at, bt = np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T  # (48, 30), (30, 20) views of transposes
+    wide = np.zeros((48, 50), dtype)  # the result written into columns 10..30 of a wider array (row stride 50)
+    cases = [(a, b, None), (at, b, None), (a, bt, None), (at, bt, None), (a[::1, :25], b[:25], None), (a, b, wide[:, 10:30])]
+    for x, y, out in cases:
+        before = native.splits()
+        got = native.matmul(x, y, out=out)
+        assert native.splits() == before + 1, (x.strides, y.strides)  # no copy, the pool ran it
+        np.testing.assert_allclose(got, x @ y, **tol)
+    assert np.all(wide[:, :10] == 0) and np.all(wide[:, 30:] == 0)  # nothing outside the out view written
+    np.testing.assert_allclose(wide[:, 10:30], a @ b, **tol)
+
+
+def test_the_c_pool_leaves_what_it_cannot_read_in_place_to_numpy(monkeypatch):
+    _pooled(monkeypatch, True)
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((40, 24)).astype(np.float32)
+    b = rng.standard_normal((12, 40)).astype(np.float32)
+    out = np.empty((40, 40), np.float32)
+    assert native._pool_product(a[::2, ::2], b, out[:20], 2) is False  # no unit stride on either axis
+    assert native._pool_product(a[:, :12], b.astype(np.float64), out, 2) is False  # two dtypes
+    assert native._pool_product(a[:, :12], b, out[:, ::2], 2) is False  # an out without unit column stride
+    for x, y in [(a[::2, ::2], b), (a[:, :12], b.astype(np.float64))]:  # native.matmul still gives the product
+        np.testing.assert_allclose(native.matmul(x, y), x @ y, rtol=2e-6, atol=1e-5)
+    square = rng.standard_normal((40, 40)).astype(np.float32)
+    expect = square @ square
+    native.matmul(square, square.copy(), out=square)  # out is an operand: NumPy's own (buffered) product
+    np.testing.assert_allclose(square, expect, rtol=2e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("c_pool", [True, False], ids=["c-pool", "python-pool"])
+def test_fit_pools_its_products_and_the_weights_do_not_change(c_pool, monkeypatch):
+    """With the C pool the policy pools from the start; without it fit pools once its step splits native work."""
+    if c_pool and not native.pool_gemm_available():
+        pytest.skip("no C pool here (native file not built, or NumPy's BLAS is not OpenBLAS)")
     from myelin import layers
 
     rng = np.random.default_rng(2)
@@ -275,6 +327,9 @@ def test_fit_pools_its_products_when_its_step_splits_native_work_and_the_weights
             m.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
             m.setattr(myelin.backend, "THREAD_CROSSOVER_FLOPS", 1.0)
             m.setattr(native, "POOL_FLOPS", 1.0)
+            m.setattr(native, "POOL_GEMM_FLOPS", 1.0)
+            if not c_pool or not pool:
+                m.setattr(native, "_gemms", dict.fromkeys(map(np.dtype, (np.float32, np.float64))))
             m.setattr(myelin.backend, "busy_cores", lambda: 0)
             m.setattr(myelin.backend, "cpu_count", lambda: 2)
             m.setattr(myelin.backend, "pool_products", spy)
@@ -291,3 +346,39 @@ def test_fit_pools_its_products_when_its_step_splits_native_work_and_the_weights
     for a, b, c in zip(plain, pooled, again):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float32 rounding of edge blocks at most
         np.testing.assert_array_equal(b, c)  # the same threads, the same numbers
+
+
+def test_the_c_pool_serves_two_threads_at_once_and_a_forked_child(monkeypatch):
+    """A second caller finding the pool busy runs its product alone; a forked child starts its own workers."""
+    import os
+    import threading
+    import warnings
+
+    _pooled(monkeypatch, True)
+    rng = np.random.default_rng(6)
+    shapes = [((64, 48), (48, 32)), ((48, 64), (64, 40))]
+    pairs = [(rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)) for sa, sb in shapes]
+    wrong = []
+
+    def run(a, b):
+        for _ in range(200):
+            if not np.allclose(native.matmul(a, b), a @ b, rtol=2e-6, atol=1e-5):
+                wrong.append(1)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong
+    if not hasattr(os, "fork"):
+        return
+    a, b = pairs[0]
+    native.matmul(a, b)  # the parent's workers exist now
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # (Python 3.12+: fork with threads running)
+        pid = os.fork()
+    if pid == 0:  # the child: its product must not wait on workers it does not have
+        os._exit(0 if np.allclose(native.matmul(a, b), a @ b, rtol=2e-6, atol=1e-5) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from myelin import backend, config
+from myelin import backend, config, native
 
 
 class FakeBLAS:
@@ -32,7 +32,25 @@ def fake(monkeypatch):
     monkeypatch.setattr(backend, "_explicit_threads", None)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(native, "pool_gemm_available", lambda: False)  # OpenBLAS's own threads (see the pool tests)
     return blas
+
+
+def test_with_the_c_pool_the_policy_keeps_openblas_at_one_thread_and_pools_the_products(fake, monkeypatch):
+    monkeypatch.setattr(native, "pool_gemm_available", lambda: True)
+    with backend.thread_policy():
+        assert backend.pool_products() and backend.native_threads() == 4 and fake.n == 1
+        backend.blas_threads_for(1e9)  # a large product outside native.matmul: still one thread (none spins)
+        assert fake.n == 1
+    assert fake.n == 4 and not backend.pool_products() and backend.native_threads() == 1
+    with backend.thread_policy(workers=3):  # one free core: nothing to pool over
+        assert not backend.pool_products() and backend.native_threads() == 1
+    config.set_num_threads(2)
+    try:
+        with backend.thread_policy():  # the user's count: OpenBLAS's threads, as asked
+            assert not backend.pool_products() and fake.n == 2
+    finally:
+        config.set_num_threads(None)
 
 
 def test_small_products_one_thread_large_ones_every_core(fake):

@@ -394,8 +394,7 @@ class ConvTranspose(Function):
         m = n * math.prod(in_sp)
         w = kernel.reshape(-1, kernel.shape[-1])  # (taps * filters, channels)
         x2 = xl.reshape(m, xl.shape[-1])
-        backend.blas_threads_for(2.0 * x2.size * w.shape[0])
-        gcols = (x2 @ w.T).reshape(n, *in_sp, *ksize, filters)
+        gcols = native.matmul(x2, w.T).reshape(n, *in_sp, *ksize, filters)
         full_out = _add_windows(gcols, (n, *full, filters), ksize, strides, dilation, in_sp)
         out = _shift(full_out, out_sp, tuple(lo for lo, _ in crops))
         if bias is not None:
@@ -424,11 +423,10 @@ class ConvTranspose(Function):
         cols = _windows(g_full, ksize, strides, dilation, in_sp).reshape(m, -1)
         need_x, need_k = self.needs_input_grad[:2]
         gx = gk = None
-        backend.blas_threads_for(2.0 * cols.size * x_shape[-1])
         if need_x:
-            gx = _channels_back((cols @ self.w).reshape(x_shape), self.channels_first)
+            gx = _channels_back(native.matmul(cols, self.w).reshape(x_shape), self.channels_first)
         if need_k:
-            gk = (cols.T @ self.x2).reshape(self.kernel_shape)
+            gk = native.matmul(cols.T, self.x2).reshape(self.kernel_shape)
         if not self.has_bias:
             return gx, gk
         gb = g.sum(axis=tuple(range(g.ndim - 1))) if self.needs_input_grad[2] else None

@@ -302,7 +302,8 @@ def _product(a, b):
         return a @ b
     each = 2.0 * a.shape[-2] * a.shape[-1] * b.shape[-1]
     backend.blas_threads_for(each)  # small matrices: one BLAS thread per call
-    if each >= backend.THREAD_CROSSOVER_FLOPS or backend.native_threads() < 2 or a.shape[0] < 2:
+    large = each >= backend.THREAD_CROSSOVER_FLOPS and not backend.pool_products()  # (pooled: OpenBLAS has one thread)
+    if large or backend.native_threads() < 2 or a.shape[0] < 2:
         return a @ b
     out = xp.empty((*a.shape[:-1], b.shape[-1]), dtype=xp.result_type(a, b))
     native.parallel(lambda lo, hi: xp.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi]), a.shape[0], a.size + b.size + out.size)

@@ -555,14 +555,13 @@ class GRUScan(_Scan):
         need = self.needs_input_grad
         drk = None
         if need[1]:
-            backend.blas_threads_for(2.0 * n * b * u * 3 * u)
             flat = d_inner.reshape(n * b, 3 * u)
             if reset_after:
-                drk = hin.reshape(n * b, u).T @ flat
+                drk = native.matmul(hin.reshape(n * b, u).T, flat)
             else:
                 drk = xp.empty_like(rk)
-                drk[:, : 2 * u] = hin.reshape(n * b, u).T @ flat[:, : 2 * u]
-                drk[:, 2 * u :] = rec_h.reshape(n * b, u).T @ flat[:, 2 * u :]
+                native.matmul(hin.reshape(n * b, u).T, flat[:, : 2 * u], out=drk[:, : 2 * u])
+                native.matmul(rec_h.reshape(n * b, u).T, flat[:, 2 * u :], out=drk[:, 2 * u :])
         extra = []
         if has_rbias:
             extra.append(d_inner.reshape(n * b, 3 * u).sum(axis=0))  # only with reset_after (gru_scan checks)
@@ -656,8 +655,7 @@ class SimpleRNNScan(_Scan):
             if rdrop is not None:
                 dh_prev *= rdrop
             dh = dh_prev if dh is None else dh + dh_prev
-        backend.blas_threads_for(2.0 * n * b * u * u)
-        drk = hin.reshape(n * b, u).T @ da_all.reshape(n * b, u) if self.needs_input_grad[1] else None
+        drk = native.matmul(hin.reshape(n * b, u).T, da_all.reshape(n * b, u)) if self.needs_input_grad[1] else None
         extra = []
         if has_state:
             extra.append(dh)
