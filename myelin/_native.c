@@ -479,9 +479,11 @@ static void run_parts(unsigned long long tag, part_fn fn, const void *job, int p
 }
 
 static unsigned long started[POOL_MAX]; /* the generation when each worker was started */
+static __thread int on_worker;           /* 1 on the pool's threads */
 
 static void *worker(void *arg) {
     unsigned long seen = started[(size_t)arg], now;
+    on_worker = 1;
     for (;;) {
         now = __atomic_load_n(&pool.generation, __ATOMIC_SEQ_CST);
         if (!READY(now, seen)) {
@@ -557,6 +559,36 @@ static void pool_run(part_fn fn, const void *job, int parts) {
     __atomic_store_n(&pool.busy, 0, __ATOMIC_RELEASE);
 }
 #endif
+
+/* The pool running a caller's function on ranges of items: call(job, lo, hi) for `parts` ranges
+ * of [0, items) at once (native.py passes a ctypes callback, which takes the GIL for the Python
+ * around each part and lets it go inside the kernels that part calls; on_worker tells it the
+ * part runs on one of the pool's threads, not the caller's). */
+typedef void (*range_fn)(i64 job, i64 lo, i64 hi, int on_worker);
+
+typedef struct {
+    range_fn call;
+    i64 job, items;
+} range_job;
+
+static void range_part(const void *arg, int part, int parts) {
+    const range_job *j = (const range_job *)arg;
+    i64 lo = j->items * part / parts, hi = j->items * (part + 1) / parts;
+#ifdef MYELIN_POOL
+    if (hi > lo) j->call(j->job, lo, hi, on_worker);
+#else
+    if (hi > lo) j->call(j->job, lo, hi, 0);
+#endif
+}
+
+MYELIN_EXPORT void myelin_pool_ranges(range_fn call, i64 job, i64 items, int parts) {
+    range_job j = {call, job, items};
+#ifdef MYELIN_POOL
+    pool_run(range_part, &j, parts);
+#else
+    for (int p = 0; p < parts; p++) range_part(&j, p, parts);
+#endif
+}
 
 /* How long (microseconds) a worker watches for the next job before it sleeps; 0 when this
  * build has no pool (the caller then uses its own threads). */

@@ -35,6 +35,7 @@ import importlib.util
 import itertools
 import math
 import os
+import sys
 import threading
 import weakref
 
@@ -101,6 +102,8 @@ def _load() -> None:
     lib.myelin_pool_gemm.argtypes = [ptr, int_, int_, int_, int_, i64, i64, i64, ptr, i64, ptr, i64, ptr, i64, int_, int_]
     lib.myelin_pool_gemm.restype = None
     lib.myelin_pool_spin.argtypes, lib.myelin_pool_spin.restype = [ctypes.c_long], ctypes.c_long
+    lib.myelin_pool_ranges.argtypes = [_RANGE_CALLBACK, i64, i64, int_]
+    lib.myelin_pool_ranges.restype = None
     _lib, _status = lib, "loaded"
 
 
@@ -159,8 +162,6 @@ def _kernel(rule: str, *writable, read_only=()):
 
 def _data_offset() -> int | None:
     """Where CPython keeps an ndarray's data address inside the array object (found by looking), or None."""
-    import sys  # noqa: PLC0415
-
     if sys.implementation.name != "cpython":
         return None
     probes = [np.empty(3), np.empty((2, 5), np.float32)]
@@ -311,6 +312,42 @@ def parts(items: int, work: int) -> int:
     return threads
 
 
+# ---- the parts of parallel() on the C pool's threads (myelin_pool_ranges): a ctypes callback takes the GIL for each
+_RANGE_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int)
+_jobs: dict = {}  # job number -> [call, the first exception a part raised]
+_job_numbers = itertools.count(1)
+_kept = threading.local()  # .state: this pool thread keeps its Python thread state (made once, not per part)
+_python_api = getattr(ctypes, "pythonapi", None) if sys.implementation.name == "cpython" else None
+_has_pool: list = []  # [whether the C file has its thread pool], looked at once
+
+
+def _pool() -> bool:
+    """Whether the C file's thread pool is there (built with threads: not on Windows), looked at once."""
+    if not _has_pool:
+        _has_pool.append(available() and _lib.myelin_pool_spin(-1) > 0)
+    return _has_pool[0]
+
+
+def _run_range(job: int, lo: int, hi: int, on_worker: int) -> None:
+    if on_worker and _python_api is not None and not getattr(_kept, "state", False):
+        # A ctypes callback on a thread Python did not start makes and drops a thread state each time (~15 us);
+        # one more PyGILState_Ensure, never released, keeps it for the thread's life: a part then costs ~1 us.
+        _python_api.PyGILState_Ensure()
+        _kept.state = True
+    slot = _jobs[job]
+    _inside.part = True
+    try:
+        slot[0](lo, hi)
+    except BaseException as exc:  # (a callback cannot raise into C: the caller raises it once the pool is done)
+        if slot[1] is None:
+            slot[1] = exc
+    finally:
+        _inside.part = False
+
+
+_run_range_c = _RANGE_CALLBACK(_run_range)
+
+
 def parallel(call, items: int, work: int) -> None:
     """``call(lo, hi)`` over ``range(items)`` in parts, one per native thread when ``work`` numbers are enough.
 
@@ -329,6 +366,17 @@ def parallel(call, items: int, work: int) -> None:
     threads = parts(items, work)
     if threads < 2:
         call(0, items)
+        return
+    if _has_pool[0] if _has_pool else _pool():  # the C pool's threads (the products' too): a hand-off of ~3 us, not ~20-50
+        _splits[0] += 1
+        job = next(_job_numbers)
+        slot = _jobs[job] = [call, None]
+        try:
+            _lib.myelin_pool_ranges(_run_range_c, job, items, threads)
+        finally:
+            del _jobs[job]
+        if slot[1] is not None:
+            raise slot[1]
         return
     if _executor is None:
         import concurrent.futures  # noqa: PLC0415
@@ -429,7 +477,7 @@ def _gemm(dtype):
     if dtype not in _gemms:
         blas = backend._numpy_openblas()
         found = None
-        if available() and _lib.myelin_pool_spin(-1) > 0 and blas is not None:
+        if _pool() and blas is not None:
             found = blas.gemm(dtype)
         _gemms[dtype] = found
     return _gemms[dtype]
