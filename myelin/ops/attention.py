@@ -97,6 +97,14 @@ class _Rows:
 
 
 # ---------------------------------------------------------------------------- normalization
+def _in_parts(part, x2) -> None:
+    """``part(lo, hi)`` over the rows of the 2-D ``x2``: split over the native threads for a NumPy array, whole on CuPy."""
+    if type(x2).__module__ == "numpy":
+        native.parallel(part, x2.shape[0], 4 * x2.size)
+    else:
+        part(0, x2.shape[0])
+
+
 class LayerNorm(Function):
     """``(x - mean) / sqrt(var + epsilon) * gamma + beta`` over ``axes``; gamma and beta are optional inputs.
 
@@ -110,23 +118,54 @@ class LayerNorm(Function):
         gamma = next(it) if has_gamma else None
         beta = next(it) if has_beta else None
         rows = _Rows(x, axes)
-        xc = rows.x - rows.mean(rows.x)
-        rstd = 1.0 / xp.sqrt(rows.mean_of_product(xc, xc) + epsilon)
-        xhat = xc * rstd
-        out = xhat * rows.param(gamma) if gamma is not None else xhat.copy()
-        if beta is not None:
-            out += rows.param(beta)
+        if rows.flat:
+            xhat, rstd, out = self._rows_forward(rows, gamma, beta, epsilon)
+        else:
+            xc = rows.x - rows.mean(rows.x)
+            rstd = 1.0 / xp.sqrt(rows.mean_of_product(xc, xc) + epsilon)
+            xhat = xc * rstd
+            out = xhat * rows.param(gamma) if gamma is not None else xhat.copy()
+            if beta is not None:
+                out += rows.param(beta)
         self.rows, self.xhat, self.rstd, self.gamma = rows, xhat, rstd, gamma
         self.shapes = (None if gamma is None else gamma.shape, None if beta is None else beta.shape)
         self.has = (has_gamma, has_beta)
         return rows.out(out)
+
+    @staticmethod
+    def _rows_forward(rows, gamma, beta, epsilon):
+        """The normalization of a 2-D view's rows, in parts of rows over the native threads (each row on its own:
+        the same numbers whatever the split)."""
+        x2, gamma, beta = rows.x, rows.param(gamma), rows.param(beta)
+        xp = array_module(x2)
+        xhat, rstd = xp.empty_like(x2), xp.empty((x2.shape[0], 1), dtype=x2.dtype)
+        out = xp.empty(x2.shape, dtype=xp.result_type(x2, *(p for p in (gamma, beta) if p is not None)))
+        inv = 1.0 / rows.count
+
+        def part(lo, hi):
+            x = x2[lo:hi]
+            xc = x - (_row_sum(x) * inv)[:, None]
+            r = 1.0 / xp.sqrt((xp.einsum("ij,ij->i", xc, xc) * inv)[:, None] + epsilon)
+            xh = xp.multiply(xc, r, out=xhat[lo:hi])
+            if gamma is not None:
+                xp.multiply(xh, gamma, out=out[lo:hi])
+            else:
+                out[lo:hi] = xh
+            if beta is not None:
+                out[lo:hi] += beta
+            rstd[lo:hi] = r
+
+        _in_parts(part, x2)
+        return xhat, rstd, out
 
     def backward(self, g):
         rows, xhat = self.rows, self.xhat
         g2 = g.reshape(xhat.shape)
         needs = self.needs_input_grad
         grads = [None]
-        if needs[0]:
+        if needs[0] and rows.flat:
+            grads[0] = rows.out(self._rows_dx(g2))
+        elif needs[0]:
             dxhat = g2 * rows.param(self.gamma) if self.gamma is not None else g2
             dx = dxhat - rows.mean(dxhat)
             dx -= xhat * rows.mean_of_product(dxhat, xhat)
@@ -139,6 +178,23 @@ class LayerNorm(Function):
         if self.has[1]:
             grads.append(rows.param_grad(g2, self.shapes[1]) if needs[k] else None)
         return tuple(grads)
+
+    def _rows_dx(self, g2):
+        """The input's gradient on a 2-D view, in parts of rows as the forward (the parameters' sums stay whole)."""
+        xhat, rstd, gamma = self.xhat, self.rstd, self.rows.param(self.gamma)
+        xp = array_module(g2)
+        dx = xp.empty(xhat.shape, dtype=xp.result_type(g2, xhat, *(() if gamma is None else (gamma,))))
+        inv = 1.0 / self.rows.count
+
+        def part(lo, hi):
+            xh = xhat[lo:hi]
+            dxhat = g2[lo:hi] * gamma if gamma is not None else g2[lo:hi]
+            d = xp.subtract(dxhat, (_row_sum(dxhat) * inv)[:, None], out=dx[lo:hi])
+            d -= xh * (xp.einsum("ij,ij->i", dxhat, xh) * inv)[:, None]
+            d *= rstd[lo:hi]
+
+        _in_parts(part, xhat)
+        return dx
 
 
 class RMSNorm(Function):

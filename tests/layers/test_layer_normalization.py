@@ -150,3 +150,29 @@ def test_masks_pass_through():
     x = layers.Masking()(np.array([[[1.0, 2.0], [0.0, 0.0]]]))
     for layer in (layers.LayerNormalization(), layers.RMSNormalization(), layers.UnitNormalization()):
         assert layer(x)._keras_mask.data.tolist() == [[True, False]]
+
+
+@pytest.mark.parametrize("axes", [-1, (-2, -1)])
+def test_rows_split_over_the_native_threads_give_the_same_bits(axes, monkeypatch):
+    """In fit the rows are normalized in parts on two threads; each row on its own, so nothing changes."""
+    from myelin import backend, native
+
+    rng = np.random.default_rng(7)
+    x, r = rng.standard_normal((2, 300, 4, 6)).astype(np.float32)
+    shape = (6,) if axes == -1 else (4, 6)
+    gamma, beta = (rng.standard_normal(shape).astype(np.float32) for _ in range(2))
+
+    def run():
+        leaves = [Tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+        y = ops.layer_normalization(*leaves, axis=axes, epsilon=1e-3)
+        (y * Tensor(r)).sum().backward()
+        return [y.data] + [t.grad for t in leaves]
+
+    whole = run()
+    monkeypatch.setattr(backend, "_native_threads", 2)
+    monkeypatch.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
+    before = native.splits()
+    split = run()
+    assert native.splits() == before + 2  # the forward and the input's gradient
+    for a, b in zip(whole, split):
+        np.testing.assert_array_equal(a, b)
