@@ -49,7 +49,6 @@ _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): (
 _lib = None  # the loaded library, once loaded
 _status: str | None = None  # why it is not used, or "loaded"
 _kernels: dict = {}  # (rule, "f32" or "f64") -> the ctypes function
-_addresses: dict = {}  # id(array) -> (weak reference, data address, weak reference to its owner), see _ptr
 
 
 def _load() -> None:
@@ -183,23 +182,8 @@ def _address(a) -> int:
 
 
 def _ptr(a) -> int | None:
-    """``a``'s data address; remembered for arrays whose memory an ndarray owns (buffers and views of them).
-
-    The entry holds a weak reference to the owner too: NumPy refuses to resize (move) an
-    array with a weak reference on it, so a remembered address cannot go stale.
-    """
-    if a is None:
-        return None
-    entry = _addresses.get(id(a))
-    if entry is not None and entry[0]() is a:
-        return entry[1]
-    address = a.ctypes.data
-    owner = a if a.base is None else a.base
-    if type(owner) is np.ndarray and owner.base is None:
-        key = id(a)
-        pin = None if owner is a else weakref.ref(owner)
-        _addresses[key] = (weakref.ref(a, lambda _, key=key: _addresses.pop(key, None)), address, pin)
-    return address
+    """``a``'s data address (None for None), read afresh each call: never stale, even after a resize."""
+    return None if a is None else _address(a)
 
 
 def adam(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, c1: float, c2: float, eps: float, alpha: float) -> bool:
@@ -539,7 +523,7 @@ def _batched(kernel_fn, arrays, geometry: np.ndarray, *extra) -> None:
     def call(lo: int, hi: int) -> None:
         part = geometry.copy()
         part[0] = hi - lo
-        kernel_fn(*(a.ctypes.data + lo * (a.nbytes // batch) for a in arrays), part.ctypes.data, *extra)
+        kernel_fn(*(_address(a) + lo * (a.nbytes // batch) for a in arrays), _address(part), *extra)
 
     parallel(call, batch, sum(a.size for a in arrays))
 
@@ -687,12 +671,12 @@ def relu_grad(g: np.ndarray, out: np.ndarray, res: np.ndarray) -> bool:
     if kernel_fn is None or g.shape != out.shape or res.shape != g.shape or not res.flags.writeable:
         return False
     if 3 * g.size < PARALLEL_MIN_ELEMENTS:  # one call, without the split's closure (a small layer's every step)
-        kernel_fn(_ptr(g), _ptr(out), _ptr(res), g.size)
+        kernel_fn(_address(g), _address(out), _address(res), g.size)
         return True
     size = g.itemsize
 
     def call(lo: int, hi: int) -> None:
-        kernel_fn(g.ctypes.data + lo * size, out.ctypes.data + lo * size, res.ctypes.data + lo * size, hi - lo)
+        kernel_fn(_address(g) + lo * size, _address(out) + lo * size, _address(res) + lo * size, hi - lo)
 
     parallel(call, g.size, 3 * g.size)
     return True
@@ -715,12 +699,12 @@ def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
     if kernel_fn is None or out.ndim != 2 or bias.shape != (out.shape[1],) or not out.flags.writeable:
         return False
     if out.size < PARALLEL_MIN_ELEMENTS:
-        kernel_fn(_ptr(out), _ptr(bias), out.shape[0], out.shape[1], int(bool(relu)))
+        kernel_fn(_address(out), _address(bias), out.shape[0], out.shape[1], int(bool(relu)))
         return True
     row = out.shape[1] * out.itemsize
 
     def call(lo: int, hi: int) -> None:
-        kernel_fn(out.ctypes.data + lo * row, bias.ctypes.data, hi - lo, out.shape[1], int(bool(relu)))
+        kernel_fn(_address(out) + lo * row, _address(bias), hi - lo, out.shape[1], int(bool(relu)))
 
     parallel(call, out.shape[0], out.size)
     return True
@@ -748,7 +732,7 @@ def index_add(grad: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> bool:
     dim = grad.shape[1]
 
     def call(lo: int, hi: int) -> None:
-        kernel_fn(grad.ctypes.data, idx.ctypes.data, rows.ctypes.data, idx.size, dim, lo, hi)
+        kernel_fn(_address(grad), _address(idx), _address(rows), idx.size, dim, lo, hi)
 
     parallel(call, dim, 2 * rows.size)
     return True
@@ -783,11 +767,11 @@ def lstm_factors(gates: np.ndarray, cells: np.ndarray, tanh_c: np.ndarray, facto
 
     def call(lo: int, hi: int) -> None:
         kernel_fn(
-            gates.ctypes.data + lo * 4 * u * size,
-            cells.ctypes.data + lo * u * size,
-            tanh_c.ctypes.data + lo * u * size,
-            factors.ctypes.data + lo * 4 * u * size,
-            to_cell.ctypes.data + lo * u * size,
+            _address(gates) + lo * 4 * u * size,
+            _address(cells) + lo * u * size,
+            _address(tanh_c) + lo * u * size,
+            _address(factors) + lo * 4 * u * size,
+            _address(to_cell) + lo * u * size,
             hi - lo,
             u,
         )

@@ -693,6 +693,7 @@ class Dropout(Function):
 
 # ---------------------------------------------------------------------------- fused ops
 _FUSED_ACTIVATIONS = ("linear", "relu", "tanh")
+_NATIVE_PASS = 4096  # from this many elements a native bias/ReLU pass beats NumPy's (below, its call costs more)
 
 
 class Dense(Function):
@@ -707,12 +708,20 @@ class Dense(Function):
         xp = array_module(x)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         out = native.matmul(x2, kernel)
-        if bias is not None:
-            out += bias
-        if activation == "relu":
-            xp.maximum(out, 0, out=out)
-        elif activation == "tanh":
-            xp.tanh(out, out=out)
+        if (
+            bias is not None
+            and activation != "tanh"
+            and out.size >= _NATIVE_PASS
+            and native.bias_relu(out, bias, activation == "relu")
+        ):
+            pass  # one native pass (split over the threads when large), the numbers of the NumPy operations below
+        else:
+            if bias is not None:
+                out += bias
+            if activation == "relu":
+                xp.maximum(out, 0, out=out)
+            elif activation == "tanh":
+                xp.tanh(out, out=out)
         self.x2, self.kernel, self.activation, self.out = x2, kernel, activation, out
         self.in_shape, self.has_bias = x.shape, bias is not None
         return out.reshape(*x.shape[:-1], kernel.shape[1]) if x.ndim != 2 else out
@@ -720,7 +729,8 @@ class Dense(Function):
     def backward(self, g):
         g = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         if self.activation == "relu":
-            g = g * (self.out > 0)
+            masked = array_module(g).empty_like(g) if g.size >= _NATIVE_PASS else None
+            g = masked if masked is not None and native.relu_grad(g, self.out, masked) else g * (self.out > 0)
         elif self.activation == "tanh":
             g = g * (1 - self.out * self.out)
         need_x, need_k = self.needs_input_grad[:2]
