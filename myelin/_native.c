@@ -411,7 +411,8 @@ LSTM_BACK_STEP(myelin_lstm_back_step_f64, double)
  * myelin/native.py splits large kernel calls over a Python thread pool, whose hand-off (a
  * queue, a wake-up, the GIL passed back and forth) costs ~20 us: more than a mid-size matrix
  * product gains from a second thread. This pool posts a job by bumping a counter its workers
- * watch; the parts are claimed one at a time, by the caller too, so a worker still asleep
+ * watch; each thread claims its own part first (the caller part 0, worker t part t: the same
+ * rows land on the same core job after job) and then any part left, so a worker still asleep
  * (or busy elsewhere) costs nothing: the caller runs the parts nobody took. A worker that
  * finished keeps watching for the next job for spin_ns (yielding its core to any thread that
  * wants it), then sleeps on a condition variable. One job runs at a time; a caller finding
@@ -424,7 +425,7 @@ LSTM_BACK_STEP(myelin_lstm_back_step_f64, double)
 #include <sched.h>
 #include <time.h>
 
-#define POOL_MAX 64
+#define POOL_MAX 32 /* threads, and parts of a job (one bit each in the claim word) */
 
 typedef void (*part_fn)(const void *job, int part, int parts);
 
@@ -437,7 +438,7 @@ static struct {
     part_fn fn;
     const void *job;
     int parts;
-    unsigned long long claim;    /* (the job's tag << 32) | the next part to claim */
+    unsigned long long claim;    /* (the job's tag << 32) | one bit per part taken */
     int done;                    /* parts finished */
     int busy;                    /* a job is running (flag) */
     long spin_ns;
@@ -458,21 +459,30 @@ static inline void relax(void) {
 #define READY(gen, seen) (((gen) & 1UL) == 0 && (gen) != (seen))
 #define TAG(gen) ((unsigned long long)(((gen) >> 1) & 0xffffffffUL))
 
-/* The next part of the job tagged `tag`, or -1 when all are taken (or that job is over). */
-static int claim_part(unsigned long long tag, int parts) {
+/* A part of the job tagged `tag` nobody has taken, `own` if it is free (a thread's own part:
+ * thread t runs part t when it can, so the rows a thread wrote in one job are the rows it reads
+ * in the next, in its own cache), else the first free one; -1 when all are taken (or that job
+ * is over). The claim word holds the tag and one bit per part taken. */
+static int claim_part(unsigned long long tag, int parts, int own) {
     unsigned long long cur = __atomic_load_n(&pool.claim, __ATOMIC_SEQ_CST);
     for (;;) {
-        if ((cur >> 32) != tag || (long long)(cur & 0xffffffffULL) >= parts) return -1;
-        if (__atomic_compare_exchange_n(&pool.claim, &cur, cur + 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-            return (int)(cur & 0xffffffffULL);
+        unsigned long long taken = cur & 0xffffffffULL;
+        if ((cur >> 32) != tag || taken == (parts >= 32 ? 0xffffffffULL : (1ULL << parts) - 1)) return -1;
+        int p = own;
+        if (own >= parts || (taken >> own) & 1ULL)
+            for (p = 0; (taken >> p) & 1ULL; p++) {
+            }
+        if (__atomic_compare_exchange_n(&pool.claim, &cur, cur | (1ULL << p), 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST))
+            return p;
     }
 }
 
-/* Claim and run parts of the job tagged `tag` until none is left. A part claimed keeps the
- * job alive: its caller waits until every part is done. */
-static void run_parts(unsigned long long tag, part_fn fn, const void *job, int parts) {
+/* Claim and run parts of the job tagged `tag` until none is left, this thread's own first. A
+ * part claimed keeps the job alive: its caller waits until every part is done. */
+static void run_parts(unsigned long long tag, part_fn fn, const void *job, int parts, int own) {
     int p;
-    while ((p = claim_part(tag, parts)) >= 0) {
+    while ((p = claim_part(tag, parts, own)) >= 0) {
         fn(job, p, parts);
         __atomic_add_fetch(&pool.done, 1, __ATOMIC_SEQ_CST);
     }
@@ -482,7 +492,8 @@ static unsigned long started[POOL_MAX]; /* the generation when each worker was s
 static __thread int on_worker;           /* 1 on the pool's threads */
 
 static void *worker(void *arg) {
-    unsigned long seen = started[(size_t)arg], now;
+    int me = (int)(size_t)arg; /* 1, 2, ...: part 0 is the caller's own */
+    unsigned long seen = started[me], now;
     on_worker = 1;
     for (;;) {
         now = __atomic_load_n(&pool.generation, __ATOMIC_SEQ_CST);
@@ -512,7 +523,7 @@ static void *worker(void *arg) {
         const void *job = __atomic_load_n(&pool.job, __ATOMIC_SEQ_CST);
         if (__atomic_load_n(&pool.generation, __ATOMIC_SEQ_CST) != now) continue; /* a newer job: look again */
         seen = now;
-        run_parts(TAG(now), fn, job, parts); /* (nothing, if the caller has taken every part already) */
+        run_parts(TAG(now), fn, job, parts, me); /* (nothing, if the caller has taken every part already) */
     }
     return NULL;
 }
@@ -528,6 +539,7 @@ static void pool_after_fork(void) { /* a forked child has none of the workers */
 /* fn(job, p, parts) for every p < parts, on the caller's thread and up to parts - 1 workers. */
 static void pool_run(part_fn fn, const void *job, int parts) {
     static int fork_hook = 0;
+    if (parts > POOL_MAX) parts = POOL_MAX;
     if (parts < 2 || __atomic_exchange_n(&pool.busy, 1, __ATOMIC_ACQUIRE)) {
         for (int p = 0; p < parts; p++) fn(job, p, parts);
         return;
@@ -554,7 +566,7 @@ static void pool_run(part_fn fn, const void *job, int parts) {
     pthread_mutex_lock(&pool.lock);
     if (pool.sleepers) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
-    run_parts(tag, fn, job, parts);
+    run_parts(tag, fn, job, parts, 0);
     while (__atomic_load_n(&pool.done, __ATOMIC_SEQ_CST) < parts) relax();
     __atomic_store_n(&pool.busy, 0, __ATOMIC_RELEASE);
 }
