@@ -175,7 +175,12 @@ typedef long long i64;
                         for (i64 k0 = 0; k0 < K0; k0++)                                        \
                             for (i64 k1 = 0; k1 < K1; k1++) {                                  \
                                 const T *row = w + ((k0 * D0 * P1) + k1 * D1) * P2 * c;        \
-                                if (D2 == 1) {                                                 \
+                                if (D2 == 1 && K2 * c == 3) { /* a 3-wide kernel, 1 channel */ \
+                                    dst[0] = row[0];                                           \
+                                    dst[1] = row[1];                                           \
+                                    dst[2] = row[2];                                           \
+                                    dst += 3;                                                  \
+                                } else if (D2 == 1) {                                          \
                                     for (i64 j = 0; j < K2 * c; j++) dst[j] = row[j];          \
                                     dst += K2 * c;                                             \
                                 } else {                                                       \

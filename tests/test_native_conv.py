@@ -347,3 +347,16 @@ def test_native_threads_follow_the_policy(monkeypatch):
     finally:
         myelin.config.set_num_threads(None)
     assert backend.native_threads() == 1
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("channels,kernel", [(1, (3, 3)), (1, (3, 2)), (3, (1, 1)), (2, (2, 3))])
+def test_im2col_copies_every_window(channels, kernel, dtype):
+    """Including the one-channel 3-wide rows the kernel copies without a loop (MNIST's first layer)."""
+    x = np.random.default_rng(9).standard_normal((3, 9, 8, channels)).astype(dtype)
+    out = (9 - kernel[0] + 1, 8 - kernel[1] + 1)
+    cols = np.full((3 * out[0] * out[1], kernel[0] * kernel[1] * channels), np.nan, dtype)
+    assert native.im2col(x, kernel, (1, 1), (1, 1), out, cols)
+    windows = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(1, 2))  # (3, o0, o1, c, k0, k1)
+    np.testing.assert_array_equal(cols, windows.transpose(0, 1, 2, 4, 5, 3).reshape(cols.shape))
