@@ -13,8 +13,14 @@ a NumPy operation per window tap, with the same float operations in the same ord
 bit for bit too); they return None (or False) where the caller must run its NumPy form. So do
 the sequence kernels of ``myelin/ops/recurrent.py``: :func:`index_add` (the embedding's
 gradient), :func:`lstm_factors` and :func:`lstm_step_kernels` (the LSTM loop between its
-products and its tanh calls, which stay NumPy's). :func:`parallel` runs a call in parts over
-the native threads.
+products and its tanh calls, which stay NumPy's).
+
+The C file also has a small thread pool (POSIX threads; not built on Windows, where a Python
+thread pool stands in): :func:`matmul` splits a product's rows or columns over it, each part
+one call of NumPy's own OpenBLAS gemm on the operands in place, and :func:`parallel` runs a
+call in parts on the same threads. Its workers claim their own part first, watch briefly for
+the next job (yielding the core), then sleep, so a hand-off costs microseconds, not the
+~20-50 us of a Python executor (docs/performance.md, "The native thread pool").
 
 Each optimizer function returns ``True`` when it did the update, ``False`` when the caller must run
 the NumPy form instead (no kernel built, turned off, an array that is not a contiguous
@@ -28,6 +34,7 @@ Example:
     True
 """
 
+# Over 800 lines because every kernel of _native.c has its binding here, beside the one loader and thread pool they share.
 from __future__ import annotations
 
 import ctypes
