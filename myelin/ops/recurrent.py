@@ -239,6 +239,14 @@ def _split_extra(extra, flags):
     return got
 
 
+def _step_product(xp, flops: float):
+    """The product of a time loop's steps: pooled over the native threads when ``fit`` pools products this large (the
+    pool's threads stay awake from step to step), else the array module's own (on the thread count just set)."""
+    if backend.pool_products() and flops >= native.POOL_GEMM_FLOPS:
+        return native.matmul
+    return xp.matmul
+
+
 def _masked_step(dh, gout, m, zero_output: bool):
     """At a step with mask ``m``: (the gradient reaching the step's new state, the one carried past it unchanged).
 
@@ -305,7 +313,8 @@ class LSTMScan(_Scan):
         hs[0] = got["h0"] if has_state else 0.0
         cells[0] = got["c0"] if has_state else 0.0
         emitted = xp.empty((n, b, u), dtype=dtype) if keep is not None and zero_output else None
-        backend.blas_threads_for(2.0 * b * u * four)  # the per-step products: small, one thread
+        backend.blas_threads_for(2.0 * b * u * four)  # the per-step products: one thread unless large
+        product = _step_product(xp, 2.0 * b * u * four)
         kernels = native.lstm_step_kernels(gates, cells, scale, shift)
         if kernels is not None:
             cell_kernel, step = kernels[0], gates.itemsize * b * u
@@ -315,7 +324,7 @@ class LSTMScan(_Scan):
             if rdrop is not None:
                 xp.multiply(h, rdrop, out=hin[s])
             z = gates[s]
-            xp.matmul(hin[s], rk_s, out=z)
+            product(hin[s], rk_s, out=z)
             z += xz_s[t]
             xp.tanh(z, out=z)
             i, f, g, o = z[:, :u], z[:, u : 2 * u], z[:, 2 * u : 3 * u], z[:, 3 * u :]
@@ -371,6 +380,7 @@ class LSTMScan(_Scan):
         dc = grad[:, n + 1].copy()
         rkt = rk.T
         backend.blas_threads_for(2.0 * b * u * four)
+        product = _step_product(xp, 2.0 * b * u * four)
         kernels = None if keep is not None else native.lstm_step_kernels(grad, dh, dc, to_cell, factors, gates, dz_tm)
         if kernels is not None:  # the sweep's elementwise operations in one native call per step
             back_step, size = kernels[1], grad.itemsize
@@ -391,7 +401,7 @@ class LSTMScan(_Scan):
                     b,
                     u,
                 )
-                xp.matmul(dz_tm[t], rkt, out=dh)
+                product(dz_tm[t], rkt, out=dh)
                 if rdrop is not None:
                     dh *= rdrop
         else:
@@ -411,7 +421,7 @@ class LSTMScan(_Scan):
                 xp.multiply(factors4[s, :, :3], dc_c[:, None, :], out=dz4[t, :, :3])
                 xp.multiply(factors4[s, :, 3], dh_c, out=dz4[t, :, 3])
                 dc_prev = dc_c * f[s]
-                dh_prev = dz_tm[t] @ rkt
+                dh_prev = product(dz_tm[t], rkt)
                 if rdrop is not None:
                     dh_prev *= rdrop
                 dh = dh_prev if dh is None else dh + dh_prev
@@ -468,13 +478,14 @@ class GRUScan(_Scan):
         rec_h = xp.empty((n, b, u), dtype=xz.dtype)  # reset_after: h @ rk_h + rb_h; else r * hd
         rk_zr, rk_h = rk[:, : 2 * u], rk[:, 2 * u :]
         backend.blas_threads_for(2.0 * b * u * three)
+        product = _step_product(xp, 2.0 * b * u * three)
         for s, t in enumerate(_steps(n, reverse)):
             hprev[s] = h
             hd = h * rdrop if rdrop is not None else h
             hin[s] = hd
             x = xz[:, t]
             if reset_after:
-                inner = hd @ rk
+                inner = product(hd, rk)
                 if rb is not None:
                     inner += rb
                 zr = inner[:, : 2 * u] + x[:, : 2 * u]
@@ -483,13 +494,13 @@ class GRUScan(_Scan):
                 rec_h[s] = inner[:, 2 * u :]
                 hh = xp.tanh(x[:, 2 * u :] + r * inner[:, 2 * u :])
             else:
-                zr = hd @ rk_zr
+                zr = product(hd, rk_zr)
                 zr += x[:, : 2 * u]
                 zr = _sigmoid(xp, zr)
                 r = zr[:, u:]
                 rh = r * hd
                 rec_h[s] = rh
-                hh = xp.tanh(x[:, 2 * u :] + rh @ rk_h)
+                hh = xp.tanh(x[:, 2 * u :] + product(rh, rk_h))
             zr_all[s] = zr
             hh_all[s] = hh
             z = zr[:, :u]
@@ -514,6 +525,7 @@ class GRUScan(_Scan):
         dh = grad[:, n].copy()
         dxz_tm = xp.empty((n, b, 3 * u), dtype=grad.dtype)  # time-major: each step's rows contiguous
         backend.blas_threads_for(2.0 * b * u * 3 * u)
+        product = _step_product(xp, 2.0 * b * u * 3 * u)
         d_inner = xp.empty((n, b, 3 * u), dtype=grad.dtype)  # gradient of the recurrent product's output
         rkt = rk.T
         rk_zr_t, rk_h_t = rk[:, : 2 * u].T, rk[:, 2 * u :].T
@@ -538,16 +550,16 @@ class GRUScan(_Scan):
                 dr = da_h * rec_h[s]
                 di[:, 2 * u :] = da_h * r
             else:
-                d_rh = da_h @ rk_h_t
+                d_rh = product(da_h, rk_h_t)
                 dr = d_rh * hin[s]
                 di[:, 2 * u :] = da_h  # paired with r * hd below, for rk_h's gradient
             dxs[:, :u] = dz * z * (1 - z)
             dxs[:, u : 2 * u] = dr * r * (1 - r)
             di[:, : 2 * u] = dxs[:, : 2 * u]
             if reset_after:
-                dhd = di @ rkt
+                dhd = product(di, rkt)
             else:
-                dhd = di[:, : 2 * u] @ rk_zr_t + d_rh * r
+                dhd = product(di[:, : 2 * u], rk_zr_t) + d_rh * r
             if rdrop is not None:
                 dhd *= rdrop
             dh_prev = dh_direct + dhd
@@ -603,10 +615,11 @@ class SimpleRNNScan(_Scan):
         acts = xp.empty((n, b, u), dtype=xz.dtype)
         hin = xp.empty((n, b, u), dtype=xz.dtype)
         backend.blas_threads_for(2.0 * b * u * u)
+        product = _step_product(xp, 2.0 * b * u * u)
         for s, t in enumerate(_steps(n, reverse)):
             hd = h * rdrop if rdrop is not None else h
             hin[s] = hd
-            a = hd @ rk
+            a = product(hd, rk)
             a += xz[:, t]
             if activation == "tanh":
                 xp.tanh(a, out=a)
@@ -635,6 +648,7 @@ class SimpleRNNScan(_Scan):
         da_all = xp.empty((n, b, u), dtype=grad.dtype)
         rkt = rk.T
         backend.blas_threads_for(2.0 * b * u * u)
+        product = _step_product(xp, 2.0 * b * u * u)
         for s, t in reversed(list(enumerate(_steps(n, reverse)))):
             gout = grad[:, s]
             if keep is not None:
@@ -651,7 +665,7 @@ class SimpleRNNScan(_Scan):
                 da = dh_c
             da_all[s] = da
             dxz_tm[t] = da
-            dh_prev = da @ rkt
+            dh_prev = product(da, rkt)
             if rdrop is not None:
                 dh_prev *= rdrop
             dh = dh_prev if dh is None else dh + dh_prev
