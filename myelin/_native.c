@@ -636,53 +636,67 @@ typedef struct {
     i64 m, n, k, lda, ldb, ldc;
     const char *a, *b;
     char *c;
-    int by_rows;     /* split the rows of c (else its columns) */
+    int by;          /* split the rows of c (1), its columns (0), or the sum over k (2: part p writes
+                        its partial product into c + p m n, a scratch of parts m-by-n blocks) */
 } gemm_job;
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111 };
 
 static void gemm_part(const void *arg, int part, int parts) {
     const gemm_job *j = (const gemm_job *)arg;
-    i64 items = j->by_rows ? j->m : j->n;
+    i64 items = j->by == 1 ? j->m : j->by == 0 ? j->n : j->k;
     i64 lo = items * part / parts, hi = items * (part + 1) / parts;
-    if (hi <= lo) return;
     size_t es = j->dbl ? sizeof(double) : sizeof(float);
     const char *a = j->a, *b = j->b;
     char *c = j->c;
-    i64 m = j->m, n = j->n;
-    if (j->by_rows) { /* rows lo..hi of a (and of c) */
+    i64 m = j->m, n = j->n, k = j->k;
+    if (j->by == 1) { /* rows lo..hi of a (and of c) */
         a += (size_t)(j->ta == NO_TRANS ? lo * j->lda : lo) * es;
         c += (size_t)(lo * j->ldc) * es;
         m = hi - lo;
-    } else { /* columns lo..hi of b (and of c) */
+    } else if (j->by == 0) { /* columns lo..hi of b (and of c) */
         b += (size_t)(j->tb == NO_TRANS ? lo : lo * j->ldb) * es;
         c += (size_t)lo * es;
         n = hi - lo;
+    } else { /* terms lo..hi of the sum: columns of a, rows of b, into this part's block */
+        a += (size_t)(j->ta == NO_TRANS ? lo : lo * j->lda) * es;
+        b += (size_t)(j->tb == NO_TRANS ? lo * j->ldb : lo) * es;
+        c += (size_t)(part * m * n) * es;
+        k = hi - lo;
+        if (k <= 0) { /* (more parts than terms) a zero block */
+            for (i64 i = 0; i < m * n; i++) {
+                if (j->dbl) ((double *)c)[i] = 0;
+                else ((float *)c)[i] = 0;
+            }
+            return;
+        }
     }
+    if (hi <= lo) return;
     if (j->dbl && j->ilp64)
-        ((dgemm64)j->gemm)(ROW_MAJOR, j->ta, j->tb, m, n, j->k, 1.0, (const double *)a, j->lda,
+        ((dgemm64)j->gemm)(ROW_MAJOR, j->ta, j->tb, m, n, k, 1.0, (const double *)a, j->lda,
                            (const double *)b, j->ldb, 0.0, (double *)c, j->ldc);
     else if (j->dbl)
-        ((dgemm32)j->gemm)(ROW_MAJOR, j->ta, j->tb, (int)m, (int)n, (int)j->k, 1.0,
+        ((dgemm32)j->gemm)(ROW_MAJOR, j->ta, j->tb, (int)m, (int)n, (int)k, 1.0,
                            (const double *)a, (int)j->lda, (const double *)b, (int)j->ldb, 0.0,
                            (double *)c, (int)j->ldc);
     else if (j->ilp64)
-        ((sgemm64)j->gemm)(ROW_MAJOR, j->ta, j->tb, m, n, j->k, 1.0f, (const float *)a, j->lda,
+        ((sgemm64)j->gemm)(ROW_MAJOR, j->ta, j->tb, m, n, k, 1.0f, (const float *)a, j->lda,
                            (const float *)b, j->ldb, 0.0f, (float *)c, j->ldc);
     else
-        ((sgemm32)j->gemm)(ROW_MAJOR, j->ta, j->tb, (int)m, (int)n, (int)j->k, 1.0f,
+        ((sgemm32)j->gemm)(ROW_MAJOR, j->ta, j->tb, (int)m, (int)n, (int)k, 1.0f,
                            (const float *)a, (int)j->lda, (const float *)b, (int)j->ldb, 0.0f,
                            (float *)c, (int)j->ldc);
 }
 
-/* c (m, n, row stride ldc) = a @ b in `parts` parts at once (rows of c when by_rows, else
- * columns), each one call of `gemm`; a is (m, k) (ta 111, row stride lda) or stored (k, m)
- * (ta 112), b likewise (k, n) or stored (n, k). */
+/* c (m, n, row stride ldc) = a @ b in `parts` parts at once (rows of c when by is 1, columns
+ * when 0; when 2, part p writes the sum over its range of k into block p of c, parts m-by-n
+ * blocks, and the caller adds them), each one call of `gemm`; a is (m, k) (ta 111, row stride
+ * lda) or stored (k, m) (ta 112), b likewise (k, n) or stored (n, k). */
 MYELIN_EXPORT void myelin_pool_gemm(void *gemm, int ilp64, int dbl, int ta, int tb, i64 m, i64 n,
                                     i64 k, const void *a, i64 lda, const void *b, i64 ldb,
-                                    void *c, i64 ldc, int by_rows, int parts) {
+                                    void *c, i64 ldc, int by, int parts) {
     gemm_job job = {gemm, ilp64, dbl, ta, tb, m, n, k, lda, ldb, ldc,
-                    (const char *)a, (const char *)b, (char *)c, by_rows};
+                    (const char *)a, (const char *)b, (char *)c, by};
 #ifdef MYELIN_POOL
     pool_run(gemm_part, &job, parts);
 #else

@@ -410,11 +410,13 @@ def largest_product(reset: bool = False) -> float:
 def matmul(a, b, out=None):
     """``a @ b`` for 2-D operands, threaded as the thread policy says.
 
-    While ``backend.pool_products()`` is on, a product of at least :data:`POOL_FLOPS` is
-    split by its rows (or, with fewer rows than
-    columns, its columns) over :func:`parallel`, one BLAS thread each, as OpenBLAS's own
-    threads split it: the BLAS may round an edge block's elements differently (float32
-    rounding, as between its own thread counts), the same split always giving the same bits.
+    While ``backend.pool_products()`` is on, a product of at least :data:`POOL_GEMM_FLOPS` is
+    split by its rows (or, with fewer rows than columns, its columns; for a small result of a
+    long sum, such as a convolution kernel's gradient, the sum itself, the parts' blocks then
+    added) over the native pool, one BLAS call each, as OpenBLAS's own threads split it: the
+    BLAS may round an edge block's elements differently, and a split sum is added in another
+    order (float32 rounding, as between its own thread counts), the same split always giving
+    the same bits. Without the C pool, products of :data:`POOL_FLOPS` go to :func:`parallel`.
     Otherwise it is one product on ``backend.blas_threads_for``'s thread count.
 
     Example:
@@ -453,6 +455,7 @@ def matmul(a, b, out=None):
     return a @ b if out is None else backend.array_module(a).matmul(a, b, out=out)
 
 
+_SMALL_RESULT = 1 << 14  # a product with at most this many results and a sum 8 times longer is split along the sum
 _gemms: dict = {}  # dtype -> (address of NumPy's BLAS gemm, 64-bit integers) or None, looked for once
 _NO_TRANS, _TRANS = 111, 112  # CBLAS's codes
 
@@ -511,9 +514,20 @@ def _pool_product(a, b, out, parts: int) -> bool:
     if la is None or lb is None or s1 != size or so % size or so < n * size or k == 0:
         return False
     _splits[0] += 1
+    if m * n <= _SMALL_RESULT and k >= 8 * max(m, n):  # a small result of a long sum (a weight's gradient): split the sum
+        blocks = np.empty((parts, m, n), dtype)
+        _lib.myelin_pool_gemm(
+            found[0], found[1], size == 8, la[0], lb[0], m, n, k,
+            _address(a), la[1], _address(b), lb[1], _address(blocks), n, 2, parts,
+        )  # fmt: skip
+        if parts == 2:
+            np.add(blocks[0], blocks[1], out=out)
+        else:
+            np.sum(blocks, axis=0, out=out)
+        return True
     _lib.myelin_pool_gemm(
         found[0], found[1], size == 8, la[0], lb[0], m, n, k,
-        _address(a), la[1], _address(b), lb[1], _address(out), so // size, m >= n, parts,
+        _address(a), la[1], _address(b), lb[1], _address(out), so // size, int(m >= n), parts,
     )  # fmt: skip
     return True
 

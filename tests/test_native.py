@@ -234,6 +234,24 @@ def test_matmul_split_over_the_pool(shape, c_pool, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_a_small_result_of_a_long_sum_is_split_along_the_sum(dtype, transposed, monkeypatch):
+    """A kernel's gradient (cols.T @ g: 9 x 32 from 3,000 terms): each thread sums its half, the halves added."""
+    _pooled(monkeypatch, True)
+    rng = np.random.default_rng(10)
+    cols, g = rng.standard_normal((3000, 9)).astype(dtype), rng.standard_normal((3000, 32)).astype(dtype)
+    a = cols.T if not transposed else np.ascontiguousarray(cols.T)  # stored (k, m) or (m, k)
+    before = native.splits()
+    got = native.matmul(a, g)
+    assert native.splits() == before + 1
+    tol = {"rtol": 1e-5, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-11}
+    np.testing.assert_allclose(got, cols.T.astype(np.float64) @ g.astype(np.float64), **tol)
+    np.testing.assert_array_equal(native.matmul(a, g), got)  # the same split, the same bits
+    halves = cols[:1500].T @ g[:1500], cols[1500:].T @ g[1500:]
+    np.testing.assert_allclose(got, halves[0] + halves[1], rtol=1e-6 if dtype == np.float32 else 1e-14, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_c_pool_reads_transposed_and_strided_operands_in_place(dtype, monkeypatch):
     _pooled(monkeypatch, True)
     rng = np.random.default_rng(4)
