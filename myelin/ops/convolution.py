@@ -36,7 +36,7 @@ import math
 from .. import backend, native
 from ..backend import array_module
 from ..tensor import Function, Tensor
-from .primitives import _FUSED_ACTIVATIONS, _col_sum, as_tensor
+from .primitives import _FUSED_ACTIVATIONS, _bias_activation, _col_sum, as_tensor
 
 # ---------------------------------------------------------------------------- geometry
 
@@ -284,15 +284,7 @@ class Conv(Function):
             cols = _grouped(cols, m, taps, groups)
             w = xp.ascontiguousarray(kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2))
             out = (cols @ w).transpose(1, 0, 2).reshape(m, filters)
-        if bias is not None and activation != "tanh" and native.bias_relu(out, bias, activation == "relu"):
-            pass  # one native pass, the numbers of the two NumPy operations below
-        else:
-            if bias is not None:
-                out += bias
-            if activation == "relu":
-                xp.maximum(out, 0, out=out)
-            elif activation == "tanh":
-                xp.tanh(out, out=out)
+        _bias_activation(out, bias, activation)
         needs = self.needs_input_grad
         if needs is not None:
             self.cols = cols if needs[1] else None
@@ -384,7 +376,6 @@ class ConvTranspose(Function):
     def forward(
         self, x, kernel, bias=None, strides=(1,), crops=((0, 0),), dilation=(1,), channels_first=False, activation="linear"
     ):
-        xp = array_module(x)
         xl = _channels_last(x, channels_first)
         rank = xl.ndim - 2
         ksize, filters = kernel.shape[:rank], kernel.shape[-2]
@@ -397,12 +388,7 @@ class ConvTranspose(Function):
         gcols = native.matmul(x2, w.T).reshape(n, *in_sp, *ksize, filters)
         full_out = _add_windows(gcols, (n, *full, filters), ksize, strides, dilation, in_sp)
         out = _shift(full_out, out_sp, tuple(lo for lo, _ in crops))
-        if bias is not None:
-            out += bias
-        if activation == "relu":
-            xp.maximum(out, 0, out=out)
-        elif activation == "tanh":
-            xp.tanh(out, out=out)
+        _bias_activation(out, bias, activation)
         if self.needs_input_grad is not None:
             self.x2 = x2 if self.needs_input_grad[1] else None
             self.w = w

@@ -696,6 +696,25 @@ _FUSED_ACTIVATIONS = ("linear", "relu", "tanh")
 _NATIVE_PASS = 4096  # from this many elements a native bias/ReLU pass beats NumPy's (below, its call costs more)
 
 
+def _bias_activation(out, bias, activation: str, native_from: int = 0) -> None:
+    """``out += bias`` then the activation, in place: one native pass (split over the threads when large) from
+    ``native_from`` elements on for linear and ReLU, else NumPy's operations, the same numbers either way."""
+    if (
+        bias is not None
+        and activation != "tanh"
+        and out.size >= native_from
+        and native.bias_relu(out, bias, activation == "relu")
+    ):
+        return
+    xp = array_module(out)
+    if bias is not None:
+        out += bias
+    if activation == "relu":
+        xp.maximum(out, 0, out=out)
+    elif activation == "tanh":
+        xp.tanh(out, out=out)
+
+
 class Dense(Function):
     """activation(x @ kernel + bias) in one node: one output buffer, bias and activation in place.
 
@@ -705,23 +724,9 @@ class Dense(Function):
     """
 
     def forward(self, x, kernel, bias=None, activation="linear"):
-        xp = array_module(x)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         out = native.matmul(x2, kernel)
-        if (
-            bias is not None
-            and activation != "tanh"
-            and out.size >= _NATIVE_PASS
-            and native.bias_relu(out, bias, activation == "relu")
-        ):
-            pass  # one native pass (split over the threads when large), the numbers of the NumPy operations below
-        else:
-            if bias is not None:
-                out += bias
-            if activation == "relu":
-                xp.maximum(out, 0, out=out)
-            elif activation == "tanh":
-                xp.tanh(out, out=out)
+        _bias_activation(out, bias, activation, _NATIVE_PASS)
         self.x2, self.kernel, self.activation, self.out = x2, kernel, activation, out
         self.in_shape, self.has_bias = x.shape, bias is not None
         return out.reshape(*x.shape[:-1], kernel.shape[1]) if x.ndim != 2 else out
