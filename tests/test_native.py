@@ -287,6 +287,7 @@ def test_the_c_pool_leaves_what_it_cannot_read_in_place_to_numpy(monkeypatch):
     np.testing.assert_allclose(square, expect, rtol=2e-6, atol=1e-5)
 
 
+@needs_native  # (the convolution kernels' splits are what make fit pool without the C pool)
 @pytest.mark.parametrize("c_pool", [True, False], ids=["c-pool", "python-pool"])
 def test_fit_pools_its_products_and_the_weights_do_not_change(c_pool, monkeypatch):
     """With the C pool the policy pools from the start; without it fit pools once its step splits native work."""
