@@ -140,12 +140,11 @@ class LayerNorm(Function):
         xp = array_module(x2)
         xhat, rstd = xp.empty_like(x2), xp.empty((x2.shape[0], 1), dtype=x2.dtype)
         out = xp.empty(x2.shape, dtype=xp.result_type(x2, *(p for p in (gamma, beta) if p is not None)))
-        inv = 1.0 / rows.count
 
         def part(lo, hi):
             x = x2[lo:hi]
-            xc = x - (_row_sum(x) * inv)[:, None]
-            r = 1.0 / xp.sqrt((xp.einsum("ij,ij->i", xc, xc) * inv)[:, None] + epsilon)
+            xc = x - rows.mean(x)
+            r = 1.0 / xp.sqrt(rows.mean_of_product(xc, xc) + epsilon)
             xh = xp.multiply(xc, r, out=xhat[lo:hi])
             if gamma is not None:
                 xp.multiply(xh, gamma, out=out[lo:hi])
@@ -184,13 +183,13 @@ class LayerNorm(Function):
         xhat, rstd, gamma = self.xhat, self.rstd, self.rows.param(self.gamma)
         xp = array_module(g2)
         dx = xp.empty(xhat.shape, dtype=xp.result_type(g2, xhat, *(() if gamma is None else (gamma,))))
-        inv = 1.0 / self.rows.count
+        rows = self.rows
 
         def part(lo, hi):
             xh = xhat[lo:hi]
             dxhat = g2[lo:hi] * gamma if gamma is not None else g2[lo:hi]
-            d = xp.subtract(dxhat, (_row_sum(dxhat) * inv)[:, None], out=dx[lo:hi])
-            d -= xh * (xp.einsum("ij,ij->i", dxhat, xh) * inv)[:, None]
+            d = xp.subtract(dxhat, rows.mean(dxhat), out=dx[lo:hi])
+            d -= xh * rows.mean_of_product(dxhat, xh)
             d *= rstd[lo:hi]
 
         _in_parts(part, xhat)

@@ -36,7 +36,7 @@ import math
 from .. import backend, native
 from ..backend import array_module
 from ..tensor import Function, Tensor
-from .primitives import _FUSED_ACTIVATIONS, _bias_activation, _col_sum, as_tensor
+from .primitives import _FUSED_ACTIVATIONS, _activation_grad, _bias_activation, _col_sum, _scratch, as_tensor
 
 # ---------------------------------------------------------------------------- geometry
 
@@ -150,33 +150,6 @@ def _pad(x, pads, value=0.0, buffers=None, key="pad"):
             buffers[key] = out
     out[_interior(x.shape, pads)] = x
     return out
-
-
-def _scratch(buffers: dict, key: str, shape, dtype, xp):
-    """An uninitialised array kept in ``buffers`` under ``key``: the last call's when it has this shape and dtype.
-
-    Only for arrays a Function uses inside one call: one a later call overwrites must never be returned.
-    """
-    out = buffers.get(key)
-    if out is None or out.shape != tuple(shape) or out.dtype != dtype:
-        out = xp.empty(shape, dtype=dtype)
-        buffers[key] = out
-    return out
-
-
-def _activation_grad(g, out, activation: str, buffers: dict):
-    """``g`` times the derivative of the fused activation, read off its output, into a kept buffer."""
-    xp = array_module(g)
-    res = _scratch(buffers, "g_act", g.shape, g.dtype, xp)
-    if activation == "relu" and native.relu_grad(g, out, res):
-        return res
-    if activation == "relu":
-        xp.multiply(g, xp.greater(out, 0, out=_scratch(buffers, "mask", out.shape, bool, xp)), out=res)
-    else:  # tanh: g * (1 - out^2)
-        xp.multiply(out, out, out=res)
-        xp.subtract(1, res, out=res)
-        xp.multiply(g, res, out=res)
-    return res
 
 
 def _im2col(view, rows: int, buffers, key: str, source=None, geometry=None):

@@ -715,6 +715,37 @@ def _bias_activation(out, bias, activation: str, native_from: int = 0) -> None:
         xp.tanh(out, out=out)
 
 
+def _scratch(buffers: dict, key: str, shape, dtype, xp):
+    """An uninitialised array kept in ``buffers`` under ``key``: the last call's when it has this shape and dtype.
+
+    Only for arrays a Function uses inside one call: one a later call overwrites must never be returned.
+    """
+    out = buffers.get(key)
+    if out is None or out.shape != tuple(shape) or out.dtype != dtype:
+        out = xp.empty(shape, dtype=dtype)
+        buffers[key] = out
+    return out
+
+
+def _activation_grad(g, out, activation: str, buffers: dict, native_from: int = 0):
+    """``g`` times the derivative of the fused activation, read off its output, into a kept buffer.
+
+    The ReLU's from ``native_from`` elements on in one native pass (split over the threads when
+    large), else NumPy's operations: the same numbers either way.
+    """
+    xp = array_module(g)
+    res = _scratch(buffers, "g_act", g.shape, g.dtype, xp)
+    if activation == "relu" and g.size >= native_from and native.relu_grad(g, out, res):
+        return res
+    if activation == "relu":
+        xp.multiply(g, xp.greater(out, 0, out=_scratch(buffers, "mask", out.shape, bool, xp)), out=res)
+    else:  # tanh: g * (1 - out^2)
+        xp.multiply(out, out, out=res)
+        xp.subtract(1, res, out=res)
+        xp.multiply(g, res, out=res)
+    return res
+
+
 class Dense(Function):
     """activation(x @ kernel + bias) in one node: one output buffer, bias and activation in place.
 
@@ -733,11 +764,8 @@ class Dense(Function):
 
     def backward(self, g):
         g = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        if self.activation == "relu":
-            masked = array_module(g).empty_like(g) if g.size >= _NATIVE_PASS else None
-            g = masked if masked is not None and native.relu_grad(g, self.out, masked) else g * (self.out > 0)
-        elif self.activation == "tanh":
-            g = g * (1 - self.out * self.out)
+        if self.activation != "linear":
+            g = _activation_grad(g, self.out, self.activation, self.__dict__.setdefault("buffers", {}), _NATIVE_PASS)
         need_x, need_k = self.needs_input_grad[:2]
         gx = native.matmul(g, self.kernel.T).reshape(self.in_shape) if need_x else None
         gk = native.matmul(self.x2.T, g) if need_k else None
