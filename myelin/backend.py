@@ -399,9 +399,8 @@ def thread_policy(workers: int = 0, processes: int = 1):
     if _policy_many > 1:
         from . import native  # noqa: PLC0415  (loads the C file on first use only)
 
-        if native.pool_gemm_available():
+        if native.pool_gemm_available() and pool_products(True):
             # Products split over myelin's own threads, OpenBLAS at one: its idle worker would spin beside them.
-            _pool_products = True
             blas.set_threads(1)
             _policy_current[0] = 1
     try:

@@ -329,14 +329,11 @@ def _run_range(job: int, lo: int, hi: int, on_worker: int) -> None:
         _python_api.PyGILState_Ensure()
         _kept.state = True
     slot = _jobs[job]
-    _inside.part = True
     try:
-        slot[0](lo, hi)
+        _as_part(slot[0], lo, hi)
     except BaseException as exc:  # (a callback cannot raise into C: the caller raises it once the pool is done)
         if slot[1] is None:
             slot[1] = exc
-    finally:
-        _inside.part = False
 
 
 _run_range_c = _RANGE_CALLBACK(_run_range)
@@ -361,8 +358,8 @@ def parallel(call, items: int, work: int) -> None:
     if threads < 2:
         call(0, items)
         return
-    if _has_pool[0] if _has_pool else _pool():  # the C pool's threads (the products' too): a hand-off of ~3 us, not ~20-50
-        _splits[0] += 1
+    _splits[0] += 1
+    if _pool():  # the C pool's threads (the products' too): a hand-off of ~3 us, not ~20-50
         job = next(_job_numbers)
         slot = _jobs[job] = [call, None]
         try:
@@ -376,7 +373,6 @@ def parallel(call, items: int, work: int) -> None:
         import concurrent.futures  # noqa: PLC0415
 
         _executor = concurrent.futures.ThreadPoolExecutor(max(1, backend.cpu_count() - 1), "myelin-native")
-    _splits[0] += 1
     bounds = [items * i // threads for i in range(threads + 1)]
     futures = [_executor.submit(_as_part, call, lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
     _as_part(call, bounds[0], bounds[1])
@@ -503,7 +499,7 @@ def _pool_product(a, b, out, parts: int) -> bool:
     ``out`` must not overlap ``a`` or ``b`` (the caller checks).
     """
     dtype = a.dtype
-    found = _gemms.get(dtype) or _gemm(dtype)
+    found = _gemm(dtype)
     if found is None or b.dtype != dtype or out.dtype != dtype or not out.flags.writeable:
         return False
     m, k = a.shape
@@ -514,21 +510,17 @@ def _pool_product(a, b, out, parts: int) -> bool:
     if la is None or lb is None or s1 != size or so % size or so < n * size or k == 0:
         return False
     _splits[0] += 1
-    if m * n <= _SMALL_RESULT and k >= 8 * max(m, n):  # a small result of a long sum (a weight's gradient): split the sum
-        blocks = np.empty((parts, m, n), dtype)
-        _lib.myelin_pool_gemm(
-            found[0], found[1], size == 8, la[0], lb[0], m, n, k,
-            _address(a), la[1], _address(b), lb[1], _address(blocks), n, 2, parts,
-        )  # fmt: skip
-        if parts == 2:
-            np.add(blocks[0], blocks[1], out=out)
-        else:
-            np.sum(blocks, axis=0, out=out)
-        return True
+    split_sum = m * n <= _SMALL_RESULT and k >= 8 * max(m, n)  # a small result of a long sum (a weight's gradient)
+    if split_sum:  # each part's block of the sum, added below; else rows (or columns) of out
+        target, ldc, by = np.empty((parts, m, n), dtype), n, 2
+    else:
+        target, ldc, by = out, so // size, int(m >= n)
     _lib.myelin_pool_gemm(
         found[0], found[1], size == 8, la[0], lb[0], m, n, k,
-        _address(a), la[1], _address(b), lb[1], _address(out), so // size, int(m >= n), parts,
+        _address(a), la[1], _address(b), lb[1], _address(target), ldc, by, parts,
     )  # fmt: skip
+    if split_sum:
+        np.sum(target, axis=0, out=out)
     return True
 
 

@@ -240,8 +240,10 @@ def _split_extra(extra, flags):
 
 
 def _step_product(xp, flops: float):
-    """The product of a time loop's steps: pooled over the native threads when ``fit`` pools products this large (the
-    pool's threads stay awake from step to step), else the array module's own (on the thread count just set)."""
+    """The product of a time loop's steps, of ``flops`` each, with the BLAS thread count set for it: pooled over the
+    native threads when ``fit`` pools products this large (the pool's threads stay awake from step to step), else the
+    array module's own."""
+    backend.blas_threads_for(flops)
     if backend.pool_products() and flops >= native.POOL_GEMM_FLOPS:
         return native.matmul
     return xp.matmul
@@ -313,8 +315,7 @@ class LSTMScan(_Scan):
         hs[0] = got["h0"] if has_state else 0.0
         cells[0] = got["c0"] if has_state else 0.0
         emitted = xp.empty((n, b, u), dtype=dtype) if keep is not None and zero_output else None
-        backend.blas_threads_for(2.0 * b * u * four)  # the per-step products: one thread unless large
-        product = _step_product(xp, 2.0 * b * u * four)
+        product = _step_product(xp, 2.0 * b * u * four)  # the per-step products: one thread unless large
         kernels = native.lstm_step_kernels(gates, cells, scale, shift)
         if kernels is not None:
             cell_kernel, step = kernels[0], gates.itemsize * b * u
@@ -379,7 +380,6 @@ class LSTMScan(_Scan):
         dh = grad[:, n].copy()
         dc = grad[:, n + 1].copy()
         rkt = rk.T
-        backend.blas_threads_for(2.0 * b * u * four)
         product = _step_product(xp, 2.0 * b * u * four)
         kernels = None if keep is not None else native.lstm_step_kernels(grad, dh, dc, to_cell, factors, gates, dz_tm)
         if kernels is not None:  # the sweep's elementwise operations in one native call per step
@@ -477,7 +477,6 @@ class GRUScan(_Scan):
         hin = xp.empty((n, b, u), dtype=xz.dtype)  # h fed to the recurrent product (after dropout)
         rec_h = xp.empty((n, b, u), dtype=xz.dtype)  # reset_after: h @ rk_h + rb_h; else r * hd
         rk_zr, rk_h = rk[:, : 2 * u], rk[:, 2 * u :]
-        backend.blas_threads_for(2.0 * b * u * three)
         product = _step_product(xp, 2.0 * b * u * three)
         for s, t in enumerate(_steps(n, reverse)):
             hprev[s] = h
@@ -524,7 +523,6 @@ class GRUScan(_Scan):
         n, b, u = hh_all.shape
         dh = grad[:, n].copy()
         dxz_tm = xp.empty((n, b, 3 * u), dtype=grad.dtype)  # time-major: each step's rows contiguous
-        backend.blas_threads_for(2.0 * b * u * 3 * u)
         product = _step_product(xp, 2.0 * b * u * 3 * u)
         d_inner = xp.empty((n, b, 3 * u), dtype=grad.dtype)  # gradient of the recurrent product's output
         rkt = rk.T
@@ -614,7 +612,6 @@ class SimpleRNNScan(_Scan):
         packed = xp.empty((b, n + 1, u), dtype=xz.dtype)
         acts = xp.empty((n, b, u), dtype=xz.dtype)
         hin = xp.empty((n, b, u), dtype=xz.dtype)
-        backend.blas_threads_for(2.0 * b * u * u)
         product = _step_product(xp, 2.0 * b * u * u)
         for s, t in enumerate(_steps(n, reverse)):
             hd = h * rdrop if rdrop is not None else h
@@ -647,7 +644,6 @@ class SimpleRNNScan(_Scan):
         dxz_tm = xp.empty((n, b, u), dtype=grad.dtype)  # time-major: each step's rows contiguous
         da_all = xp.empty((n, b, u), dtype=grad.dtype)
         rkt = rk.T
-        backend.blas_threads_for(2.0 * b * u * u)
         product = _step_product(xp, 2.0 * b * u * u)
         for s, t in reversed(list(enumerate(_steps(n, reverse)))):
             gout = grad[:, s]
