@@ -313,6 +313,207 @@ typedef long long i64;
         for (size_t i = 0; i < n; i++) res[i] = grad[i] * (T)(out[i] > 0);                     \
     }
 
+/* A product with a short sum (a first convolution's taps x channels: 9 for a gray 3x3
+ * kernel, 27 for RGB), rows lo..hi, with its bias and ReLU: out[r] = act(cols[r] @ w + bias).
+ * BLAS packs both operands of such a product and the bias and ReLU then read and write the
+ * long output once more; here four output rows are summed in registers, 16 columns at a
+ * time, and written once. bias is F numbers (zeros for none). Each sum runs over k in order,
+ * then + bias: the numbers agree with the BLAS path to rounding (BLAS fuses multiply-adds),
+ * not bit for bit. The exported function calls the body with F a constant for the common
+ * widths (16, 32, 64 filters): the compiler then unrolls the column loops and fixes the
+ * offsets, twice as fast as with F unknown. */
+#if defined(__GNUC__)
+#define SMALLK_INLINE __attribute__((always_inline))
+#else
+#define SMALLK_INLINE
+#endif
+
+/* The bias and activation on `rows` output rows just written (in L1): BIAS_RELU's pass. */
+#define SMALLK_FINISH(T, o, rows)                                                              \
+    for (i64 q_ = 0; q_ < (rows); q_++) {                                                      \
+        T *oq_ = (o) + q_ * F;                                                                 \
+        if (relu)                                                                              \
+            for (i64 f_ = 0; f_ < F; f_++) {                                                   \
+                const T v_ = oq_[f_] + bias[f_];                                               \
+                oq_[f_] = NP_MAX(v_, (T)0);                                                    \
+            }                                                                                  \
+        else                                                                                   \
+            for (i64 f_ = 0; f_ < F; f_++) oq_[f_] += bias[f_];                                \
+    }
+
+#define SMALLK_FWD(NAME, T)                                                                    \
+    static inline SMALLK_INLINE void NAME##_body(const T *RESTRICT cols, const T *RESTRICT w,  \
+                                                const T *RESTRICT bias, T *RESTRICT out,       \
+                                                i64 K, const i64 F, int relu, i64 lo, i64 hi) {\
+        i64 r = lo;                                                                            \
+        for (; r + 4 <= hi; r += 4) { /* four rows: four independent sums per weight load */  \
+            const T *x = cols + r * K;                                                         \
+            i64 f0 = 0;                                                                        \
+            for (; f0 + 16 <= F; f0 += 16) {                                                   \
+                T a0[16], a1[16], a2[16], a3[16];                                              \
+                for (int j = 0; j < 16; j++) a0[j] = a1[j] = a2[j] = a3[j] = 0;                \
+                for (i64 k = 0; k < K; k++) {                                                  \
+                    const T *wk = w + k * F + f0;                                              \
+                    const T x0 = x[k], x1 = x[K + k], x2 = x[2 * K + k], x3 = x[3 * K + k];    \
+                    for (int j = 0; j < 16; j++) {                                             \
+                        a0[j] += x0 * wk[j];                                                   \
+                        a1[j] += x1 * wk[j];                                                   \
+                        a2[j] += x2 * wk[j];                                                   \
+                        a3[j] += x3 * wk[j];                                                   \
+                    }                                                                          \
+                }                                                                              \
+                T *o = out + r * F + f0;                                                       \
+                for (int j = 0; j < 16; j++) {                                                 \
+                    o[j] = a0[j];                                                              \
+                    o[F + j] = a1[j];                                                          \
+                    o[2 * F + j] = a2[j];                                                      \
+                    o[3 * F + j] = a3[j];                                                      \
+                }                                                                              \
+            }                                                                                  \
+            for (; f0 < F; f0++)                                                               \
+                for (int q = 0; q < 4; q++) {                                                  \
+                    T acc = 0;                                                                 \
+                    for (i64 k = 0; k < K; k++) acc += x[q * K + k] * w[k * F + f0];           \
+                    out[(r + q) * F + f0] = acc;                                               \
+                }                                                                              \
+            SMALLK_FINISH(T, out + r * F, 4);                                                  \
+        }                                                                                      \
+        for (; r < hi; r++) {                                                                  \
+            for (i64 f0 = 0; f0 < F; f0++) {                                                   \
+                T acc = 0;                                                                     \
+                for (i64 k = 0; k < K; k++) acc += cols[r * K + k] * w[k * F + f0];            \
+                out[r * F + f0] = acc;                                                         \
+            }                                                                                  \
+            SMALLK_FINISH(T, out + r * F, 1);                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT cols, const T *RESTRICT w,         \
+                                          const T *RESTRICT bias, T *RESTRICT out, i64 K,      \
+                                          i64 F, int relu, i64 lo, i64 hi) {                   \
+        switch (F) { /* the common widths with F known: its loops unrolled, offsets fixed */   \
+        case 16: NAME##_body(cols, w, bias, out, K, 16, relu, lo, hi); break;                  \
+        case 32: NAME##_body(cols, w, bias, out, K, 32, relu, lo, hi); break;                  \
+        case 64: NAME##_body(cols, w, bias, out, K, 64, relu, lo, hi); break;                  \
+        default: NAME##_body(cols, w, bias, out, K, F, relu, lo, hi);                          \
+        }                                                                                      \
+    }
+
+/* Its backward when the input needs no gradient (the data batch): the ReLU's mask, the
+ * kernel's gradient cols^T @ (g * (out > 0)) and the bias's column sums in one pass over g
+ * and out, which are never written. The rows are cut into chunks of `chunk` rows; chunk c
+ * (c_lo <= c < c_hi) writes its own sums into gw_parts[c] (K x F) and gb_parts[c] (F), which
+ * the caller adds up in chunk order: the same numbers on one thread or many. out NULL: no
+ * activation; gb_parts NULL: no bias. F <= SMALLK_SCRATCH (the caller checks). */
+#define SMALLK_SCRATCH 4096
+#define SMALLK_BWD(NAME, T)                                                                    \
+    static inline SMALLK_INLINE void NAME##_body(const T *RESTRICT g, const T *RESTRICT out,   \
+                                                const T *RESTRICT cols, T *RESTRICT gw_parts,  \
+                                                T *RESTRICT gb_parts, i64 m, i64 K, const i64 F,\
+                                                i64 chunk, i64 c_lo, i64 c_hi) {               \
+        T masked[SMALLK_SCRATCH];                                                              \
+        const i64 block = SMALLK_SCRATCH / F;                                                  \
+        for (i64 c = c_lo; c < c_hi; c++) {                                                    \
+            T *gw = gw_parts + c * K * F, *gb = gb_parts ? gb_parts + c * F : NULL;            \
+            for (i64 i = 0; i < K * F; i++) gw[i] = 0;                                         \
+            if (gb)                                                                            \
+                for (i64 f = 0; f < F; f++) gb[f] = 0;                                         \
+            const i64 end = (c + 1) * chunk < m ? (c + 1) * chunk : m;                         \
+            for (i64 r0 = c * chunk; r0 < end; r0 += block) {                                  \
+                const i64 rows = end - r0 < block ? end - r0 : block;                          \
+                const T *gm = g + r0 * F;                                                      \
+                if (out) {                                                                     \
+                    const T *o = out + r0 * F;                                                 \
+                    for (i64 i = 0; i < rows * F; i++) masked[i] = gm[i] * (T)(o[i] > 0);      \
+                    gm = masked;                                                               \
+                }                                                                              \
+                if (gb)                                                                        \
+                    for (i64 i = 0; i < rows; i++)                                             \
+                        for (i64 f = 0; f < F; f++) gb[f] += gm[i * F + f];                    \
+                const T *x = cols + r0 * K;                                                    \
+                i64 f0 = 0;                                                                    \
+                for (; f0 + 16 <= F; f0 += 16) {                                               \
+                    i64 k = 0;                                                                 \
+                    for (; k + 8 <= K; k += 8) { /* eight taps: eight sums per row's load */   \
+                        T c0[16], c1[16], c2[16], c3[16], c4[16], c5[16], c6[16], c7[16];      \
+                        for (int j = 0; j < 16; j++)                                           \
+                            c0[j] = c1[j] = c2[j] = c3[j] = c4[j] = c5[j] = c6[j] = c7[j] = 0; \
+                        for (i64 i = 0; i < rows; i++) {                                       \
+                            const T *gr = gm + i * F + f0, *xi = x + i * K + k;                \
+                            const T x0 = xi[0], x1 = xi[1], x2 = xi[2], x3 = xi[3], x4 = xi[4],\
+                                    x5 = xi[5], x6 = xi[6], x7 = xi[7];                        \
+                            for (int j = 0; j < 16; j++) {                                     \
+                                const T v = gr[j];                                             \
+                                c0[j] += x0 * v;                                               \
+                                c1[j] += x1 * v;                                               \
+                                c2[j] += x2 * v;                                               \
+                                c3[j] += x3 * v;                                               \
+                                c4[j] += x4 * v;                                               \
+                                c5[j] += x5 * v;                                               \
+                                c6[j] += x6 * v;                                               \
+                                c7[j] += x7 * v;                                               \
+                            }                                                                  \
+                        }                                                                      \
+                        T *gk = gw + k * F + f0;                                               \
+                        for (int j = 0; j < 16; j++) {                                         \
+                            gk[j] += c0[j];                                                    \
+                            gk[F + j] += c1[j];                                                \
+                            gk[2 * F + j] += c2[j];                                            \
+                            gk[3 * F + j] += c3[j];                                            \
+                            gk[4 * F + j] += c4[j];                                            \
+                            gk[5 * F + j] += c5[j];                                            \
+                            gk[6 * F + j] += c6[j];                                            \
+                            gk[7 * F + j] += c7[j];                                            \
+                        }                                                                      \
+                    }                                                                          \
+                    for (; k < K; k++) { /* the taps left, four rows at a time: four sums */   \
+                        T a0[16], a1[16], a2[16], a3[16];                                      \
+                        for (int j = 0; j < 16; j++) a0[j] = a1[j] = a2[j] = a3[j] = 0;        \
+                        i64 i = 0;                                                             \
+                        for (; i + 4 <= rows; i += 4) {                                        \
+                            const T *gr = gm + i * F + f0;                                     \
+                            const T x0 = x[i * K + k], x1 = x[(i + 1) * K + k],                \
+                                    x2 = x[(i + 2) * K + k], x3 = x[(i + 3) * K + k];          \
+                            for (int j = 0; j < 16; j++) {                                     \
+                                a0[j] += x0 * gr[j];                                           \
+                                a1[j] += x1 * gr[F + j];                                       \
+                                a2[j] += x2 * gr[2 * F + j];                                   \
+                                a3[j] += x3 * gr[3 * F + j];                                   \
+                            }                                                                  \
+                        }                                                                      \
+                        for (; i < rows; i++)                                                  \
+                            for (int j = 0; j < 16; j++)                                       \
+                                a0[j] += x[i * K + k] * gm[i * F + f0 + j];                    \
+                        for (int j = 0; j < 16; j++)                                           \
+                            gw[k * F + f0 + j] += (a0[j] + a1[j]) + (a2[j] + a3[j]);           \
+                    }                                                                          \
+                }                                                                              \
+                for (; f0 < F; f0++)                                                           \
+                    for (i64 k = 0; k < K; k++) {                                              \
+                        T acc = 0;                                                             \
+                        for (i64 i = 0; i < rows; i++) acc += x[i * K + k] * gm[i * F + f0];   \
+                        gw[k * F + f0] += acc;                                                 \
+                    }                                                                          \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT g, const T *RESTRICT out,          \
+                                          const T *RESTRICT cols, T *RESTRICT gw_parts,        \
+                                          T *RESTRICT gb_parts, i64 m, i64 K, i64 F,           \
+                                          i64 chunk, i64 c_lo, i64 c_hi) {                     \
+        switch (F) {                                                                           \
+        case 16:                                                                               \
+            NAME##_body(g, out, cols, gw_parts, gb_parts, m, K, 16, chunk, c_lo, c_hi);        \
+            break;                                                                             \
+        case 32:                                                                               \
+            NAME##_body(g, out, cols, gw_parts, gb_parts, m, K, 32, chunk, c_lo, c_hi);        \
+            break;                                                                             \
+        case 64:                                                                               \
+            NAME##_body(g, out, cols, gw_parts, gb_parts, m, K, 64, chunk, c_lo, c_hi);        \
+            break;                                                                             \
+        default: NAME##_body(g, out, cols, gw_parts, gb_parts, m, K, F, chunk, c_lo, c_hi);    \
+        }                                                                                      \
+    }
+
 /* The embedding's gradient: grad[idx[k], lo:hi] += rows[k, lo:hi] for k in order, as NumPy's
  * add.at does (grad arrives zeroed). A caller splits the columns between threads. */
 #define INDEX_ADD(NAME, T)                                                                     \
@@ -401,6 +602,10 @@ BIAS_RELU(myelin_bias_relu_f32, float)
 BIAS_RELU(myelin_bias_relu_f64, double)
 RELU_GRAD(myelin_relu_grad_f32, float)
 RELU_GRAD(myelin_relu_grad_f64, double)
+SMALLK_FWD(myelin_smallk_fwd_f32, float)
+SMALLK_FWD(myelin_smallk_fwd_f64, double)
+SMALLK_BWD(myelin_smallk_bwd_f32, float)
+SMALLK_BWD(myelin_smallk_bwd_f64, double)
 INDEX_ADD(myelin_index_add_f32, float)
 INDEX_ADD(myelin_index_add_f64, double)
 LSTM_CELL(myelin_lstm_cell_f32, float)
@@ -705,7 +910,7 @@ MYELIN_EXPORT void myelin_pool_gemm(void *gemm, int ilp64, int dbl, int ta, int 
 }
 
 /* The version native.py checks before using the file (a stale build is not used). */
-MYELIN_EXPORT int myelin_native_version(void) { return 5; }
+MYELIN_EXPORT int myelin_native_version(void) { return 6; }
 
 #if defined(_WIN32)
 /* Windows links every extension with this export; the file is never imported as a module. */

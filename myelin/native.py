@@ -50,7 +50,7 @@ import numpy as np
 
 from . import backend
 
-_VERSION = 5  # must equal myelin_native_version() in _native.c
+_VERSION = 6  # must equal myelin_native_version() in _native.c
 _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): ("f64", ctypes.c_double)}
 
 _lib = None  # the loaded library, once loaded
@@ -96,6 +96,8 @@ def _load() -> None:
             ("maxpool_bwd", [ptr, ptr, ptr, ptr, ctypes.c_int]),
             ("relu_grad", [ptr, ptr, ptr, size]),
             ("bias_relu", [ptr, ptr, size, size, ctypes.c_int]),
+            ("smallk_fwd", [ptr] * 4 + [ctypes.c_int64] * 2 + [ctypes.c_int] + [ctypes.c_int64] * 2),
+            ("smallk_bwd", [ptr] * 5 + [ctypes.c_int64] * 6),
             ("index_add", [ptr] * 3 + [size] * 4),
             ("lstm_cell", [ptr] * 5 + [size, size]),
             ("lstm_factors", [ptr] * 5 + [size, size]),
@@ -724,6 +726,86 @@ def bias_relu(out: np.ndarray, bias: np.ndarray, relu: bool) -> bool:
 
     parallel(call, out.shape[0], out.size)
     return True
+
+
+SMALL_K_MAX = 32  # the longest sum the short-sum kernels take: past it BLAS's packed product is faster
+_SMALL_K_WIDTH = 4096  # and the widest output row (the C kernel's scratch holds one)
+
+
+def _small_k_fits(cols, w) -> bool:
+    return cols.ndim == 2 and w.ndim == 2 and 0 < cols.shape[1] == w.shape[0] <= SMALL_K_MAX and w.shape[1] <= _SMALL_K_WIDTH
+
+
+def small_k_product(cols: np.ndarray, w: np.ndarray, bias: np.ndarray | None, relu: bool) -> np.ndarray | None:
+    """``act(cols @ w + bias)`` for a short sum (``w.shape[0] <= SMALL_K_MAX``) in one pass; None: run the BLAS form.
+
+    A first convolution's product is (pixels x taps*channels) @ (taps*channels x filters)
+    with 9 or 27 numbers a sum: BLAS packs both operands for it, and the bias and ReLU then
+    read and write its long output again. The C kernel sums four rows at a time in registers
+    and writes each output number once, split over the native threads. The numbers agree
+    with the BLAS form to rounding (BLAS fuses multiply-adds; this kernel does not).
+
+    Example:
+        >>> import numpy as np
+        >>> cols, w = np.ones((5, 3)), np.full((3, 2), 0.5)
+        >>> out = small_k_product(cols, w, np.array([0.0, -2.0]), relu=True)
+        >>> (out if out is not None else np.maximum(cols @ w + [0.0, -2.0], 0))[0]
+        array([1.5, 0. ])
+    """
+    kernel_fn = _array_kernel("smallk_fwd", cols, w)
+    if kernel_fn is None or not _small_k_fits(cols, w):
+        return None
+    m, k = cols.shape
+    f = w.shape[1]
+    if bias is None:
+        bias = np.zeros(f, cols.dtype)
+    elif type(bias) is not np.ndarray or bias.dtype != cols.dtype or bias.shape != (f,) or not bias.flags.c_contiguous:
+        return None
+    out = np.empty((m, f), cols.dtype)
+    flag = int(bool(relu))
+
+    def call(lo: int, hi: int) -> None:
+        kernel_fn(_address(cols), _address(w), _address(bias), _address(out), k, f, flag, lo, hi)
+
+    parallel(call, m, m * f)
+    return out
+
+
+def small_k_grads(g: np.ndarray, out: np.ndarray | None, cols: np.ndarray, bias_grad: bool) -> tuple | None:
+    """The kernel and bias gradients of :func:`small_k_product` when its input needs none, in one pass; None: no kernel.
+
+    ``g`` is the output's gradient and ``out`` the ReLU's output (None: no activation):
+    returns ``(cols.T @ (g * (out > 0)), column sums of that)`` (the second None without
+    ``bias_grad``) without writing the masked gradient. The rows are summed in up to 16
+    fixed chunks, added in order, so one thread and two give the same numbers.
+
+    Example:
+        >>> import numpy as np
+        >>> g, cols = np.ones((4, 2)), np.ones((4, 3))
+        >>> res = small_k_grads(g, None, cols, True)
+        >>> (res[1] if res is not None else g.sum(0)).tolist()
+        [4.0, 4.0]
+    """
+    arrays = (g, cols) if out is None else (g, cols, out)
+    kernel_fn = _array_kernel("smallk_bwd", *arrays)
+    m, f = g.shape if g.ndim == 2 else (0, 0)
+    if kernel_fn is None or g.ndim != 2 or cols.shape[0] != m or (out is not None and out.shape != g.shape):
+        return None
+    if not (0 < cols.shape[1] <= SMALL_K_MAX and 0 < f <= _SMALL_K_WIDTH):
+        return None
+    k = cols.shape[1]
+    chunks = max(1, min(16, m // 2048))
+    chunk = -(-m // chunks)
+    gw_parts = np.empty((chunks, k, f), g.dtype)
+    gb_parts = np.empty((chunks, f), g.dtype) if bias_grad else None
+    out_ptr = None if out is None else _address(out)
+    gb_ptr = None if gb_parts is None else _address(gb_parts)
+
+    def call(lo: int, hi: int) -> None:
+        kernel_fn(_address(g), out_ptr, _address(cols), _address(gw_parts), gb_ptr, m, k, f, chunk, lo, hi)
+
+    parallel(call, chunks, 3 * m * f)
+    return gw_parts.sum(axis=0), None if gb_parts is None else gb_parts.sum(axis=0)
 
 
 def index_add(grad: np.ndarray, idx: np.ndarray, rows: np.ndarray) -> bool:

@@ -1,4 +1,9 @@
-"""The native convolution kernels (col2im, max pooling, the ReLU's gradient) equal the NumPy forms bit for bit."""
+"""The native convolution kernels (col2im, max pooling, the ReLU's gradient) equal the NumPy forms bit for bit.
+
+The short-sum product of a first convolution (``native.small_k_product``/``small_k_grads``)
+is the one exception: it agrees with the BLAS form to rounding, tested at the end. The
+bit-for-bit tests turn it off (``SMALL_K_MAX = 0``) so that they see the other kernels.
+"""
 
 from __future__ import annotations
 
@@ -146,6 +151,7 @@ def test_conv_backward_equals_numpy_form(spatial, kernel, strides, dilation, pad
     calls = []
     real = native.col2im
     monkeypatch.setattr(native, "col2im", lambda *a: calls.append(real(*a)) or calls[-1])
+    monkeypatch.setattr(native, "SMALL_K_MAX", 0)  # the BLAS product, whose numbers NumPy's form has too
 
     def run():
         xt, kt, bt = (Tensor(a, requires_grad=True) for a in (x, k, b))
@@ -247,6 +253,7 @@ def test_kernels_decline_what_they_cannot_do():
 @needs_native
 def test_convnet_training_equals_numpy_form(monkeypatch):
     """Keras's mnist_convnet shape (Conv, MaxPool, Conv, MaxPool, Dense) trains to the same weights either way."""
+    monkeypatch.setattr(native, "SMALL_K_MAX", 0)  # the first layer's product through BLAS, as NumPy's form
     rng = np.random.default_rng(0)
     x = rng.random((40, 14, 14, 1)).astype(np.float32)
     y = myelin.utils.to_categorical(rng.integers(0, 3, 40), 3)
@@ -360,3 +367,197 @@ def test_im2col_copies_every_window(channels, kernel, dtype):
     assert native.im2col(x, kernel, (1, 1), (1, 1), out, cols)
     windows = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(1, 2))  # (3, o0, o1, c, k0, k1)
     np.testing.assert_array_equal(cols, windows.transpose(0, 1, 2, 4, 5, 3).reshape(cols.shape))
+
+
+# ---- the short-sum product of a first convolution: to rounding, not bit for bit
+
+
+def _small_k_reference(cols, w, bias, relu):
+    out = cols.astype(np.float64) @ w.astype(np.float64) + (0.0 if bias is None else bias.astype(np.float64))
+    return np.maximum(out, 0.0) if relu else out
+
+
+def _close(a, reference, dtype, scale):
+    """float32: a few roundings of sums of up to 32 products of numbers near 1 (|sum| up to ~``scale``)."""
+    atol = (2e-6 if dtype == np.float32 else 1e-13) * scale
+    np.testing.assert_allclose(a, reference, rtol=0, atol=atol)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 9, 27, 32])
+@pytest.mark.parametrize("f", [5, 16, 32, 64, 70])
+def test_small_k_product_equals_the_product_to_rounding(k, f, dtype):
+    rng = np.random.default_rng(k * 100 + f)
+    cols = rng.standard_normal((37, k)).astype(dtype)  # 37 rows: nine blocks of four and one row left
+    w = rng.standard_normal((k, f)).astype(dtype)
+    bias = rng.standard_normal(f).astype(dtype)
+    for relu in (False, True):
+        for b in (bias, None):
+            out = native.small_k_product(cols, w, b, relu)
+            assert out is not None and out.dtype == dtype and out.shape == (37, f)
+            _close(out, _small_k_reference(cols, w, b, relu), dtype, 3 * np.sqrt(k))
+            if relu:
+                assert (out >= 0).all() and (out[_small_k_reference(cols, w, b, False) < 0] == 0).all()
+
+
+@needs_native
+def test_small_k_product_passes_nan_and_infinity_through_the_relu():
+    cols = np.ones((6, 9), np.float32)
+    cols[1, 3], cols[4, 0] = np.nan, np.inf
+    w = np.full((9, 16), 0.5, np.float32)
+    out = native.small_k_product(cols, w, np.zeros(16, np.float32), relu=True)
+    assert np.isnan(out[1]).all() and np.isposinf(out[4]).all() and (out[0] == 4.5).all()
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 9, 27])
+@pytest.mark.parametrize("f", [7, 32, 64])
+def test_small_k_grads_equal_the_masked_products_to_rounding(k, f, dtype):
+    rng = np.random.default_rng(k + f)
+    m = 5000  # two chunks of 2,500 rows, each in blocks of the kernel's scratch
+    cols = rng.standard_normal((m, k)).astype(dtype)
+    g = rng.standard_normal((m, f)).astype(dtype)
+    out = np.maximum(rng.standard_normal((m, f)), 0).astype(dtype)
+    for activation_out in (out, None):
+        masked = g.astype(np.float64) * (1.0 if activation_out is None else (activation_out > 0))
+        for bias_grad in (True, False):
+            gw, gb = native.small_k_grads(g, activation_out, cols, bias_grad)
+            assert gw.shape == (k, f) and gw.dtype == dtype
+            _close(gw, cols.astype(np.float64).T @ masked, dtype, 4 * np.sqrt(m))
+            if bias_grad:
+                _close(gb, masked.sum(0), dtype, 4 * np.sqrt(m))
+            else:
+                assert gb is None
+
+
+@needs_native
+def test_small_k_kernels_give_the_same_numbers_on_one_thread_and_three(monkeypatch):
+    """The rows go to fixed chunks summed in order: splitting them over threads changes no bit."""
+    rng = np.random.default_rng(4)
+    cols, w = rng.standard_normal((40000, 9)).astype(np.float32), rng.standard_normal((9, 32)).astype(np.float32)
+    bias, g = rng.standard_normal(32).astype(np.float32), rng.standard_normal((40000, 32)).astype(np.float32)
+
+    def run():
+        out = native.small_k_product(cols, w, bias, True)
+        return (out, *native.small_k_grads(g, out, cols, True))
+
+    one = run()
+    parts = []
+    real = native.parallel
+    monkeypatch.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(myelin.backend, "_native_threads", 3)
+
+    def spy(call, items, work):
+        parts.append(native.parts(items, work))
+        real(call, items, work)
+
+    monkeypatch.setattr(native, "parallel", spy)
+    three = run()
+    assert parts == [3, 3]
+    for a, c in zip(one, three):
+        _same(a, c)
+
+
+@needs_native
+def test_small_k_kernels_decline_what_they_cannot_do():
+    f32 = np.ones((8, 9), np.float32)
+    w = np.ones((9, 4), np.float32)
+    assert native.small_k_product(np.ones((8, 33), np.float32), np.ones((33, 4), np.float32), None, True) is None  # a long sum
+    assert native.small_k_product(f32, w.astype(np.float64), None, True) is None  # two dtypes
+    assert native.small_k_product(np.ones((9, 8), np.float32).T, w, None, True) is None  # not C-contiguous
+    assert native.small_k_product(f32, w, np.ones(5, np.float32), True) is None  # a bias of another width
+    assert native.small_k_product(f32, w, np.ones(4), True) is None  # a bias of another dtype
+    assert native.small_k_product(f32, np.ones((8, 4), np.float32), None, True) is None  # inner sizes differ
+    assert native.small_k_grads(np.ones((8, 4), np.float32), np.ones((8, 5), np.float32), f32, True) is None
+    assert native.small_k_grads(np.ones((8, 4), np.float32), None, np.ones((8, 33), np.float32), True) is None
+    assert native.small_k_grads(np.ones((7, 4), np.float32), None, f32, True) is None  # row counts differ
+
+
+def _first_conv(x, k, b, activation, channels_first=False):
+    kt, bt = Tensor(k, requires_grad=True), Tensor(b, requires_grad=True)
+    layout = "channels_first" if channels_first else None
+    y = ops.conv_nd(Tensor(x), kt, bt, 1, "same", data_format=layout, activation=activation)
+    return y, kt, bt
+
+
+@needs_native
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_a_first_convolution_takes_the_short_sum_kernels(activation, channels_first, monkeypatch):
+    """Data input (no gradient wanted), 3x3 kernel over 3 channels: 27 numbers a sum, both passes native."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 10, 10) if channels_first else (4, 10, 10, 3)).astype(np.float32)
+    k, b = rng.standard_normal((3, 3, 3, 8)).astype(np.float32), rng.standard_normal(8).astype(np.float32)
+    g = rng.standard_normal((4, 8, 10, 10) if channels_first else (4, 10, 10, 8)).astype(np.float32)
+    used = []
+    for name in ("small_k_product", "small_k_grads"):
+        real = getattr(native, name)
+        monkeypatch.setattr(native, name, lambda *a, _real=real, _name=name: used.append(_name) or _real(*a))
+
+    def run():
+        y, kt, bt = _first_conv(x, k, b, activation, channels_first)
+        y.backward(g)
+        return y.data.copy(), kt.grad.copy(), bt.grad.copy()
+
+    fused = run()
+    assert used == ["small_k_product", "small_k_grads"]
+    monkeypatch.setattr(native, "SMALL_K_MAX", 0)
+    blas = run()
+    for a, c in zip(fused, blas):
+        np.testing.assert_allclose(a, c, rtol=2e-5, atol=2e-5 * np.abs(c).max())
+
+
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+def test_a_first_convolution_gradient_float64(activation):
+    """Finite differences of the kernel and bias gradients the short-sum kernels give (gray 3x3: 9 numbers a sum)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 6, 6, 1))
+    k, b = rng.standard_normal((3, 3, 1, 4)), rng.standard_normal(4)
+    w = rng.standard_normal((2, 6, 6, 4))
+    y, kt, bt = _first_conv(x, k, b, activation)
+    (y * Tensor(w)).sum().backward()
+    eps = 1e-6
+    for param, grad, name in ((k, kt.grad, "kernel"), (b, bt.grad, "bias")):
+        numeric = np.zeros_like(param)
+        for i in np.ndindex(param.shape):
+            d = np.zeros_like(param)
+            d[i] = eps
+            plus = _first_conv(x, k + d if name == "kernel" else k, b + d if name == "bias" else b, activation)[0]
+            minus = _first_conv(x, k - d if name == "kernel" else k, b - d if name == "bias" else b, activation)[0]
+            numeric[i] = float(((plus.data - minus.data) * w).sum()) / (2 * eps)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-7)
+
+
+@needs_native
+def test_convnet_training_with_the_short_sum_kernels_stays_with_the_numpy_form(monkeypatch):
+    """mnist_convnet's shape trained with the first layer's kernels: the losses and weights of NumPy's form, to rounding."""
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 14, 14, 1)).astype(np.float32)
+    y = myelin.utils.to_categorical(rng.integers(0, 3, 40), 3)
+    used = []
+    real = native.small_k_grads
+    monkeypatch.setattr(native, "small_k_grads", lambda *a: used.append(1) or real(*a))
+
+    def train():
+        myelin.utils.set_random_seed(1)
+        model = myelin.Sequential(
+            [
+                myelin.Input(shape=(14, 14, 1)),
+                myelin.layers.Conv2D(4, 3, activation="relu"),
+                myelin.layers.MaxPooling2D(2),
+                myelin.layers.Conv2D(6, 3, activation="relu"),
+                myelin.layers.Flatten(),
+                myelin.layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        return [w.copy() for w in model.get_weights()], history.history["loss"]
+
+    fast, slow = _both(monkeypatch, train)
+    assert used  # the first layer's backward took the kernel
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-5)
+    for a, b in zip(fast[0], slow[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -249,15 +249,20 @@ class Conv(Function):
         n, taps = xl.shape[0], math.prod(ksize)
         m = n * math.prod(out_sp)
         cols = _im2col(view, m, buffers, "cols", xpad, (ksize, strides, dilation, out_sp))  # the one copy of the windows
-        backend.blas_threads_for(2.0 * cols.size * filters / groups)
+        out = None
         if groups == 1:
             w = kernel.reshape(-1, filters)
-            out = native.matmul(cols, w)
-        else:
-            cols = _grouped(cols, m, taps, groups)
-            w = xp.ascontiguousarray(kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2))
-            out = (cols @ w).transpose(1, 0, 2).reshape(m, filters)
-        _bias_activation(out, bias, activation)
+            if activation != "tanh":  # a short sum (a first layer's taps): product, bias and ReLU in one native pass
+                out = native.small_k_product(cols, w, bias, activation == "relu")
+        if out is None:
+            backend.blas_threads_for(2.0 * cols.size * filters / groups)
+            if groups == 1:
+                out = native.matmul(cols, w)
+            else:
+                cols = _grouped(cols, m, taps, groups)
+                w = xp.ascontiguousarray(kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2))
+                out = (cols @ w).transpose(1, 0, 2).reshape(m, filters)
+            _bias_activation(out, bias, activation)
         needs = self.needs_input_grad
         if needs is not None:
             self.cols = cols if needs[1] else None
@@ -278,9 +283,15 @@ class Conv(Function):
         padded_shape, ksize, strides, dilation, out_sp, pads, x_shape, taps, m = self.geometry
         groups, filters = self.groups, self.kernel_shape[-1]
         g = _channels_last(g, self.channels_first).reshape(m, filters)
+        need_x, need_k = self.needs_input_grad[:2]
+        if groups == 1 and need_k and not need_x and self.activation != "tanh":
+            # The data batch's layer with a short sum: ReLU mask, kernel and bias gradients in one native pass.
+            fused = native.small_k_grads(g, self.out, self.cols, self.has_bias and self.needs_input_grad[2])
+            if fused is not None:
+                gk = fused[0].reshape(self.kernel_shape)
+                return (None, gk, fused[1]) if self.has_bias else (None, gk)
         if self.activation != "linear":
             g = _activation_grad(g, self.out, self.activation, self.buffers)
-        need_x, need_k = self.needs_input_grad[:2]
         gx = gk = None
         gg = None if groups == 1 else xp.ascontiguousarray(g.reshape(m, groups, -1).transpose(1, 0, 2))
         if need_k:
