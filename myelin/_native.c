@@ -238,15 +238,21 @@ typedef long long i64;
  * otherwise, exactly NumPy's form (which multiplies by the boolean hit mask). Disjoint
  * windows write each element at most once, so there the window is the outer loop (writes
  * stay together); overlapping ones keep NumPy's order of the sums, tap by tap. The int
- * compare of the tap is what lets GCC vectorize the channel loops. */
+ * compare of the tap is what lets GCC vectorize the channel loops. Windows that tile dst
+ * exactly write each element once, so there the zeros are not written first. */
 #define MAXPOOL_BWD(NAME, T)                                                                   \
     MYELIN_EXPORT MYELIN_CLONES void NAME(const T *RESTRICT grad,                              \
                                           const unsigned char *RESTRICT arg, T *RESTRICT dst,  \
                                           const i64 *g, int disjoint) {                        \
         GEOM;                                                                                  \
+        /* Windows that tile the input (a 2x2 pool of stride 2 over an even size) write every  \
+         * element once: no zeros first. */                                                    \
+        const int tiled = disjoint && S0 == K0 && S1 == K1 && S2 == K2 && O0 * S0 == P0        \
+                          && O1 * S1 == P1 && O2 * S2 == P2;                                   \
         for (i64 b = 0; b < nb; b++) {                                                         \
             T *db = dst + b * padded * c;                                                      \
-            for (i64 i = 0; i < padded * c; i++) db[i] = 0;                                    \
+            if (!tiled)                                                                        \
+                for (i64 i = 0; i < padded * c; i++) db[i] = 0;                                \
             if (disjoint) {                                                                    \
                 i64 o = b * outs;                                                              \
                 for (i64 o0 = 0; o0 < O0; o0++)                                                \

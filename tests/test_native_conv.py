@@ -149,8 +149,9 @@ def test_conv_backward_equals_numpy_form(spatial, kernel, strides, dilation, pad
     k = rng.standard_normal((*kernel, 4, 6)).astype(dtype)
     b = rng.standard_normal(6).astype(dtype)
     calls = []
-    real = native.col2im
-    monkeypatch.setattr(native, "col2im", lambda *a: calls.append(real(*a)) or calls[-1])
+    for name in ("col2im", "product_col2im"):  # the product's col2im by chunks, or (groups) the whole one's
+        real = getattr(native, name)
+        monkeypatch.setattr(native, name, lambda *a, _real=real: calls.append(_real(*a)) or calls[-1])
     monkeypatch.setattr(native, "SMALL_K_MAX", 0)  # the BLAS product, whose numbers NumPy's form has too
 
     def run():
@@ -561,3 +562,24 @@ def test_convnet_training_with_the_short_sum_kernels_stays_with_the_numpy_form(m
     np.testing.assert_allclose(fast[1], slow[1], rtol=1e-5)
     for a, b in zip(fast[0], slow[0]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@needs_native
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_product_col2im_by_chunks_equals_the_whole_product_then_col2im(dtype, threads, monkeypatch):
+    """One batch item a chunk (and a part of three items), a strided 2-D window: the bits of product then col2im."""
+    rng = np.random.default_rng(7)
+    n, out, kernel, strides, c, f = 7, (4, 3), (3, 2), (2, 1), 5, 6
+    padded = (n, (out[0] - 1) * strides[0] + kernel[0], (out[1] - 1) * strides[1] + kernel[1], c)
+    g = rng.standard_normal((n * out[0] * out[1], f)).astype(dtype)
+    w_t = rng.standard_normal((kernel[0] * kernel[1] * c, f)).astype(dtype).T  # a transposed view, as Conv passes
+    whole = native.col2im((g @ w_t).reshape(n, *out, *kernel, c), padded, kernel, strides, (1, 1), out)
+    monkeypatch.setattr(native, "PRODUCT_CHUNK_BYTES", 1)  # one item a chunk
+    if threads > 1:
+        monkeypatch.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
+        monkeypatch.setattr(myelin.backend, "_native_threads", threads)
+    chunked = native.product_col2im(g, w_t, padded, kernel, strides, (1, 1), out)
+    _same(chunked, whole)
+    assert native.product_col2im(g[:-1], w_t, padded, kernel, strides, (1, 1), out) is None  # rows of another batch
+    assert native.product_col2im(g, w_t.astype(np.float16), padded, kernel, strides, (1, 1), out) is None

@@ -309,13 +309,18 @@ class Conv(Function):
             if groups == 1 and all(st == 1 for st in strides) and m_in * filters <= 1.5 * m * c:
                 gx = _channels_back(self._input_grad_by_conv(g), self.channels_first)
             else:
+                # The product and its col2im a chunk of batch items at a time (natively), or whole.
+                gpad = None
                 if groups == 1:
-                    gcols = _scratch(self.buffers, "g_windows", (m, self.w.shape[0]), g.dtype, xp)
-                    native.matmul(g, self.w.T, out=gcols)
-                else:
-                    gcols = (gg @ self.w.transpose(0, 2, 1)).reshape(groups, m, taps, c // groups).transpose(1, 2, 0, 3)
-                gcols = gcols.reshape(x_shape[0], *out_sp, *ksize, c)
-                gpad = _add_windows(gcols, padded_shape, ksize, strides, dilation, out_sp)
+                    gpad = native.product_col2im(g, self.w.T, padded_shape, ksize, strides, dilation, out_sp)
+                if gpad is None:
+                    if groups == 1:
+                        gcols = _scratch(self.buffers, "g_windows", (m, self.w.shape[0]), g.dtype, xp)
+                        native.matmul(g, self.w.T, out=gcols)
+                    else:
+                        gcols = (gg @ self.w.transpose(0, 2, 1)).reshape(groups, m, taps, c // groups).transpose(1, 2, 0, 3)
+                    gcols = gcols.reshape(x_shape[0], *out_sp, *ksize, c)
+                    gpad = _add_windows(gcols, padded_shape, ksize, strides, dilation, out_sp)
                 gx = _channels_back(gpad[_interior(x_shape, pads)], self.channels_first)
         if not self.has_bias:
             return gx, gk
