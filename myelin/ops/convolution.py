@@ -303,16 +303,15 @@ class Conv(Function):
         if need_x:
             c = x_shape[-1]
             backend.blas_threads_for(2.0 * m * taps * c * filters / groups)
-            # Stride 1: the full correlation of the gradient (copies m_in x taps x filters numbers) when that is not
-            # much more than the per-tap adds of the window products (m x taps x channels numbers).
+            # Natively: the product and its col2im a chunk of batch items at a time, the windows never leaving the
+            # cache (faster than the full correlation below at every size measured).
+            gpad = native.product_col2im(g, self.w.T, padded_shape, ksize, strides, dilation, out_sp) if groups == 1 else None
+            # Else, stride 1: the full correlation of the gradient (copies m_in x taps x filters numbers) when that
+            # is not much more than the per-tap adds of the window products (m x taps x channels numbers).
             m_in = math.prod(x_shape[:-1])
-            if groups == 1 and all(st == 1 for st in strides) and m_in * filters <= 1.5 * m * c:
+            if gpad is None and groups == 1 and all(st == 1 for st in strides) and m_in * filters <= 1.5 * m * c:
                 gx = _channels_back(self._input_grad_by_conv(g), self.channels_first)
             else:
-                # The product and its col2im a chunk of batch items at a time (natively), or whole.
-                gpad = None
-                if groups == 1:
-                    gpad = native.product_col2im(g, self.w.T, padded_shape, ksize, strides, dilation, out_sp)
                 if gpad is None:
                     if groups == 1:
                         gcols = _scratch(self.buffers, "g_windows", (m, self.w.shape[0]), g.dtype, xp)
