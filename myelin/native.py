@@ -626,7 +626,27 @@ def col2im(cols: np.ndarray, padded_shape, kernel, strides, dilation, out) -> np
 
 
 PRODUCT_CHUNK_BYTES = 2 << 20  # the windows of a chunk of batch items: measured best between 1 and 4 MiB
-_chunk_scratch = threading.local()  # .arrays: each thread's window buffer for product_col2im, kept between calls
+_chunk_scratch = threading.local()  # .arrays: each thread's window buffers, kept between calls
+
+
+def chunk_buffer(rows: int, width: int, dtype) -> np.ndarray:
+    """A (rows, width) array of this thread's own, kept between calls: where a part copies a chunk's windows.
+
+    One buffer per thread, dtype and width, grown when a call needs more rows; only for
+    arrays used within one call (a later call overwrites it).
+
+    Example:
+        >>> chunk_buffer(4, 3, np.float32).shape
+        (4, 3)
+    """
+    arrays = getattr(_chunk_scratch, "arrays", None)
+    if arrays is None:
+        arrays = _chunk_scratch.arrays = {}
+    key = (np.dtype(dtype), width)
+    buffer = arrays.get(key)
+    if buffer is None or buffer.shape[0] < rows:
+        buffer = arrays[key] = np.empty((rows, width), dtype)
+    return buffer[:rows]
 
 
 def product_col2im(g: np.ndarray, w_t, padded_shape, kernel, strides, dilation, out) -> np.ndarray | None:
@@ -661,13 +681,7 @@ def product_col2im(g: np.ndarray, w_t, padded_shape, kernel, strides, dilation, 
     item_bytes = acc.nbytes // batch
 
     def call(lo: int, hi: int) -> None:
-        arrays = getattr(_chunk_scratch, "arrays", None)
-        if arrays is None:
-            arrays = _chunk_scratch.arrays = {}
-        rows = min(items, hi - lo) * outs
-        windows = arrays.get((g.dtype, width))
-        if windows is None or windows.shape[0] < rows:
-            windows = arrays[g.dtype, width] = np.empty((rows, width), g.dtype)
+        windows = chunk_buffer(min(items, hi - lo) * outs, width, g.dtype)
         part = geometry.copy()
         for b0 in range(lo, hi, items):
             b1 = min(hi, b0 + items)

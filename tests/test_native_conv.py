@@ -586,3 +586,94 @@ def test_product_col2im_by_chunks_equals_the_whole_product_then_col2im(dtype, th
     _same(chunked, whole)
     assert native.product_col2im(g[:-1], w_t, padded, kernel, strides, (1, 1), out) is None  # rows of another batch
     assert native.product_col2im(g, w_t.astype(np.float16), padded, kernel, strides, (1, 1), out) is None
+
+
+@pytest.mark.parametrize("native_on", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_windows_by_chunks_give_the_whole_products_numbers(native_on, dtype, monkeypatch):
+    """Two batch items a chunk (five items: three chunks, the last short), then rows of one item (three chunks an
+    item, the last short): the output and bias gradient bit for bit, the kernel gradient (the chunks' sums, added in
+    order) and the input gradient to rounding; with the kernels and in the NumPy form."""
+    if native_on and not native.available():
+        pytest.skip(f"native kernels: {native.status()}")
+    if not native_on:
+        _turn_off(monkeypatch)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 9, 8, 4)).astype(dtype)
+    k = rng.standard_normal((3, 3, 4, 6)).astype(dtype)  # 36 numbers a sum: past the short-sum kernels
+    b = rng.standard_normal(6).astype(dtype)
+    g = rng.standard_normal((5, 9, 8, 6)).astype(dtype)
+    chunked_calls = []
+    real = conv_ops._chunked_kernel_grad
+    monkeypatch.setattr(conv_ops, "_chunked_kernel_grad", lambda *a: chunked_calls.append(len(a[4])) or real(*a))
+
+    def run(chunk_bytes):
+        monkeypatch.setattr(native, "PRODUCT_CHUNK_BYTES", chunk_bytes)
+        xt, kt, bt = (Tensor(a, requires_grad=True) for a in (x, k, b))
+        y = ops.conv_nd(xt, kt, bt, 1, "same", activation="relu")
+        y.backward(g)
+        return y.data.copy(), xt.grad.copy(), kt.grad.copy(), bt.grad.copy()
+
+    whole = run(1 << 30)
+    assert not chunked_calls
+    item = 9 * 8 * 36 * np.dtype(dtype).itemsize  # one item's windows
+    for chunk_bytes, count in ((2 * item, 3), (item * 4 // 9, 15)):  # two items a chunk; four of nine rows a chunk
+        chunked = run(chunk_bytes)
+        assert chunked_calls[-1] == count
+        _same(chunked[0], whole[0])
+        _same(chunked[3], whole[3])
+        np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+        np.testing.assert_allclose(chunked[2], whole[2], rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+@needs_native
+def test_windows_by_chunks_same_numbers_on_three_threads_and_in_the_numpy_form(monkeypatch):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((7, 6, 6, 8)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 8, 5)).astype(np.float32)
+    g = rng.standard_normal((7, 4, 4, 5)).astype(np.float32)
+    monkeypatch.setattr(native, "PRODUCT_CHUNK_BYTES", 16 * 72 * 4)  # one item a chunk
+
+    def run():
+        xt, kt = Tensor(x), Tensor(k, requires_grad=True)
+        y = ops.conv_nd(xt, kt, None, 1, "valid")
+        y.backward(g)
+        return y.data.copy(), kt.grad.copy()
+
+    one = run()
+    with monkeypatch.context() as m:
+        m.setattr(native, "PARALLEL_MIN_ELEMENTS", 1)
+        m.setattr(myelin.backend, "_native_threads", 3)
+        three = run()
+    fast, slow = _both(monkeypatch, run)
+    for a, c, e, d in zip(one, three, fast, slow):
+        _same(a, c)
+        _same(a, e)
+        _same(a, d)
+
+
+@pytest.mark.parametrize("native_on", [True, False])
+@pytest.mark.parametrize("rows", [3, 2])
+def test_windows_by_chunks_kernel_gradient_float64(native_on, rows, monkeypatch):
+    """Finite differences of the kernel gradient summed chunk by chunk (one batch item a chunk, or two of its three
+    output rows)."""
+    if native_on and not native.available():
+        pytest.skip(f"native kernels: {native.status()}")
+    if not native_on:
+        _turn_off(monkeypatch)
+    rng = np.random.default_rng(10)
+    x, k = rng.standard_normal((3, 5, 5, 4)), rng.standard_normal((3, 3, 4, 2))
+    w = rng.standard_normal((3, 3, 3, 2))
+    monkeypatch.setattr(native, "PRODUCT_CHUNK_BYTES", rows * 3 * 36 * 8)  # the windows of `rows` output rows
+
+    def f(kernel):
+        return float((ops.conv_nd(Tensor(x), Tensor(kernel), None, 1, "valid").data * w).sum())
+
+    kt = Tensor(k, requires_grad=True)
+    (ops.conv_nd(Tensor(x), kt, None, 1, "valid") * Tensor(w)).sum().backward()
+    eps, numeric = 1e-6, np.zeros_like(k)
+    for i in np.ndindex(k.shape):
+        d = np.zeros_like(k)
+        d[i] = eps
+        numeric[i] = (f(k + d) - f(k - d)) / (2 * eps)
+    np.testing.assert_allclose(kt.grad, numeric, rtol=1e-7, atol=1e-8)

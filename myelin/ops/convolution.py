@@ -210,6 +210,85 @@ def _grouped(cols, m, taps, groups):
     return xp.ascontiguousarray(cols.reshape(m, taps, groups, c // groups).transpose(2, 0, 1, 3)).reshape(groups, m, -1)
 
 
+_KERNEL_GRAD_GROUPS = 8  # a chunked kernel gradient's partial sums: fixed groups of chunks, summed in order
+
+
+def _chunk_plan(xp, n: int, out_sp, width: int, itemsize: int) -> list | None:
+    """The chunks of a convolution's windows when they are copied a chunk at a time; None: all at once.
+
+    NumPy arrays only (on a GPU one large product is faster), when the windows are more than
+    ``native.PRODUCT_CHUNK_BYTES``: each chunk's windows then stay in cache from their copy to
+    their product, and the whole window matrix is never in memory (1.15-1.25x faster a layer
+    step than copying all, then one product, measured). A chunk is (b0, b1, r0, r1): batch
+    items b0:b1, output rows r0:r1 along the first spatial axis (whole items when one fits).
+    """
+    rest = math.prod(out_sp[1:])
+    item_bytes = out_sp[0] * rest * width * itemsize
+    if xp.__name__ != "numpy" or not item_bytes or n * item_bytes <= native.PRODUCT_CHUNK_BYTES:
+        return None
+    items = native.PRODUCT_CHUNK_BYTES // item_bytes
+    if items:
+        return [(b0, min(n, b0 + items), 0, out_sp[0]) for b0 in range(0, n, items)]
+    rows = max(1, native.PRODUCT_CHUNK_BYTES // (rest * width * itemsize))
+    return [(b, b + 1, r0, min(out_sp[0], r0 + rows)) for b in range(n) for r0 in range(0, out_sp[0], rows)]
+
+
+def _chunk_windows(xpad, view, geometry, chunk, width: int):
+    """A chunk's windows, (its rows, width), in this thread's chunk buffer; and its first row in the whole matrix."""
+    (ksize, strides, dilation, out_sp), (b0, b1, r0, r1) = geometry, chunk
+    rest = math.prod(out_sp[1:])
+    cols = native.chunk_buffer((b1 - b0) * (r1 - r0) * rest, width, xpad.dtype)
+    source = xpad[b0:b1]
+    if (r0, r1) != (0, out_sp[0]):  # the input rows these output rows read
+        source = source[:, r0 * strides[0] : (r1 - 1) * strides[0] + (ksize[0] - 1) * dilation[0] + 1]
+    if not native.im2col(source, ksize, strides, dilation, (r1 - r0, *out_sp[1:]), cols):
+        array_module(xpad).copyto(cols.reshape(view[b0:b1, r0:r1].shape), view[b0:b1, r0:r1])
+    return cols, (b0 * out_sp[0] + r0) * rest
+
+
+def _chunked_product(xpad, view, geometry, w, chunks: list):
+    """windows @ ``w`` a chunk at a time, split over the threads.
+
+    Each output row is the same product row as the whole product's: the same numbers.
+    """
+    xp, m = array_module(xpad), xpad.shape[0] * math.prod(geometry[3])
+    out = xp.empty((m, w.shape[1]), dtype=xp.result_type(xpad, w))
+
+    def call(lo: int, hi: int) -> None:
+        for chunk in chunks[lo:hi]:
+            cols, start = _chunk_windows(xpad, view, geometry, chunk, w.shape[0])
+            xp.matmul(cols, w, out=out[start : start + len(cols)])
+
+    native.parallel(call, len(chunks), m * (w.shape[0] + w.shape[1]))
+    return out
+
+
+def _chunked_kernel_grad(xpad, view, geometry, g, chunks: list, width: int):
+    """windows^T @ ``g``, the windows copied again a chunk at a time: the chunks' products summed in a fixed order.
+
+    Fixed groups of chunks (``_KERNEL_GRAD_GROUPS``), each a sum of its chunks in order, then
+    the groups' sums in order: the same numbers on any thread count, and in the NumPy form
+    (which takes the same chunks).
+    """
+    xp = array_module(g)
+    groups = min(len(chunks), _KERNEL_GRAD_GROUPS)
+    bounds = [len(chunks) * i // groups for i in range(groups + 1)]
+    parts = xp.empty((groups, width, g.shape[1]), dtype=xp.result_type(xpad, g))
+
+    def call(lo: int, hi: int) -> None:
+        for group in range(lo, hi):
+            for i in range(bounds[group], bounds[group + 1]):
+                cols, start = _chunk_windows(xpad, view, geometry, chunks[i], width)
+                rows = g[start : start + len(cols)]
+                if i == bounds[group]:
+                    xp.matmul(cols.T, rows, out=parts[group])
+                else:
+                    parts[group] += cols.T @ rows
+
+    native.parallel(call, groups, g.size + xpad.size * math.prod(geometry[0]))
+    return parts.sum(axis=0)
+
+
 class Conv(Function):
     """N-d cross-correlation with zero padding, strides, dilation and groups, plus bias and activation, in one node.
 
@@ -248,9 +327,17 @@ class Conv(Function):
         view = _windows(xpad, ksize, strides, dilation, out_sp)
         n, taps = xl.shape[0], math.prod(ksize)
         m = n * math.prod(out_sp)
-        cols = _im2col(view, m, buffers, "cols", xpad, (ksize, strides, dilation, out_sp))  # the one copy of the windows
-        out = None
-        if groups == 1:
+        width, geometry = taps * xl.shape[-1], (ksize, strides, dilation, out_sp)
+        chunks = None if groups != 1 or width <= native.SMALL_K_MAX else _chunk_plan(xp, n, out_sp, width, xl.itemsize)
+        out = cols = None
+        if chunks:  # the windows a chunk at a time, each chunk's product while they are in cache
+            w = kernel.reshape(-1, filters)
+            backend.blas_threads_for(2.0 * m * width * filters / len(chunks))
+            out = _chunked_product(xpad, view, geometry, w, chunks)
+            _bias_activation(out, bias, activation)
+        else:
+            cols = _im2col(view, m, buffers, "cols", xpad, geometry)  # the one copy of the windows
+        if groups == 1 and out is None:
             w = kernel.reshape(-1, filters)
             if activation != "tanh":  # a short sum (a first layer's taps): product, bias and ReLU in one native pass
                 out = native.small_k_product(cols, w, bias, activation == "relu")
@@ -266,6 +353,7 @@ class Conv(Function):
         needs = self.needs_input_grad
         if needs is not None:
             self.cols = cols if needs[1] else None
+            self.chunks = (xpad, view, geometry, chunks) if chunks and needs[1] else None  # windows copied again
             self.w = w if needs[0] else None
             self.out = out if activation != "linear" else None
             self.geometry = (xpad.shape, ksize, strides, dilation, out_sp, pads, xl.shape, taps, m)
@@ -275,7 +363,7 @@ class Conv(Function):
                 activation,
                 channels_first,
             )
-            self.has_bias = bias is not None
+            self.has_bias, self.w_width = bias is not None, width
         return _channels_back(out.reshape(n, *out_sp, filters), channels_first)
 
     def backward(self, g):
@@ -294,7 +382,11 @@ class Conv(Function):
             g = _activation_grad(g, self.out, self.activation, self.buffers)
         gx = gk = None
         gg = None if groups == 1 else xp.ascontiguousarray(g.reshape(m, groups, -1).transpose(1, 0, 2))
-        if need_k:
+        if need_k and self.chunks is not None:
+            xpad, view, geometry, chunks = self.chunks
+            backend.blas_threads_for(2.0 * m * self.w_width * filters / len(chunks))
+            gk = _chunked_kernel_grad(xpad, view, geometry, g, chunks, self.w_width).reshape(self.kernel_shape)
+        elif need_k:
             backend.blas_threads_for(2.0 * self.cols.size * filters / groups)
             if groups == 1:
                 gk = native.matmul(self.cols.T, g).reshape(self.kernel_shape)
