@@ -254,6 +254,24 @@ def test_kernels_decline_what_they_cannot_do():
     assert native.max_pool_grad(g, arg, (1, 4, 1), (2,), (2,), True).ravel().tolist() == [0.0, 1.0, 1.0, 0.0]
 
 
+def _train_small_convnet(x, y, second_pool: bool):
+    """Keras's mnist_convnet shape on 14x14 inputs, two epochs from a fixed seed: (weights, losses)."""
+    myelin.utils.set_random_seed(1)
+    layers = [
+        myelin.Input(shape=(14, 14, 1)),
+        myelin.layers.Conv2D(4, 3, activation="relu"),
+        myelin.layers.MaxPooling2D(2),
+        myelin.layers.Conv2D(6, 3, activation="relu"),
+        *([myelin.layers.MaxPooling2D(2)] if second_pool else []),
+        myelin.layers.Flatten(),
+        myelin.layers.Dense(3, activation="softmax"),
+    ]
+    model = myelin.Sequential(layers)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    return [w.copy() for w in model.get_weights()], history.history["loss"]
+
+
 @needs_native
 def test_convnet_training_equals_numpy_form(monkeypatch):
     """Keras's mnist_convnet shape (Conv, MaxPool, Conv, MaxPool, Dense) trains to the same weights either way."""
@@ -262,24 +280,7 @@ def test_convnet_training_equals_numpy_form(monkeypatch):
     x = rng.random((40, 14, 14, 1)).astype(np.float32)
     y = myelin.utils.to_categorical(rng.integers(0, 3, 40), 3)
 
-    def train():
-        myelin.utils.set_random_seed(1)
-        model = myelin.Sequential(
-            [
-                myelin.Input(shape=(14, 14, 1)),
-                myelin.layers.Conv2D(4, 3, activation="relu"),
-                myelin.layers.MaxPooling2D(2),
-                myelin.layers.Conv2D(6, 3, activation="relu"),
-                myelin.layers.MaxPooling2D(2),
-                myelin.layers.Flatten(),
-                myelin.layers.Dense(3, activation="softmax"),
-            ]
-        )
-        model.compile(optimizer="adam", loss="categorical_crossentropy")
-        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
-        return [w.copy() for w in model.get_weights()], history.history["loss"]
-
-    fast, slow = _both(monkeypatch, train)
+    fast, slow = _both(monkeypatch, lambda: _train_small_convnet(x, y, second_pool=True))
     assert fast[1] == slow[1]
     for a, b in zip(fast[0], slow[0]):
         _same(a, b)
@@ -544,23 +545,7 @@ def test_convnet_training_with_the_short_sum_kernels_stays_with_the_numpy_form(m
     real = native.small_k_grads
     monkeypatch.setattr(native, "small_k_grads", lambda *a: used.append(1) or real(*a))
 
-    def train():
-        myelin.utils.set_random_seed(1)
-        model = myelin.Sequential(
-            [
-                myelin.Input(shape=(14, 14, 1)),
-                myelin.layers.Conv2D(4, 3, activation="relu"),
-                myelin.layers.MaxPooling2D(2),
-                myelin.layers.Conv2D(6, 3, activation="relu"),
-                myelin.layers.Flatten(),
-                myelin.layers.Dense(3, activation="softmax"),
-            ]
-        )
-        model.compile(optimizer="adam", loss="categorical_crossentropy")
-        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
-        return [w.copy() for w in model.get_weights()], history.history["loss"]
-
-    fast, slow = _both(monkeypatch, train)
+    fast, slow = _both(monkeypatch, lambda: _train_small_convnet(x, y, second_pool=False))
     assert used  # the first layer's backward took the kernel
     np.testing.assert_allclose(fast[1], slow[1], rtol=1e-5)
     for a, b in zip(fast[0], slow[0]):
