@@ -662,3 +662,51 @@ def test_windows_by_chunks_kernel_gradient_float64(native_on, rows, monkeypatch)
         d[i] = eps
         numeric[i] = (f(k + d) - f(k - d)) / (2 * eps)
     np.testing.assert_allclose(kt.grad, numeric, rtol=1e-7, atol=1e-8)
+
+
+CHUNKED = [
+    # (input shape channels-last, kernel, strides, dilation, padding, channels_first)
+    ((3, 17, 8), (5,), (2,), (1,), "valid", False),  # Conv1D, strided (sums of 40: past the short-sum kernels)
+    ((3, 16, 12), (3,), (1,), (2,), "causal", False),  # Conv1D, causal and dilated
+    ((2, 11, 9, 5), (3, 3), (2, 1), (1, 1), "same", True),  # channels-first input, strided rows
+    ((2, 12, 10, 6), (3, 2), (1, 1), (2, 1), "valid", False),  # dilated rows
+    ((2, 6, 5, 7, 3), (2, 3, 2), (2, 1, 1), (1, 1, 2), "same", False),  # Conv3D
+]
+
+
+@pytest.mark.parametrize("native_on", [True, False])
+@pytest.mark.parametrize("shape,kernel,strides,dilation,padding,channels_first", CHUNKED)
+def test_windows_by_rows_of_one_item_in_every_geometry(
+    shape, kernel, strides, dilation, padding, channels_first, native_on, monkeypatch
+):
+    """One or two output rows a chunk (the batch items cut along their first spatial axis): the numbers of the whole
+    window matrix, to rounding, for 1-D, 3-D, strided, dilated, causal and channels-first convolutions."""
+    if native_on and not native.available():
+        pytest.skip(f"native kernels: {native.status()}")
+    if not native_on:
+        _turn_off(monkeypatch)
+    rng = np.random.default_rng(len(shape) + sum(kernel))
+    c = shape[-1]
+    x = rng.standard_normal(shape)
+    if channels_first:
+        x = np.ascontiguousarray(np.moveaxis(x, -1, 1))
+    k = rng.standard_normal((*kernel, c, 4))
+    b = rng.standard_normal(4)
+    plans = []
+    real = conv_ops._chunk_plan
+    monkeypatch.setattr(conv_ops, "_chunk_plan", lambda *a: plans.append(real(*a)) or plans[-1])
+
+    def run(chunk_bytes):
+        monkeypatch.setattr(native, "PRODUCT_CHUNK_BYTES", chunk_bytes)
+        xt, kt, bt = (Tensor(a, requires_grad=True) for a in (x, k, b))
+        fmt = "channels_first" if channels_first else None
+        y = ops.conv_nd(xt, kt, bt, strides, padding, data_format=fmt, dilation_rate=dilation, activation="tanh")
+        y.backward(np.random.default_rng(1).standard_normal(y.shape))
+        return y.data.copy(), xt.grad.copy(), kt.grad.copy(), bt.grad.copy()
+
+    whole = run(1 << 30)
+    assert plans[-1] is None
+    rows = run(1)  # a chunk's bytes below one output row: one row a chunk
+    assert plans[-1] and all(r1 - r0 == 1 for _, _, r0, r1 in plans[-1]) and len(plans[-1]) > shape[0]
+    for a, w in zip(rows, whole):
+        np.testing.assert_allclose(a, w, rtol=1e-12, atol=1e-12)
