@@ -801,8 +801,9 @@ SMALL_K_MAX = 32  # the longest sum the short-sum kernels take: past it BLAS's p
 _SMALL_K_WIDTH = 4096  # and the widest output row (the C kernel's scratch holds one)
 
 
-def _small_k_fits(cols, w) -> bool:
-    return cols.ndim == 2 and w.ndim == 2 and 0 < cols.shape[1] == w.shape[0] <= SMALL_K_MAX and w.shape[1] <= _SMALL_K_WIDTH
+def _small_k_fits(k: int, f: int) -> bool:
+    """Whether the short-sum kernels take a sum of ``k`` numbers into rows of ``f``."""
+    return 0 < k <= SMALL_K_MAX and 0 < f <= _SMALL_K_WIDTH
 
 
 def small_k_product(cols: np.ndarray, w: np.ndarray, bias: np.ndarray | None, relu: bool) -> np.ndarray | None:
@@ -821,8 +822,10 @@ def small_k_product(cols: np.ndarray, w: np.ndarray, bias: np.ndarray | None, re
         >>> (out if out is not None else np.maximum(cols @ w + [0.0, -2.0], 0))[0]
         array([1.5, 0. ])
     """
+    if cols.ndim != 2 or w.ndim != 2 or cols.shape[1] != w.shape[0] or not _small_k_fits(*w.shape):
+        return None
     kernel_fn = _array_kernel("smallk_fwd", cols, w)
-    if kernel_fn is None or not _small_k_fits(cols, w):
+    if kernel_fn is None:
         return None
     m, k = cols.shape
     f = w.shape[1]
@@ -855,14 +858,12 @@ def small_k_grads(g: np.ndarray, out: np.ndarray | None, cols: np.ndarray, bias_
         >>> (res[1] if res is not None else g.sum(0)).tolist()
         [4.0, 4.0]
     """
-    arrays = (g, cols) if out is None else (g, cols, out)
-    kernel_fn = _array_kernel("smallk_bwd", *arrays)
-    m, f = g.shape if g.ndim == 2 else (0, 0)
-    if kernel_fn is None or g.ndim != 2 or cols.shape[0] != m or (out is not None and out.shape != g.shape):
+    if g.ndim != 2 or cols.ndim != 2 or cols.shape[0] != g.shape[0] or (out is not None and out.shape != g.shape):
         return None
-    if not (0 < cols.shape[1] <= SMALL_K_MAX and 0 < f <= _SMALL_K_WIDTH):
+    (m, f), k = g.shape, cols.shape[1]
+    kernel_fn = _array_kernel("smallk_bwd", *((g, cols) if out is None else (g, cols, out)))
+    if kernel_fn is None or not _small_k_fits(k, f):
         return None
-    k = cols.shape[1]
     chunks = max(1, min(16, m // 2048))
     chunk = -(-m // chunks)
     gw_parts = np.empty((chunks, k, f), g.dtype)

@@ -328,32 +328,32 @@ class Conv(Function):
         n, taps = xl.shape[0], math.prod(ksize)
         m = n * math.prod(out_sp)
         width, geometry = taps * xl.shape[-1], (ksize, strides, dilation, out_sp)
+        w = kernel.reshape(-1, filters) if groups == 1 else None
         chunks = None if groups != 1 or width <= native.SMALL_K_MAX else _chunk_plan(xp, n, out_sp, width, xl.itemsize)
-        out = cols = None
+        cols = fused = None
         if chunks:  # the windows a chunk at a time, each chunk's product while they are in cache
-            w = kernel.reshape(-1, filters)
             backend.blas_threads_for(2.0 * m * width * filters / len(chunks))
             out = _chunked_product(xpad, view, geometry, w, chunks)
-            _bias_activation(out, bias, activation)
         else:
             cols = _im2col(view, m, buffers, "cols", xpad, geometry)  # the one copy of the windows
-        if groups == 1 and out is None:
-            w = kernel.reshape(-1, filters)
-            if activation != "tanh":  # a short sum (a first layer's taps): product, bias and ReLU in one native pass
-                out = native.small_k_product(cols, w, bias, activation == "relu")
-        if out is None:
-            backend.blas_threads_for(2.0 * cols.size * filters / groups)
-            if groups == 1:
-                out = native.matmul(cols, w)
-            else:
-                cols = _grouped(cols, m, taps, groups)
-                w = xp.ascontiguousarray(kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2))
-                out = (cols @ w).transpose(1, 0, 2).reshape(m, filters)
+            if groups == 1 and activation != "tanh":  # a short sum (a first layer's taps): product, bias and ReLU
+                fused = native.small_k_product(cols, w, bias, activation == "relu")  # in one native pass
+            if fused is None:
+                backend.blas_threads_for(2.0 * cols.size * filters / groups)
+                if groups == 1:
+                    out = native.matmul(cols, w)
+                else:
+                    cols = _grouped(cols, m, taps, groups)
+                    w = xp.ascontiguousarray(kernel.reshape(-1, groups, filters // groups).transpose(1, 0, 2))
+                    out = (cols @ w).transpose(1, 0, 2).reshape(m, filters)
+        if fused is None:
             _bias_activation(out, bias, activation)
+        else:
+            out = fused
         needs = self.needs_input_grad
         if needs is not None:
             self.cols = cols if needs[1] else None
-            self.chunks = (xpad, view, geometry, chunks) if chunks and needs[1] else None  # windows copied again
+            self.chunks = (xpad, view, chunks) if chunks and needs[1] else None  # the windows copied again
             self.w = w if needs[0] else None
             self.out = out if activation != "linear" else None
             self.geometry = (xpad.shape, ksize, strides, dilation, out_sp, pads, xl.shape, taps, m)
@@ -363,7 +363,7 @@ class Conv(Function):
                 activation,
                 channels_first,
             )
-            self.has_bias, self.w_width = bias is not None, width
+            self.has_bias = bias is not None
         return _channels_back(out.reshape(n, *out_sp, filters), channels_first)
 
     def backward(self, g):
@@ -372,7 +372,7 @@ class Conv(Function):
         groups, filters = self.groups, self.kernel_shape[-1]
         g = _channels_last(g, self.channels_first).reshape(m, filters)
         need_x, need_k = self.needs_input_grad[:2]
-        if groups == 1 and need_k and not need_x and self.activation != "tanh":
+        if groups == 1 and need_k and not need_x and self.cols is not None and self.activation != "tanh":
             # The data batch's layer with a short sum: ReLU mask, kernel and bias gradients in one native pass.
             fused = native.small_k_grads(g, self.out, self.cols, self.has_bias and self.needs_input_grad[2])
             if fused is not None:
@@ -383,9 +383,11 @@ class Conv(Function):
         gx = gk = None
         gg = None if groups == 1 else xp.ascontiguousarray(g.reshape(m, groups, -1).transpose(1, 0, 2))
         if need_k and self.chunks is not None:
-            xpad, view, geometry, chunks = self.chunks
-            backend.blas_threads_for(2.0 * m * self.w_width * filters / len(chunks))
-            gk = _chunked_kernel_grad(xpad, view, geometry, g, chunks, self.w_width).reshape(self.kernel_shape)
+            xpad, view, chunks = self.chunks
+            width = math.prod(self.kernel_shape[:-1])
+            backend.blas_threads_for(2.0 * m * width * filters / len(chunks))
+            geometry = (ksize, strides, dilation, out_sp)
+            gk = _chunked_kernel_grad(xpad, view, geometry, g, chunks, width).reshape(self.kernel_shape)
         elif need_k:
             backend.blas_threads_for(2.0 * self.cols.size * filters / groups)
             if groups == 1:
