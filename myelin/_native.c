@@ -915,8 +915,146 @@ MYELIN_EXPORT void myelin_pool_gemm(void *gemm, int ilp64, int dbl, int ta, int 
 #endif
 }
 
+/* ---------------------------------------------------------------- a run of Dense layers
+ *
+ * A recorded step whose Dense layers follow one another (myelin/ops/dense_chain.py) runs
+ * their forward pass in one call and their backward pass in another, instead of a Python
+ * node per layer. Each product is the BLAS call NumPy's matmul makes for it (gemm with the
+ * same transposes and leading dimensions; gemv for a bias gradient, the ones vector times
+ * the gradient), or, where native.matmul would split it over the pool, that very split;
+ * between them the passes of BIAS_RELU and RELU_GRAD. So the numbers are the ordinary
+ * replay's bit for bit. desc is CHAIN_HEAD numbers, then CHAIN_FIELDS per layer, in the
+ * order of the CH_* and L_* names below (dense_chain.py writes them). */
+enum { CH_LAYERS, CH_DBL, CH_ILP64, CH_GEMM, CH_GEMV, CH_ONES, CH_HEAD = 8 };
+enum {
+    L_M, L_K, L_N,                 /* batch rows, inputs, units */
+    L_X, L_XT, L_XLD, L_XTT, L_XTLD, /* the input, its CBLAS transpose code and leading dimension, and x.T's */
+    L_W, L_B, L_OUT, L_RELU,       /* kernel (k, n) C-contiguous, bias (0: none), output (m, n), ReLU (1) */
+    L_G, L_GA, L_GK, L_GB, L_GX,   /* gradients: incoming (m, n); after the ReLU (scratch); kernel, bias, input (0: not wanted) */
+    L_FWD, L_GXP = L_FWD + 3, L_GKP = L_FWD + 6, /* each product's split: parts, by, scratch (parts 1: one call) */
+    CHAIN_FIELDS = L_FWD + 9
+};
+
+typedef void (*sgemv32)(int, int, int, int, float, const float *, int, const float *, int, float,
+                        float *, int);
+typedef void (*sgemv64)(int, int, i64, i64, float, const float *, i64, const float *, i64, float,
+                        float *, i64);
+typedef void (*dgemv32)(int, int, int, int, double, const double *, int, const double *, int,
+                        double, double *, int);
+typedef void (*dgemv64)(int, int, i64, i64, double, const double *, i64, const double *, i64,
+                        double, double *, i64);
+
+/* c (m, n, C-contiguous) = a @ b, as native.matmul computes it: split[0] parts by split[1]
+ * (rows 1, columns 0, the sum 2: partial blocks in scratch split[2], then added in order, as
+ * NumPy's sum over their axis adds them), or one call when split[0] is 1. */
+static void chain_product(const i64 *h, int ta, int tb, i64 m, i64 n, i64 k, const void *a,
+                          i64 lda, const void *b, i64 ldb, void *c, const i64 *split) {
+    int parts = (int)split[0], by = (int)split[1], dbl = (int)h[CH_DBL];
+    if (parts > 1) {
+        void *target = by == 2 ? (void *)split[2] : c;
+        myelin_pool_gemm((void *)h[CH_GEMM], (int)h[CH_ILP64], dbl, ta, tb, m, n, k, a, lda, b, ldb,
+                         target, n, by, parts);
+        if (by == 2) {
+            i64 size = m * n;
+            for (int p = 0; p < parts; p++)
+                for (i64 i = 0; i < size; i++) {
+                    if (dbl) {
+                        double *cd = (double *)c, *s = (double *)target + p * size;
+                        cd[i] = p ? cd[i] + s[i] : s[i];
+                    } else {
+                        float *cf = (float *)c, *s = (float *)target + p * size;
+                        cf[i] = p ? cf[i] + s[i] : s[i];
+                    }
+                }
+        }
+        return;
+    }
+    gemm_job job = {(void *)h[CH_GEMM], (int)h[CH_ILP64], dbl, ta, tb, m, n, k, lda, ldb, n,
+                    (const char *)a, (const char *)b, (char *)c, 1};
+    gemm_part(&job, 0, 1);
+}
+
+/* gb (n) = ones (m) @ ga (m, n): NumPy's vector-matrix gemv (row-major, transposed). */
+static void chain_col_sum(const i64 *h, i64 m, i64 n, const void *ga, void *gb) {
+    const void *ones = (const void *)h[CH_ONES], *gemv = (const void *)h[CH_GEMV];
+    if (h[CH_DBL] && h[CH_ILP64])
+        ((dgemv64)gemv)(ROW_MAJOR, 112, m, n, 1.0, ga, n, ones, 1, 0.0, gb, 1);
+    else if (h[CH_DBL])
+        ((dgemv32)gemv)(ROW_MAJOR, 112, (int)m, (int)n, 1.0, ga, (int)n, ones, 1, 0.0, gb, 1);
+    else if (h[CH_ILP64])
+        ((sgemv64)gemv)(ROW_MAJOR, 112, m, n, 1.0f, ga, n, ones, 1, 0.0f, gb, 1);
+    else
+        ((sgemv32)gemv)(ROW_MAJOR, 112, (int)m, (int)n, 1.0f, ga, (int)n, ones, 1, 0.0f, gb, 1);
+}
+
+#define CHAIN_PASSES(NAME, T)                                                                  \
+    /* out += bias, then the ReLU (BIAS_RELU; without a bias NumPy's maximum alone) */          \
+    static MYELIN_CLONES void NAME##_bias_act(T *RESTRICT out, const T *RESTRICT bias, i64 m, i64 n,         \
+                                int relu) {                                                    \
+        for (i64 r = 0; r < m; r++) {                                                          \
+            T *o = out + r * n;                                                                \
+            if (bias && relu)                                                                  \
+                for (i64 j = 0; j < n; j++) {                                                  \
+                    T v = o[j] + bias[j];                                                      \
+                    o[j] = NP_MAX(v, (T)0);                                                    \
+                }                                                                              \
+            else if (bias)                                                                     \
+                for (i64 j = 0; j < n; j++) o[j] += bias[j];                                   \
+            else if (relu)                                                                     \
+                for (i64 j = 0; j < n; j++) o[j] = NP_MAX(o[j], (T)0);                         \
+        }                                                                                      \
+    }                                                                                          \
+    /* res = grad * (out > 0) (RELU_GRAD) */                                                   \
+    static MYELIN_CLONES void NAME##_relu_grad(const T *RESTRICT grad, const T *RESTRICT out,                \
+                                 T *RESTRICT res, i64 size) {                                  \
+        for (i64 i = 0; i < size; i++) res[i] = grad[i] * (T)(out[i] > 0);                     \
+    }
+
+CHAIN_PASSES(chain_f32, float)
+CHAIN_PASSES(chain_f64, double)
+
+/* The forward pass: layer by layer, out = x @ kernel, then bias and activation in place. */
+MYELIN_EXPORT void myelin_dense_chain_fwd(const i64 *desc) {
+    for (i64 l = 0; l < desc[CH_LAYERS]; l++) {
+        const i64 *d = desc + CH_HEAD + l * CHAIN_FIELDS;
+        i64 m = d[L_M], k = d[L_K], n = d[L_N];
+        chain_product(desc, (int)d[L_XT], NO_TRANS, m, n, k, (const void *)d[L_X], d[L_XLD],
+                      (const void *)d[L_W], n, (void *)d[L_OUT], d + L_FWD);
+        if (!d[L_B] && !d[L_RELU]) continue;
+        if (desc[CH_DBL])
+            chain_f64_bias_act((double *)d[L_OUT], (const double *)d[L_B], m, n, (int)d[L_RELU]);
+        else
+            chain_f32_bias_act((float *)d[L_OUT], (const float *)d[L_B], m, n, (int)d[L_RELU]);
+    }
+}
+
+/* The backward pass, last layer first: the gradient through the ReLU (read off the output),
+ * then the input's (g @ kernel.T, the layer below's incoming gradient), the kernel's
+ * (x.T @ g) and the bias's (ones @ g), each only where its pointer is set. */
+MYELIN_EXPORT void myelin_dense_chain_bwd(const i64 *desc) {
+    for (i64 l = desc[CH_LAYERS] - 1; l >= 0; l--) {
+        const i64 *d = desc + CH_HEAD + l * CHAIN_FIELDS;
+        i64 m = d[L_M], k = d[L_K], n = d[L_N];
+        const void *g = (const void *)d[L_G];
+        if (d[L_RELU]) {
+            if (desc[CH_DBL])
+                chain_f64_relu_grad((const double *)g, (const double *)d[L_OUT], (double *)d[L_GA], m * n);
+            else
+                chain_f32_relu_grad((const float *)g, (const float *)d[L_OUT], (float *)d[L_GA], m * n);
+            g = (const void *)d[L_GA];
+        }
+        if (d[L_GX])
+            chain_product(desc, NO_TRANS, 112, m, k, n, g, n, (const void *)d[L_W], n,
+                          (void *)d[L_GX], d + L_GXP);
+        if (d[L_GK])
+            chain_product(desc, (int)d[L_XTT], NO_TRANS, k, n, m, (const void *)d[L_X], d[L_XTLD],
+                          g, n, (void *)d[L_GK], d + L_GKP);
+        if (d[L_GB]) chain_col_sum(desc, m, n, g, (void *)d[L_GB]);
+    }
+}
+
 /* The version native.py checks before using the file (a stale build is not used). */
-MYELIN_EXPORT int myelin_native_version(void) { return 6; }
+MYELIN_EXPORT int myelin_native_version(void) { return 7; }
 
 #if defined(_WIN32)
 /* Windows links every extension with this export; the file is never imported as a module. */

@@ -179,6 +179,13 @@ class _OpenBLAS:
         config.restype = ctypes.c_char_p
         return ctypes.cast(self._fn(name), ctypes.c_void_p).value, b"USE64BITINT" in (config() or b"")
 
+    def gemv(self, dtype) -> int | None:
+        """The address of its CBLAS ``sgemv`` or ``dgemv`` (same integers as :meth:`gemm`), or None."""
+        name = {"float32": "cblas_sgemv", "float64": "cblas_dgemv"}.get(str(dtype))
+        if name is None or not self._has(f"{self.prefix}{name}{self.suffix}"):
+            return None
+        return ctypes.cast(self._fn(name), ctypes.c_void_p).value
+
 
 _found_openblas: list = []  # [the _OpenBLAS found (or None)] once looked for: the libraries loaded do not change
 

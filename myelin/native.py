@@ -50,7 +50,7 @@ import numpy as np
 
 from . import backend
 
-_VERSION = 6  # must equal myelin_native_version() in _native.c
+_VERSION = 7  # must equal myelin_native_version() in _native.c
 _TYPES = {np.dtype(np.float32): ("f32", ctypes.c_float), np.dtype(np.float64): ("f64", ctypes.c_double)}
 
 _lib = None  # the loaded library, once loaded
@@ -109,6 +109,8 @@ def _load() -> None:
     i64, int_ = ctypes.c_int64, ctypes.c_int
     lib.myelin_pool_gemm.argtypes = [ptr, int_, int_, int_, int_, i64, i64, i64, ptr, i64, ptr, i64, ptr, i64, int_, int_]
     lib.myelin_pool_gemm.restype = None
+    for name in ("myelin_dense_chain_fwd", "myelin_dense_chain_bwd"):  # (ops/dense_chain.py)
+        getattr(lib, name).argtypes, getattr(lib, name).restype = [ptr], None
     lib.myelin_pool_spin.argtypes, lib.myelin_pool_spin.restype = [ctypes.c_long], ctypes.c_long
     lib.myelin_pool_ranges.argtypes = [_RANGE_CALLBACK, i64, i64, int_]
     lib.myelin_pool_ranges.restype = None

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from . import tensor as tensor_module
 from .backend import array_module
+from .ops import dense_chain
 from .tensor import Tensor, _reverse_topological_order
 
 NODE, WEIGHT, DYNAMIC, CONSTANT = 0, 1, 2, 3
@@ -154,18 +155,20 @@ class Plan:
         except KeyError:
             raise ValueError("cannot replay this step: an output was not produced by a recorded primitive") from None
         # The backward visiting order of Tensor.backward(), as node indices.
-        self.order = (
-            [] if loss is None else [tape.produced[id(t)] for t in _reverse_topological_order(loss) if t._ctx is not None]
-        )
+        order = [] if loss is None else [tape.produced[id(t)] for t in _reverse_topological_order(loss) if t._ctx is not None]
+        protected = set(self.output_nodes) | ({self.loss_node} if self.loss_node is not None else set())
+        # Runs of Dense nodes become one node each, replayed by two native calls (same numbers: ops/dense_chain.py).
+        self.nodes, self.order = dense_chain.fuse(self.nodes, order, protected)
+        self._forward = [(j, *node) for j, node in enumerate(self.nodes) if node is not None]
 
     def __repr__(self) -> str:
-        return f"<Plan: {len(self.nodes)} nodes, {len(self.weights)} weights>"
+        return f"<Plan: {len(self._forward)} nodes, {len(self.weights)} weights>"
 
     def run(self, dynamic: list, backward: bool = True, seed: float = 1.0) -> tuple:
         """Replay on new ``dynamic`` arrays: (loss, outputs, weight gradients of ``seed`` times the loss)."""
         nodes, weights = self.nodes, self.weights
         values = [None] * len(nodes)
-        for j, (fn, refs, options, dynamic_options) in enumerate(nodes):
+        for j, fn, refs, options, dynamic_options in self._forward:
             args = [
                 values[r] if kind == NODE else weights[r].data if kind == WEIGHT else dynamic[r] if kind == DYNAMIC else r
                 for kind, r in refs
