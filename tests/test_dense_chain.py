@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -146,7 +148,7 @@ def _weights(sizes, dtype=np.float32):
             Tensor(RNG.standard_normal((a, b)).astype(dtype), requires_grad=True),
             Tensor(RNG.standard_normal(b).astype(dtype), requires_grad=True),
         )
-        for a, b in zip(sizes, sizes[1:])
+        for a, b in itertools.pairwise(sizes)
     ]
 
 
