@@ -274,8 +274,10 @@ _busy_seen = [-1e9, 0]  # (time.monotonic() of the last look, cores other proces
 def busy_cores() -> int:
     """How many cores other processes keep busy now: the runnable tasks in ``/proc/loadavg`` but this process's.
 
-    Five looks a millisecond apart, their median, remembered for a second (a ``predict`` in a
-    loop pays for it once a second). 0 where ``/proc/loadavg`` does not exist (not Linux).
+    Five looks a millisecond apart, their median, and when that shows a busy core five more
+    10 ms later (the smaller count stands: a burst that has ended does not count), remembered
+    for a second (a ``predict`` in a loop pays for it once a second). 0 where
+    ``/proc/loadavg`` does not exist (not Linux).
     The BLAS thread policy leaves these cores alone: a second BLAS thread on a core another
     process is using makes a product several times slower, not faster (docs/performance.md).
 
@@ -286,6 +288,18 @@ def busy_cores() -> int:
     now = time.monotonic()
     if now - _busy_seen[0] < 1.0:
         return _busy_seen[1]
+    busy = _busy_looks()
+    if busy:
+        # A program that has just finished its own threaded work (PyTorch's OpenMP workers spin ~8 ms after
+        # their last call) looks busy for a few milliseconds: only what is still busy 10 ms later counts.
+        time.sleep(0.010)
+        busy = min(busy, _busy_looks())
+    _busy_seen[0], _busy_seen[1] = now, busy
+    return busy
+
+
+def _busy_looks() -> int:
+    """The median over five looks a millisecond apart of the runnable tasks of other processes."""
     counts = []
     try:
         for i in range(5):
@@ -296,9 +310,7 @@ def busy_cores() -> int:
                 time.sleep(0.001)
     except (OSError, ValueError, IndexError):
         counts = [0]
-    busy = max(0, sorted(counts)[len(counts) // 2])
-    _busy_seen[0], _busy_seen[1] = now, busy
-    return busy
+    return max(0, sorted(counts)[len(counts) // 2])
 
 
 def _own_runnable() -> int:

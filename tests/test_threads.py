@@ -105,9 +105,23 @@ def test_busy_cores_reads_the_runnable_tasks_and_remembers_them_for_a_second(mon
     monkeypatch.setattr(backend, "_busy_seen", [-1e9, 0])
     monkeypatch.setattr(backend, "_own_runnable", lambda: 1)
     assert backend.busy_cores() == 2  # 3 runnable, this thread one of them
-    assert len(reads) == 5
+    assert len(reads) == 10  # busy: five looks, and five more 10 ms later
     (tmp_path / "loadavg").write_text("0.10 0.00 0.00 1/250 12345\n")
-    assert backend.busy_cores() == 2 and len(reads) == 5  # remembered: no new look within a second
+    assert backend.busy_cores() == 2 and len(reads) == 10  # remembered: no new look within a second
+    monkeypatch.setattr(backend, "_busy_seen", [-1e9, 0])
+    assert backend.busy_cores() == 0 and len(reads) == 15  # quiet: five looks are enough
+
+
+def test_a_burst_that_has_ended_ten_ms_later_is_not_a_busy_core(monkeypatch):
+    """PyTorch's OpenMP workers spin ~8 ms after its last call: a fit started then still gets both cores."""
+    looks = iter([1, 0])
+    monkeypatch.setattr(backend, "_busy_looks", lambda: next(looks))
+    monkeypatch.setattr(backend, "_busy_seen", [-1e9, 0])
+    assert backend.busy_cores() == 0
+    looks = iter([2, 1])
+    monkeypatch.setattr(backend, "_busy_looks", lambda: next(looks))
+    monkeypatch.setattr(backend, "_busy_seen", [-1e9, 0])
+    assert backend.busy_cores() == 1  # still busy 10 ms later: it counts
 
 
 def test_this_process_own_threads_are_not_counted_as_busy_cores():

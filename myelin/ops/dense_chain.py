@@ -119,26 +119,24 @@ def fuse(nodes: list, order: list, protected: set) -> tuple[list, list]:
     return fused, [j for j in order if j not in removed]
 
 
-_found: list = []  # [(gemm, gemv, ilp64) per dtype, or None], looked for once
+_found: dict = {}  # dtype -> (gemm address, gemv address, 64-bit integers), once found
 
 
 def _blas(dtype) -> tuple | None:
     """(gemm address, gemv address, 64-bit integers) of NumPy's OpenBLAS for ``dtype``, with the chain kernels."""
-    if not _found:
-        table = None
-        lib = native._lib if native.available() else None
-        blas = backend._numpy_openblas()
-        if lib is not None and hasattr(lib, "myelin_dense_chain_fwd") and blas is not None:
-            table = {}
-            for dt in (np.dtype(np.float32), np.dtype(np.float64)):
-                gemm, gemv = native._gemm(dt), blas.gemv(dt)
-                if gemm is not None and gemv is not None:
-                    table[dt] = (gemm[0], gemv, gemm[1])
-        _found.append(table)
-    table = _found[0]
-    if table is None or native._lib is None:  # (no kernels, or turned off since)
+    if native._lib is None and not native.available():  # (no kernels, or turned off)
         return None
-    return table.get(np.dtype(dtype))
+    dt = np.dtype(dtype)
+    found = _found.get(dt)
+    if found is None:
+        if not hasattr(native._lib, "myelin_dense_chain_fwd"):
+            return None
+        gemm, blas = native._gemm(dt), backend._numpy_openblas()
+        gemv = blas.gemv(dt) if isinstance(blas, backend._OpenBLAS) else None
+        if gemm is None or gemv is None:
+            return None
+        found = _found[dt] = (gemm[0], gemv, gemm[1])
+    return found
 
 
 def available() -> bool:
