@@ -160,12 +160,22 @@ class Plan:
         # Runs of Dense nodes become one node each, replayed by two native calls (same numbers: ops/dense_chain.py).
         self.nodes, self.order = dense_chain.fuse(self.nodes, order, protected)
         self._forward = [(j, *node) for j, node in enumerate(self.nodes) if node is not None]
+        # the nodes that can write weight gradients where the caller wants them (run's ``into``): which weight each input is
+        self._writes = {
+            j: [r if kind == WEIGHT else None for kind, r in node[1]]
+            for j, node in enumerate(self.nodes)
+            if node is not None and hasattr(node[0], "destinations")
+        }
 
     def __repr__(self) -> str:
         return f"<Plan: {len(self._forward)} nodes, {len(self.weights)} weights>"
 
-    def run(self, dynamic: list, backward: bool = True, seed: float = 1.0) -> tuple:
-        """Replay on new ``dynamic`` arrays: (loss, outputs, weight gradients of ``seed`` times the loss)."""
+    def run(self, dynamic: list, backward: bool = True, seed: float = 1.0, into: list | None = None) -> tuple:
+        """Replay on new ``dynamic`` arrays: (loss, outputs, weight gradients of ``seed`` times the loss).
+
+        ``into`` (one array or None per weight) says where a weight's gradient may be written
+        (an optimizer's buffer): nodes that can, write it there and return that array.
+        """
         nodes, weights = self.nodes, self.weights
         values = [None] * len(nodes)
         for j, fn, refs, options, dynamic_options in self._forward:
@@ -188,6 +198,8 @@ class Plan:
             if g is None:
                 continue
             fn, refs = nodes[j][0], nodes[j][1]
+            if into is not None and j in self._writes:
+                fn.destinations = [None if r is None else into[r] for r in self._writes[j]]
             for (kind, r), pg, need in zip(refs, fn.backward(g), fn.needs_input_grad):
                 if pg is None or not need:
                     continue

@@ -187,6 +187,8 @@ class DenseChain(Function):
         self.needs_input_grad = tuple(needs)
         self._desc = None  # (what it was made for, the descriptor, the buffers it points at)
         self._seen = None  # (the batch's shape, strides and dtype, the split, the weights) of the last call
+        self.destinations = None  # per input: where its gradient may be written (set by Plan.run), or None
+        self._targets = None  # (those destinations, the usable ones) as last checked
         self._native = False
 
     # ------------------------------------------------------------------ the descriptor
@@ -282,8 +284,17 @@ class DenseChain(Function):
             if fn.has_bias:
                 slots.append((row + _GB, size[1:] if needs[2] else None))
         self._grad_slots = slots
+        self._no_targets = [None] * len(slots)
+        self._targets = None
         self._desc = (key, desc, kept)
         return True
+
+    @staticmethod
+    def _usable(target, shape, dtype):
+        """``target`` when a gradient of this shape and dtype can be written into it, else None (a new array)."""
+        if shape is None or type(target) is not np.ndarray or target.shape != tuple(shape) or target.dtype != dtype:
+            return None
+        return target if target.flags.c_contiguous and target.flags.writeable else None
 
     # ------------------------------------------------------------------ forward and backward
     def forward(self, x, *params):
@@ -314,12 +325,16 @@ class DenseChain(Function):
         if type(g) is not np.ndarray or g.dtype != dtype or not g.flags.c_contiguous:
             g = np.ascontiguousarray(g, dtype=dtype)
         desc[self._g_slot] = _address(g)
+        targets = self.destinations
+        if targets is not None and (self._targets is None or not all(map(operator.is_, targets, self._targets[0]))):
+            self._targets = (targets, [self._usable(t, shape, dtype) for t, (_, shape) in zip(targets, self._grad_slots)])
+        usable = self._targets[1] if targets is not None else self._no_targets
         results = []
-        for slot, shape in self._grad_slots:  # (the input's gradient, then each layer's kernel and bias)
+        for (slot, shape), target in zip(self._grad_slots, usable):  # (the input's gradient, each kernel and bias)
             if shape is None:
                 results.append(None)
             else:
-                a = np.empty(shape, dtype)
+                a = np.empty(shape, dtype) if target is None else target
                 desc[slot] = _address(a)
                 results.append(a)
         backend.blas_threads_for(0.0)

@@ -364,6 +364,21 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}: unknown variable {v.name or tuple(v.shape)}")
         self._step({id(v): v.grad for v in self._variables if v.grad is not None})
 
+    def grad_buffers(self, variables) -> list:
+        """For each variable, the array its gradient is copied into before the update (None: not built, or unknown).
+
+        A recorded step (``Trainer._step``) writes gradients straight into these, and the
+        update then reads them where they are instead of copying them.
+
+        Example:
+            >>> w = Tensor([1.0, 2.0], requires_grad=True)
+            >>> opt = SGD(0.1); opt.build([w])
+            >>> opt.grad_buffers([w])[0].shape
+            (2,)
+        """
+        where = {id(v): view for group in self._groups or () for v, view in zip(group.variables, group.grad_views)}
+        return [where.get(id(v)) for v in variables]
+
     def zero_grad(self) -> None:
         """Forget every variable's gradient (``.grad = None``) before the next backward."""
         for v in self._variables:
@@ -401,7 +416,8 @@ class Optimizer:
                 if g is None:
                     view.fill(0)
                 else:
-                    view[...] = g
+                    if g is not view:  # (a replayed step may have written it there: grad_buffers)
+                        view[...] = g
                     present += 1
             counts.append(present)
         # data-parallel: the sum over processes, before clipping; False: skipped alike on every process

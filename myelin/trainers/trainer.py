@@ -257,7 +257,7 @@ class Trainer(StepOverrides):
         quiet = np.errstate(over="ignore", invalid="ignore") if scale != 1.0 else contextlib.nullcontext()
         if plan is not None:
             with quiet:
-                loss, values, grads = plan.run(dynamic, backward=training, seed=scale)
+                loss, values, grads = plan.run(dynamic, backward=training, seed=scale, into=self._grad_into(plan, training))
             for w, g in zip(plan.weights, grads):
                 w.grad = g
         else:
@@ -308,6 +308,17 @@ class Trainer(StepOverrides):
         self._compiled_loss.track(values[n_out:], n)
         self._compiled_metrics.update(ys, values[:n_out], sw, self._compiled_loss, self._output_names(n_out))
         return value
+
+    def _grad_into(self, plan, training: bool) -> list | None:
+        """The optimizer's gradient buffers for ``plan``'s weights (a replay writes there, the update copies nothing)."""
+        if not training:
+            return None
+        groups = getattr(self.optimizer, "_groups", None)
+        kept = plan.__dict__.get("grad_into")
+        if kept is None or kept[0] is not groups:
+            buffers = self.optimizer.grad_buffers(plan.weights) if groups is not None else None
+            kept = plan.grad_into = (groups, buffers)
+        return kept[1]
 
     def _keep_plan(self, plans: dict, key, tape, total, watched, training: bool) -> None:
         reason = _replay_refusal(self) or None
