@@ -830,6 +830,33 @@ MYELIN_EXPORT long myelin_pool_spin(long us) {
 #endif
 }
 
+/* The elementwise passes between a run of Dense layers' products (see myelin_dense_chain_fwd). */
+#define CHAIN_PASSES(NAME, T)                                                                  \
+    /* out += bias, then the ReLU (BIAS_RELU; without a bias NumPy's maximum alone); rows ld apart */ \
+    static MYELIN_CLONES void NAME##_bias_act(T *RESTRICT out, const T *RESTRICT bias, i64 m, i64 n, \
+                                              i64 ld, int relu) {                              \
+        for (i64 r = 0; r < m; r++) {                                                          \
+            T *o = out + r * ld;                                                               \
+            if (bias && relu)                                                                  \
+                for (i64 j = 0; j < n; j++) {                                                  \
+                    T v = o[j] + bias[j];                                                      \
+                    o[j] = NP_MAX(v, (T)0);                                                    \
+                }                                                                              \
+            else if (bias)                                                                     \
+                for (i64 j = 0; j < n; j++) o[j] += bias[j];                                   \
+            else if (relu)                                                                     \
+                for (i64 j = 0; j < n; j++) o[j] = NP_MAX(o[j], (T)0);                         \
+        }                                                                                      \
+    }                                                                                          \
+    /* res = grad * (out > 0) (RELU_GRAD) */                                                   \
+    static MYELIN_CLONES void NAME##_relu_grad(const T *RESTRICT grad, const T *RESTRICT out,                \
+                                 T *RESTRICT res, i64 size) {                                  \
+        for (i64 i = 0; i < size; i++) res[i] = grad[i] * (T)(out[i] > 0);                     \
+    }
+
+CHAIN_PASSES(chain_f32, float)
+CHAIN_PASSES(chain_f64, double)
+
 /* The CBLAS gemm of the BLAS NumPy uses: 32- or 64-bit integers, float or double. */
 typedef void (*sgemm32)(int, int, int, int, int, int, float, const float *, int, const float *,
                         int, float, float *, int);
@@ -849,6 +876,8 @@ typedef struct {
     char *c;
     int by;          /* split the rows of c (1), its columns (0), or the sum over k (2: part p writes
                         its partial product into c + p m n, a scratch of parts m-by-n blocks) */
+    const char *bias; /* then, rows or columns split (or one part), each part's block of c += bias */
+    int relu;         /* and the ReLU (the chain's layers; 0 and NULL for a plain product) */
 } gemm_job;
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111 };
@@ -897,6 +926,13 @@ static void gemm_part(const void *arg, int part, int parts) {
         ((sgemm32)j->gemm)(ROW_MAJOR, j->ta, j->tb, (int)m, (int)n, (int)k, 1.0f,
                            (const float *)a, (int)j->lda, (const float *)b, (int)j->ldb, 0.0f,
                            (float *)c, (int)j->ldc);
+    if ((j->bias || j->relu) && j->by != 2) { /* while this part's block is in cache */
+        const char *bias = j->bias && j->by == 0 ? j->bias + (size_t)lo * es : j->bias;
+        if (j->dbl)
+            chain_f64_bias_act((double *)c, (const double *)bias, m, n, j->ldc, j->relu);
+        else
+            chain_f32_bias_act((float *)c, (const float *)bias, m, n, j->ldc, j->relu);
+    }
 }
 
 /* c (m, n, row stride ldc) = a @ b in `parts` parts at once (rows of c when by is 1, columns
@@ -907,7 +943,7 @@ MYELIN_EXPORT void myelin_pool_gemm(void *gemm, int ilp64, int dbl, int ta, int 
                                     i64 k, const void *a, i64 lda, const void *b, i64 ldb,
                                     void *c, i64 ldc, int by, int parts) {
     gemm_job job = {gemm, ilp64, dbl, ta, tb, m, n, k, lda, ldb, ldc,
-                    (const char *)a, (const char *)b, (char *)c, by};
+                    (const char *)a, (const char *)b, (char *)c, by, NULL, 0};
 #ifdef MYELIN_POOL
     pool_run(gemm_part, &job, parts);
 #else
@@ -948,12 +984,20 @@ typedef void (*dgemv64)(int, int, i64, i64, double, const double *, i64, const d
  * (rows 1, columns 0, the sum 2: partial blocks in scratch split[2], then added in order, as
  * NumPy's sum over their axis adds them), or one call when split[0] is 1. */
 static void chain_product(const i64 *h, int ta, int tb, i64 m, i64 n, i64 k, const void *a,
-                          i64 lda, const void *b, i64 ldb, void *c, const i64 *split) {
+                          i64 lda, const void *b, i64 ldb, void *c, const i64 *split,
+                          const void *bias, int relu) {
     int parts = (int)split[0], by = (int)split[1], dbl = (int)h[CH_DBL];
+    gemm_job job = {(void *)h[CH_GEMM], (int)h[CH_ILP64], dbl, ta, tb, m, n, k, lda, ldb, n,
+                    (const char *)a, (const char *)b, (char *)c, parts > 1 ? by : 1,
+                    (const char *)bias, relu};
     if (parts > 1) {
         void *target = by == 2 ? (void *)split[2] : c;
-        myelin_pool_gemm((void *)h[CH_GEMM], (int)h[CH_ILP64], dbl, ta, tb, m, n, k, a, lda, b, ldb,
-                         target, n, by, parts);
+        job.c = (char *)target;
+#ifdef MYELIN_POOL
+        pool_run(gemm_part, &job, parts);
+#else
+        for (int p = 0; p < parts; p++) gemm_part(&job, p, parts);
+#endif
         if (by == 2) {
             i64 size = m * n;
             for (int p = 0; p < parts; p++)
@@ -966,11 +1010,13 @@ static void chain_product(const i64 *h, int ta, int tb, i64 m, i64 n, i64 k, con
                         cf[i] = p ? cf[i] + s[i] : s[i];
                     }
                 }
+            if (bias || relu) {
+                if (dbl) chain_f64_bias_act((double *)c, (const double *)bias, m, n, n, relu);
+                else chain_f32_bias_act((float *)c, (const float *)bias, m, n, n, relu);
+            }
         }
         return;
     }
-    gemm_job job = {(void *)h[CH_GEMM], (int)h[CH_ILP64], dbl, ta, tb, m, n, k, lda, ldb, n,
-                    (const char *)a, (const char *)b, (char *)c, 1};
     gemm_part(&job, 0, 1);
 }
 
@@ -987,44 +1033,16 @@ static void chain_col_sum(const i64 *h, i64 m, i64 n, const void *ga, void *gb) 
         ((sgemv32)gemv)(ROW_MAJOR, 112, (int)m, (int)n, 1.0f, ga, (int)n, ones, 1, 0.0f, gb, 1);
 }
 
-#define CHAIN_PASSES(NAME, T)                                                                  \
-    /* out += bias, then the ReLU (BIAS_RELU; without a bias NumPy's maximum alone) */          \
-    static MYELIN_CLONES void NAME##_bias_act(T *RESTRICT out, const T *RESTRICT bias, i64 m, i64 n,         \
-                                int relu) {                                                    \
-        for (i64 r = 0; r < m; r++) {                                                          \
-            T *o = out + r * n;                                                                \
-            if (bias && relu)                                                                  \
-                for (i64 j = 0; j < n; j++) {                                                  \
-                    T v = o[j] + bias[j];                                                      \
-                    o[j] = NP_MAX(v, (T)0);                                                    \
-                }                                                                              \
-            else if (bias)                                                                     \
-                for (i64 j = 0; j < n; j++) o[j] += bias[j];                                   \
-            else if (relu)                                                                     \
-                for (i64 j = 0; j < n; j++) o[j] = NP_MAX(o[j], (T)0);                         \
-        }                                                                                      \
-    }                                                                                          \
-    /* res = grad * (out > 0) (RELU_GRAD) */                                                   \
-    static MYELIN_CLONES void NAME##_relu_grad(const T *RESTRICT grad, const T *RESTRICT out,                \
-                                 T *RESTRICT res, i64 size) {                                  \
-        for (i64 i = 0; i < size; i++) res[i] = grad[i] * (T)(out[i] > 0);                     \
-    }
 
-CHAIN_PASSES(chain_f32, float)
-CHAIN_PASSES(chain_f64, double)
-
-/* The forward pass: layer by layer, out = x @ kernel, then bias and activation in place. */
+/* The forward pass: layer by layer, out = x @ kernel, then bias and activation in place, each part of a
+ * split product on its own block while it is in cache. */
 MYELIN_EXPORT void myelin_dense_chain_fwd(const i64 *desc) {
     for (i64 l = 0; l < desc[CH_LAYERS]; l++) {
         const i64 *d = desc + CH_HEAD + l * CHAIN_FIELDS;
         i64 m = d[L_M], k = d[L_K], n = d[L_N];
         chain_product(desc, (int)d[L_XT], NO_TRANS, m, n, k, (const void *)d[L_X], d[L_XLD],
-                      (const void *)d[L_W], n, (void *)d[L_OUT], d + L_FWD);
-        if (!d[L_B] && !d[L_RELU]) continue;
-        if (desc[CH_DBL])
-            chain_f64_bias_act((double *)d[L_OUT], (const double *)d[L_B], m, n, (int)d[L_RELU]);
-        else
-            chain_f32_bias_act((float *)d[L_OUT], (const float *)d[L_B], m, n, (int)d[L_RELU]);
+                      (const void *)d[L_W], n, (void *)d[L_OUT], d + L_FWD, (const void *)d[L_B],
+                      (int)d[L_RELU]);
     }
 }
 
@@ -1045,10 +1063,10 @@ MYELIN_EXPORT void myelin_dense_chain_bwd(const i64 *desc) {
         }
         if (d[L_GX])
             chain_product(desc, NO_TRANS, 112, m, k, n, g, n, (const void *)d[L_W], n,
-                          (void *)d[L_GX], d + L_GXP);
+                          (void *)d[L_GX], d + L_GXP, NULL, 0);
         if (d[L_GK])
             chain_product(desc, (int)d[L_XTT], NO_TRANS, k, n, m, (const void *)d[L_X], d[L_XTLD],
-                          g, n, (void *)d[L_GK], d + L_GKP);
+                          g, n, (void *)d[L_GK], d + L_GKP, NULL, 0);
         if (d[L_GB]) chain_col_sum(desc, m, n, g, (void *)d[L_GB]);
     }
 }
