@@ -14,17 +14,79 @@ Example:
 from __future__ import annotations
 
 import itertools
+import threading
 import warnings
 
 import numpy as np
 
-from .. import data
+from .. import backend, data
+
+# Shuffled batches of at least this many bytes are gathered one batch ahead on a thread of their own, when the
+# thread policy has a core free for it: gathering 128 random MNIST rows (400 KB) takes ~50 us, which then runs
+# beside the step (the seed network at batch 128: 0.89x the epoch); for 100 KB the hand-off costs what it saves.
+PREFETCH_BYTES = 1 << 18
 
 
 def _array_batches(xs: list, ys: list, sw, batch_size: int, steps: int | None, shuffle: bool = False, rng=None):
-    """``(xs, ys, sw)`` of each batch of arrays in memory: views in order, or a new permutation with ``shuffle``."""
-    for idx in itertools.islice(data.batch_indices(len(xs[0]), batch_size, shuffle, rng), steps):
-        yield [a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx]
+    """``(xs, ys, sw)`` of each batch of arrays in memory: views in order, or a new permutation with ``shuffle``.
+
+    Large shuffled batches are gathered one ahead on another thread when a core is free
+    (``PREFETCH_BYTES``): the same batches in the same order, each ready when the step asks.
+    """
+    indices = itertools.islice(data.batch_indices(len(xs[0]), batch_size, shuffle, rng), steps)
+
+    def take(idx):
+        return [a[idx] for a in xs], [a[idx] for a in ys], None if sw is None else sw[idx]
+
+    row_bytes = sum(a.nbytes // max(1, len(a)) for a in (*xs, *ys) if hasattr(a, "nbytes"))
+    if not shuffle or backend.native_threads() < 2 or row_bytes * min(batch_size, len(xs[0])) < PREFETCH_BYTES:
+        for idx in indices:
+            yield take(idx)
+        return
+    yield from _prefetched(indices, take)
+
+
+def _prefetched(indices, take):
+    """``take(idx)`` for each of ``indices``, each one computed on a helper thread while the caller uses the last."""
+    slot: dict = {}
+    asked, ready = threading.Semaphore(0), threading.Semaphore(0)
+
+    def helper():
+        while True:
+            asked.acquire()
+            idx = slot.pop("idx", None)
+            if idx is None:  # (the end, or the consumer stopped early)
+                return
+            try:
+                slot["batch"] = take(idx)
+            except BaseException as exc:  # (raised in the caller's thread, where the batch is wanted)
+                slot["error"] = exc
+            ready.release()
+
+    thread = threading.Thread(target=helper, name="myelin-batches", daemon=True)
+    thread.start()
+    try:
+        pending = False
+        for idx in indices:
+            if pending:
+                ready.acquire()
+                if "error" in slot:
+                    raise slot.pop("error")
+                batch = slot.pop("batch")
+            slot["idx"] = idx
+            asked.release()
+            if pending:
+                yield batch
+            pending = True
+        if pending:
+            ready.acquire()
+            if "error" in slot:
+                raise slot.pop("error")
+            yield slot.pop("batch")
+    finally:
+        slot.pop("idx", None)
+        asked.release()  # the helper ends
+        thread.join()
 
 
 def _stream_steps(adapter, steps, passes: int, method: str, argument: str) -> int | None:
