@@ -207,3 +207,24 @@ def test_kernels_turned_off_leave_the_nodes(monkeypatch):
     assert not dense_chain.available()
     x = RNG.standard_normal((6, 4)).astype(np.float32)
     assert repr(_record(x, _weights([4, 5, 3]), ["relu", "linear"])) == "<Plan: 3 nodes, 4 weights>"
+
+
+def test_replayed_gradients_are_written_into_the_optimizer_buffers(monkeypatch):
+    """The chain writes each weight's gradient where the update reads it: no copy, and the same training."""
+    myelin.utils.set_random_seed(4)
+    model = myelin.Sequential([layers.Input((20,)), *_seed()])
+    model.compile(myelin.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    opt = model.optimizer
+    in_place = []
+    real_step = type(opt).step
+
+    def step(self, variables=None):
+        buffers = self.grad_buffers(variables)
+        in_place.append(all(v.grad is b for v, b in zip(variables, buffers)))
+        return real_step(self, variables)
+
+    monkeypatch.setattr(type(opt), "step", step)
+    model.fit(X[:64], Y[:64], batch_size=32, epochs=2, verbose=0, shuffle=False)
+    assert in_place == [False, True, True, True]  # the recorded first step copies; the replays write in place
+    # and the buffers themselves: one view per variable, shaped like it
+    assert [b.shape for b in opt.grad_buffers(model.trainable_weights)] == [tuple(w.shape) for w in model.trainable_weights]
