@@ -228,3 +228,45 @@ def test_replayed_gradients_are_written_into_the_optimizer_buffers(monkeypatch):
     assert in_place == [False, True, True, True]  # the recorded first step copies; the replays write in place
     # and the buffers themselves: one view per variable, shaped like it
     assert [b.shape for b in opt.grad_buffers(model.trainable_weights)] == [tuple(w.shape) for w in model.trainable_weights]
+
+
+def test_predict_from_two_threads_on_one_model_gives_each_its_own_numbers():
+    """The chain's kept buffers serve one forward at a time: a second thread meanwhile runs the recorded Dense nodes."""
+    import threading
+
+    myelin.utils.set_random_seed(4)
+    model = myelin.Sequential([layers.Input((20,)), *_seed()])
+    inputs = [RNG.standard_normal((512, 20)).astype(np.float32) for _ in range(4)]
+    expected = [model.predict(x, batch_size=512, verbose=0) for x in inputs]
+    results: dict = {}
+
+    def work(i):
+        for _ in range(20):
+            results[i] = model.predict(inputs[i], batch_size=512, verbose=0)
+            np.testing.assert_array_equal(results[i], expected[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0, 1, 2, 3]
+
+
+def test_a_busy_chain_runs_its_recorded_layers(monkeypatch):
+    x = RNG.standard_normal((8, 5)).astype(np.float32)
+    weights = _weights([5, 6, 3])
+    fused = _record(x, weights, ["relu", "relu"])
+    with monkeypatch.context() as m:
+        _unfused(m)
+        plain = _record(x, weights, ["relu", "relu"])
+    chain = next(node[0] for node in fused.nodes if node is not None and isinstance(node[0], dense_chain.DenseChain))
+    chain._busy.acquire()  # as if another thread were inside its forward
+    try:
+        a, b = fused.run([x]), plain.run([x])
+    finally:
+        chain._busy.release()
+    assert not chain._native
+    np.testing.assert_array_equal(a[1][0], b[1][0])
+    for ga, gb in zip(a[2], b[2]):
+        np.testing.assert_array_equal(ga, gb)

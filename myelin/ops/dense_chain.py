@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import operator
+import threading
 
 import numpy as np
 
@@ -190,6 +191,7 @@ class DenseChain(Function):
         self.destinations = None  # per input: where its gradient may be written (set by Plan.run), or None
         self._targets = None  # (those destinations, the usable ones) as last checked
         self._native = False
+        self._busy = threading.Lock()  # held by the thread whose forward uses the kept buffers
 
     # ------------------------------------------------------------------ the descriptor
     def _prepare(self, x, params) -> bool:
@@ -298,20 +300,32 @@ class DenseChain(Function):
 
     # ------------------------------------------------------------------ forward and backward
     def forward(self, x, *params):
-        self._native = self._prepare(x, params)
-        if not self._native:
-            i = 0
-            for fn in self.layers:
-                take = 2 if fn.has_bias else 1
-                x = fn.forward(x, *params[i : i + take], activation=fn.activation)
-                i += take
-            return x
-        desc = self._desc[1]
-        out = np.empty(self._out_shape, x.dtype)
-        desc[self._out_slot] = _address(out)
-        backend.blas_threads_for(0.0)  # (one OpenBLAS thread while myelin's policy is on, as for every product)
-        native._lib.myelin_dense_chain_fwd(_address(desc))
-        return out
+        if not self._busy.acquire(blocking=False):
+            # another thread is in this very node (one model's predict called from two threads): its kept
+            # buffers are in use, so this call takes the recorded Dense functions, which keep none
+            return self._layer_by_layer(x, params)
+        try:
+            self._native = self._prepare(x, params)
+            if not self._native:
+                return self._layer_by_layer(x, params)
+            desc = self._desc[1]
+            out = np.empty(self._out_shape, x.dtype)
+            desc[self._out_slot] = _address(out)
+            backend.blas_threads_for(0.0)  # (one OpenBLAS thread while myelin's policy is on, as for every product)
+            native._lib.myelin_dense_chain_fwd(_address(desc))
+            return out
+        finally:
+            self._busy.release()
+
+    def _layer_by_layer(self, x, params):
+        """The recorded Dense functions' own forward, one after the other (their backward follows)."""
+        self._native = False
+        i = 0
+        for fn in self.layers:
+            take = 2 if fn.has_bias else 1
+            x = fn.forward(x, *params[i : i + take], activation=fn.activation)
+            i += take
+        return x
 
     def backward(self, g):
         if not self._native:
