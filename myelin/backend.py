@@ -38,7 +38,7 @@ def array_module(*arrays):
         True
     """
     for a in arrays:
-        if isinstance(a, (np.ndarray, np.generic, float, int)) or a is None:
+        if type(a) is np.ndarray or isinstance(a, (np.ndarray, np.generic, float, int)) or a is None:
             continue
         module = type(a).__module__
         if module.startswith("cupy"):

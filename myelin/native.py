@@ -209,11 +209,29 @@ def adam(p: np.ndarray, g: np.ndarray, m: np.ndarray, v: np.ndarray, c1: float, 
         >>> m
         array([0.05, 0.05, 0.05], dtype=float32)
     """
-    kernel = _kernel("adam", p, m, v, read_only=(g,))
-    if kernel is None:
-        return False
-    kernel(_ptr(p), _ptr(g), _ptr(m), _ptr(v), p.size, c1, c2, eps, alpha)
+    last = _last_adam[0]
+    if (
+        last is not None
+        and last[0]() is p
+        and last[1]() is g
+        and last[2]() is m
+        and last[3]() is v
+        and p.flags.writeable
+        and m.flags.writeable
+        and v.flags.writeable
+    ):  # the same optimizer buffers as last call (every step of a fit): no checks but the one that can change
+        kernel = last[4]
+    else:
+        kernel = _kernel("adam", p, m, v, read_only=(g,))
+        if kernel is None:
+            return False
+        if all(type(a) is np.ndarray for a in (p, g, m, v)):
+            _last_adam[0] = (*(weakref.ref(a) for a in (p, g, m, v)), kernel)
+    kernel(_address(p), _address(g), _address(m), _address(v), p.size, c1, c2, eps, alpha)
     return True
+
+
+_last_adam: list = [None]  # (weak references to the last p, g, m, v, their kernel)
 
 
 def sgd(p: np.ndarray, g: np.ndarray, velocity: np.ndarray | None, lr: float, momentum: float, nesterov: bool) -> bool:

@@ -170,6 +170,17 @@ class Plan:
     def __repr__(self) -> str:
         return f"<Plan: {len(self._forward)} nodes, {len(self.weights)} weights>"
 
+    def _seed(self, loss, seed: float):
+        """The loss's incoming gradient: ``seed`` in its shape, one read-only array kept for the usual 1.0."""
+        if seed != 1.0:
+            return array_module(loss).full_like(loss, seed)
+        one = self.__dict__.get("_one")
+        if one is None or type(one) is not type(loss) or one.dtype != loss.dtype or one.shape != loss.shape:
+            one = self._one = array_module(loss).ones_like(loss)
+            if hasattr(one, "flags"):
+                one.flags.writeable = False  # (a backward that wrote into it would raise, not change later steps)
+        return one
+
     def run(self, dynamic: list, backward: bool = True, seed: float = 1.0, into: list | None = None) -> tuple:
         """Replay on new ``dynamic`` arrays: (loss, outputs, weight gradients of ``seed`` times the loss).
 
@@ -190,9 +201,7 @@ class Plan:
         weight_grads = [None] * len(weights)
         if not backward or loss is None:
             return loss, [values[j] for j in self.output_nodes], weight_grads
-        grads = {
-            self.loss_node: array_module(loss).ones_like(loss) if seed == 1.0 else array_module(loss).full_like(loss, seed)
-        }
+        grads = {self.loss_node: self._seed(loss, seed)}
         for j in self.order:
             g = grads.pop(j, None)
             if g is None:

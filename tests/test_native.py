@@ -396,3 +396,25 @@ def test_a_large_dense_relu_layer_takes_the_native_passes_with_numpys_numbers():
     masked = r * (want > 0)
     np.testing.assert_array_equal(leaves[0].grad, masked @ k.T)
     np.testing.assert_array_equal(leaves[1].grad, x.T @ masked)
+
+
+@needs_native
+def test_adam_remembers_its_last_buffers_and_still_checks_what_can_change():
+    def arrays(seed):
+        rng = np.random.default_rng(seed)
+        return [rng.random(7).astype(np.float32) for _ in range(4)]
+
+    def numpy_adam(p, g, m, v):
+        m += (g - m) * np.float32(0.1)
+        v += (g * g - v) * np.float32(0.001)
+        p -= m / (np.sqrt(v) + np.float32(1e-7)) * np.float32(0.01)
+
+    first, second = arrays(0), arrays(1)
+    for buffers in (first, first, second, first):  # the same buffers again, then others, then the first again
+        expected = [a.copy() for a in buffers]
+        numpy_adam(*expected)
+        assert native.adam(*buffers, 0.1, 0.001, 1e-7, 0.01)
+        for a, b in zip(buffers, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+    first[0].flags.writeable = False  # (the one property of the same array that can change)
+    assert not native.adam(*first, 0.1, 0.001, 1e-7, 0.01)

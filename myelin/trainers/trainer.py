@@ -1156,7 +1156,7 @@ def _lookup_plan(plans: dict | None, arrays: list) -> tuple:
     """
     if plans is None or tensor_module._anomaly_hook is not None:
         return None, None, False
-    key = tuple((a.shape, a.dtype.str) for a in arrays)
+    key = tuple((a.shape, a.dtype) for a in arrays)
     plan = plans.get(key)
     return key, plan, plan is None
 
