@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -385,19 +386,32 @@ def thread_policy(workers: int = 0, processes: int = 1):
         >>> with thread_policy(workers=0):
         ...     blas_threads_for(1e3)  # a small product: one thread while the policy is on
     """
-    global _policy_depth, _policy_many, _policy_blas
-    blas = _numpy_openblas() if _policy_depth == 0 else _policy_blas
-    if blas is None:
+    global _policy_users, _policy_undo
+    with _policy_lock:  # (one model's predict from several threads: the first one in sets, the last one out restores)
+        if _policy_users == 0:
+            _policy_undo = _begin_policy(workers, processes)
+        _policy_users += 1  # (nested, as validation inside fit: the outer policy stands)
+    try:
         yield
-        return
-    if _policy_depth:  # nested (validation inside fit): the outer policy stands
-        _policy_depth += 1
-        try:
-            yield
-        finally:
-            _policy_depth -= 1
-        return
-    global _native_threads, _pool_products
+    finally:
+        with _policy_lock:
+            _policy_users -= 1
+            if _policy_users == 0 and _policy_undo is not None:
+                _end_policy(*_policy_undo)
+                _policy_undo = None
+
+
+_policy_lock = threading.Lock()
+_policy_users = 0  # calls inside thread_policy now, in every thread
+_policy_undo = None  # (the BLAS, its thread count before, the native threads before): restored by the last one out
+
+
+def _begin_policy(workers: int, processes: int) -> tuple | None:
+    """Apply the policy (or the explicit setting) for the first call in; what to restore, or None (no OpenBLAS)."""
+    global _policy_depth, _policy_many, _policy_blas, _native_threads
+    blas = _numpy_openblas()
+    if blas is None:
+        return None
     explicit = explicit_threads()
     previous = blas.threads()
     saved_native = _native_threads
@@ -405,12 +419,7 @@ def thread_policy(workers: int = 0, processes: int = 1):
         if _explicit_threads is not None:
             blas.set_threads(_explicit_threads)
         _native_threads = max(1, min(explicit, cpu_count()))
-        try:
-            yield
-        finally:
-            blas.set_threads(previous)
-            _native_threads = saved_native
-        return
+        return blas, previous, saved_native
     own = max(0, int(workers)) + max(0, int(processes) - 1)  # our data workers and MPI peers (busy or about to be)
     free = max(1, cpu_count() - max(own, busy_cores()))
     _policy_blas, _policy_many, _policy_current[0] = blas, max(1, min(free, previous)), previous
@@ -422,14 +431,16 @@ def thread_policy(workers: int = 0, processes: int = 1):
             # Products split over myelin's own threads, OpenBLAS at one: its idle worker would spin beside them.
             blas.set_threads(1)
             _policy_current[0] = 1
-    try:
-        yield
-    finally:
-        _policy_depth = 0
-        _policy_blas = None
-        _pool_products = False
-        blas.set_threads(previous)
-        _native_threads = saved_native
+    return blas, previous, saved_native
+
+
+def _end_policy(blas, previous: int, saved_native: int) -> None:
+    global _policy_depth, _policy_blas, _pool_products, _native_threads
+    _policy_depth = 0
+    _policy_blas = None
+    _pool_products = False
+    blas.set_threads(previous)
+    _native_threads = saved_native
 
 
 def blas_threads_for(flops: float) -> None:

@@ -170,6 +170,10 @@ class Plan:
     def __repr__(self) -> str:
         return f"<Plan: {len(self._forward)} nodes, {len(self.weights)} weights>"
 
+    def __getstate__(self) -> dict:
+        # (a pickled or copied model: the optimizer-buffer views and the kept seed are made again where it lands)
+        return {k: v for k, v in self.__dict__.items() if k not in ("grad_into", "_one")}
+
     def _seed(self, loss, seed: float):
         """The loss's incoming gradient: ``seed`` in its shape, one read-only array kept for the usual 1.0."""
         if seed != 1.0:

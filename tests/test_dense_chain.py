@@ -270,3 +270,20 @@ def test_a_busy_chain_runs_its_recorded_layers(monkeypatch):
     np.testing.assert_array_equal(a[1][0], b[1][0])
     for ga, gb in zip(a[2], b[2]):
         np.testing.assert_array_equal(ga, gb)
+
+
+def test_a_pickled_or_copied_model_predicts_with_its_own_buffers():
+    """The chain's descriptor holds this process's addresses: a copy (its recorded plans too) makes its own."""
+    import copy
+    import pickle
+
+    myelin.utils.set_random_seed(4)
+    model = myelin.Sequential([layers.Input((20,)), *_seed()])
+    model.compile(myelin.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    model.fit(X[:96], Y[:96], batch_size=32, epochs=1, verbose=0, shuffle=False)
+    expected = model.predict(X, batch_size=64, verbose=0)  # (recorded and replayed: 64 and the last 11 rows)
+    expected = model.predict(X, batch_size=64, verbose=0)
+    for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        plans = other._infer_plans
+        assert plans and any("DenseChain" in str(n) for p in plans.values() for n in p.nodes)
+        np.testing.assert_array_equal(other.predict(X, batch_size=64, verbose=0), expected)

@@ -205,3 +205,29 @@ def test_fit_evaluate_predict_run_under_the_policy_and_restore(fake):
     fake.calls.clear()
     m.evaluate(x, y, verbose=0)
     assert fake.calls[-1] == 4 and fake.n == 4
+
+
+def test_the_policy_from_several_threads_restores_once_the_last_one_leaves(fake):
+    """One model's predict from several threads: the first call in sets the policy, the last one out restores."""
+    import threading
+
+    fake.n = 2
+    inside, release = threading.Barrier(3), threading.Event()
+
+    def call():
+        with backend.thread_policy():
+            inside.wait()
+            release.wait()
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    inside.wait()  # both are inside
+    assert backend._policy_users == 2 and backend._policy_depth == 1
+    release.set()
+    for t in threads:
+        t.join()
+    assert backend._policy_users == 0 and backend._policy_depth == 0 and backend._policy_blas is None
+    assert fake.n == 2  # the caller's count, restored once
+    backend.blas_threads_for(1e9)  # (a no-op again: the policy is off)
+    assert fake.n == 2

@@ -50,6 +50,7 @@ _LAYERS, _DBL, _ILP64, _GEMM, _GEMV, _ONES = range(6)
 _M, _K, _N, _X, _XT, _XLD, _XTT, _XTLD, _W, _B, _OUT, _RELU, _G, _GA, _GK, _GB, _GX = range(17)
 _FWD, _GXP, _GKP = 17, 20, 23  # each product's (parts, by, scratch)
 _address = native._address
+_PROCESS_STATE = ("_busy", "_desc", "_seen", "_targets", "destinations", "_native")  # not pickled or copied
 
 
 def _eligible(fn, refs, options, dynamic, shared: set) -> bool:
@@ -192,6 +193,16 @@ class DenseChain(Function):
         self._targets = None  # (those destinations, the usable ones) as last checked
         self._native = False
         self._busy = threading.Lock()  # held by the thread whose forward uses the kept buffers
+
+    def __getstate__(self) -> dict:
+        # (a pickled or deep-copied model: the descriptor's addresses and the lock belong to this process's arrays)
+        return {k: v for k, v in self.__dict__.items() if k not in _PROCESS_STATE}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._busy = threading.Lock()
+        self._desc = self._seen = self._targets = self.destinations = None
+        self._native = False
 
     # ------------------------------------------------------------------ the descriptor
     def _prepare(self, x, params) -> bool:
