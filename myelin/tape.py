@@ -211,8 +211,8 @@ class Plan:
             if g is None:
                 continue
             fn, refs = nodes[j][0], nodes[j][1]
-            if into is not None and j in self._writes:
-                fn.destinations = [None if r is None else into[r] for r in self._writes[j]]
+            if j in self._writes:  # (None: new arrays, as without the buffers)
+                fn.destinations = None if into is None else [None if r is None else into[r] for r in self._writes[j]]
             for (kind, r), pg, need in zip(refs, fn.backward(g), fn.needs_input_grad):
                 if pg is None or not need:
                     continue

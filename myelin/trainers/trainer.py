@@ -311,7 +311,7 @@ class Trainer(StepOverrides):
 
     def _grad_into(self, plan, training: bool) -> list | None:
         """The optimizer's gradient buffers for ``plan``'s weights (a replay writes there, the update copies nothing)."""
-        if not training:
+        if not training or not hasattr(self.optimizer, "grad_buffers"):
             return None
         groups = getattr(self.optimizer, "_groups", None)
         kept = plan.__dict__.get("grad_into")
